@@ -1,0 +1,383 @@
+/*
+ * The handle, its options, and the top of a transfer: inspecting the source, hashing, retries.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SP_MAX_CHUNK      ((size_t)1 << 30)
+#define SP_MAX_BACKOFF_MS 60000
+
+sp_client *sp_client_new(void)
+{
+    sp_client *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->chunk_size = 1024 * 1024;
+    c->engine = SP_ENGINE_AUTO;
+    c->overwrite = 1;
+    c->last_modified = 1;
+    c->size = SP_SIZE_UNKNOWN;
+    c->connect_timeout_ms = 10000;
+    c->stall_timeout_ms = 60000;
+    c->expect_timeout_ms = 1000;
+    c->expect_threshold = 1024 * 1024;
+    c->retry_delay_ms = 1000;
+    return c;
+}
+
+void sp_client_free(sp_client *c)
+{
+    if (c == NULL)
+        return;
+    free(c->remote_path);
+    free(c->token);
+    free(c->content_type);
+    for (size_t i = 0; i < c->nheaders; i++)
+        free(c->headers[i]);
+    free(c->headers);
+    free(c->body_buf);
+    free(c->resp_body);
+    free(c);
+}
+
+/* Replaces *slot with a copy of value (NULL clears it). */
+static int set_string(sp_client *c, char **slot, const char *value)
+{
+    char *copy = NULL;
+    if (value != NULL && (copy = strdup(value)) == NULL)
+        return sp__fail(c, SP_ENOMEM, errno, "copy option");
+    free(*slot);
+    *slot = copy;
+    return SP_OK;
+}
+
+/* Header values may not carry CR, LF or other control characters (request splitting). */
+static int value_ok(sp_client *c, const char *what, const char *value)
+{
+    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return sp__fail(c, SP_EINVAL, 0, "%s: control character (0x%02x) not allowed", what,
+                            *p);
+    return SP_OK;
+}
+
+int sp_set_chunk_size(sp_client *c, size_t bytes)
+{
+    if (bytes == 0 || bytes > SP_MAX_CHUNK)
+        return sp__fail(c, SP_EINVAL, 0, "chunk size %zu: must be 1 B to 1 GiB", bytes);
+    c->chunk_size = bytes;
+    return SP_OK;
+}
+
+int sp_set_engine(sp_client *c, sp_engine engine)
+{
+    if (engine != SP_ENGINE_AUTO && engine != SP_ENGINE_RW && engine != SP_ENGINE_SENDFILE)
+        return sp__fail(c, SP_EINVAL, 0, "engine %d: unknown", (int)engine);
+    c->engine = engine;
+    return SP_OK;
+}
+
+int sp_set_remote_path(sp_client *c, const char *path)
+{
+    if (path == NULL)
+        return set_string(c, &c->remote_path, NULL);
+    size_t need = sp__pct_encode(path, NULL, 0);
+    char *enc = malloc(need + 1);
+    if (enc == NULL)
+        return sp__fail(c, SP_ENOMEM, errno, "remote path");
+    sp__pct_encode(path, enc, need + 1);
+    free(c->remote_path);
+    c->remote_path = enc;
+    return SP_OK;
+}
+
+int sp_set_token(sp_client *c, const char *token)
+{
+    if (token != NULL && value_ok(c, "token", token) != SP_OK)
+        return c->err;
+    return set_string(c, &c->token, token);
+}
+
+int sp_set_content_type(sp_client *c, const char *type)
+{
+    if (type != NULL && value_ok(c, "content type", type) != SP_OK)
+        return c->err;
+    return set_string(c, &c->content_type, type);
+}
+
+int sp_add_header(sp_client *c, const char *line)
+{
+    const char *why;
+    if (line == NULL || sp__header_valid(line, &why) != 0)
+        return sp__fail(c, SP_EHEADER, 0, "header '%s': %s", line ? line : "(null)",
+                        line ? why : "missing");
+    char **grown = realloc(c->headers, (c->nheaders + 1) * sizeof *grown);
+    if (grown == NULL)
+        return sp__fail(c, SP_ENOMEM, errno, "add header");
+    c->headers = grown;
+    if ((c->headers[c->nheaders] = strdup(line)) == NULL)
+        return sp__fail(c, SP_ENOMEM, errno, "add header");
+    c->nheaders++;
+    return SP_OK;
+}
+
+int sp_set_overwrite(sp_client *c, int overwrite)
+{
+    c->overwrite = overwrite != 0;
+    return SP_OK;
+}
+
+int sp_set_as_task(sp_client *c, int as_task)
+{
+    c->as_task = as_task != 0;
+    return SP_OK;
+}
+
+int sp_set_last_modified(sp_client *c, int send)
+{
+    c->last_modified = send != 0;
+    return SP_OK;
+}
+
+int sp_set_hashes(sp_client *c, unsigned mask)
+{
+    if ((mask & ~(unsigned)(SP_HASH_MD5 | SP_HASH_SHA1 | SP_HASH_SHA256)) != 0)
+        return sp__fail(c, SP_EINVAL, 0, "hash mask 0x%x: unknown bits", mask);
+    c->hashes = mask;
+    return SP_OK;
+}
+
+int sp_set_size(sp_client *c, uint64_t size)
+{
+    c->size = size;
+    return SP_OK;
+}
+
+int sp_set_connect_timeout_ms(sp_client *c, uint64_t ms)
+{
+    c->connect_timeout_ms = ms;
+    return SP_OK;
+}
+
+int sp_set_timeout_ms(sp_client *c, uint64_t ms)
+{
+    c->timeout_ms = ms;
+    return SP_OK;
+}
+
+int sp_set_stall_timeout_ms(sp_client *c, uint64_t ms)
+{
+    c->stall_timeout_ms = ms;
+    return SP_OK;
+}
+
+int sp_set_expect_timeout_ms(sp_client *c, uint64_t ms)
+{
+    c->expect_timeout_ms = ms;
+    return SP_OK;
+}
+
+int sp_set_expect_threshold(sp_client *c, uint64_t bytes)
+{
+    c->expect_threshold = bytes;
+    return SP_OK;
+}
+
+int sp_set_retry(sp_client *c, unsigned retries)
+{
+    c->retries = retries;
+    return SP_OK;
+}
+
+int sp_set_retry_delay_ms(sp_client *c, uint64_t ms)
+{
+    c->retry_delay_ms = ms;
+    return SP_OK;
+}
+
+int sp_set_limit_rate(sp_client *c, uint64_t bytes_per_sec)
+{
+    c->limit_rate = bytes_per_sec;
+    return SP_OK;
+}
+
+int sp_set_progress(sp_client *c, sp_progress_fn fn, void *userdata)
+{
+    c->progress = fn;
+    c->progress_ud = userdata;
+    return SP_OK;
+}
+
+int sp_set_debug(sp_client *c, sp_debug_fn fn, void *userdata)
+{
+    c->debug = fn;
+    c->debug_ud = userdata;
+    return SP_OK;
+}
+
+const char *sp_response_body(const sp_client *c, size_t *len)
+{
+    if (len != NULL)
+        *len = c->resp_len;
+    return c->resp_body != NULL ? c->resp_body : "";
+}
+
+/*
+ * Whether a failed attempt is worth repeating from the start: the connection could not be made or
+ * was lost, or the server said it is temporarily unable (408, 429, 5xx but 501 and 505).
+ */
+static int retryable(int err, const sp_result *res)
+{
+    switch (err) {
+    case SP_ECONNECT:
+    case SP_ESEND:
+    case SP_ERECV:
+    case SP_ETIMEOUT:
+        return 1;
+    case SP_EHTTP:
+        return res->http_status == 408 || res->http_status == 429 ||
+               (res->http_status >= 500 && res->http_status <= 599 && res->http_status != 501 &&
+                res->http_status != 505);
+    default:
+        return 0;
+    }
+}
+
+/* Sleeps ms milliseconds, unless the whole-call deadline comes first. */
+static void back_off(uint64_t ms)
+{
+    while (ms > 0) {
+        int step = ms > 1000 ? 1000 : (int)ms;
+        poll(NULL, 0, step);
+        ms -= (uint64_t)step;
+    }
+}
+
+/*
+ * The common path of the three entry points: fd is open for reading; seekable says whether it can
+ * be read again from start (regular file), which decides Content-Length, sendfile and retries.
+ */
+static int put_common(sp_client *c, int fd, int regular, const char *url, sp_result *res)
+{
+    int64_t t0 = sp__now_ms();
+    sp_url u;
+    sp_body_info b = {.size = SP_SIZE_UNKNOWN, .mtime_ms = -1};
+    int rc;
+
+    memset(res, 0, sizeof *res);
+    res->body_size = SP_SIZE_UNKNOWN;
+    c->err = SP_OK;
+    c->sys_errno = 0;
+    c->errmsg[0] = '\0';
+    c->resp_len = 0;
+
+    if ((rc = sp__url_parse(c, url, &u)) != SP_OK)
+        goto out;
+
+    off_t start = 0;
+    if (regular) {
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+            rc = sp__fail(c, SP_EFILE, errno, "stat input");
+            goto out;
+        }
+        if ((start = lseek(fd, 0, SEEK_CUR)) < 0) {
+            rc = sp__fail(c, SP_EFILE, errno, "seek input");
+            goto out;
+        }
+        b.size = (uint64_t)(st.st_size > start ? st.st_size - start : 0);
+        if (c->size != SP_SIZE_UNKNOWN && c->size < b.size)
+            b.size = c->size;
+        if (c->last_modified)
+            b.mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (c->hashes != 0 && (rc = sp__hash_file(c, fd, (uint64_t)start, b.size, &b)) != SP_OK)
+            goto out;
+    } else {
+        b.size = c->size;
+        if (c->hashes != 0) {
+            rc = sp__fail(c, SP_EINVAL, 0,
+                          "digests need a regular file: a stream cannot be read twice");
+            goto out;
+        }
+        if (c->engine == SP_ENGINE_SENDFILE) {
+            rc = sp__fail(c, SP_EINVAL, 0, "the sendfile engine needs a regular file");
+            goto out;
+        }
+    }
+    res->body_size = b.size;
+    b.expect = b.size == SP_SIZE_UNKNOWN || b.size > c->expect_threshold;
+    /* A caller's own Expect header decides: "Expect:" turns the wait off, a value turns it on. */
+    const char *expect = sp__user_header(c, "Expect");
+    if (expect != NULL)
+        b.expect = expect[strspn(expect + 6, " \t") + 6] != '\0';
+
+    uint64_t delay = c->retry_delay_ms;
+    for (unsigned attempt = 0;; attempt++) {
+        res->attempts = attempt + 1;
+        rc = sp__transfer(c, &u, fd, &b, regular, res);
+        if (rc == SP_OK || attempt >= c->retries || !retryable(rc, res))
+            break;
+        if (!regular) {
+            size_t n = strlen(c->errmsg);
+            snprintf(c->errmsg + n, sizeof c->errmsg - n,
+                     " (not retried: the input is a stream and cannot be read again)");
+            break;
+        }
+        if (c->timeout_ms != 0 && (uint64_t)(sp__now_ms() - t0) + delay >= c->timeout_ms)
+            break;
+        sp__debug(c, SP_DEBUG_INFO, "attempt %u failed (%s); retrying in %llu ms", attempt + 1,
+                  c->errmsg, (unsigned long long)delay);
+        back_off(delay);
+        delay = delay * 2 > SP_MAX_BACKOFF_MS ? SP_MAX_BACKOFF_MS : delay * 2;
+        if (lseek(fd, start, SEEK_SET) < 0) {
+            rc = sp__fail(c, SP_EFILE, errno, "rewind input for retry");
+            break;
+        }
+    }
+out:
+    res->seconds = (double)(sp__now_ms() - t0) / 1000.0;
+    c->err = rc;
+    return rc;
+}
+
+int sp_put_fd(sp_client *c, int fd, const char *url, sp_result *res)
+{
+    sp_result local;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return sp__fail(c, SP_EFILE, errno, "stat input fd %d", fd);
+    if (S_ISDIR(st.st_mode))
+        return sp__fail(c, SP_EFILE, EISDIR, "read input");
+    int regular = S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) >= 0;
+    return put_common(c, fd, regular, url, res != NULL ? res : &local);
+}
+
+int sp_put_stream(sp_client *c, int fd, const char *url, sp_result *res)
+{
+    sp_result local;
+    return put_common(c, fd, 0, url, res != NULL ? res : &local);
+}
+
+int sp_put_file(sp_client *c, const char *path, const char *url, sp_result *res)
+{
+    sp_result local;
+    if (res == NULL)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sp__fail(c, SP_EFILE, errno, "open %s", path);
+    int rc = sp_put_fd(c, fd, url, res);
+    if (rc == SP_EFILE && c->sys_errno == EISDIR)
+        sp__fail(c, SP_EFILE, EISDIR, "read %s", path);
+    close(fd);
+    return rc;
+}

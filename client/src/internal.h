@@ -1,0 +1,161 @@
+/*
+ * Private to libstreamput. Internal functions that cross files use the sp__ prefix.
+ */
+#ifndef SP_INTERNAL_H
+#define SP_INTERNAL_H
+
+#include "sp_common.h"
+#include "streamput.h"
+
+#include <http_parser.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+/* In normal builds UNITTEST hides internals; unit tests compile with -DSP_UNITTEST to reach them.
+ */
+#ifdef SP_UNITTEST
+#define UNITTEST
+#else
+#define UNITTEST static
+#endif
+
+#define SP_SIZE_UNKNOWN         UINT64_MAX
+#define SP_MAX_RESPONSE_HEADERS (64 * 1024)
+#define SP_MAX_RESPONSE_BODY    (1024 * 1024)
+#define SP_RECV_BUF             16384
+/* Informational (1xx) responses tolerated before the final one. */
+#define SP_MAX_INTERIM 16
+/* Room in front of the body buffer for a chunk-size line ("ffffffff\r\n"), and behind it for CRLF.
+ */
+#define SP_CHUNK_HEAD 18
+#define SP_CHUNK_TAIL 2
+
+typedef struct sp_url {
+    char host[256];     /* without brackets for IPv6 literals */
+    char port[6];       /* decimal, "80" by default */
+    char hostport[270]; /* the Host header value: brackets kept, port only when given */
+    char target[8192];  /* path and query, "/" when empty; fragment removed */
+} sp_url;
+
+struct sp_client {
+    size_t chunk_size;
+    sp_engine engine;
+    char *remote_path; /* already percent-encoded */
+    char *token;
+    char *content_type;
+    char **headers; /* "Name: value", validated */
+    size_t nheaders;
+    int overwrite;
+    int as_task;
+    int last_modified;
+    unsigned hashes;
+    uint64_t size; /* SP_SIZE_UNKNOWN unless sp_set_size() */
+    uint64_t connect_timeout_ms;
+    uint64_t timeout_ms;
+    uint64_t stall_timeout_ms;
+    uint64_t expect_timeout_ms;
+    uint64_t expect_threshold;
+    unsigned retries;
+    uint64_t retry_delay_ms;
+    uint64_t limit_rate;
+    sp_progress_fn progress;
+    void *progress_ud;
+    sp_debug_fn debug;
+    void *debug_ud;
+
+    /* The last failure. */
+    int err;
+    int sys_errno;
+    char errmsg[512];
+
+    /* Transfer buffers, allocated on first use and reused: nothing is allocated per chunk. */
+    char *body_buf; /* SP_CHUNK_HEAD + chunk_size + SP_CHUNK_TAIL bytes */
+    size_t body_buf_chunk;
+    char *resp_body; /* grows up to SP_MAX_RESPONSE_BODY */
+    size_t resp_len;
+    size_t resp_cap;
+};
+
+/* Records a failure on c ("what failed: why") and returns err. sys_errno 0 adds no errno text. */
+int sp__fail(sp_client *c, int err, int sys_errno, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Passes a note or header line to the debug callback, if any. */
+void sp__debug(sp_client *c, sp_debug_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Parses an http:// URL into u. Returns SP_OK, SP_EURL or SP_EUNSUPPORTED with a detail on c. */
+int sp__url_parse(sp_client *c, const char *url, sp_url *u);
+
+/* Checks one "Name: value" header line for syntax and CR/LF injection; 0 if valid. */
+int sp__header_valid(const char *line, const char **why);
+
+/* Returns the caller's "Name: value" line for name (case-insensitive), or NULL. */
+const char *sp__user_header(const sp_client *c, const char *name);
+
+/* What the request needs to know about the body. */
+typedef struct sp_body_info {
+    uint64_t size;    /* SP_SIZE_UNKNOWN for chunked */
+    int64_t mtime_ms; /* -1 if unknown */
+    int expect;       /* send Expect: 100-continue */
+    char md5[33];     /* hex digests, empty unless requested */
+    char sha1[41];
+    char sha256[65];
+} sp_body_info;
+
+/*
+ * Builds the request line and headers into out (NUL-terminated, ending with the blank line).
+ * Returns the length, or -1 if they do not fit in outsz.
+ */
+int sp__build_request(const sp_client *c, const sp_url *u, const sp_body_info *b, char *out,
+                      size_t outsz);
+
+/* Ensures c->body_buf holds SP_CHUNK_HEAD + chunk_size + SP_CHUNK_TAIL bytes; allocated once. */
+int sp__body_buf(sp_client *c);
+
+/* Computes the digests named by c->hashes over [offset, offset + size) of fd, into b. */
+int sp__hash_file(sp_client *c, int fd, uint64_t offset, uint64_t size, sp_body_info *b);
+
+/* One attempt: connect, send the request and body from fd, read the response into res. */
+int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, int regular,
+                 sp_result *res);
+
+/* The response parser's state: fed bytes as they arrive, in pieces of any size. */
+typedef struct sp_resp {
+    sp_client *c; /* debug callback and the body buffer */
+    http_parser parser;
+    uint64_t bytes;      /* fed so far */
+    size_t header_bytes; /* of the current message, bounded by SP_MAX_RESPONSE_HEADERS */
+    unsigned interim;    /* 1xx responses seen */
+    int got_continue;    /* a 100 Continue arrived */
+    int done;            /* the final response is complete */
+    int status;          /* its status code */
+    int failed;          /* sticky error code once parsing failed */
+    int header_overflow, body_overflow, no_memory;
+    int in_value, status_shown;
+    char line[4096]; /* the header line being rebuilt for the debug callback */
+    size_t line_len;
+    char reason[256];
+    size_t reason_len;
+} sp_resp;
+
+/* Starts parsing a response for c; empties c's response body buffer. */
+void sp__resp_init(sp_resp *r, sp_client *c);
+
+/* Feeds len bytes; returns SP_OK (check r->done) or the sticky error (SP_EPROTO, SP_ENOMEM). */
+int sp__resp_feed(sp_resp *r, const char *data, size_t len);
+
+/* Tells the parser the peer closed: completes a close-delimited body or reports the cut. */
+int sp__resp_eof(sp_resp *r);
+
+/*
+ * Turns a complete final response into res (status, JSON code and message) and the verdict:
+ * SP_OK for 2xx with no JSON code or code 200, else SP_EHTTP / SP_EAPI; a 2xx that came before
+ * the body was complete (answered_early) is SP_EPROTO, since the upload cannot be whole.
+ */
+int sp__resp_finish(sp_resp *r, sp_result *res, int answered_early, uint64_t size);
+
+/* Formats a chunked-encoding size line for n bytes ending right before end; returns its start. */
+char *sp__chunk_head(char *end, size_t n);
+
+#endif

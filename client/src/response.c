@@ -1,0 +1,239 @@
+/*
+ * The response side of a transfer, independent of any socket: bytes go in as they arrive, in
+ * pieces of any size, and come out as a final status, a bounded body and a verdict. http-parser
+ * does the HTTP framing (status line, headers, Content-Length, chunked or close-delimited
+ * bodies); cJSON reads AList's {"code","message","data"} envelope.
+ */
+#include "internal.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int count_header(sp_resp *r, size_t len)
+{
+    r->header_bytes += len;
+    if (r->header_bytes > SP_MAX_RESPONSE_HEADERS) {
+        r->header_overflow = 1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Response header lines are rebuilt for the debug callback; long ones are cut, not refused. */
+static void line_add(sp_resp *r, const char *at, size_t len)
+{
+    size_t room = sizeof r->line - 1 - r->line_len;
+    if (len > room)
+        len = room;
+    memcpy(r->line + r->line_len, at, len);
+    r->line_len += len;
+}
+
+static void line_flush(sp_resp *r)
+{
+    if (r->line_len > 0 && r->c->debug != NULL)
+        r->c->debug(r->c->debug_ud, SP_DEBUG_HEADER_IN, r->line, r->line_len);
+    r->line_len = 0;
+}
+
+/* The status line is emitted once the reason phrase is complete: at the first header or end. */
+static void status_line(sp_resp *r)
+{
+    if (r->status_shown)
+        return;
+    r->status_shown = 1;
+    sp__debug(r->c, SP_DEBUG_HEADER_IN, "HTTP/%u.%u %u %s", r->parser.http_major,
+              r->parser.http_minor, r->parser.status_code, r->reason);
+}
+
+static int on_message_begin(http_parser *p)
+{
+    sp_resp *r = p->data;
+    r->header_bytes = 0;
+    r->reason_len = 0;
+    r->reason[0] = '\0';
+    r->line_len = 0;
+    r->in_value = 0;
+    r->status_shown = 0;
+    return 0;
+}
+
+static int on_status(http_parser *p, const char *at, size_t len)
+{
+    sp_resp *r = p->data;
+    size_t room = sizeof r->reason - 1 - r->reason_len;
+    size_t k = len < room ? len : room;
+    memcpy(r->reason + r->reason_len, at, k);
+    r->reason_len += k;
+    r->reason[r->reason_len] = '\0';
+    return count_header(r, len);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    sp_resp *r = p->data;
+    status_line(r);
+    if (r->in_value) {
+        line_flush(r);
+        r->in_value = 0;
+    }
+    line_add(r, at, len);
+    return count_header(r, len);
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    sp_resp *r = p->data;
+    if (!r->in_value) {
+        line_add(r, ": ", 2);
+        r->in_value = 1;
+    }
+    line_add(r, at, len);
+    return count_header(r, len);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    sp_resp *r = p->data;
+    status_line(r);
+    line_flush(r);
+    r->in_value = 0;
+    return 0;
+}
+
+/* Keeps the body in the handle's buffer, which grows by doubling up to the 1 MiB bound. */
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    sp_resp *r = p->data;
+    sp_client *c = r->c;
+    if (c->resp_len + len > SP_MAX_RESPONSE_BODY) {
+        r->body_overflow = 1;
+        return -1;
+    }
+    if (c->resp_len + len + 1 > c->resp_cap) {
+        size_t cap = c->resp_cap != 0 ? c->resp_cap : 4096;
+        while (cap < c->resp_len + len + 1)
+            cap *= 2;
+        char *grown = realloc(c->resp_body, cap);
+        if (grown == NULL) {
+            r->no_memory = 1;
+            return -1;
+        }
+        c->resp_body = grown;
+        c->resp_cap = cap;
+    }
+    memcpy(c->resp_body + c->resp_len, at, len);
+    c->resp_len += len;
+    c->resp_body[c->resp_len] = '\0';
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    sp_resp *r = p->data;
+    if (p->status_code >= 100 && p->status_code < 200) {
+        if (p->status_code == 100)
+            r->got_continue = 1;
+        return ++r->interim > SP_MAX_INTERIM ? -1 : 0;
+    }
+    r->done = 1;
+    r->status = (int)p->status_code;
+    http_parser_pause(p, 1); /* anything after the final response is not ours to read */
+    return 0;
+}
+
+static const http_parser_settings parser_settings = {
+    .on_message_begin = on_message_begin,
+    .on_status = on_status,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void sp__resp_init(sp_resp *r, sp_client *c)
+{
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    c->resp_len = 0;
+    http_parser_init(&r->parser, HTTP_RESPONSE);
+    r->parser.data = r;
+}
+
+int sp__resp_feed(sp_resp *r, const char *data, size_t len)
+{
+    if (r->done)
+        return SP_OK;
+    if (r->failed)
+        return r->failed;
+    r->bytes += len;
+    http_parser_execute(&r->parser, &parser_settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+    if (e == HPE_OK || e == HPE_PAUSED)
+        return SP_OK;
+    sp_client *c = r->c;
+    if (r->no_memory)
+        r->failed = sp__fail(c, SP_ENOMEM, 0, "response body");
+    else if (r->header_overflow)
+        r->failed = sp__fail(c, SP_EPROTO, 0, "response headers exceed %d KiB",
+                             SP_MAX_RESPONSE_HEADERS / 1024);
+    else if (r->body_overflow)
+        r->failed =
+            sp__fail(c, SP_EPROTO, 0, "response body exceeds %d KiB", SP_MAX_RESPONSE_BODY / 1024);
+    else if (r->interim > SP_MAX_INTERIM)
+        r->failed =
+            sp__fail(c, SP_EPROTO, 0, "more than %d informational responses", SP_MAX_INTERIM);
+    else
+        r->failed = sp__fail(c, SP_EPROTO, 0, "malformed response: %s", http_errno_description(e));
+    return r->failed;
+}
+
+int sp__resp_eof(sp_resp *r)
+{
+    if (r->done || r->failed)
+        return r->failed;
+    if (r->bytes == 0)
+        return sp__fail(r->c, SP_ERECV, 0, "server closed the connection without a response");
+    /* Only a close-delimited body may end at EOF; anything else was cut short. */
+    http_parser_execute(&r->parser, &parser_settings, NULL, 0);
+    if (r->done)
+        return SP_OK;
+    return r->failed = sp__fail(r->c, SP_EPROTO, 0, "response truncated after %llu bytes",
+                                (unsigned long long)r->bytes);
+}
+
+int sp__resp_finish(sp_resp *r, sp_result *res, int answered_early, uint64_t size)
+{
+    sp_client *c = r->c;
+    res->http_status = r->status;
+    res->has_code = 0;
+    res->code = 0;
+    snprintf(res->message, sizeof res->message, "%s", r->reason);
+
+    cJSON *json = c->resp_len > 0 ? cJSON_ParseWithLength(c->resp_body, c->resp_len) : NULL;
+    if (cJSON_IsObject(json)) {
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(json, "code");
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(json, "message");
+        if (cJSON_IsNumber(code) && code->valuedouble >= -1e15 && code->valuedouble <= 1e15) {
+            res->has_code = 1;
+            res->code = (long)code->valuedouble;
+        }
+        if (cJSON_IsString(msg))
+            snprintf(res->message, sizeof res->message, "%s", msg->valuestring);
+    }
+    cJSON_Delete(json);
+
+    if (r->status < 200 || r->status > 299)
+        return sp__fail(c, SP_EHTTP, 0, "server answered HTTP %d: %s", r->status, res->message);
+    if (res->has_code && res->code != 200)
+        return sp__fail(c, SP_EAPI, 0, "server answered code %ld: %s", res->code, res->message);
+    if (answered_early)
+        return sp__fail(c, SP_EPROTO, 0,
+                        "server answered HTTP %d before the body was complete (%llu of %llu "
+                        "bytes sent)",
+                        r->status, (unsigned long long)res->bytes_sent, (unsigned long long)size);
+    return SP_OK;
+}

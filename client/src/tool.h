@@ -1,0 +1,41 @@
+/*
+ * The streamput command-line tool. It uses libstreamput through its public header only; these
+ * helpers are split out of main so unit tests can reach them.
+ */
+#ifndef SP_TOOL_H
+#define SP_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Process exit codes, documented in --help and the README. */
+enum {
+    TOOL_EXIT_OK = 0,
+    TOOL_EXIT_INTERNAL = 1, /* out of memory or another failure outside the categories below */
+    TOOL_EXIT_USAGE = 2,    /* bad option, URL or header */
+    TOOL_EXIT_FILE = 3,     /* local file missing, unreadable, a directory, shrank */
+    TOOL_EXIT_CONNECT = 4,  /* name resolution or TCP connect */
+    TOOL_EXIT_TIMEOUT = 5,  /* connect, whole-transfer or stall timeout */
+    TOOL_EXIT_HTTP = 6,     /* HTTP status not 2xx */
+    TOOL_EXIT_API = 7,      /* JSON code other than 200 */
+    TOOL_EXIT_PROTO = 8,    /* garbage or truncated response, early 2xx */
+    TOOL_EXIT_LOST = 9,     /* connection reset or closed while sending or receiving */
+    TOOL_EXIT_CANCEL = 10,  /* interrupted */
+};
+
+/* Maps a libstreamput error code to the process exit code. */
+int tool_exit_code(int sp_err);
+
+/*
+ * Parses a duration: a decimal number (fractions allowed) of seconds, or with a unit suffix
+ * "ms", "s", "m" ("1.5", "500ms", "2m"). Stores milliseconds in *ms. Returns 0, or -1 if invalid.
+ */
+int tool_parse_duration(const char *s, uint64_t *ms);
+
+/* Parses a comma-separated list of md5, sha1, sha256 into SP_HASH_* bits; -1 if invalid. */
+int tool_parse_hashes(const char *s, unsigned *mask);
+
+/* Formats a byte count for people: "512 B", "1.5 KiB", "3.2 GiB". */
+void tool_format_bytes(uint64_t n, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,105 @@
+#include "tool.h"
+#include "streamput.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tool_exit_code(int sp_err)
+{
+    switch (sp_err) {
+    case SP_OK:
+        return TOOL_EXIT_OK;
+    case SP_EINVAL:
+    case SP_EURL:
+    case SP_EUNSUPPORTED:
+    case SP_EHEADER:
+        return TOOL_EXIT_USAGE;
+    case SP_EFILE:
+        return TOOL_EXIT_FILE;
+    case SP_ERESOLVE:
+    case SP_ECONNECT:
+        return TOOL_EXIT_CONNECT;
+    case SP_ETIMEOUT:
+        return TOOL_EXIT_TIMEOUT;
+    case SP_EHTTP:
+        return TOOL_EXIT_HTTP;
+    case SP_EAPI:
+        return TOOL_EXIT_API;
+    case SP_EPROTO:
+        return TOOL_EXIT_PROTO;
+    case SP_ESEND:
+    case SP_ERECV:
+        return TOOL_EXIT_LOST;
+    case SP_ECANCELED:
+        return TOOL_EXIT_CANCEL;
+    default:
+        return TOOL_EXIT_INTERNAL;
+    }
+}
+
+int tool_parse_duration(const char *s, uint64_t *ms)
+{
+    if (s == NULL || !((*s >= '0' && *s <= '9') || *s == '.'))
+        return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno != 0 || end == s || !isfinite(v) || v < 0)
+        return -1;
+    double scale;
+    if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
+        scale = 1000.0;
+    else if (strcmp(end, "ms") == 0)
+        scale = 1.0;
+    else if (strcmp(end, "m") == 0)
+        scale = 60000.0;
+    else
+        return -1;
+    double r = v * scale;
+    if (r > 1e15)
+        return -1;
+    *ms = (uint64_t)(r + 0.5);
+    return 0;
+}
+
+int tool_parse_hashes(const char *s, unsigned *mask)
+{
+    unsigned m = 0;
+    const char *p = s;
+    if (s == NULL || *s == '\0')
+        return -1;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 3 && strncmp(p, "md5", 3) == 0)
+            m |= SP_HASH_MD5;
+        else if (n == 4 && strncmp(p, "sha1", 4) == 0)
+            m |= SP_HASH_SHA1;
+        else if (n == 6 && strncmp(p, "sha256", 6) == 0)
+            m |= SP_HASH_SHA256;
+        else
+            return -1;
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    *mask = m;
+    return 0;
+}
+
+void tool_format_bytes(uint64_t n, char *out, size_t outsz)
+{
+    static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)n;
+    unsigned u = 0;
+    while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024.0;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, outsz, "%llu B", (unsigned long long)n);
+    else
+        snprintf(out, outsz, "%.1f %s", v, units[u]);
+}

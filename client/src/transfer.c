@@ -1,0 +1,538 @@
+/*
+ * One upload attempt over one TCP connection.
+ *
+ * The socket is non-blocking and every wait goes through poll(), so that the connect timeout, the
+ * whole-call timeout and the stall timeout hold everywhere, and so that a server that answers
+ * while the body is still going (401, 413, a reset) is noticed instead of written into. Bodies go
+ * out from one buffer allocated once per chunk size (rw, chunked) or by sendfile(2); nothing on
+ * the streaming path allocates. Responses are parsed by http-parser and bounded: headers to
+ * 64 KiB, the kept body to 1 MiB.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Internal outcome of the sending functions: the server has sent a complete final response. */
+#define SP__ANSWERED 1
+/* Look for an early response at least this often while sending, even if send() never blocks. */
+#define SP_EARLY_CHECK_BYTES (1024 * 1024)
+
+typedef struct xfer {
+    sp_client *c;
+    const sp_url *u;
+    const sp_body_info *b;
+    sp_result *res;
+    int sock;
+    int src;
+    int regular;
+    int64_t deadline;      /* whole call; INT64_MAX if none */
+    int64_t last_progress; /* last time a byte moved either way, for the stall timeout */
+    int64_t body_t0;
+    uint64_t since_check; /* body bytes sent since the last look for an early response */
+
+    sp_resp resp;
+    int eof;
+    char rbuf[SP_RECV_BUF];
+} xfer;
+
+int sp__body_buf(sp_client *c)
+{
+    if (c->body_buf != NULL && c->body_buf_chunk == c->chunk_size)
+        return SP_OK;
+    free(c->body_buf);
+    c->body_buf = malloc(SP_CHUNK_HEAD + c->chunk_size + SP_CHUNK_TAIL);
+    c->body_buf_chunk = c->body_buf != NULL ? c->chunk_size : 0;
+    if (c->body_buf == NULL)
+        return sp__fail(c, SP_ENOMEM, errno, "allocate %zu-byte buffer", c->chunk_size);
+    return SP_OK;
+}
+
+char *sp__chunk_head(char *end, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *p = end;
+    *--p = '\n';
+    *--p = '\r';
+    do {
+        *--p = hex[n & 15];
+        n >>= 4;
+    } while (n != 0);
+    return p;
+}
+
+/*
+ * Waits for events on the socket, until `limit` (absolute ms; INT64_MAX for none) or one of the
+ * call's own deadlines. Returns the revents (> 0), 0 once `limit` has passed, or SP_ETIMEOUT
+ * with a detail naming what was being waited for.
+ */
+static int wait_sock(xfer *x, short events, int64_t limit, const char *doing)
+{
+    sp_client *c = x->c;
+    for (;;) {
+        int64_t now = sp__now_ms();
+        int64_t stall_at =
+            c->stall_timeout_ms != 0 ? x->last_progress + (int64_t)c->stall_timeout_ms : INT64_MAX;
+        int64_t until = x->deadline;
+        if (stall_at < until)
+            until = stall_at;
+        if (limit < until)
+            until = limit;
+        if (now >= until) {
+            if (until == limit)
+                return 0;
+            if (until == x->deadline)
+                return sp__fail(c, SP_ETIMEOUT, 0, "%s: transfer timed out after %llu ms", doing,
+                                (unsigned long long)c->timeout_ms);
+            return sp__fail(c, SP_ETIMEOUT, 0, "%s: no progress for %llu ms (stall timeout)", doing,
+                            (unsigned long long)c->stall_timeout_ms);
+        }
+        int64_t wait = until - now;
+        struct pollfd pfd = {.fd = x->sock, .events = events};
+        int r = poll(&pfd, 1, wait > INT_MAX ? INT_MAX : (int)wait);
+        if (r < 0 && errno != EINTR)
+            return sp__fail(c, SP_ERECV, errno, "poll");
+        if (r > 0)
+            return pfd.revents;
+    }
+}
+
+/* Formats the numeric address of ai as "127.0.0.1:80" or "[::1]:80". */
+static void addr_str(const struct addrinfo *ai, char *out, size_t outsz)
+{
+    char host[NI_MAXHOST], serv[NI_MAXSERV];
+    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof host, serv, sizeof serv,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(out, outsz, "(unknown address)");
+        return;
+    }
+    snprintf(out, outsz, ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
+}
+
+/*
+ * Resolves the host and tries every address in turn until one connects, all within the connect
+ * timeout. On failure the detail names the last address tried and why.
+ */
+static int do_connect(xfer *x)
+{
+    sp_client *c = x->c;
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *list = NULL;
+    int gai = getaddrinfo(x->u->host, x->u->port, &hints, &list);
+    if (gai != 0)
+        return sp__fail(c, SP_ERESOLVE, gai == EAI_SYSTEM ? errno : 0, "resolve %s: %s", x->u->host,
+                        gai == EAI_SYSTEM ? "system error" : gai_strerror(gai));
+
+    int64_t limit =
+        c->connect_timeout_ms != 0 ? sp__now_ms() + (int64_t)c->connect_timeout_ms : INT64_MAX;
+    int rc = sp__fail(c, SP_ERESOLVE, 0, "resolve %s: no addresses", x->u->host);
+    for (struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
+        char addr[NI_MAXHOST + 16];
+        addr_str(ai, addr, sizeof addr);
+        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            rc = sp__fail(c, SP_ECONNECT, errno, "socket for %s", addr);
+            continue;
+        }
+        sp__debug(c, SP_DEBUG_INFO, "Trying %s...", addr);
+        x->sock = fd;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+            rc = sp__fail(c, SP_ECONNECT, errno, "connect %s", addr);
+            goto next;
+        }
+        int r = wait_sock(x, POLLOUT, limit, "connect");
+        if (r < 0) {
+            rc = r;
+            goto next;
+        }
+        if (r == 0) {
+            rc = sp__fail(c, SP_ETIMEOUT, 0, "connect %s: timed out after %llu ms", addr,
+                          (unsigned long long)c->connect_timeout_ms);
+            close(fd);
+            x->sock = -1;
+            break; /* the connect timeout covers all addresses together */
+        }
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+            soerr = errno;
+        if (soerr != 0) {
+            rc = sp__fail(c, SP_ECONNECT, soerr, "connect %s", addr);
+            goto next;
+        }
+        sp__debug(c, SP_DEBUG_INFO, "Connected to %s", addr);
+        rc = SP_OK;
+        break;
+    next:
+        close(fd);
+        x->sock = -1;
+    }
+    freeaddrinfo(list);
+    return rc;
+}
+
+/* Reads what the socket has now (without blocking) and parses it. */
+static int read_some(xfer *x)
+{
+    for (;;) {
+        ssize_t n = recv(x->sock, x->rbuf, sizeof x->rbuf, MSG_DONTWAIT);
+        if (n > 0) {
+            x->last_progress = sp__now_ms();
+            return sp__resp_feed(&x->resp, x->rbuf, (size_t)n);
+        }
+        if (n == 0) {
+            x->eof = 1;
+            return sp__resp_eof(&x->resp);
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return SP_OK;
+        x->eof = 1;
+        return sp__fail(x->c, SP_ERECV, errno, "receive response");
+    }
+}
+
+/* Reads until the final response is complete, the stream ends, or a deadline passes. */
+static int read_response(xfer *x)
+{
+    while (!x->resp.done) {
+        if (x->eof)
+            return sp__resp_eof(&x->resp);
+        int r = wait_sock(x, POLLIN, INT64_MAX, "wait for response");
+        if (r < 0)
+            return r;
+        if ((r = read_some(x)) != SP_OK)
+            return r;
+    }
+    return SP_OK;
+}
+
+/* Reads and parses anything that has arrived; SP__ANSWERED if it completed a final response. */
+static int poll_early(xfer *x)
+{
+    int r = read_some(x);
+    if (r != SP_OK)
+        return r;
+    return x->resp.done ? SP__ANSWERED : SP_OK;
+}
+
+/*
+ * Blocks until the socket can take more bytes. A response arriving meanwhile is parsed: an
+ * interim one (a late 100 Continue) is passed over, a final one ends the sending.
+ */
+static int wait_writable(xfer *x)
+{
+    for (;;) {
+        int r = wait_sock(x, POLLOUT | POLLIN, INT64_MAX, "send body");
+        if (r < 0)
+            return r;
+        if (r & POLLIN) {
+            int e = poll_early(x);
+            if (e != SP_OK)
+                return e;
+            if (x->eof)
+                return sp__fail(x->c, SP_ESEND, 0,
+                                "server closed the connection while the body was being sent");
+        }
+        if (r & (POLLOUT | POLLERR | POLLHUP))
+            return SP_OK;
+    }
+}
+
+/* Sends len bytes in full, whatever send() accepts each time. */
+static int send_all(xfer *x, const char *p, size_t len, const char *what)
+{
+    while (len > 0) {
+        ssize_t n = send(x->sock, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            p += n;
+            len -= (size_t)n;
+            x->last_progress = sp__now_ms();
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            int r = wait_writable(x);
+            if (r != SP_OK)
+                return r;
+            continue;
+        }
+        return sp__fail(x->c, SP_ESEND, n < 0 ? errno : EIO, "send %s", what);
+    }
+    return SP_OK;
+}
+
+/* Accounts for n body bytes sent: progress callback, and a look for an early answer. */
+static int body_progress(xfer *x, size_t n)
+{
+    sp_client *c = x->c;
+    x->res->bytes_sent += n;
+    if (c->progress != NULL && c->progress(c->progress_ud, x->res->bytes_sent, x->b->size) != 0)
+        return sp__fail(c, SP_ECANCELED, 0, "canceled by the progress callback after %llu bytes",
+                        (unsigned long long)x->res->bytes_sent);
+    x->since_check += n;
+    if (x->since_check >= SP_EARLY_CHECK_BYTES) {
+        x->since_check = 0;
+        struct pollfd pfd = {.fd = x->sock, .events = POLLIN};
+        if (poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN))
+            return poll_early(x);
+    }
+    return SP_OK;
+}
+
+/*
+ * Limits how much may go out now so the average rate stays at or under --limit-rate: sleeps until
+ * the bytes already sent are due, then allows a slice of at most 1/20 s worth.
+ */
+static size_t rate_allow(xfer *x, size_t want)
+{
+    uint64_t rate = x->c->limit_rate;
+    if (rate == 0)
+        return want;
+    int64_t due = x->body_t0 + (int64_t)(x->res->bytes_sent * 1000 / rate);
+    int64_t now = sp__now_ms();
+    if (due > now) {
+        poll(NULL, 0, (int)(due - now));
+        x->last_progress = sp__now_ms(); /* waiting by choice is not a stall */
+    }
+    uint64_t slice = rate / 20 > 0 ? rate / 20 : 1;
+    return want < slice ? want : (size_t)slice;
+}
+
+/* Reads up to want bytes of input into buf; 0 means end of input. */
+static ssize_t read_input(xfer *x, char *buf, size_t want)
+{
+    for (;;) {
+        ssize_t n = read(x->src, buf, want);
+        if (n >= 0 || errno != EINTR)
+            return n;
+    }
+}
+
+/* The rw engine, and the chunked framing of it for bodies of unknown length. */
+static int send_body_rw(xfer *x)
+{
+    sp_client *c = x->c;
+    char *data = c->body_buf + SP_CHUNK_HEAD;
+    uint64_t size = x->b->size;
+    int chunked = size == SP_SIZE_UNKNOWN;
+
+    for (;;) {
+        size_t want = c->chunk_size;
+        if (!chunked) {
+            uint64_t left = size - x->res->bytes_sent;
+            if (left == 0)
+                return SP_OK;
+            if (left < want)
+                want = (size_t)left;
+        }
+        want = rate_allow(x, want);
+        ssize_t n = read_input(x, data, want);
+        if (n < 0)
+            return sp__fail(c, SP_EFILE, errno, "read input");
+        if (n == 0) {
+            if (chunked)
+                return send_all(x, "0\r\n\r\n", 5, "last chunk");
+            return sp__fail(c, SP_EFILE, 0, "input ended after %llu of %llu bytes",
+                            (unsigned long long)x->res->bytes_sent, (unsigned long long)size);
+        }
+        const char *start = data;
+        size_t len = (size_t)n;
+        if (chunked) {
+            start = sp__chunk_head(data, len);
+            memcpy(data + len, "\r\n", 2);
+            len += (size_t)(data - start) + 2;
+        }
+        int r = send_all(x, start, len, "body");
+        if (r == SP_OK)
+            r = body_progress(x, (size_t)n);
+        if (r != SP_OK)
+            return r;
+    }
+}
+
+/*
+ * The sendfile engine: the kernel copies from the page cache to the socket. Returns
+ * SP_EUNSUPPORTED without sending anything if the file system cannot do it, so auto can fall back.
+ */
+static int send_body_sendfile(xfer *x)
+{
+    sp_client *c = x->c;
+    uint64_t size = x->b->size;
+    while (x->res->bytes_sent < size) {
+        uint64_t left = size - x->res->bytes_sent;
+        size_t want = left < c->chunk_size ? (size_t)left : c->chunk_size;
+        want = rate_allow(x, want);
+        ssize_t n = sendfile(x->sock, x->src, NULL, want);
+        if (n > 0) {
+            x->last_progress = sp__now_ms();
+            int r = body_progress(x, (size_t)n);
+            if (r != SP_OK)
+                return r;
+            continue;
+        }
+        if (n == 0)
+            return sp__fail(c, SP_EFILE, 0, "input ended after %llu of %llu bytes",
+                            (unsigned long long)x->res->bytes_sent, (unsigned long long)size);
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN) {
+            int r = wait_writable(x);
+            if (r != SP_OK)
+                return r;
+            continue;
+        }
+        if ((errno == EINVAL || errno == ENOSYS) && x->res->bytes_sent == 0)
+            return sp__fail(c, SP_EUNSUPPORTED, errno, "sendfile");
+        return sp__fail(c, errno == EPIPE || errno == ECONNRESET ? SP_ESEND : SP_EFILE, errno,
+                        "sendfile");
+    }
+    return SP_OK;
+}
+
+static int send_body(xfer *x)
+{
+    sp_client *c = x->c;
+    x->body_t0 = sp__now_ms();
+    x->res->body_sent = 1;
+    if (x->regular && x->b->size != SP_SIZE_UNKNOWN && c->engine != SP_ENGINE_RW) {
+        x->res->engine = SP_ENGINE_SENDFILE;
+        int r = send_body_sendfile(x);
+        if (r != SP_EUNSUPPORTED || c->engine == SP_ENGINE_SENDFILE)
+            return r;
+        sp__debug(c, SP_DEBUG_INFO, "sendfile not supported here; using read/send");
+    }
+    x->res->engine = SP_ENGINE_RW;
+    return send_body_rw(x);
+}
+
+/*
+ * With Expect: 100-continue, waits up to the expect timeout for the server's verdict: 100 means
+ * go, a final response means the body is not wanted, silence means go anyway (as curl does).
+ */
+static int await_continue(xfer *x)
+{
+    int64_t limit = sp__now_ms() + (int64_t)x->c->expect_timeout_ms;
+    while (!x->resp.got_continue) {
+        int r = wait_sock(x, POLLIN, limit, "wait for 100 Continue");
+        if (r < 0)
+            return r;
+        if (r == 0) {
+            sp__debug(x->c, SP_DEBUG_INFO, "no 100 Continue after %llu ms; sending the body",
+                      (unsigned long long)x->c->expect_timeout_ms);
+            return SP_OK;
+        }
+        if ((r = poll_early(x)) != SP_OK)
+            return r;
+        if (x->eof)
+            return read_response(x); /* reports the close with the right detail */
+    }
+    return SP_OK;
+}
+
+/* Emits each line of the request head to the debug callback. */
+static void debug_request(sp_client *c, const char *head, size_t len)
+{
+    if (c->debug == NULL)
+        return;
+    const char *end = head + len;
+    while (head < end) {
+        const char *eol = memchr(head, '\r', (size_t)(end - head));
+        if (eol == NULL || eol == head)
+            break;
+        c->debug(c->debug_ud, SP_DEBUG_HEADER_OUT, head, (size_t)(eol - head));
+        head = eol + 2;
+    }
+}
+
+int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, int regular,
+                 sp_result *res)
+{
+    xfer *x = calloc(1, sizeof *x); /* about 20 KiB: kept off the stack, once per attempt */
+    char *head = NULL;
+    int rc;
+
+    if (x == NULL)
+        return sp__fail(c, SP_ENOMEM, errno, "allocate transfer state");
+    *x = (xfer){.c = c, .u = u, .b = b, .res = res, .sock = -1, .src = fd, .regular = regular};
+    x->last_progress = sp__now_ms();
+    x->deadline = c->timeout_ms != 0 ? x->last_progress + (int64_t)c->timeout_ms : INT64_MAX;
+    sp__resp_init(&x->resp, c);
+    res->http_status = 0;
+    res->has_code = 0;
+    res->code = 0;
+    res->message[0] = '\0';
+    res->bytes_sent = 0;
+    res->body_sent = 0;
+
+    if ((rc = sp__body_buf(c)) != SP_OK)
+        goto out;
+
+    size_t cap = 4096 + strlen(u->target) + (c->remote_path ? strlen(c->remote_path) : 0) +
+                 (c->token ? strlen(c->token) : 0) +
+                 (c->content_type ? strlen(c->content_type) : 0);
+    for (size_t i = 0; i < c->nheaders; i++)
+        cap += strlen(c->headers[i]) + 2;
+    if ((head = malloc(cap)) == NULL) {
+        rc = sp__fail(c, SP_ENOMEM, errno, "allocate request head");
+        goto out;
+    }
+    int hlen = sp__build_request(c, u, b, head, cap);
+    if (hlen < 0) {
+        rc = sp__fail(c, SP_EINVAL, 0, "request head too large");
+        goto out;
+    }
+
+    if ((rc = do_connect(x)) != SP_OK)
+        goto out;
+    debug_request(c, head, (size_t)hlen);
+
+    rc = send_all(x, head, (size_t)hlen, "request head");
+    if (rc == SP_OK && b->expect)
+        rc = await_continue(x);
+    if (rc == SP_OK && x->resp.done) {
+        rc = sp__resp_finish(&x->resp, res, 0,
+                             b->size); /* answered before the body: Expect did its job */
+        goto out;
+    }
+    if (rc == SP_OK)
+        rc = send_body(x);
+    if (rc == SP__ANSWERED) {
+        rc = sp__resp_finish(&x->resp, res, 1, b->size);
+        goto out;
+    }
+    if (rc == SP_ESEND) {
+        /* The server may have said why it stopped reading (401, 413) before it closed. */
+        int send_err = c->sys_errno;
+        char why[sizeof c->errmsg];
+        snprintf(why, sizeof why, "%s", c->errmsg);
+        if (read_response(x) == SP_OK) {
+            rc = sp__resp_finish(&x->resp, res, 1, b->size);
+            goto out;
+        }
+        rc = sp__fail(c, SP_ESEND, 0, "%s", why);
+        c->sys_errno = send_err;
+        goto out;
+    }
+    if (rc != SP_OK)
+        goto out;
+    if ((rc = read_response(x)) != SP_OK)
+        goto out;
+    rc = sp__resp_finish(&x->resp, res, 0, b->size);
+out:
+    if (x->sock >= 0)
+        close(x->sock);
+    free(head);
+    free(x);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/*
+ * URL parsing for http://host[:port]/path[?query]. Only what an upload needs: no user info, no
+ * relative references. Hosts are IPv4/IPv6 literals or names for getaddrinfo.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Bytes that may not appear anywhere in a request target we put on the wire. */
+static int bad_target_byte(unsigned char ch)
+{
+    return ch <= 0x20 || ch == 0x7f;
+}
+
+int sp__url_parse(sp_client *c, const char *url, sp_url *u)
+{
+    memset(u, 0, sizeof *u);
+    if (url == NULL || *url == '\0')
+        return sp__fail(c, SP_EURL, 0, "URL is empty");
+    if (strncasecmp(url, "https://", 8) == 0)
+        return sp__fail(c, SP_EUNSUPPORTED, 0, "%s: https:// is not supported yet", url);
+    if (strncasecmp(url, "http://", 7) != 0)
+        return sp__fail(c, SP_EURL, 0, "%s: URL must start with http://", url);
+
+    const char *auth = url + 7;
+    size_t alen = strcspn(auth, "/?#");
+    const char *rest = auth + alen;
+    if (memchr(auth, '@', alen) != NULL)
+        return sp__fail(c, SP_EURL, 0, "%s: credentials in the URL are not supported (use --token)",
+                        url);
+
+    const char *host = auth, *port = NULL;
+    size_t hlen;
+    if (alen > 0 && *auth == '[') {
+        const char *close = memchr(auth, ']', alen);
+        if (close == NULL)
+            return sp__fail(c, SP_EURL, 0, "%s: unterminated IPv6 literal", url);
+        host = auth + 1;
+        hlen = (size_t)(close - host);
+        if (close + 1 < rest) {
+            if (close[1] != ':')
+                return sp__fail(c, SP_EURL, 0, "%s: junk after IPv6 literal", url);
+            port = close + 2;
+        }
+        if (hlen == 0 || strspn(host, "0123456789abcdefABCDEF:.") < hlen)
+            return sp__fail(c, SP_EURL, 0, "%s: invalid IPv6 literal", url);
+    } else {
+        const char *colon = memchr(auth, ':', alen);
+        hlen = colon != NULL ? (size_t)(colon - auth) : alen;
+        port = colon != NULL ? colon + 1 : NULL;
+        for (size_t i = 0; i < hlen; i++)
+            if (bad_target_byte((unsigned char)host[i]) || strchr("[]\\", host[i]) != NULL)
+                return sp__fail(c, SP_EURL, 0, "%s: invalid character in host name", url);
+    }
+    if (hlen == 0)
+        return sp__fail(c, SP_EURL, 0, "%s: no host", url);
+    if (hlen >= sizeof u->host)
+        return sp__fail(c, SP_EURL, 0, "%s: host name too long", url);
+    memcpy(u->host, host, hlen);
+
+    if (port != NULL) {
+        size_t plen = (size_t)(rest - port);
+        uint64_t pv;
+        char pbuf[8];
+        if (plen == 0 || plen >= sizeof pbuf)
+            return sp__fail(c, SP_EURL, 0, "%s: invalid port", url);
+        memcpy(pbuf, port, plen);
+        pbuf[plen] = '\0';
+        if (sp__parse_uint(pbuf, 65535, &pv) < 0 || pv == 0)
+            return sp__fail(c, SP_EURL, 0, "%s: invalid port '%s'", url, pbuf);
+        snprintf(u->port, sizeof u->port, "%u", (unsigned)pv);
+    } else {
+        memcpy(u->port, "80", 3);
+    }
+    /* Host keeps the authority as written (brackets included), like curl does. */
+    memcpy(u->hostport, auth, alen);
+
+    size_t tlen = strcspn(rest, "#");
+    if (tlen == 0) {
+        u->target[0] = '/';
+    } else {
+        if (*rest != '/')
+            u->target[0] = '/'; /* "http://h?q" means "/?q" */
+        size_t off = *rest != '/';
+        if (off + tlen >= sizeof u->target)
+            return sp__fail(c, SP_EURL, 0, "URL path too long (%zu bytes)", tlen);
+        for (size_t i = 0; i < tlen; i++)
+            if (bad_target_byte((unsigned char)rest[i]))
+                return sp__fail(c, SP_EURL, 0,
+                                "%s: space or control character in the path (percent-encode it)",
+                                url);
+        memcpy(u->target + off, rest, tlen);
+    }
+    return SP_OK;
+}

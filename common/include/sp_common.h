@@ -1,0 +1,51 @@
+/*
+ * Internal helpers shared by libstreamput, the streamput CLI and streamput-mock.
+ * Not installed and not part of the public API: every symbol carries the sp__ prefix.
+ */
+#ifndef SP_COMMON_H
+#define SP_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Parses a byte count: decimal digits with an optional binary suffix K, M, G or T
+ * (case-insensitive, optionally followed by "iB" or "B"), e.g. "1024", "64K", "1MiB".
+ * Returns 0 and stores the value in *out, or -1 for empty input, a sign, garbage or overflow.
+ */
+int sp__parse_size(const char *s, uint64_t *out);
+
+/*
+ * Parses a rate or duration given as a decimal number of units (digits only, no suffix):
+ * used for milliseconds and plain counts. Returns 0 or -1 like sp__parse_size.
+ */
+int sp__parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/*
+ * Percent-encodes like JavaScript's encodeURIComponent, but keeps '/' as is, so a path stays
+ * readable: bytes outside A-Z a-z 0-9 - _ . ! ~ * ' ( ) / become %XX (upper-case hex).
+ * Writes at most outsz bytes including the terminating NUL and returns the length the full
+ * encoding needs (excluding the NUL), as snprintf does; the output is complete iff the result
+ * is less than outsz.
+ */
+size_t sp__pct_encode(const char *in, char *out, size_t outsz);
+
+/*
+ * Percent-decodes like Go's url.PathUnescape: "%XX" becomes the byte, '+' stays '+'.
+ * out must hold strlen(in) + 1 bytes (decoding never grows). Returns the decoded length, or
+ * -1 on a malformed escape, in which case *bad_at (if not NULL) points at the '%' that starts
+ * it in the input. Decoded NUL bytes are kept; callers that need C strings must reject them.
+ */
+ssize_t sp__pct_decode(const char *in, char *out, const char **bad_at);
+
+/*
+ * Like write(2), but writes all count bytes to a blocking fd: retries on EINTR and after short
+ * writes. Returns 0, or -1 with errno set (count bytes may then be partly written).
+ */
+int sp__write_all(int fd, const void *buf, size_t count);
+
+/* Monotonic clock in milliseconds, for deadlines and durations. */
+int64_t sp__now_ms(void);
+
+#endif

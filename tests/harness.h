@@ -1,0 +1,100 @@
+/*
+ * Shared test harness: temporary trees, generated files, running the real binaries with their
+ * output captured, and starting streamput-mock on 127.0.0.1 port 0.
+ */
+#ifndef SP_TEST_HARNESS_H
+#define SP_TEST_HARNESS_H
+
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+/* Directory holding streamput and streamput-mock (set by CMake). */
+#ifndef TH_BIN_DIR
+#error "TH_BIN_DIR must be defined"
+#endif
+
+/* Creates a fresh directory under $TMPDIR (or /tmp); returns a malloc'd path, or NULL. */
+char *th_tmpdir(void);
+
+/* Removes a tree made by th_tmpdir() and frees path. NULL is a no-op. */
+void th_rmtree(char *path);
+
+/* Joins dir and name into a static rotating buffer (valid for the next 8 calls). */
+const char *th_path(const char *dir, const char *name);
+
+/* Writes size pseudo-random bytes from seed to path, in constant memory. Returns 0 or -1. */
+int th_write_random(const char *path, uint64_t size, uint32_t seed);
+
+/* Writes size bytes to path, repeating the len-byte pattern. Returns 0 or -1. */
+int th_write_pattern(const char *path, const void *pattern, size_t len, uint64_t size);
+
+/* Compares two files by content in constant memory: 1 equal, 0 different, -1 on error. */
+int th_files_equal(const char *a, const char *b);
+
+/* SHA-256 of a file as lower-case hex into out[65]. Returns 0 or -1. */
+int th_sha256_file(const char *path, char out[65]);
+
+/* True if the file exists (lstat). */
+int th_exists(const char *path);
+
+/* Number of entries in dir whose name starts with prefix (e.g. temp files); -1 on error. */
+int th_count_prefix(const char *dir, const char *prefix);
+
+/* The outcome of one child process. */
+typedef struct th_run {
+    int status;       /* exit code, or 128 + signal, or -1 if it could not be run */
+    int timed_out;    /* killed by the harness after its time limit */
+    char out[16384];  /* stdout, truncated, NUL-terminated */
+    char err[16384];  /* stderr, truncated, NUL-terminated */
+    struct rusage ru; /* from wait4: ru_maxrss is the child's peak RSS in KiB */
+    double seconds;
+} th_run;
+
+/*
+ * Runs argv (argv[0] a path), stdin from stdin_path (NULL: /dev/null), for at most timeout_ms
+ * (then SIGKILL). Returns r->status.
+ */
+int th_run_argv(th_run *r, char *const argv[], const char *stdin_path, int timeout_ms);
+
+/* Runs build/bin/streamput with the NULL-terminated arguments, stdin /dev/null, 60 s limit. */
+int th_client(th_run *r, ...);
+
+/* A running streamput-mock. */
+typedef struct th_mock {
+    pid_t pid;
+    int port;
+    int out_fd;    /* the rest of its stdout */
+    int err_fd;    /* its stderr (access log), read it with th_mock_log */
+    char url[128]; /* "http://127.0.0.1:PORT" without a trailing slash */
+} th_mock;
+
+/*
+ * Starts streamput-mock --listen 127.0.0.1:0 --root root plus the NULL-terminated extra
+ * arguments, and reads the port from its first line. Returns 0, or -1 (with a message on stderr)
+ * if it did not start within 10 s.
+ */
+int th_mock_start(th_mock *m, const char *root, ...);
+
+/* Sends SIGTERM and waits up to 10 s (then SIGKILL). Returns its exit status as th_run does. */
+int th_mock_stop(th_mock *m);
+
+/* Peak resident memory (VmHWM, KiB) of a live process, from /proc; -1 on error. */
+long th_vmhwm_kib(pid_t pid);
+
+/* Current resident memory (VmRSS, KiB) of a live process, from /proc; -1 on error. */
+long th_vmrss_kib(pid_t pid);
+
+/* Connects a TCP socket to 127.0.0.1:port (blocking). Returns the fd or -1. */
+int th_connect(int port);
+
+/* Sends all of buf over a socket; returns 0 or -1 (EPIPE ignored as an error return). */
+int th_send_all(int fd, const void *buf, size_t len);
+
+/*
+ * Reads a whole HTTP response from fd until the peer closes or timeout_ms passes, into out
+ * (truncated, NUL-terminated). Returns the byte count or -1.
+ */
+long th_recv_all(int fd, char *out, size_t outsz, int timeout_ms);
+
+#endif

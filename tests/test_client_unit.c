@@ -1,0 +1,556 @@
+/*
+ * Unit tests for libstreamput's internals (built with SP_UNITTEST) and the CLI's helpers:
+ * URL parsing, header validation, request building, chunk framing, response parsing split at
+ * every byte boundary, digests, error strings and exit-code mapping.
+ */
+#include "internal.h"
+#include "tool.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static sp_client *c;
+
+static void setup(void)
+{
+    c = sp_client_new();
+    ck_assert_ptr_nonnull(c);
+}
+
+static void teardown(void)
+{
+    sp_client_free(c);
+    c = NULL;
+}
+
+/* ---- URLs ---- */
+
+START_TEST(url_parses_host_port_target)
+{
+    static const struct {
+        const char *url, *host, *port, *hostport, *target;
+    } ok[] = {
+        {"http://h/p", "h", "80", "h", "/p"},
+        {"http://h:8080", "h", "8080", "h:8080", "/"},
+        {"HTTP://Example.COM:1/a/b?x=1&y=%20#frag", "Example.COM", "1", "Example.COM:1",
+         "/a/b?x=1&y=%20"},
+        {"http://[::1]:9/x?y=1", "::1", "9", "[::1]:9", "/x?y=1"},
+        {"http://[::1]/", "::1", "80", "[::1]", "/"},
+        {"http://h?q", "h", "80", "h", "/?q"},
+        {"http://127.0.0.1:65535/api/fs/put", "127.0.0.1", "65535", "127.0.0.1:65535",
+         "/api/fs/put"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        sp_url u;
+        ck_assert_msg(sp__url_parse(c, ok[i].url, &u) == SP_OK, "%s: %s", ok[i].url, sp_errmsg(c));
+        ck_assert_str_eq(u.host, ok[i].host);
+        ck_assert_str_eq(u.port, ok[i].port);
+        ck_assert_str_eq(u.hostport, ok[i].hostport);
+        ck_assert_str_eq(u.target, ok[i].target);
+    }
+}
+END_TEST
+
+START_TEST(url_rejects_what_it_cannot_send)
+{
+    static const struct {
+        const char *url;
+        int err;
+        const char *says;
+    } bad[] = {
+        {"https://h/", SP_EUNSUPPORTED, "not supported yet"},
+        {"ftp://h/", SP_EURL, "must start with http://"},
+        {"h/p", SP_EURL, "must start with http://"},
+        {"", SP_EURL, "empty"},
+        {"http://", SP_EURL, "no host"},
+        {"http://:80/", SP_EURL, "no host"},
+        {"http://h:0/", SP_EURL, "invalid port"},
+        {"http://h:65536/", SP_EURL, "invalid port"},
+        {"http://h:8x/", SP_EURL, "invalid port"},
+        {"http://h:/", SP_EURL, "invalid port"},
+        {"http://[::1/", SP_EURL, "unterminated"},
+        {"http://[zz]/", SP_EURL, "invalid IPv6"},
+        {"http://[::1]x/", SP_EURL, "junk after"},
+        {"http://user:pw@h/", SP_EURL, "credentials"},
+        {"http://h/a b", SP_EURL, "space or control"},
+        {"http://h/a\r\nX: y", SP_EURL, "space or control"},
+        {"http://h\\x/", SP_EURL, "invalid character"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sp_url u;
+        int rc = sp__url_parse(c, bad[i].url, &u);
+        ck_assert_msg(rc == bad[i].err, "'%s' gave %d, want %d", bad[i].url, rc, bad[i].err);
+        ck_assert_msg(strstr(sp_errmsg(c), bad[i].says) != NULL, "'%s': detail '%s'", bad[i].url,
+                      sp_errmsg(c));
+    }
+}
+END_TEST
+
+/* ---- Headers and the request head ---- */
+
+START_TEST(header_validation_blocks_injection)
+{
+    static const char *ok[] = {"X-A: b", "X-A:", "X-A:\tb c", "x_y.z!#$%&'*+^`|~: v"};
+    static const char *bad[] = {": v",
+                                "X A: b",
+                                "X-A b",
+                                "X-A: b\r\nE: 1",
+                                "X-A: \n",
+                                "X-A: \x01",
+                                "X(A): b",
+                                "Content-Length: 5",
+                                "transfer-encoding: chunked"};
+    const char *why;
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        ck_assert_msg(sp__header_valid(ok[i], &why) == 0, "rejected '%s': %s", ok[i], why);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(sp__header_valid(bad[i], &why) == -1, "accepted '%s'", bad[i]);
+    ck_assert_int_eq(sp_add_header(c, "Bad\r\nHeader: x"), SP_EHEADER);
+    ck_assert_int_eq(sp_set_token(c, "tok\r\nX: y"), SP_EINVAL);
+}
+END_TEST
+
+static int build(const sp_body_info *b, char *out, size_t outsz)
+{
+    sp_url u;
+    ck_assert_int_eq(sp__url_parse(c, "http://h:81/api/fs/put", &u), SP_OK);
+    return sp__build_request(c, &u, b, out, outsz);
+}
+
+START_TEST(request_has_the_alist_headers)
+{
+    char head[4096];
+    sp_body_info b = {.size = 5, .mtime_ms = 1700000000123, .expect = 0};
+    memcpy(b.sha256, "abc", 4);
+    sp_set_remote_path(c, "/dir/a b+c.txt");
+    sp_set_token(c, "secret");
+    sp_set_overwrite(c, 0);
+    sp_set_as_task(c, 1);
+    ck_assert_int_gt(build(&b, head, sizeof head), 0);
+    ck_assert_str_eq(head, "PUT /api/fs/put HTTP/1.1\r\n"
+                           "Host: h:81\r\n"
+                           "User-Agent: streamput/" SP_VERSION "\r\n"
+                           "Accept: */*\r\n"
+                           "Content-Type: application/octet-stream\r\n"
+                           "Content-Length: 5\r\n"
+                           "File-Path: /dir/a%20b%2Bc.txt\r\n"
+                           "Authorization: secret\r\n"
+                           "Overwrite: false\r\n"
+                           "As-Task: true\r\n"
+                           "Last-Modified: 1700000000123\r\n"
+                           "X-File-Sha256: abc\r\n"
+                           "\r\n");
+}
+END_TEST
+
+START_TEST(request_user_headers_replace_and_remove_defaults)
+{
+    char head[4096];
+    sp_body_info b = {.size = SP_SIZE_UNKNOWN, .mtime_ms = -1, .expect = 1};
+    ck_assert_int_eq(sp_add_header(c, "User-Agent: mine/1"), SP_OK);
+    ck_assert_int_eq(sp_add_header(c, "Accept:"), SP_OK);
+    ck_assert_int_eq(sp_add_header(c, "X-Extra:  v"), SP_OK);
+    ck_assert_int_gt(build(&b, head, sizeof head), 0);
+    ck_assert_ptr_null(strstr(head, "streamput/"));
+    ck_assert_ptr_null(strstr(head, "Accept"));
+    ck_assert_ptr_nonnull(strstr(head, "\r\nUser-Agent: mine/1\r\n"));
+    ck_assert_ptr_nonnull(strstr(head, "\r\nX-Extra: v\r\n"));
+    ck_assert_ptr_nonnull(strstr(head, "\r\nTransfer-Encoding: chunked\r\n"));
+    ck_assert_ptr_nonnull(strstr(head, "\r\nExpect: 100-continue\r\n"));
+    ck_assert_ptr_null(strstr(head, "Content-Length"));
+}
+END_TEST
+
+START_TEST(request_that_does_not_fit_fails_cleanly)
+{
+    char head[64];
+    sp_body_info b = {.size = 1, .mtime_ms = -1};
+    ck_assert_int_eq(build(&b, head, sizeof head), -1);
+}
+END_TEST
+
+START_TEST(chunk_head_is_lowercase_hex_with_crlf)
+{
+    static const struct {
+        size_t n;
+        const char *want;
+    } cases[] = {{0, "0\r\n"},
+                 {1, "1\r\n"},
+                 {255, "ff\r\n"},
+                 {4096, "1000\r\n"},
+                 {(size_t)1 << 30, "40000000\r\n"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[SP_CHUNK_HEAD + 1];
+        char *end = buf + SP_CHUNK_HEAD;
+        char *start = sp__chunk_head(end, cases[i].n);
+        ck_assert_int_ge(start - buf, 0);
+        ck_assert_int_eq((int)(end - start), (int)strlen(cases[i].want));
+        ck_assert_int_eq(memcmp(start, cases[i].want, strlen(cases[i].want)), 0);
+    }
+}
+END_TEST
+
+/* ---- Responses, fed in every split ---- */
+
+typedef struct resp_case {
+    const char *name;
+    const char *wire;
+    size_t len; /* 0 = strlen */
+    int eof;    /* the peer closes after the bytes */
+    int want_rc;
+    int want_status;
+    long want_code; /* -1 = no JSON code */
+    const char *want_message;
+} resp_case;
+
+/* Feeds wire in the given pieces and returns the verdict, with res filled. */
+static int run_resp(const resp_case *t, const size_t *cuts, size_t ncuts, sp_result *res)
+{
+    sp_resp r;
+    size_t len = t->len != 0 ? t->len : strlen(t->wire);
+    sp__resp_init(&r, c);
+    memset(res, 0, sizeof *res);
+    size_t at = 0;
+    int rc = SP_OK;
+    for (size_t i = 0; i <= ncuts && rc == SP_OK && !r.done; i++) {
+        size_t end = i < ncuts ? cuts[i] : len;
+        if (end == at)
+            continue; /* a zero-length feed means end of stream to http-parser */
+        rc = sp__resp_feed(&r, t->wire + at, end - at);
+        at = end;
+    }
+    if (rc == SP_OK && !r.done && t->eof)
+        rc = sp__resp_eof(&r);
+    if (rc == SP_OK && !r.done)
+        return 99; /* still waiting for bytes */
+    if (rc != SP_OK)
+        return rc;
+    return sp__resp_finish(&r, res, 0, 0);
+}
+
+static void check_resp(const resp_case *t)
+{
+    size_t len = t->len != 0 ? t->len : strlen(t->wire);
+    sp_result res;
+    /* Whole, then split once at every boundary, then one byte at a time. */
+    for (size_t cut = 0; cut <= len + 1; cut++) {
+        size_t cuts[1] = {cut};
+        int rc;
+        if (cut <= len) {
+            rc = run_resp(t, cut == 0 ? NULL : cuts, cut == 0 ? 0 : 1, &res);
+        } else {
+            size_t *all = malloc(len * sizeof *all);
+            for (size_t i = 0; i < len; i++)
+                all[i] = i + 1;
+            rc = run_resp(t, all, len, &res);
+            free(all);
+        }
+        ck_assert_msg(rc == t->want_rc, "%s split at %zu: rc %d (%s), want %d", t->name, cut, rc,
+                      sp_errmsg(c), t->want_rc);
+        if (t->want_status != 0) {
+            ck_assert_int_eq(res.http_status, t->want_status);
+            ck_assert_int_eq(res.has_code, t->want_code >= 0);
+            if (t->want_code >= 0)
+                ck_assert_int_eq(res.code, t->want_code);
+            ck_assert_str_eq(res.message, t->want_message);
+        }
+    }
+}
+
+#define JSON_OK "{\"code\":200,\"message\":\"success\",\"data\":null}"
+
+START_TEST(response_content_length_json_success)
+{
+    resp_case t = {
+        "cl-ok",
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 44\r\n\r\n" JSON_OK,
+        0,
+        0,
+        SP_OK,
+        200,
+        200,
+        "success"};
+    check_resp(&t);
+}
+END_TEST
+
+START_TEST(response_chunked_api_error)
+{
+    resp_case t = {"chunked-401",
+                   "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "1c\r\n{\"code\":401,\"message\":\"token\r\n"
+                   "17\r\n is invalidated\",\"d\":1}\r\n0\r\n\r\n",
+                   0,
+                   0,
+                   SP_EAPI,
+                   200,
+                   401,
+                   "token is invalidated"};
+    check_resp(&t);
+}
+END_TEST
+
+START_TEST(response_close_delimited_needs_eof)
+{
+    resp_case t = {"close", "HTTP/1.0 200 OK\r\n\r\n" JSON_OK, 0, 1, SP_OK, 200, 200, "success"};
+    check_resp(&t);
+    resp_case open = {"close-no-eof", "HTTP/1.0 200 OK\r\n\r\n" JSON_OK, 0, 0, 99, 0, 0, NULL};
+    check_resp(&open);
+}
+END_TEST
+
+START_TEST(response_after_100_continue)
+{
+    resp_case t = {"continue",
+                   "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+                   0,
+                   0,
+                   SP_OK,
+                   201,
+                   -1,
+                   "Created"};
+    check_resp(&t);
+}
+END_TEST
+
+START_TEST(response_http_error_keeps_json_message)
+{
+    resp_case t = {"404",
+                   "HTTP/1.1 404 Not Found\r\nContent-Length: 45\r\n\r\n"
+                   "{\"code\":404,\"message\":\"no route\",\"data\":null}",
+                   0,
+                   0,
+                   SP_EHTTP,
+                   404,
+                   404,
+                   "no route"};
+    check_resp(&t);
+    resp_case plain = {
+        "500-text", "HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy", 0, 0, SP_EHTTP, 503, -1,
+        "Busy"};
+    check_resp(&plain);
+}
+END_TEST
+
+START_TEST(response_non_json_2xx_is_success)
+{
+    resp_case t = {"text", "HTTP/1.1 204 No Content\r\n\r\n", 0, 0, SP_OK, 204, -1, "No Content"};
+    check_resp(&t);
+    resp_case arr = {
+        "array", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]", 0, 0, SP_OK, 200, -1, "OK"};
+    check_resp(&arr);
+}
+END_TEST
+
+START_TEST(response_garbage_truncation_and_silence)
+{
+    resp_case garbage = {"garbage", "HELLO THERE\r\n\r\n", 0, 1, SP_EPROTO, 0, 0, NULL};
+    check_resp(&garbage);
+    resp_case cut = {"truncated", "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n{\"code\":2",
+                     0,           1,
+                     SP_EPROTO,   0,
+                     0,           NULL};
+    check_resp(&cut);
+    resp_case silent = {"silent", "", 0, 1, SP_ERECV, 0, 0, NULL};
+    check_resp(&silent);
+}
+END_TEST
+
+START_TEST(response_headers_are_bounded)
+{
+    size_t n = SP_MAX_RESPONSE_HEADERS + 1024;
+    char *wire = malloc(n + 64);
+    int k = snprintf(wire, n + 64, "HTTP/1.1 200 OK\r\nX: ");
+    memset(wire + k, 'a', n);
+    memcpy(wire + k + n, "\r\n\r\n", 5);
+    sp_resp r;
+    sp__resp_init(&r, c);
+    ck_assert_int_eq(sp__resp_feed(&r, wire, strlen(wire)), SP_EPROTO);
+    ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "headers exceed 64 KiB"));
+    free(wire);
+}
+END_TEST
+
+START_TEST(response_body_is_bounded)
+{
+    sp_resp r;
+    sp__resp_init(&r, c);
+    const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n";
+    ck_assert_int_eq(sp__resp_feed(&r, head, strlen(head)), SP_OK);
+    static char block[65536];
+    memset(block, 'x', sizeof block);
+    int rc = SP_OK;
+    for (int i = 0; i < 40 && rc == SP_OK; i++)
+        rc = sp__resp_feed(&r, block, sizeof block);
+    ck_assert_int_eq(rc, SP_EPROTO);
+    ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "body exceeds 1024 KiB"));
+    ck_assert_uint_le(c->resp_cap, 2 * SP_MAX_RESPONSE_BODY);
+}
+END_TEST
+
+START_TEST(response_endless_interim_responses_are_refused)
+{
+    static const char one[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    char wire[2048];
+    size_t len = 0;
+    for (int i = 0; i < SP_MAX_INTERIM + 2; i++, len += sizeof one - 1)
+        memcpy(wire + len, one, sizeof one - 1);
+    wire[len] = '\0';
+    sp_resp r;
+    sp__resp_init(&r, c);
+    ck_assert_int_eq(sp__resp_feed(&r, wire, strlen(wire)), SP_EPROTO);
+}
+END_TEST
+
+/* ---- Digests, errors, CLI helpers ---- */
+
+START_TEST(digests_match_known_vectors_at_any_chunk_size)
+{
+    char path[] = "/tmp/sp-hash-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "abc", 3), 3);
+    for (size_t chunk = 1; chunk <= 4; chunk++) {
+        sp_body_info b = {0};
+        sp_set_chunk_size(c, chunk);
+        sp_set_hashes(c, SP_HASH_MD5 | SP_HASH_SHA1 | SP_HASH_SHA256);
+        ck_assert_int_eq(sp__hash_file(c, fd, 0, 3, &b), SP_OK);
+        ck_assert_str_eq(b.md5, "900150983cd24fb0d6963f7d28e17f72");
+        ck_assert_str_eq(b.sha1, "a9993e364706816aba3e25717850c26c9cd0d89d");
+        ck_assert_str_eq(b.sha256,
+                         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+    sp_body_info b = {0};
+    ck_assert_int_eq(sp__hash_file(c, fd, 0, 4, &b), SP_EFILE); /* the file is shorter */
+    close(fd);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(options_reject_bad_values)
+{
+    ck_assert_int_eq(sp_set_chunk_size(c, 0), SP_EINVAL);
+    ck_assert_int_eq(sp_set_chunk_size(c, ((size_t)1 << 30) + 1), SP_EINVAL);
+    ck_assert_int_eq(sp_set_chunk_size(c, 1), SP_OK);
+    ck_assert_int_eq(sp_set_engine(c, (sp_engine)7), SP_EINVAL);
+    ck_assert_int_eq(sp_set_hashes(c, 8), SP_EINVAL);
+    ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "unknown bits"));
+    sp_client_free(NULL);
+}
+END_TEST
+
+START_TEST(error_strings_are_distinct_and_stable)
+{
+    static const int codes[] = {SP_OK,       SP_EINVAL,       SP_ENOMEM,    SP_EFILE,
+                                SP_EURL,     SP_EUNSUPPORTED, SP_ERESOLVE,  SP_ECONNECT,
+                                SP_ETIMEOUT, SP_ESEND,        SP_ERECV,     SP_EPROTO,
+                                SP_EHTTP,    SP_EAPI,         SP_ECANCELED, SP_EHEADER};
+    size_t n = sizeof codes / sizeof codes[0];
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(codes[i], -(int)i); /* never renumbered */
+        for (size_t j = 0; j < i; j++)
+            ck_assert_str_ne(sp_strerror(codes[i]), sp_strerror(codes[j]));
+    }
+    ck_assert_str_eq(sp_strerror(-999), "unknown error");
+    ck_assert_str_eq(sp_err_name(SP_ETIMEOUT), "ETIMEOUT");
+    ck_assert_str_eq(sp_err_name(5), "UNKNOWN");
+}
+END_TEST
+
+START_TEST(exit_codes_follow_the_documented_table)
+{
+    static const struct {
+        int err, code;
+    } map[] = {{SP_OK, 0},
+               {SP_ENOMEM, 1},
+               {SP_EINVAL, 2},
+               {SP_EURL, 2},
+               {SP_EUNSUPPORTED, 2},
+               {SP_EHEADER, 2},
+               {SP_EFILE, 3},
+               {SP_ERESOLVE, 4},
+               {SP_ECONNECT, 4},
+               {SP_ETIMEOUT, 5},
+               {SP_EHTTP, 6},
+               {SP_EAPI, 7},
+               {SP_EPROTO, 8},
+               {SP_ESEND, 9},
+               {SP_ERECV, 9},
+               {SP_ECANCELED, 10},
+               {-1000, 1}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        ck_assert_msg(tool_exit_code(map[i].err) == map[i].code, "%s -> %d, want %d",
+                      sp_err_name(map[i].err), tool_exit_code(map[i].err), map[i].code);
+}
+END_TEST
+
+START_TEST(durations_and_hash_lists_parse)
+{
+    uint64_t ms;
+    ck_assert_int_eq(tool_parse_duration("10", &ms), 0);
+    ck_assert_uint_eq(ms, 10000);
+    ck_assert_int_eq(tool_parse_duration("1.5", &ms), 0);
+    ck_assert_uint_eq(ms, 1500);
+    ck_assert_int_eq(tool_parse_duration("250ms", &ms), 0);
+    ck_assert_uint_eq(ms, 250);
+    ck_assert_int_eq(tool_parse_duration("2m", &ms), 0);
+    ck_assert_uint_eq(ms, 120000);
+    static const char *bad[] = {"", "-1", "1h", "abc", "1e400", "nan", " 1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(tool_parse_duration(bad[i], &ms) == -1, "accepted '%s'", bad[i]);
+
+    unsigned mask;
+    ck_assert_int_eq(tool_parse_hashes("md5,sha256", &mask), 0);
+    ck_assert_uint_eq(mask, SP_HASH_MD5 | SP_HASH_SHA256);
+    ck_assert_int_eq(tool_parse_hashes("sha1", &mask), 0);
+    ck_assert_uint_eq(mask, SP_HASH_SHA1);
+    ck_assert_int_eq(tool_parse_hashes("md5,", &mask), -1);
+    ck_assert_int_eq(tool_parse_hashes("crc32", &mask), -1);
+
+    char out[32];
+    tool_format_bytes(512, out, sizeof out);
+    ck_assert_str_eq(out, "512 B");
+    tool_format_bytes(3ull << 30, out, sizeof out);
+    ck_assert_str_eq(out, "3.0 GiB");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("client_unit");
+    struct {
+        const char *name;
+        const TTest *tests[16];
+    } groups[] = {
+        {"url", {url_parses_host_port_target, url_rejects_what_it_cannot_send}},
+        {"request",
+         {header_validation_blocks_injection, request_has_the_alist_headers,
+          request_user_headers_replace_and_remove_defaults, request_that_does_not_fit_fails_cleanly,
+          chunk_head_is_lowercase_hex_with_crlf}},
+        {"response",
+         {response_content_length_json_success, response_chunked_api_error,
+          response_close_delimited_needs_eof, response_after_100_continue,
+          response_http_error_keeps_json_message, response_non_json_2xx_is_success,
+          response_garbage_truncation_and_silence, response_headers_are_bounded,
+          response_body_is_bounded, response_endless_interim_responses_are_refused}},
+        {"misc",
+         {digests_match_known_vectors_at_any_chunk_size, options_reject_bad_values,
+          error_strings_are_distinct_and_stable, exit_codes_follow_the_documented_table,
+          durations_and_hash_lists_parse}},
+    };
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        TCase *t = tcase_create(groups[g].name);
+        tcase_add_checked_fixture(t, setup, teardown);
+        for (size_t i = 0; i < 16 && groups[g].tests[i] != NULL; i++)
+            tcase_add_test(t, groups[g].tests[i]);
+        suite_add_tcase(s, t);
+    }
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,207 @@
+/* Unit tests for the helpers shared by client and mock: sizes, percent-encoding, write loops. */
+#include "sp_common.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+START_TEST(size_accepts_plain_and_binary_suffixes)
+{
+    static const struct {
+        const char *in;
+        uint64_t want;
+    } ok[] = {
+        {"0", 0},
+        {"1", 1},
+        {"1024", 1024},
+        {"64K", 65536},
+        {"64k", 65536},
+        {"1M", 1048576},
+        {"1MiB", 1048576},
+        {"1mb", 1048576},
+        {"2G", 2ull << 30},
+        {"1T", 1ull << 40},
+        {"18446744073709551615", UINT64_MAX},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        uint64_t v = 12345;
+        ck_assert_msg(sp__parse_size(ok[i].in, &v) == 0, "rejected '%s'", ok[i].in);
+        ck_assert_msg(v == ok[i].want, "'%s' gave %llu", ok[i].in, (unsigned long long)v);
+    }
+}
+END_TEST
+
+START_TEST(size_rejects_signs_garbage_and_overflow)
+{
+    static const char *bad[] = {"",
+                                "-1",
+                                "+1",
+                                " 1",
+                                "1 ",
+                                "abc",
+                                "1X",
+                                "1.5M",
+                                "K",
+                                "1KK",
+                                "1Mi",
+                                "0x10",
+                                "18446744073709551616",
+                                "16777216T",
+                                "99999999999999999999K"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t v = 7;
+        ck_assert_msg(sp__parse_size(bad[i], &v) == -1, "accepted '%s'", bad[i]);
+        ck_assert_msg(v == 7, "'%s' wrote the output on failure", bad[i]);
+    }
+    ck_assert_int_eq(sp__parse_size(NULL, NULL), -1);
+}
+END_TEST
+
+START_TEST(uint_respects_its_maximum)
+{
+    uint64_t v;
+    ck_assert_int_eq(sp__parse_uint("65535", 65535, &v), 0);
+    ck_assert_uint_eq(v, 65535);
+    ck_assert_int_eq(sp__parse_uint("65536", 65535, &v), -1);
+    ck_assert_int_eq(sp__parse_uint("1k", 65535, &v), -1);
+    ck_assert_int_eq(sp__parse_uint("", 65535, &v), -1);
+}
+END_TEST
+
+/* Encodes into an exactly-sized buffer and checks the result and the reported length. */
+static void check_encode(const char *in, const char *want)
+{
+    char out[256];
+    size_t n = sp__pct_encode(in, out, sizeof out);
+    ck_assert_msg(strcmp(out, want) == 0, "'%s' -> '%s', want '%s'", in, out, want);
+    ck_assert_uint_eq(n, strlen(want));
+}
+
+START_TEST(encode_escapes_like_encodeURIComponent_but_keeps_slash)
+{
+    check_encode("/a b/c.txt", "/a%20b/c.txt");
+    check_encode("a+b", "a%2Bb");
+    check_encode("100%", "100%25");
+    check_encode("caf\xc3\xa9", "caf%C3%A9");
+    check_encode("/dir/sub/", "/dir/sub/");
+    check_encode("AZaz09-_.!~*'()", "AZaz09-_.!~*'()");
+    check_encode("?#&=:;,@$[]\"<>\\^`{|}",
+                 "%3F%23%26%3D%3A%3B%2C%40%24%5B%5D%22%3C%3E%5C%5E%60%7B%7C%7D");
+    check_encode("\t\r\n\x7f\xff", "%09%0D%0A%7F%FF");
+    check_encode("", "");
+}
+END_TEST
+
+START_TEST(encode_never_ends_in_half_an_escape)
+{
+    char out[6];
+    size_t n = sp__pct_encode("ab cd", out, sizeof out); /* "ab%20cd" needs 7 + NUL */
+    ck_assert_uint_eq(n, 7);
+    ck_assert_str_eq(out, "ab%20");
+    n = sp__pct_encode("abc d", out, 5); /* "abc" fits, "%20" would not */
+    ck_assert_str_eq(out, "abc");
+    ck_assert_uint_eq(sp__pct_encode("x y", NULL, 0), 5);
+}
+END_TEST
+
+START_TEST(decode_is_go_path_unescape)
+{
+    char out[64];
+    const char *bad = NULL;
+    ck_assert_int_eq(sp__pct_decode("/a%20b/c+d%2Fe", out, &bad), 10);
+    ck_assert_str_eq(out, "/a b/c+d/e");
+    ck_assert_int_eq(sp__pct_decode("%c3%A9", out, &bad), 2);
+    ck_assert_str_eq(out, "\xc3\xa9");
+
+    static const struct {
+        const char *in;
+        size_t at;
+    } bads[] = {{"%zz", 0}, {"ab%2", 2}, {"%", 0}, {"a%g0", 1}, {"ok%41%4", 5}};
+    for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+        bad = NULL;
+        ck_assert_int_eq(sp__pct_decode(bads[i].in, out, &bad), -1);
+        ck_assert_ptr_eq(bad, bads[i].in + bads[i].at);
+    }
+}
+END_TEST
+
+START_TEST(decode_inverts_encode_for_every_byte)
+{
+    char in[256], enc[1024], dec[256];
+    for (int i = 1; i < 256; i++)
+        in[i - 1] = (char)i;
+    in[255] = '\0';
+    ck_assert_uint_lt(sp__pct_encode(in, enc, sizeof enc), sizeof enc);
+    ck_assert_int_eq(sp__pct_decode(enc, dec, NULL), 255);
+    ck_assert_int_eq(memcmp(in, dec, 256), 0);
+}
+END_TEST
+
+START_TEST(write_all_survives_short_writes_to_a_pipe)
+{
+    /* A pipe takes at most its capacity per write when a reader drains slowly. */
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    size_t len = 1 << 20;
+    char *buf = malloc(len);
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (char)(i * 31);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[1]);
+        char *got = malloc(len);
+        size_t n = 0;
+        ssize_t r;
+        while ((r = read(p[0], got + n, 999 < len - n ? 999 : len - n)) > 0)
+            n += (size_t)r;
+        _exit(n == len && memcmp(got, buf, len) == 0 ? 0 : 1);
+    }
+    close(p[0]);
+    ck_assert_int_eq(sp__write_all(p[1], buf, len), 0);
+    close(p[1]);
+    int st;
+    waitpid(pid, &st, 0);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reader saw different bytes");
+    free(buf);
+}
+END_TEST
+
+START_TEST(write_all_reports_errors)
+{
+    int fd = open("/dev/full", O_WRONLY);
+    ck_assert_int_ge(fd, 0);
+    errno = 0;
+    ck_assert_int_eq(sp__write_all(fd, "x", 1), -1);
+    ck_assert_int_eq(errno, ENOSPC);
+    close(fd);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("common");
+    TCase *t = tcase_create("size");
+    tcase_add_test(t, size_accepts_plain_and_binary_suffixes);
+    tcase_add_test(t, size_rejects_signs_garbage_and_overflow);
+    tcase_add_test(t, uint_respects_its_maximum);
+    suite_add_tcase(s, t);
+    t = tcase_create("percent");
+    tcase_add_test(t, encode_escapes_like_encodeURIComponent_but_keeps_slash);
+    tcase_add_test(t, encode_never_ends_in_half_an_escape);
+    tcase_add_test(t, decode_is_go_path_unescape);
+    tcase_add_test(t, decode_inverts_encode_for_every_byte);
+    suite_add_tcase(s, t);
+    t = tcase_create("io");
+    tcase_add_test(t, write_all_survives_short_writes_to_a_pipe);
+    tcase_add_test(t, write_all_reports_errors);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
