@@ -1,0 +1,224 @@
+/*
+ * Storage for streamput-mock: every path is resolved with openat2(RESOLVE_BENEATH) against the
+ * root directory fd, so neither "..", nor an absolute symlink, nor a symlink that climbs out of
+ * the root can make the server touch anything outside it. String checks on the path happen
+ * earlier (apath.c) and only decide which AList message to send; this file is the enforcement.
+ */
+#include "mock.h"
+#include "sp_common.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Deep enough for any real upload tree, shallow enough that a hostile tree cannot exhaust fds. */
+#define STALE_MAX_DEPTH 64
+
+/*
+ * openat2() confined beneath dirfd: magic links (/proc/self/fd/...) are refused too. The kernel
+ * answers EAGAIN when a concurrent rename raced the lookup; that is worth a few retries.
+ */
+static int open_beneath(int dirfd, const char *rel, int flags, mode_t mode)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_CLOEXEC),
+        .mode = (flags & O_CREAT) ? mode : 0,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    for (int tries = 0;; tries++) {
+        long fd = syscall(SYS_openat2, dirfd, rel, &how, sizeof how);
+        if (fd >= 0)
+            return (int)fd;
+        if (errno == EINTR || (errno == EAGAIN && tries < 16))
+            continue;
+        return -1;
+    }
+}
+
+static mock_store_err map_errno(int e)
+{
+    switch (e) {
+    case EXDEV:
+        return MOCK_STORE_ESCAPE;
+    case ENOTDIR:
+        return MOCK_STORE_NOTDIR;
+    case EEXIST:
+        return MOCK_STORE_EXISTS;
+    default:
+        return MOCK_STORE_IO;
+    }
+}
+
+void mock_store_init(mock_store *st)
+{
+    memset(st, 0, sizeof *st);
+    st->dirfd = -1;
+    st->fd = -1;
+}
+
+/*
+ * Opens the directory named by the first len bytes of rel (no leading '/') beneath rootfd,
+ * creating each missing component on the way. Each component is created with mkdirat() in its
+ * parent's fd, which itself was opened beneath the root, and then re-opened from the root with
+ * RESOLVE_BENEATH, so a symlink planted anywhere along the path is judged by the kernel.
+ */
+static int open_dir_creating(int rootfd, char *rel, size_t len, size_t *failed_at)
+{
+    int parent = open_beneath(rootfd, ".", O_RDONLY | O_DIRECTORY, 0);
+    size_t pos = 0;
+    while (parent >= 0 && pos < len) {
+        size_t end = pos;
+        while (end < len && rel[end] != '/')
+            end++;
+        char saved = rel[end];
+        rel[end] = '\0';
+        int fd = open_beneath(rootfd, rel, O_RDONLY | O_DIRECTORY, 0);
+        if (fd < 0 && errno == ENOENT) {
+            if (mkdirat(parent, rel + pos, 0755) < 0 && errno != EEXIST) {
+                fd = -1;
+            } else {
+                fd = open_beneath(rootfd, rel, O_RDONLY | O_DIRECTORY, 0);
+            }
+        }
+        int e = errno;
+        rel[end] = saved;
+        close(parent);
+        parent = fd;
+        if (fd < 0) {
+            /* A component that exists but is no directory: tell the caller which prefix. */
+            if (failed_at != NULL)
+                *failed_at = end;
+            errno = e;
+            return -1;
+        }
+        pos = end + 1;
+    }
+    return parent;
+}
+
+mock_store_err mock_store_begin(mock_store *st, int rootfd, const char *path, size_t *failed_dir)
+{
+    char rel[4096];
+    size_t plen = strlen(path);
+    if (path[0] != '/' || plen >= sizeof rel) {
+        errno = ENAMETOOLONG;
+        return MOCK_STORE_IO;
+    }
+    memcpy(rel, path + 1, plen); /* includes the NUL */
+    char *slash = strrchr(rel, '/');
+    size_t dirlen = slash != NULL ? (size_t)(slash - rel) : 0;
+    st->name = path + 1 + (slash != NULL ? dirlen + 1 : 0);
+
+    size_t failed = 0;
+    st->dirfd = open_dir_creating(rootfd, rel, dirlen, &failed);
+    if (st->dirfd < 0) {
+        int e = errno;
+        if (failed_dir != NULL)
+            *failed_dir = failed + 1; /* + the leading '/' of path */
+        errno = e;
+        return map_errno(e);
+    }
+
+    for (int tries = 0; tries < 8; tries++) {
+        unsigned char rnd[8];
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            return MOCK_STORE_IO;
+        snprintf(st->tmpname, sizeof st->tmpname,
+                 MOCK_TMP_PREFIX "%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
+                 rnd[4], rnd[5], rnd[6], rnd[7]);
+        st->fd = open_beneath(st->dirfd, st->tmpname, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (st->fd >= 0 || errno != EEXIST)
+            break;
+    }
+    if (st->fd < 0) {
+        st->tmpname[0] = '\0';
+        return MOCK_STORE_IO;
+    }
+    return MOCK_STORE_OK;
+}
+
+int mock_store_write(mock_store *st, const void *buf, size_t len)
+{
+    return sp__write_all(st->fd, buf, len);
+}
+
+mock_store_err mock_store_commit(mock_store *st)
+{
+    mock_store_err rc = MOCK_STORE_OK;
+    int fd = st->fd;
+    st->fd = -1;
+    /* close() reports deferred write errors (NFS, quota): a failed close is a failed upload. */
+    if (close(fd) < 0) {
+        rc = MOCK_STORE_IO;
+        goto out;
+    }
+    if (renameat(st->dirfd, st->tmpname, st->dirfd, st->name) < 0) {
+        rc = map_errno(errno);
+        goto out;
+    }
+    st->tmpname[0] = '\0';
+out:
+    mock_store_abort(st);
+    return rc;
+}
+
+void mock_store_abort(mock_store *st)
+{
+    int e = errno;
+    if (st->fd >= 0)
+        close(st->fd);
+    if (st->dirfd >= 0 && st->tmpname[0] != '\0')
+        unlinkat(st->dirfd, st->tmpname, 0);
+    if (st->dirfd >= 0)
+        close(st->dirfd);
+    st->fd = st->dirfd = -1;
+    st->tmpname[0] = '\0';
+    errno = e;
+}
+
+/* Walks one directory (fd owned and closed here), removing stale temp files, recursing below. */
+static int remove_stale_in(int dfd, int depth)
+{
+    DIR *d = fdopendir(dfd);
+    if (d == NULL) {
+        close(dfd);
+        return 0;
+    }
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        unsigned char type = e->d_type;
+        if (type == DT_UNKNOWN) {
+            struct stat sb;
+            if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+                continue;
+            type = S_ISDIR(sb.st_mode) ? DT_DIR : S_ISREG(sb.st_mode) ? DT_REG : DT_UNKNOWN;
+        }
+        if (type == DT_REG && strncmp(e->d_name, MOCK_TMP_PREFIX, strlen(MOCK_TMP_PREFIX)) == 0) {
+            if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+                n++;
+        } else if (type == DT_DIR && depth < STALE_MAX_DEPTH) {
+            /* O_NOFOLLOW: a symlinked directory is not ours to clean (and may lead outside). */
+            int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0)
+                n += remove_stale_in(sub, depth + 1);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+int mock_store_remove_stale(int rootfd)
+{
+    int fd = open_beneath(rootfd, ".", O_RDONLY | O_DIRECTORY, 0);
+    return fd < 0 ? 0 : remove_stale_in(fd, 0);
+}
