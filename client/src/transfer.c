@@ -164,6 +164,13 @@ static int do_connect(xfer *x)
         socklen_t len = sizeof soerr;
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
             soerr = errno;
+        if (soerr == ECONNRESET) {
+            /* A reset means the handshake completed and the server then dropped us. */
+            rc = sp__fail(c, SP_ESEND, soerr, "%s reset the connection before the request", addr);
+            close(fd);
+            x->sock = -1;
+            break;
+        }
         if (soerr != 0) {
             rc = sp__fail(c, SP_ECONNECT, soerr, "connect %s", addr);
             goto next;
@@ -432,10 +439,10 @@ static int await_continue(xfer *x)
                       (unsigned long long)x->c->expect_timeout_ms);
             return SP_OK;
         }
-        if ((r = poll_early(x)) != SP_OK)
+        if ((r = poll_early(x)) == SP__ANSWERED)
+            return SP_OK; /* a final answer instead of 100: the body is not wanted */
+        if (r != SP_OK)
             return r;
-        if (x->eof)
-            return read_response(x); /* reports the close with the right detail */
     }
     return SP_OK;
 }

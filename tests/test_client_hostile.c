@@ -1,0 +1,528 @@
+/*
+ * The real streamput CLI against small scripted servers that misbehave, each on 127.0.0.1 port
+ * 0 in a child process: every case must end with the documented exit code and a clear message,
+ * within its timeout, and never by SIGPIPE.
+ */
+#include "harness.h"
+
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A scripted server: a child process that serves `conns` connections one after another. */
+typedef void (*behaviour)(int fd, int nth);
+
+typedef struct script_server {
+    pid_t pid;
+    int port;
+    int report; /* read end: one line per connection from the child */
+} script_server;
+
+static char *dir;
+static char url[128];
+static const char *small;  /* 1000 bytes: no Expect */
+static const char *medium; /* 3 MiB: Expect: 100-continue */
+
+static void setup(void)
+{
+    dir = th_tmpdir();
+    ck_assert_ptr_nonnull(dir);
+    small = strdup(th_path(dir, "small.bin"));
+    medium = strdup(th_path(dir, "medium.bin"));
+    ck_assert_int_eq(th_write_random(small, 1000, 1), 0);
+    ck_assert_int_eq(th_write_random(medium, 3u << 20, 2), 0);
+}
+
+static void teardown(void)
+{
+    free((char *)small);
+    free((char *)medium);
+    th_rmtree(dir);
+}
+
+/* Writes a report line from the child to the test. */
+static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int report_fd = -1;
+static void report(const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        th_send_all(report_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+static void start_server(script_server *s, behaviour fn, int conns)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    ck_assert_int_ge(lfd, 0);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(lfd, 8), 0);
+    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+    int p[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
+    s->port = ntohs(sa.sin_port);
+    s->pid = fork();
+    ck_assert_int_ge(s->pid, 0);
+    if (s->pid == 0) {
+        signal(SIGPIPE, SIG_IGN);
+        alarm(30); /* a stuck script never outlives its test */
+        report_fd = p[1];
+        for (int i = 0; i < conns; i++) {
+            int fd = accept(lfd, NULL, NULL);
+            if (fd < 0)
+                _exit(1);
+            fn(fd, i);
+            close(fd);
+        }
+        _exit(0);
+    }
+    close(lfd);
+    close(p[1]);
+    s->report = p[0];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/fs/put", s->port);
+}
+
+/* Stops the script and returns what it reported. */
+static const char *stop_server(script_server *s)
+{
+    static char out[4096];
+    th_recv_all(s->report, out, sizeof out, 200);
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    close(s->report);
+    return out;
+}
+
+/* Reads until the end of the request head; returns body bytes that came with it, or -1. */
+static long read_head(int fd)
+{
+    char buf[65536];
+    size_t len = 0;
+    while (len < sizeof buf) {
+        ssize_t n = recv(fd, buf + len, sizeof buf - len, 0);
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        char *end = memmem(buf, len, "\r\n\r\n", 4);
+        if (end != NULL)
+            return (long)(len - (size_t)(end + 4 - buf));
+    }
+    return -1;
+}
+
+/* Reads and discards for up to ms milliseconds (or until EOF); returns the byte count. */
+static long drain_for(int fd, int ms)
+{
+    long total = 0;
+    char buf[65536];
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (poll(&p, 1, ms) > 0) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        total += n;
+    }
+    return total;
+}
+
+static void send_str(int fd, const char *s)
+{
+    th_send_all(fd, s, strlen(s));
+}
+
+/* Closes with RST rather than FIN. */
+static void reset(int fd)
+{
+    struct linger l = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+#define OK_JSON "{\"code\":200,\"message\":\"success\",\"data\":null}"
+
+static void ok_response(int fd)
+{
+    send_str(
+        fd,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 44\r\n\r\n" OK_JSON);
+}
+
+/* Runs the client and checks its exit code and that stderr mentions `says`. */
+static th_run *expect_exit(int code, const char *says, const char *file, const char *extra1,
+                           const char *extra2)
+{
+    static th_run r;
+    th_client(&r, "-s", "--stall-timeout", "5", file, url, extra1, extra2, NULL);
+    ck_assert_msg(!r.timed_out, "client hung (killed after 60 s)");
+    ck_assert_msg(r.status == code, "exit %d, want %d; stderr: %s", r.status, code, r.err);
+    ck_assert_msg(says == NULL || strstr(r.err, says) != NULL, "stderr lacks '%s': %s", says,
+                  r.err);
+    return &r;
+}
+
+static void b_garbage(int fd, int nth)
+{
+    read_head(fd);
+    drain_for(fd, 100);
+    send_str(fd, "GARBAGE NOT HTTP\r\n\r\n");
+}
+
+START_TEST(garbage_response_is_a_protocol_error)
+{
+    script_server s;
+    start_server(&s, b_garbage, 1);
+    expect_exit(8, "malformed response", small, NULL, NULL);
+    stop_server(&s);
+}
+END_TEST
+
+static void b_reset_at_once(int fd, int nth)
+{
+    reset(fd);
+}
+
+START_TEST(reset_before_anything_is_connection_lost)
+{
+    script_server s;
+    start_server(&s, b_reset_at_once, 1);
+    expect_exit(9, NULL, medium, NULL, NULL);
+    stop_server(&s);
+}
+END_TEST
+
+static void b_truncated(int fd, int nth)
+{
+    read_head(fd);
+    drain_for(fd, 100);
+    send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n{\"code\":2");
+}
+
+START_TEST(truncated_response_is_a_protocol_error)
+{
+    script_server s;
+    start_server(&s, b_truncated, 1);
+    expect_exit(8, "truncated", small, NULL, NULL);
+    stop_server(&s);
+}
+END_TEST
+
+static void b_reset_after_headers(int fd, int nth)
+{
+    read_head(fd);
+    drain_for(fd, 100);
+    send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n");
+    poll(NULL, 0, 100);
+    reset(fd);
+}
+
+START_TEST(reset_after_response_headers_is_reported)
+{
+    script_server s;
+    start_server(&s, b_reset_after_headers, 1);
+    th_run *r = expect_exit(9, "receive response", small, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(r->err, "reset"));
+    stop_server(&s);
+}
+END_TEST
+
+static void b_endless_headers(int fd, int nth)
+{
+    read_head(fd);
+    drain_for(fd, 100);
+    send_str(fd, "HTTP/1.1 200 OK\r\n");
+    char line[1024];
+    memset(line, 'h', sizeof line);
+    memcpy(line, "X-Endless: ", 11);
+    memcpy(line + sizeof line - 2, "\r\n", 2);
+    for (int i = 0; i < 1024; i++) /* 1 MiB of headers, then hold the line open */
+        if (th_send_all(fd, line, sizeof line) < 0)
+            return;
+    drain_for(fd, 5000);
+}
+
+START_TEST(endless_headers_are_cut_at_64_KiB)
+{
+    script_server s;
+    start_server(&s, b_endless_headers, 1);
+    th_run *r = expect_exit(8, "headers exceed 64 KiB", small, NULL, NULL);
+    ck_assert_double_lt(r->seconds, 5.0);
+    stop_server(&s);
+}
+END_TEST
+
+static void b_huge_body(int fd, int nth)
+{
+    read_head(fd);
+    drain_for(fd, 100);
+    send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n");
+    char block[65536];
+    memset(block, '{', sizeof block);
+    for (int i = 0; i < 64; i++)
+        if (th_send_all(fd, block, sizeof block) < 0)
+            return;
+}
+
+START_TEST(ten_gigabyte_response_body_is_refused_at_1_MiB)
+{
+    script_server s;
+    start_server(&s, b_huge_body, 1);
+    th_run *r = expect_exit(8, "body exceeds 1024 KiB", small, NULL, NULL);
+    ck_assert_int_lt(r->ru.ru_maxrss, 64 * 1024); /* KiB: nowhere near 10 GB */
+    stop_server(&s);
+}
+END_TEST
+
+static void b_silent(int fd, int nth)
+{
+    read_head(fd);
+    drain_for(fd, 10000);
+}
+
+START_TEST(silent_server_hits_the_stall_timeout)
+{
+    script_server s;
+    start_server(&s, b_silent, 1);
+    th_run r;
+    th_client(&r, "-s", "--stall-timeout", "0.5", small, url, NULL);
+    ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "stall timeout"));
+    ck_assert_double_lt(r.seconds, 5.0);
+    stop_server(&s);
+}
+END_TEST
+
+static void b_slow_drip(int fd, int nth)
+{
+    read_head(fd);
+    drain_for(fd, 100);
+    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n" OK_JSON;
+    for (const char *p = resp; *p != '\0'; p++) {
+        if (th_send_all(fd, p, 1) < 0)
+            return;
+        poll(NULL, 0, 100);
+    }
+}
+
+START_TEST(slow_drip_hits_the_whole_transfer_timeout)
+{
+    script_server s;
+    start_server(&s, b_slow_drip, 1);
+    th_run r;
+    th_client(&r, "-s", "--timeout", "1", small, url, NULL);
+    ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "timed out after 1000 ms"));
+    ck_assert_double_lt(r.seconds, 4.0);
+    stop_server(&s);
+}
+END_TEST
+
+/* Answers 401 at once to a request with Expect: 100-continue, and counts body bytes after. */
+static void b_early_401(int fd, int nth)
+{
+    static const char body[] =
+        "{\"code\":401,\"message\":\"Guest user is disabled, login please\",\"data\":null}";
+    char head[128];
+    long extra = read_head(fd);
+    snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", strlen(body));
+    send_str(fd, head);
+    send_str(fd, body);
+    report("body=%ld\n", extra + drain_for(fd, 500));
+}
+
+START_TEST(early_401_with_expect_sends_no_body)
+{
+    script_server s;
+    start_server(&s, b_early_401, 1);
+    expect_exit(7, "Guest user is disabled, login please", medium, NULL, NULL);
+    const char *seen = stop_server(&s);
+    ck_assert_msg(strcmp(seen, "body=0\n") == 0, "server saw: %s", seen);
+}
+END_TEST
+
+/* Never sends 100 Continue, but takes the body and answers once it is all there. */
+static void b_no_continue(int fd, int nth)
+{
+    long got = read_head(fd);
+    while (got < (3L << 20)) {
+        long n = drain_for(fd, 5000);
+        if (n <= 0)
+            break;
+        got += n;
+        if (got >= (3L << 20))
+            break;
+    }
+    report("body=%ld\n", got);
+    ok_response(fd);
+}
+
+START_TEST(missing_100_continue_sends_the_body_after_the_expect_timeout)
+{
+    script_server s;
+    start_server(&s, b_no_continue, 1);
+    th_run r;
+    th_client(&r, "-s", "--expect-timeout", "300ms", medium, url, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_double_ge(r.seconds, 0.3);
+    const char *seen = stop_server(&s);
+    ck_assert_msg(strcmp(seen, "body=3145728\n") == 0, "server saw: %s", seen);
+}
+END_TEST
+
+/* Reads part of the body, answers 413 and closes while the client is still sending. */
+static void b_413_midway(int fd, int nth)
+{
+    long got = read_head(fd);
+    char buf[65536];
+    while (got < 256 * 1024) {
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        got += n;
+    }
+    send_str(fd,
+             "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    shutdown(fd, SHUT_WR);
+    poll(NULL, 0, 200);
+}
+
+START_TEST(early_413_mid_body_is_reported_not_sigpipe)
+{
+    script_server s;
+    start_server(&s, b_413_midway, 1);
+    /* No Expect, so the body is already streaming when the answer comes. */
+    th_run r;
+    th_client(&r, "-s", "-H", "Expect:", "-c", "4K", medium, url, NULL);
+    ck_assert_msg(r.status != 128 + SIGPIPE, "killed by SIGPIPE");
+    ck_assert_msg(r.status == 6 || r.status == 9, "exit %d: %s", r.status, r.err);
+    if (r.status == 6)
+        ck_assert_ptr_nonnull(strstr(r.err, "HTTP 413"));
+    stop_server(&s);
+}
+END_TEST
+
+/* First connection: 503; second: success. */
+static void b_503_then_ok(int fd, int nth)
+{
+    read_head(fd);
+    drain_for(fd, 200);
+    if (nth == 0)
+        send_str(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+    else
+        ok_response(fd);
+    report("conn%d\n", nth);
+}
+
+START_TEST(retry_recovers_from_a_503)
+{
+    script_server s;
+    start_server(&s, b_503_then_ok, 2);
+    th_run r;
+    th_client(&r, "-s", "--retry", "2", "--retry-delay", "100ms", small, url, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_str_eq(stop_server(&s), "conn0\nconn1\n");
+}
+END_TEST
+
+START_TEST(without_retry_a_503_is_an_http_error)
+{
+    script_server s;
+    start_server(&s, b_503_then_ok, 1);
+    expect_exit(6, "HTTP 503", small, NULL, NULL);
+    stop_server(&s);
+}
+END_TEST
+
+START_TEST(stdin_is_never_retried_and_says_so)
+{
+    script_server s;
+    start_server(&s, b_503_then_ok, 1);
+    char *argv[] = {
+        TH_BIN_DIR "/streamput", "-s", "--retry", "3", "--retry-delay", "10ms", "-", url, NULL};
+    th_run r;
+    th_run_argv(&r, argv, small, 30000);
+    ck_assert_msg(r.status == 6, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "cannot be read again"));
+    ck_assert_str_eq(stop_server(&s), "conn0\n");
+}
+END_TEST
+
+START_TEST(refused_port_and_unknown_host_are_connect_errors)
+{
+    script_server s;
+    start_server(&s, b_garbage, 1);
+    stop_server(&s); /* the port is now closed */
+    expect_exit(4, "Connection refused", small, NULL, NULL);
+    /*
+     * A 64-byte label cannot be put in a DNS query, so glibc fails the lookup locally: the
+     * test exercises the resolve error without sending a packet to any nameserver.
+     */
+    char host[80];
+    memset(host, 'a', 64);
+    snprintf(host + 64, sizeof host - 64, ".invalid");
+    snprintf(url, sizeof url, "http://%s/api/fs/put", host);
+    expect_exit(4, "resolve aaaa", small, NULL, NULL);
+}
+END_TEST
+
+START_TEST(local_and_usage_errors_have_their_own_codes)
+{
+    snprintf(url, sizeof url, "http://127.0.0.1:9/api/fs/put");
+    expect_exit(3, "No such file or directory", th_path(dir, "missing"), NULL, NULL);
+    expect_exit(3, "Is a directory", dir, NULL, NULL);
+    expect_exit(2, "invalid --chunk-size", small, "-c", "0");
+    expect_exit(2, "invalid --chunk-size", small, "-c", "12Q");
+    expect_exit(2, "header injection", small, "-H", "X-A: b\r\nEvil: 1");
+    expect_exit(2, "missing ':'", small, "-H", "no-colon-here");
+    expect_exit(2, "invalid character in header name", small, "-H", "bad name: v");
+    expect_exit(2, "invalid --engine", small, "-e", "mmap");
+    snprintf(url, sizeof url, "https://127.0.0.1/api/fs/put");
+    expect_exit(2, "not supported yet", small, NULL, NULL);
+    snprintf(url, sizeof url, "http://127.0.0.1:99999/");
+    expect_exit(2, "invalid port", small, NULL, NULL);
+}
+END_TEST
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    Suite *s = suite_create("client_hostile");
+    TCase *t = tcase_create("hostile_servers");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, garbage_response_is_a_protocol_error);
+    tcase_add_test(t, reset_before_anything_is_connection_lost);
+    tcase_add_test(t, truncated_response_is_a_protocol_error);
+    tcase_add_test(t, reset_after_response_headers_is_reported);
+    tcase_add_test(t, endless_headers_are_cut_at_64_KiB);
+    tcase_add_test(t, ten_gigabyte_response_body_is_refused_at_1_MiB);
+    tcase_add_test(t, silent_server_hits_the_stall_timeout);
+    tcase_add_test(t, slow_drip_hits_the_whole_transfer_timeout);
+    tcase_add_test(t, early_401_with_expect_sends_no_body);
+    tcase_add_test(t, missing_100_continue_sends_the_body_after_the_expect_timeout);
+    tcase_add_test(t, early_413_mid_body_is_reported_not_sigpipe);
+    tcase_add_test(t, retry_recovers_from_a_503);
+    tcase_add_test(t, without_retry_a_503_is_an_http_error);
+    tcase_add_test(t, stdin_is_never_retried_and_says_so);
+    tcase_add_test(t, refused_port_and_unknown_host_are_connect_errors);
+    tcase_add_test(t, local_and_usage_errors_have_their_own_codes);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
