@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 size=${DEMO_SIZE:-256M}
 bash ci/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
-cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+# Configure without touching cached options a developer set, and build only the two programs.
+[ -f build/CMakeCache.txt ] || cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target streamput_cli streamput_mock >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/streamput-demo.XXXXXX")
 mock_pid=

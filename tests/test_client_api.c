@@ -1,0 +1,330 @@
+/*
+ * libstreamput's public API against the real streamput-mock: the result object, the progress
+ * callback (and cancelling through it), the debug callback, uploads from an fd at an offset and
+ * from a stream, errno kept for the caller, rate limiting; and the CLI's -v redaction and --hash.
+ */
+#include "harness.h"
+#include "streamput.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char *dir;
+static char *root;
+static th_mock mock;
+static char url[192];
+static sp_client *c;
+
+static void setup(void)
+{
+    dir = th_tmpdir();
+    ck_assert_ptr_nonnull(dir);
+    root = strdup(th_path(dir, "root"));
+    ck_assert_int_eq(mkdir(root, 0755), 0);
+    ck_assert_int_eq(th_mock_start(&mock, root, NULL), 0);
+    snprintf(url, sizeof url, "%s/api/fs/put", mock.url);
+    c = sp_client_new();
+    ck_assert_ptr_nonnull(c);
+}
+
+static void teardown(void)
+{
+    sp_client_free(c);
+    ck_assert_int_eq(th_mock_stop(&mock), 0);
+    free(root);
+    th_rmtree(dir);
+}
+
+typedef struct progress_log {
+    unsigned calls;
+    uint64_t last_sent;
+    uint64_t total;
+    int monotonic;
+    uint64_t cancel_after; /* 0 = never */
+} progress_log;
+
+static int on_progress(void *ud, uint64_t sent, uint64_t total)
+{
+    progress_log *p = ud;
+    if (sent < p->last_sent)
+        p->monotonic = 0;
+    p->calls++;
+    p->last_sent = sent;
+    p->total = total;
+    return p->cancel_after != 0 && sent >= p->cancel_after;
+}
+
+START_TEST(result_and_progress_describe_the_transfer)
+{
+    const char *src = th_path(dir, "a.bin");
+    ck_assert_int_eq(th_write_random(src, 5u << 20, 3), 0);
+    progress_log p = {.monotonic = 1};
+    sp_set_chunk_size(c, 256 * 1024);
+    sp_set_engine(c, SP_ENGINE_RW);
+    sp_set_remote_path(c, "/a.bin");
+    sp_set_progress(c, on_progress, &p);
+    sp_result res;
+    ck_assert_int_eq(sp_put_file(c, src, url, &res), SP_OK);
+    ck_assert_int_eq(res.http_status, 200);
+    ck_assert_int_eq(res.has_code, 1);
+    ck_assert_int_eq(res.code, 200);
+    ck_assert_str_eq(res.message, "success");
+    ck_assert_uint_eq(res.bytes_sent, 5u << 20);
+    ck_assert_uint_eq(res.body_size, 5u << 20);
+    ck_assert_uint_eq(res.attempts, 1);
+    ck_assert_int_eq(res.body_sent, 1);
+    ck_assert_int_eq(res.engine, SP_ENGINE_RW);
+    ck_assert_double_gt(res.seconds, 0.0);
+    ck_assert_uint_eq(p.calls, 20); /* one per 256 KiB chunk */
+    ck_assert_int_eq(p.monotonic, 1);
+    ck_assert_uint_eq(p.last_sent, 5u << 20);
+    ck_assert_uint_eq(p.total, 5u << 20);
+    ck_assert_int_eq(th_files_equal(src, th_path(root, "a.bin")), 1);
+    size_t len;
+    const char *body = sp_response_body(c, &len);
+    ck_assert_str_eq(body, "{\"code\":200,\"message\":\"success\",\"data\":null}");
+    ck_assert_uint_eq(len, strlen(body));
+}
+END_TEST
+
+START_TEST(progress_callback_cancels_and_nothing_is_stored)
+{
+    const char *src = th_path(dir, "big.bin");
+    ck_assert_int_eq(th_write_random(src, 8u << 20, 4), 0);
+    progress_log p = {.monotonic = 1, .cancel_after = 1u << 20};
+    sp_set_chunk_size(c, 64 * 1024);
+    sp_set_remote_path(c, "/cancelled.bin");
+    sp_set_progress(c, on_progress, &p);
+    sp_result res;
+    ck_assert_int_eq(sp_put_file(c, src, url, &res), SP_ECANCELED);
+    ck_assert_int_eq(sp_last_error(c), SP_ECANCELED);
+    ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "canceled by the progress callback"));
+    ck_assert_uint_lt(res.bytes_sent, 8u << 20);
+    /* The mock must not keep a partial body once the connection is gone. */
+    poll(NULL, 0, 300);
+    ck_assert(!th_exists(th_path(root, "cancelled.bin")));
+}
+END_TEST
+
+START_TEST(sendfile_is_the_default_for_regular_files)
+{
+    const char *src = th_path(dir, "s.bin");
+    ck_assert_int_eq(th_write_random(src, 100000, 5), 0);
+    sp_set_remote_path(c, "/s.bin");
+    sp_result res;
+    ck_assert_int_eq(sp_put_file(c, src, url, &res), SP_OK);
+    ck_assert_int_eq(res.engine, SP_ENGINE_SENDFILE);
+    ck_assert_int_eq(th_files_equal(src, th_path(root, "s.bin")), 1);
+}
+END_TEST
+
+typedef struct debug_log {
+    char text[8192];
+    size_t len;
+} debug_log;
+
+static void on_debug(void *ud, sp_debug_kind kind, const char *text, size_t len)
+{
+    debug_log *d = ud;
+    static const char marks[] = "*><";
+    d->len += (size_t)snprintf(d->text + d->len, sizeof d->text - d->len, "%c %.*s\n", marks[kind],
+                               (int)len, text);
+    if (d->len >= sizeof d->text)
+        d->len = sizeof d->text - 1;
+}
+
+START_TEST(debug_callback_sees_request_and_response_heads)
+{
+    const char *src = th_path(dir, "d.bin");
+    ck_assert_int_eq(th_write_random(src, 10, 6), 0);
+    debug_log d = {.len = 0};
+    sp_set_debug(c, on_debug, &d);
+    sp_set_remote_path(c, "/dir with space/d.bin");
+    ck_assert_int_eq(sp_put_file(c, src, url, NULL), SP_OK);
+    ck_assert_ptr_nonnull(strstr(d.text, "> PUT /api/fs/put HTTP/1.1\n"));
+    ck_assert_ptr_nonnull(strstr(d.text, "> Content-Length: 10\n"));
+    ck_assert_ptr_nonnull(strstr(d.text, "> File-Path: /dir%20with%20space/d.bin\n"));
+    ck_assert_ptr_nonnull(strstr(d.text, "< HTTP/1.1 200 OK\n"));
+    ck_assert_ptr_nonnull(strstr(d.text, "* Connected to 127.0.0.1:"));
+    ck_assert_int_eq(th_files_equal(src, th_path(root, "dir with space/d.bin")), 1);
+}
+END_TEST
+
+START_TEST(put_fd_starts_at_the_fd_offset)
+{
+    const char *src = th_path(dir, "off.bin");
+    ck_assert_int_eq(th_write_pattern(src, "0123456789", 10, 1000), 0);
+    int fd = open(src, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(lseek(fd, 995, SEEK_SET), 995);
+    sp_set_remote_path(c, "/tail.bin");
+    sp_result res;
+    ck_assert_int_eq(sp_put_fd(c, fd, url, &res), SP_OK);
+    ck_assert_uint_eq(res.body_size, 5);
+    close(fd);
+    char got[16] = {0};
+    fd = open(th_path(root, "tail.bin"), O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(read(fd, got, sizeof got), 5);
+    close(fd);
+    ck_assert_str_eq(got, "56789");
+}
+END_TEST
+
+START_TEST(put_stream_sends_chunked_or_the_declared_size)
+{
+    const char *src = th_path(dir, "p.bin");
+    ck_assert_int_eq(th_write_random(src, 300000, 8), 0);
+    for (int declared = 0; declared < 2; declared++) {
+        int fd = open(src, O_RDONLY);
+        ck_assert_int_ge(fd, 0);
+        sp_set_remote_path(c, declared ? "/declared.bin" : "/chunked.bin");
+        sp_set_size(c, declared ? 300000 : UINT64_MAX);
+        sp_result res;
+        ck_assert_msg(sp_put_stream(c, fd, url, &res) == SP_OK, "%s", sp_errmsg(c));
+        ck_assert_uint_eq(res.body_size, declared ? 300000 : UINT64_MAX);
+        ck_assert_int_eq(res.engine, SP_ENGINE_RW);
+        close(fd);
+        ck_assert_int_eq(
+            th_files_equal(src, th_path(root, declared ? "declared.bin" : "chunked.bin")), 1);
+    }
+}
+END_TEST
+
+START_TEST(stream_shorter_than_declared_is_a_file_error)
+{
+    const char *src = th_path(dir, "short.bin");
+    ck_assert_int_eq(th_write_random(src, 1000, 9), 0);
+    int fd = open(src, O_RDONLY);
+    sp_set_size(c, 5000);
+    sp_set_remote_path(c, "/short.bin");
+    ck_assert_int_eq(sp_put_stream(c, fd, url, NULL), SP_EFILE);
+    ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "input ended after 1000 of 5000 bytes"));
+    close(fd);
+    poll(NULL, 0, 300);
+    ck_assert(!th_exists(th_path(root, "short.bin")));
+}
+END_TEST
+
+START_TEST(system_errno_is_kept_for_the_caller)
+{
+    th_mock gone;
+    ck_assert_int_eq(th_mock_start(&gone, root, NULL), 0);
+    char dead[192];
+    snprintf(dead, sizeof dead, "%s/api/fs/put", gone.url);
+    th_mock_stop(&gone);
+    const char *src = th_path(dir, "e.bin");
+    ck_assert_int_eq(th_write_random(src, 10, 10), 0);
+    ck_assert_int_eq(sp_put_file(c, src, dead, NULL), SP_ECONNECT);
+    ck_assert_int_eq(sp_errno(c), ECONNREFUSED);
+    ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "connect 127.0.0.1:"));
+    ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "Connection refused"));
+    ck_assert_int_eq(sp_put_file(c, th_path(dir, "nope"), url, NULL), SP_EFILE);
+    ck_assert_int_eq(sp_errno(c), ENOENT);
+}
+END_TEST
+
+START_TEST(limit_rate_holds_the_average_down)
+{
+    /* A lower bound only: 1 MiB at 4 MiB/s cannot finish in under about 0.25 s. */
+    const char *src = th_path(dir, "r.bin");
+    ck_assert_int_eq(th_write_random(src, 1u << 20, 11), 0);
+    sp_set_limit_rate(c, 4u << 20);
+    sp_set_remote_path(c, "/r.bin");
+    sp_result res;
+    ck_assert_int_eq(sp_put_file(c, src, url, &res), SP_OK);
+    ck_assert_double_ge(res.seconds, 0.2);
+    ck_assert_int_eq(th_files_equal(src, th_path(root, "r.bin")), 1);
+}
+END_TEST
+
+START_TEST(verbose_output_redacts_the_token)
+{
+    th_mock authed;
+    ck_assert_int_eq(th_mock_start(&authed, root, "--token", "s3cr3t-token", NULL), 0);
+    const char *src = th_path(dir, "v.bin");
+    ck_assert_int_eq(th_write_random(src, 10, 12), 0);
+    char u[192];
+    snprintf(u, sizeof u, "%s/api/fs/put", authed.url);
+    th_run r;
+    th_client(&r, "-v", "--no-progress", "-t", "s3cr3t-token", src, u, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "> Authorization: <redacted>"));
+    ck_assert_ptr_null(strstr(r.err, "s3cr3t-token"));
+    ck_assert_ptr_nonnull(strstr(r.err, "< HTTP/1.1 200 OK"));
+    ck_assert_int_eq(th_mock_stop(&authed), 0);
+}
+END_TEST
+
+START_TEST(token_comes_from_the_environment)
+{
+    th_mock authed;
+    ck_assert_int_eq(th_mock_start(&authed, root, "--token", "env-token", NULL), 0);
+    const char *src = th_path(dir, "env.bin");
+    ck_assert_int_eq(th_write_random(src, 10, 13), 0);
+    char u[192];
+    snprintf(u, sizeof u, "%s/api/fs/put", authed.url);
+    setenv("STREAMPUT_TOKEN", "env-token", 1);
+    th_run r;
+    th_client(&r, "-s", src, u, NULL);
+    unsetenv("STREAMPUT_TOKEN");
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    th_client(&r, "-s", src, u, NULL);
+    ck_assert_int_eq(r.status, 7); /* without it: Guest user is disabled */
+    ck_assert_int_eq(th_mock_stop(&authed), 0);
+}
+END_TEST
+
+START_TEST(hash_headers_carry_the_file_digests)
+{
+    const char *src = th_path(dir, "abc.txt");
+    ck_assert_int_eq(th_write_pattern(src, "abc", 3, 3), 0);
+    debug_log d = {.len = 0};
+    sp_set_debug(c, on_debug, &d);
+    sp_set_hashes(c, SP_HASH_MD5 | SP_HASH_SHA1 | SP_HASH_SHA256);
+    sp_set_remote_path(c, "/abc.txt");
+    ck_assert_msg(sp_put_file(c, src, url, NULL) == SP_OK, "%s", sp_errmsg(c));
+    ck_assert_ptr_nonnull(strstr(d.text, "> X-File-Md5: 900150983cd24fb0d6963f7d28e17f72\n"));
+    ck_assert_ptr_nonnull(
+        strstr(d.text, "> X-File-Sha1: a9993e364706816aba3e25717850c26c9cd0d89d\n"));
+    ck_assert_ptr_nonnull(strstr(
+        d.text,
+        "> X-File-Sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"));
+    int fd = open(src, O_RDONLY);
+    ck_assert_int_eq(sp_put_stream(c, fd, url, NULL), SP_EINVAL); /* a stream can't be hashed */
+    close(fd);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("client_api");
+    TCase *t = tcase_create("api");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, result_and_progress_describe_the_transfer);
+    tcase_add_test(t, progress_callback_cancels_and_nothing_is_stored);
+    tcase_add_test(t, sendfile_is_the_default_for_regular_files);
+    tcase_add_test(t, debug_callback_sees_request_and_response_heads);
+    tcase_add_test(t, put_fd_starts_at_the_fd_offset);
+    tcase_add_test(t, put_stream_sends_chunked_or_the_declared_size);
+    tcase_add_test(t, stream_shorter_than_declared_is_a_file_error);
+    tcase_add_test(t, system_errno_is_kept_for_the_caller);
+    tcase_add_test(t, limit_rate_holds_the_average_down);
+    tcase_add_test(t, verbose_output_redacts_the_token);
+    tcase_add_test(t, token_comes_from_the_environment);
+    tcase_add_test(t, hash_headers_carry_the_file_digests);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
