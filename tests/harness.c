@@ -239,7 +239,7 @@ static int drain(int fd, char *buf, size_t cap, size_t *len)
 
 int th_run_argv(th_run *r, char *const argv[], const char *stdin_path, int timeout_ms)
 {
-    int outp[2], errp[2];
+    int outp[2], errp[2], rup[2];
     memset(r, 0, sizeof *r);
     r->status = -1;
     if (pipe2(outp, O_CLOEXEC) < 0)
@@ -249,31 +249,56 @@ int th_run_argv(th_run *r, char *const argv[], const char *stdin_path, int timeo
         close(outp[1]);
         return -1;
     }
+    if (pipe(rup) < 0) { /* inherited by th-spawn, which reports the rusage on it */
+        close(outp[0]);
+        close(outp[1]);
+        close(errp[0]);
+        close(errp[1]);
+        return -1;
+    }
+    /* th-spawn forks the program from a tiny process, so ru_maxrss is the program's own. */
+    char *spawn_argv[66];
+    char fdarg[16];
+    snprintf(fdarg, sizeof fdarg, "%d", rup[1]);
+    spawn_argv[0] = TH_BIN_DIR "/th-spawn";
+    spawn_argv[1] = fdarg;
+    int n = 0;
+    while (argv[n] != NULL && n < 63) {
+        spawn_argv[n + 2] = argv[n];
+        n++;
+    }
+    spawn_argv[n + 2] = NULL;
+
     int64_t t0 = now_ms();
     pid_t pid = fork();
     if (pid == 0) {
+        setpgid(0, 0); /* so a timeout can kill th-spawn and the program together */
         int in = open(stdin_path != NULL ? stdin_path : "/dev/null", O_RDONLY);
         if (in < 0)
             _exit(126);
         dup2(in, 0);
         dup2(outp[1], 1);
         dup2(errp[1], 2);
-        execv(argv[0], argv);
+        close(rup[0]);
+        execv(spawn_argv[0], spawn_argv);
         _exit(127);
     }
     close(outp[1]);
     close(errp[1]);
+    close(rup[1]);
     if (pid < 0) {
         close(outp[0]);
         close(errp[0]);
+        close(rup[0]);
         return -1;
     }
+    setpgid(pid, pid);
     size_t olen = 0, elen = 0;
     int open_out = 1, open_err = 1;
     while (open_out || open_err) {
         int64_t left = t0 + timeout_ms - now_ms();
         if (left <= 0) {
-            kill(pid, SIGKILL);
+            kill(-pid, SIGKILL);
             r->timed_out = 1;
             break;
         }
@@ -289,10 +314,26 @@ int th_run_argv(th_run *r, char *const argv[], const char *stdin_path, int timeo
     close(outp[0]);
     close(errp[0]);
     int st;
-    while (wait4(pid, &st, 0, &r->ru) < 0 && errno == EINTR) {
+    struct rusage spawn_ru;
+    while (wait4(pid, &st, 0, &spawn_ru) < 0 && errno == EINTR) {
     }
     r->seconds = (double)(now_ms() - t0) / 1000.0;
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+
+    char line[128];
+    long maxrss, ut, stime;
+    ssize_t k = read(rup[0], line, sizeof line - 1);
+    close(rup[0]);
+    if (k > 0) {
+        line[k] = '\0';
+        if (sscanf(line, "%ld %ld %ld", &maxrss, &ut, &stime) == 3) {
+            r->ru.ru_maxrss = maxrss;
+            r->ru.ru_utime.tv_sec = ut / 1000000;
+            r->ru.ru_utime.tv_usec = ut % 1000000;
+            r->ru.ru_stime.tv_sec = stime / 1000000;
+            r->ru.ru_stime.tv_usec = stime % 1000000;
+        }
+    }
     return r->status;
 }
 

@@ -47,13 +47,16 @@ typedef struct th_run {
     int timed_out;    /* killed by the harness after its time limit */
     char out[16384];  /* stdout, truncated, NUL-terminated */
     char err[16384];  /* stderr, truncated, NUL-terminated */
-    struct rusage ru; /* from wait4: ru_maxrss is the child's peak RSS in KiB */
+    struct rusage ru; /* the program's own peak RSS (ru_maxrss, KiB) and CPU, from wait4 */
     double seconds;
 } th_run;
 
 /*
  * Runs argv (argv[0] a path), stdin from stdin_path (NULL: /dev/null), for at most timeout_ms
- * (then SIGKILL). Returns r->status.
+ * (then SIGKILL). The program is started through th-spawn, a tiny launcher, because Linux counts
+ * a forked child's pre-exec memory in its ru_maxrss: forked from the test process, every program
+ * would seem at least as large as the test. Only ru_maxrss, ru_utime and ru_stime are filled.
+ * Returns r->status.
  */
 int th_run_argv(th_run *r, char *const argv[], const char *stdin_path, int timeout_ms);
 
