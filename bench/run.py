@@ -1,0 +1,909 @@
+#!/usr/bin/env python3
+"""streamput benchmarks: the chunk-size sweep and the interleaved comparisons (issue 6).
+
+    bench/run.py [--quick] [--size SIZE] [--runs K] [--only PARTS] [--bin DIR] [--out DIR]
+
+Everything runs on this machine over 127.0.0.1, with files on tmpfs (/dev/shm) so the disk does
+not dominate. Prints Markdown tables to stdout and writes CSV files, a summary and PNG plots under
+bench/results/<timestamp>/ (--out to change). See bench/README.md for what each figure means.
+
+Exit status: 0 when every run succeeded (targets missed or not), 1 when a run failed or a stored
+file was wrong, 2 for usage errors, 77 when a tool is missing (ctest's SKIP_RETURN_CODE).
+Only the Python standard library is used.
+"""
+
+import argparse
+import ctypes
+import datetime
+import os
+import platform
+import re
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+KiB = 1024
+MiB = KiB * KiB
+GiB = MiB * KiB
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SKIP = 77
+ENGINES = ("rw", "sendfile")
+CHUNKS = tuple(KiB << i for i in range(14))  # 1 KiB .. 8 MiB
+TMP_PREFIX = "streamput-bench."
+# Calls that move body bytes out of the client ("send calls"), as strace -c names them.
+SEND_CALLS = {"send", "sendto", "sendmsg", "sendfile", "sendfile64", "write", "writev", "splice"}
+
+# The targets of issues 3, 4 and 6.
+T_CPU_VS_CURL = 0.5
+T_TPUT_VS_FLOOR = 0.9
+T_MOCK_VS_NGINX = 1.0
+T_CLIENT_RSS_KIB = 4 * KiB
+T_CLIENT_RSS_GROWTH_KIB = 256
+T_MOCK_RSS_GROWTH_KIB = KiB
+
+
+class BenchError(Exception):
+    """A run failed or stored the wrong bytes: the figures cannot be trusted."""
+
+
+class Missing(Exception):
+    """A tool the benchmark needs is not installed."""
+
+
+def parse_size(text):
+    """'64M', '1G', '4096' (binary suffixes K, M, G, T) -> bytes."""
+    m = re.fullmatch(r"(\d+)\s*([KMGT]?)(?:i?B)?", text.strip(), re.IGNORECASE)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r}")
+    return int(m.group(1)) * 1024 ** " KMGT".index(m.group(2).upper() or " ")
+
+
+def fmt_size(n):
+    for unit, scale in (("G", GiB), ("M", MiB), ("K", KiB)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale}{unit}"
+    return str(n)
+
+
+def fmt_count(x):
+    if x is None:
+        return "n/a"
+    if x >= 1e6:
+        return f"{x / 1e6:.2f}M"
+    if x >= 1e4:
+        return f"{x / 1e3:.0f}k"
+    return f"{x:.0f}"
+
+
+def spread(values, fmt):
+    """'median (min–max)' of the values, formatted with fmt."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "n/a"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return fmt.format(med)
+    return f"{fmt.format(med)} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def median_or_none(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def die_with_parent():
+    """preexec_fn: the kernel kills servers we start if this driver dies, even by SIGKILL."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_PDEATHSIG = 1
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def find_tool(name, extra_dirs=()):
+    path = shutil.which(name)
+    for d in extra_dirs:
+        if path is None and os.access(os.path.join(d, name), os.X_OK):
+            path = os.path.join(d, name)
+    return path
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_dirs(base):
+    """Removes temp trees of earlier runs whose driver died before it could clean up."""
+    for name in os.listdir(base):
+        m = re.fullmatch(re.escape(TMP_PREFIX) + r"(\d+)\.\w+", name)
+        if m and not pid_alive(int(m.group(1))):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+
+
+def write_source(path, size):
+    """Writes size bytes of random data: one random 4 MiB block, stamped with its index each time
+    it is repeated, so the file is not periodic and a misplaced block shows up in a comparison."""
+    block = bytearray(os.urandom(4 * MiB))
+    with open(path, "wb") as f:
+        done, index = 0, 0
+        while done < size:
+            block[:8] = index.to_bytes(8, "little")
+            n = min(len(block), size - done)
+            f.write(block[:n] if n < len(block) else block)
+            done += n
+            index += 1
+
+
+def proc_vmhwm_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return None
+
+
+class Server:
+    """A server process started by the driver; stopped (and reaped) by stop()."""
+
+    def __init__(self, name, proc, url, store_dir):
+        self.name, self.proc, self.url, self.store_dir = name, proc, url, store_dir
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.size = args.size
+        self.bin = args.bin
+        self.tmp = None
+        self.servers = []
+        self.failures = []
+        self.timeout = 30 + self.size // (8 * MiB)  # per run: generous, but bounded
+        self.tools = {}
+
+    # ----- setup and teardown -------------------------------------------------------------
+
+    def check_tools(self):
+        need = {
+            "streamput": os.path.join(self.bin, "streamput"),
+            "streamput-mock": os.path.join(self.bin, "streamput-mock"),
+            "sp_measure": os.path.join(self.bin, "sp_measure"),
+            "tcp_floor": os.path.join(self.bin, "tcp_floor"),
+            "orig_1k": os.path.join(self.bin, "orig_1k"),
+        }
+        missing = [f"{k} (build it: cmake --build build)" for k, p in need.items()
+                   if not os.access(p, os.X_OK)]
+        self.tools.update(need)
+        for name, dirs in (("curl", ()), ("nginx", ("/usr/sbin", "/sbin")), ("gnuplot", ()),
+                           ("strace", ()), ("cp", ()), ("cmp", ())):
+            path = find_tool(name, dirs)
+            if path is None:
+                missing.append(f"{name} (install: bash ci/install-deps.sh --bench)")
+            self.tools[name] = path
+        if missing:
+            raise Missing("missing: " + ", ".join(missing))
+
+    def setup(self):
+        base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        if base is None:
+            print("warning: /dev/shm is not writable; files go to the default temp dir, which may "
+                  "be a disk", file=sys.stderr)
+            base = os.environ.get("TMPDIR", "/tmp")
+        remove_stale_dirs(base)
+        self.tmp = os.path.join(base, f"{TMP_PREFIX}{os.getpid()}.{os.urandom(3).hex()}")
+        os.mkdir(self.tmp, 0o700)
+        self.src = os.path.join(self.tmp, "src.bin")
+        self.tiny = os.path.join(self.tmp, "tiny.bin")  # for RSS baselines
+        write_source(self.src, self.size)
+        write_source(self.tiny, KiB)
+        # strace runs use a smaller file (it slows every call down); per-GiB counts are scaled.
+        self.sys_size = min(self.size, self.args.strace_size)
+        self.sys_src = self.src
+        if self.sys_size < self.size:
+            self.sys_src = os.path.join(self.tmp, "sys.bin")
+            write_source(self.sys_src, self.sys_size)
+        self.one_byte = os.path.join(self.tmp, "one.bin")
+        write_source(self.one_byte, 1)
+        self.warm_memory()
+
+    def warm_memory(self):
+        """On a fresh VM the first touch of each page of guest memory is several times slower
+        than later ones (measured: cp of 1 GiB to tmpfs 3.2 s cold, 0.4 s warm), so the first
+        run would be an outlier for reasons that have nothing to do with the code measured.
+        Touch about 3x the file size of tmpfs once before anything is timed."""
+        for i in range(3):
+            subprocess.run([self.tools["cp"], self.src, os.path.join(self.tmp, f"warm{i}")],
+                           check=True)
+        for i in range(3):
+            os.unlink(os.path.join(self.tmp, f"warm{i}"))
+
+    def cleanup(self):
+        for s in reversed(self.servers):
+            s.stop()
+        self.servers.clear()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start_mock(self):
+        root = os.path.join(self.tmp, "mock-root")
+        os.mkdir(root)
+        log = open(os.path.join(self.tmp, "mock.log"), "wb")
+        proc = subprocess.Popen(
+            [self.tools["streamput-mock"], "--listen", "127.0.0.1:0", "--root", root],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+            preexec_fn=die_with_parent)
+        log.close()
+        server = Server("streamput-mock", proc, None, root)
+        self.servers.append(server)
+        ready, _, _ = select.select([proc.stdout], [], [], 10)
+        line = proc.stdout.readline().decode(errors="replace") if ready else ""
+        m = re.search(r"listening on (http://127\.0\.0\.1:\d+/)", line)
+        if not m:
+            raise BenchError(f"streamput-mock did not start: {line.strip()!r}; see {log.name}")
+        # Keep draining stdout so the mock can never block on a full pipe.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        server.url = m.group(1) + "api/fs/put"
+        return server
+
+    def start_nginx(self):
+        """Debian's nginx with WebDAV PUT on a free loopback port, everything in the temp tree.
+        master_process off: the one process runs the same request code a worker would, its CPU
+        time is one /proc/PID/stat, and the kernel kills it if the driver dies."""
+        d = os.path.join(self.tmp, "nginx")
+        root = os.path.join(d, "root")
+        for sub in ("", "root", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        last_err = ""
+        for _ in range(5):  # a port found free can be taken before nginx binds it; retry
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+            conf = os.path.join(d, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write(f"""\
+daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        location / {{
+            dav_methods PUT;
+            create_full_put_path on;
+            client_max_body_size 0;
+        }}
+    }}
+}}
+""")
+            log = open(os.path.join(d, "stderr.log"), "wb")
+            proc = subprocess.Popen([self.tools["nginx"], "-e", f"{d}/error.log", "-c", conf],
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    preexec_fn=die_with_parent)
+            log.close()
+            server = Server("nginx", proc, f"http://127.0.0.1:{port}/cmp-nginx.bin", root)
+            for _ in range(100):
+                if proc.poll() is not None:
+                    break
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    self.servers.append(server)
+                    return server
+                except OSError:
+                    time.sleep(0.05)
+            server.stop()
+            with open(os.path.join(d, "error.log"), errors="replace") as f:
+                last_err = f.read()[-500:]
+        raise BenchError(f"nginx did not start: {last_err}")
+
+    # ----- one measured run -----------------------------------------------------------------
+
+    def measure(self, what, cmd, peers=(), nbytes=None):
+        """Runs cmd under sp_measure; returns its figures, with per-GiB rates for nbytes."""
+        out = os.path.join(self.tmp, "measure.txt")
+        argv = [self.tools["sp_measure"], "-o", out, "-t", str(self.timeout)]
+        if peers:
+            argv += ["-p", ",".join(str(p) for p in peers)]
+        p = subprocess.run(argv + ["--"] + cmd, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           timeout=self.timeout + 30)
+        fig = {}
+        if os.path.exists(out):
+            with open(out) as f:
+                for kv in f.read().split():
+                    k, _, v = kv.partition("=")
+                    fig[k] = float(v)
+            os.unlink(out)
+        if p.returncode != 0 or fig.get("status") != 0:
+            err = p.stderr.decode(errors="replace").strip()[-400:]
+            raise BenchError(f"{what}: exit {p.returncode}: {err}")
+        nbytes = self.size if nbytes is None else nbytes
+        gib = nbytes / GiB
+        fig["cpu_s"] = fig["user_s"] + fig["sys_s"]
+        fig["mibs"] = nbytes / MiB / fig["wall_s"]
+        fig["cpu_per_gib"] = fig["cpu_s"] / gib
+        peer = fig.get("peer_cpu_s")
+        fig["peer_per_gib"] = peer / gib if peer is not None and peer == peer else None
+        return fig
+
+    def check_stored(self, what, path, nbytes, full):
+        """The stored copy has the right size (every run) and bytes (full=True); then removed."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise BenchError(f"{what}: nothing stored at {path}") from None
+        if st.st_size != nbytes:
+            raise BenchError(f"{what}: stored {st.st_size} bytes, expected {nbytes}")
+        if full:
+            src = self.src if nbytes == self.size else self.sys_src
+            if subprocess.run([self.tools["cmp"], "-s", src, path]).returncode != 0:
+                raise BenchError(f"{what}: stored copy differs from the source")
+        os.unlink(path)
+
+    def upload(self, what, cmd, peers, dest, nbytes=None, full=False):
+        """measure() + check_stored(), tried up to 3 times: a failed attempt is recorded and
+        reported with the results instead of ending a long run (a flaky failure is a finding,
+        not a reason to lose the other figures); the third failure ends the run."""
+        nbytes = self.size if nbytes is None else nbytes
+        for attempt in range(3):
+            try:
+                fig = self.measure(what, cmd, peers, nbytes)
+                self.check_stored(what, dest, nbytes, full)
+                return fig
+            except BenchError as e:
+                self.failures.append(str(e))
+                progress(f"FAILED (attempt {attempt + 1} of 3): {e}")
+                if os.path.exists(dest):
+                    os.unlink(dest)
+                if attempt == 2:
+                    raise
+
+    def strace_upload(self, what, cmd, dest, src, nbytes):
+        """Syscall counts of one upload of src (strace -f -c), or None after 3 failed tries."""
+        argv = [src if a == self.src else a for a in cmd]
+        for attempt in range(3):
+            try:
+                counts = self.strace_counts(what, argv)
+                self.check_stored(what, dest, nbytes, full=False)
+                return counts
+            except BenchError as e:
+                self.failures.append(str(e))
+                progress(f"FAILED (attempt {attempt + 1} of 3): {e}")
+                if os.path.exists(dest):
+                    os.unlink(dest)
+        return None
+
+    def syscalls_per_gib(self, what, cmd, dest):
+        big = self.strace_upload(what, cmd, dest, self.sys_src, self.sys_size)
+        small = self.strace_upload(what, cmd, dest, self.one_byte, 1)
+        return per_gib_calls(big, small, self.sys_size) if big and small else {}
+
+    def streamput_cmd(self, url, src, engine=None, chunk=None, remote="/bench.bin"):
+        cmd = [self.tools["streamput"], "-s", "--no-progress", "-p", remote]
+        if engine:
+            cmd += ["-e", engine]
+        if chunk:
+            cmd += ["-c", str(chunk)]
+        return cmd + [src, url]
+
+    def strace_counts(self, what, cmd):
+        """Runs cmd under strace -f -c; returns {syscall: calls}."""
+        out = os.path.join(self.tmp, "strace.txt")
+        p = subprocess.run([self.tools["strace"], "-f", "-c", "-o", out, "--"] + cmd,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=self.timeout + 60)
+        if p.returncode != 0:
+            raise BenchError(f"{what} under strace: exit {p.returncode}: "
+                             f"{p.stderr.decode(errors='replace').strip()[-300:]}")
+        counts = {}
+        with open(out) as f:
+            for line in f:
+                tok = line.split()
+                if len(tok) >= 5 and tok[-1] != "total" and re.fullmatch(r"[\d.]+", tok[0]):
+                    counts[tok[-1]] = int(tok[3])
+        os.unlink(out)
+        return counts
+
+    # ----- the sweep ------------------------------------------------------------------------
+
+    def sweep(self, mock):
+        cells = [(e, c) for e in ENGINES for c in self.args.chunks]
+        runs = {cell: [] for cell in cells}
+        dest = os.path.join(mock.store_dir, "bench.bin")
+        for e in ENGINES:  # warm-up, not recorded
+            self.upload("warm-up", self.streamput_cmd(mock.url, self.src, e, MiB), [mock.pid],
+                        dest, full=True)
+        for r in range(self.args.runs):
+            # Rotate the order each round so slow drift of the machine spreads over all cells.
+            shift = (r * len(cells)) // max(1, self.args.runs)
+            for e, c in cells[shift:] + cells[:shift]:
+                what = f"sweep {e} {fmt_size(c)} run {r + 1}"
+                runs[(e, c)].append(self.upload(what, self.streamput_cmd(mock.url, self.src, e, c),
+                                                [mock.pid], dest, full=(r == 0 and c == MiB)))
+            progress(f"sweep round {r + 1}/{self.args.runs} done")
+        sys_counts = {}
+        if not self.args.no_strace:
+            for e, c in cells:
+                sys_counts[(e, c)] = self.syscalls_per_gib(
+                    f"syscalls {e} {fmt_size(c)}", self.streamput_cmd(mock.url, self.src, e, c),
+                    dest)
+            progress("syscall counts done")
+        return runs, sys_counts
+
+    # ----- memory: client RSS growth with the file size, mock RSS growth ---------------------
+
+    def rss_baselines(self, mock):
+        """Client peak RSS for a 1 KiB upload, per engine x chunk (up to 1 MiB, the target's
+        range), to compare with the same cell's peak at the full size."""
+        base = {}
+        dest = os.path.join(mock.store_dir, "bench.bin")
+        for e in ENGINES:
+            for c in self.args.chunks:
+                if c > MiB:
+                    continue
+                what = f"rss baseline {e} {fmt_size(c)}"
+                rss = [self.upload(what, self.streamput_cmd(mock.url, self.tiny, e, c),
+                                   [mock.pid], dest, KiB)["maxrss_kib"] for _ in range(3)]
+                base[(e, c)] = max(rss)
+        return base
+
+    # ----- the interleaved comparison -------------------------------------------------------
+
+    def compare(self, mock, nginx):
+        # name -> (command, server pids, where the copy lands)
+        contenders = {
+            "streamput → mock": (
+                self.streamput_cmd(mock.url, self.src, remote="/cmp-streamput.bin"),
+                [mock.pid], os.path.join(mock.store_dir, "cmp-streamput.bin")),
+            "curl -T → mock": (
+                [self.tools["curl"], "-sS", "-o", "/dev/null", "-T", self.src,
+                 "-H", "File-Path: /cmp-curl.bin", mock.url],
+                [mock.pid], os.path.join(mock.store_dir, "cmp-curl.bin")),
+            "orig_1k → mock": (
+                [self.tools["orig_1k"], "-H", "File-Path:/cmp-orig.bin", self.src, mock.url],
+                [mock.pid], os.path.join(mock.store_dir, "cmp-orig.bin")),
+            "streamput → nginx": (
+                self.streamput_cmd(nginx.url, self.src, remote="/cmp-nginx.bin"),
+                [nginx.pid], os.path.join(nginx.store_dir, "cmp-nginx.bin")),
+            "raw TCP floor": (
+                [self.tools["tcp_floor"], self.src, os.path.join(self.tmp, "floor.out")],
+                [], os.path.join(self.tmp, "floor.out")),
+            "cp to tmpfs": (
+                [self.tools["cp"], self.src, os.path.join(self.tmp, "cp.out")],
+                [], os.path.join(self.tmp, "cp.out")),
+        }
+        runs = {name: [] for name in contenders}
+        for name, (cmd, peers, dest) in contenders.items():  # warm-up, checked byte for byte
+            self.upload(f"{name} warm-up", cmd, peers, dest, full=True)
+        for r in range(self.args.runs):
+            for name, (cmd, peers, dest) in contenders.items():
+                runs[name].append(self.upload(f"{name} run {r + 1}", cmd, peers, dest))
+            progress(f"comparison round {r + 1}/{self.args.runs} done")
+        sys_counts = {}
+        if not self.args.no_strace:
+            for name in ("streamput → mock", "curl -T → mock", "orig_1k → mock"):
+                cmd, _, dest = contenders[name]
+                sys_counts[name] = self.syscalls_per_gib(name, cmd, dest)
+        return runs, sys_counts
+
+
+def per_gib_calls(big, small, nbytes):
+    """Syscalls per GiB of body: the calls of a 1-byte upload (start-up, connect, response) are
+    subtracted, so what is left scales with the body and is not swamped by fixed costs."""
+
+    def total(counts, names=None):
+        return sum(v for k, v in counts.items() if names is None or k in names)
+
+    scale = GiB / nbytes
+    return {
+        "send_calls": max(0, total(big, SEND_CALLS) - total(small, SEND_CALLS)) * scale,
+        "all_calls": max(0, total(big) - total(small)) * scale,
+    }
+
+
+def progress(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ----- reporting ----------------------------------------------------------------------------
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_csv(path, header, rows):
+    import csv
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def pick_default_chunk(runs, engine, chunks):
+    """The smallest chunk within 5% of the engine's best median throughput and within 10% of its
+    lowest median client CPU: a bigger one buys nothing measurable and costs memory (rw) and
+    responsiveness (progress, rate limit, early-response checks happen between chunks)."""
+    med = {c: (statistics.median(f["mibs"] for f in runs[(engine, c)]),
+               statistics.median(f["cpu_per_gib"] for f in runs[(engine, c)])) for c in chunks}
+    best_tput = max(t for t, _ in med.values())
+    best_cpu = min(u for _, u in med.values())
+    for c in sorted(chunks):
+        t, u = med[c]
+        if t >= 0.95 * best_tput and u <= 1.10 * best_cpu:
+            return c, t, best_tput, u, best_cpu
+    c = max(med, key=lambda k: med[k][0])
+    return c, med[c][0], best_tput, med[c][1], best_cpu
+
+
+def plot(outdir, runs, chunks, gnuplot):
+    """sweep.png: throughput and client CPU per GiB vs chunk size, one line per engine, with
+    min-max bars."""
+    for e in ENGINES:
+        with open(os.path.join(outdir, f"sweep-{e}.dat"), "w") as f:
+            f.write("# chunk mibs_med mibs_min mibs_max cpu_med cpu_min cpu_max mock_med\n")
+            for c in chunks:
+                t = [r["mibs"] for r in runs[(e, c)]]
+                u = [r["cpu_per_gib"] for r in runs[(e, c)]]
+                m = median_or_none(r["peer_per_gib"] for r in runs[(e, c)])
+                f.write(f"{c} {statistics.median(t):.1f} {min(t):.1f} {max(t):.1f} "
+                        f"{statistics.median(u):.4f} {min(u):.4f} {max(u):.4f} "
+                        f"{m if m is not None else 'NaN'}\n")
+    xtics = ", ".join(f'"{fmt_size(c)}" {c}' for c in chunks)
+    script = f"""\
+set terminal pngcairo size 1200,520 font ",10"
+set output "{outdir}/sweep.png"
+set multiplot layout 1,2 title "streamput → streamput-mock over loopback, tmpfs: median of runs, bars = min..max"
+set logscale x 2
+set xtics ({xtics}) rotate by -45
+set grid
+set key top left
+set xlabel "chunk size (-c)"
+set ylabel "throughput (MiB/s)"
+set yrange [0:*]
+set title "end-to-end throughput"
+plot "{outdir}/sweep-rw.dat" using 1:2:3:4 with yerrorlines lw 2 title "rw", \\
+     "{outdir}/sweep-sendfile.dat" using 1:2:3:4 with yerrorlines lw 2 title "sendfile"
+set ylabel "CPU seconds per GiB"
+set logscale y 10
+set yrange [*:*]
+set key top right
+set title "CPU (user+sys) per GiB"
+plot "{outdir}/sweep-rw.dat" using 1:5:6:7 with yerrorlines lw 2 title "client, rw", \\
+     "{outdir}/sweep-sendfile.dat" using 1:5:6:7 with yerrorlines lw 2 title "client, sendfile", \\
+     "{outdir}/sweep-rw.dat" using 1:8 with linespoints dt 2 title "mock, rw", \\
+     "{outdir}/sweep-sendfile.dat" using 1:8 with linespoints dt 2 title "mock, sendfile"
+unset multiplot
+"""
+    p = subprocess.run([gnuplot], input=script.encode(), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=60)
+    if p.returncode != 0:
+        raise BenchError("gnuplot: " + p.stderr.decode(errors="replace")[-400:])
+    return os.path.join(outdir, "sweep.png")
+
+
+def report_sweep(out, outdir, bench, runs, sys_counts, rss_base):
+    chunks = bench.args.chunks
+    rows, csv_rows, raw = [], [], []
+    for e in ENGINES:
+        for c in chunks:
+            rs = runs[(e, c)]
+            sc = sys_counts.get((e, c), {})
+            rss = max(r["maxrss_kib"] for r in rs)
+            rows.append([e, fmt_size(c),
+                         spread([r["mibs"] for r in rs], "{:.0f}"),
+                         spread([r["cpu_per_gib"] for r in rs], "{:.3f}"),
+                         fmt_count(sc.get("send_calls")), fmt_count(sc.get("all_calls")),
+                         f"{rss:.0f}",
+                         spread([r["peer_per_gib"] for r in rs], "{:.2f}")])
+            t = [r["mibs"] for r in rs]
+            u = [r["cpu_per_gib"] for r in rs]
+            m = [r["peer_per_gib"] for r in rs if r["peer_per_gib"] is not None]
+            csv_rows.append([e, c, len(rs), statistics.median(t), min(t), max(t),
+                             statistics.median(u), min(u), max(u),
+                             sc.get("send_calls", ""), sc.get("all_calls", ""), rss,
+                             rss_base.get((e, c), ""),
+                             statistics.median(m) if m else "", min(m) if m else "",
+                             max(m) if m else ""])
+            for i, r in enumerate(rs):
+                raw.append([e, c, i + 1, r["wall_s"], r["user_s"], r["sys_s"], r["maxrss_kib"],
+                            r.get("peer_cpu_s", ""), r["mibs"], r["cpu_per_gib"]])
+    write_csv(os.path.join(outdir, "sweep.csv"),
+              ["engine", "chunk_bytes", "runs", "mibs_median", "mibs_min", "mibs_max",
+               "client_cpu_s_per_gib_median", "client_cpu_min", "client_cpu_max",
+               "send_calls_per_gib", "all_syscalls_per_gib", "client_peak_rss_kib",
+               "client_peak_rss_1kib_upload_kib", "mock_cpu_s_per_gib_median", "mock_cpu_min",
+               "mock_cpu_max"], csv_rows)
+    write_csv(os.path.join(outdir, "sweep_runs.csv"),
+              ["engine", "chunk_bytes", "run", "wall_s", "user_s", "sys_s", "maxrss_kib",
+               "mock_cpu_s", "mibs", "client_cpu_s_per_gib"], raw)
+    out(f"## Chunk-size sweep: streamput → streamput-mock, {fmt_size(bench.size)} file, "
+        f"median (min–max) of {bench.args.runs} runs\n")
+    out(table(["engine", "chunk", "MiB/s", "client CPU s/GiB", "send calls/GiB",
+               "all syscalls/GiB", "client peak RSS KiB", "mock CPU s/GiB"], rows))
+    out("")
+    if sys_counts:
+        out(f"Syscalls: strace -f -c of one upload of {fmt_size(bench.sys_size)} minus one of "
+            "1 byte, scaled to 1 GiB. Send calls = send/sendto/sendmsg/sendfile/write/writev.\n")
+    for e in ENGINES:
+        c, t, bt, u, bu = pick_default_chunk(runs, e, chunks)
+        out(f"- {e}: smallest chunk within 5% of the best throughput ({bt:.0f} MiB/s) and 10% "
+            f"of the lowest client CPU ({bu:.3f} s/GiB): **{fmt_size(c)}** "
+            f"({t:.0f} MiB/s, {u:.3f} s/GiB)")
+    out("")
+
+
+def paired(runs, a, b, key):
+    """Per-round ratios a/b of one figure (interleaved runs pair up round by round)."""
+    return [x[key] / y[key] for x, y in zip(runs[a], runs[b]) if y[key]]
+
+
+def report_compare(out, outdir, bench, runs, sys_counts):
+    rows, raw, csv_rows = [], [], []
+    for name, rs in runs.items():
+        sc = sys_counts.get(name, {})
+        rows.append([name, spread([r["mibs"] for r in rs], "{:.0f}"),
+                     spread([r["cpu_per_gib"] for r in rs], "{:.3f}"),
+                     spread([r["peer_per_gib"] for r in rs], "{:.3f}"),
+                     f"{max(r['maxrss_kib'] for r in rs):.0f}",
+                     fmt_count(sc.get("send_calls")), fmt_count(sc.get("all_calls"))])
+        t = [r["mibs"] for r in rs]
+        u = [r["cpu_per_gib"] for r in rs]
+        csv_rows.append([name, len(rs), statistics.median(t), min(t), max(t),
+                         statistics.median(u), min(u), max(u),
+                         median_or_none(r["peer_per_gib"] for r in rs) or "",
+                         max(r["maxrss_kib"] for r in rs), sc.get("send_calls", ""),
+                         sc.get("all_calls", "")])
+        for i, r in enumerate(rs):
+            raw.append([name, i + 1, r["wall_s"], r["user_s"], r["sys_s"], r["maxrss_kib"],
+                        r.get("peer_cpu_s", ""), r["mibs"], r["cpu_per_gib"]])
+    write_csv(os.path.join(outdir, "compare.csv"),
+              ["contender", "runs", "mibs_median", "mibs_min", "mibs_max", "cpu_s_per_gib_median",
+               "cpu_min", "cpu_max", "server_cpu_s_per_gib_median", "peak_rss_kib",
+               "send_calls_per_gib", "all_syscalls_per_gib"], csv_rows)
+    write_csv(os.path.join(outdir, "compare_runs.csv"),
+              ["contender", "round", "wall_s", "user_s", "sys_s", "maxrss_kib", "server_cpu_s",
+               "mibs", "cpu_s_per_gib"], raw)
+    out(f"## Comparison, interleaved A B C … in each of {bench.args.runs} rounds, "
+        f"{fmt_size(bench.size)} file on tmpfs, median (min–max)\n")
+    out(table(["contender", "MiB/s", "client CPU s/GiB", "server CPU s/GiB", "peak RSS KiB",
+               "send calls/GiB", "all syscalls/GiB"], rows))
+    out("\nThe raw TCP floor is tcp_floor (sendfile → loopback → recv into 1 MiB → write to "
+        "tmpfs); its CPU column counts both ends. cp's CPU is the one copy.\n")
+
+
+def ratio_rows(runs):
+    """(label, per-round ratios, target text, met?) for each ratio the issue asks for."""
+    rows = []
+
+    def add(label, values, target, ok):
+        med = statistics.median(values)
+        rows.append((label, med, min(values), max(values), target, ok(med)))
+
+    sp, curl, orig = "streamput → mock", "curl -T → mock", "orig_1k → mock"
+    ngx, floor, cp = "streamput → nginx", "raw TCP floor", "cp to tmpfs"
+    add("client CPU/GiB: streamput ÷ curl -T", paired(runs, sp, curl, "cpu_per_gib"),
+        f"≤ {T_CPU_VS_CURL}", lambda m: m <= T_CPU_VS_CURL)
+    add("throughput: streamput→mock ÷ raw TCP floor", paired(runs, sp, floor, "mibs"),
+        f"≥ {T_TPUT_VS_FLOOR}", lambda m: m >= T_TPUT_VS_FLOOR)
+    add("throughput: streamput→mock ÷ streamput→nginx", paired(runs, sp, ngx, "mibs"),
+        f"≥ {T_MOCK_VS_NGINX}", lambda m: m >= T_MOCK_VS_NGINX)
+    add("server CPU/GiB: mock ÷ nginx", paired(runs, sp, ngx, "peer_per_gib")
+        if all(r["peer_per_gib"] for r in runs[ngx]) else [float("nan")], "(info)", lambda m: None)
+    add("throughput: streamput ÷ curl -T (same mock)", paired(runs, sp, curl, "mibs"), "(info)",
+        lambda m: None)
+    add("throughput: streamput ÷ orig_1k (same mock)", paired(runs, sp, orig, "mibs"), "(info)",
+        lambda m: None)
+    add("client CPU/GiB: streamput ÷ orig_1k", paired(runs, sp, orig, "cpu_per_gib"), "(info)",
+        lambda m: None)
+    add("throughput: raw TCP floor ÷ cp", paired(runs, floor, cp, "mibs"), "(info)",
+        lambda m: None)
+    return rows
+
+
+def verdict(ok):
+    return "—" if ok is None else ("**met**" if ok else "**missed**")
+
+
+def report_ratios(out, runs, rss_rows):
+    rows = [[label, f"{med:.2f}", f"{lo:.2f}–{hi:.2f}", target, verdict(ok)]
+            for label, med, lo, hi, target, ok in ratio_rows(runs)]
+    rows += rss_rows
+    out("## Ratios and targets (median of the per-round ratios, min–max over rounds)\n")
+    out(table(["figure", "median", "range", "target", "verdict"], rows))
+    out("")
+
+
+def memory_rows(bench, sweep_runs, compare_runs, rss_base, mock_hwm):
+    rows = []
+    if compare_runs:
+        rss = max(r["maxrss_kib"] for r in compare_runs["streamput → mock"])
+        curl = max(r["maxrss_kib"] for r in compare_runs["curl -T → mock"])
+        rows.append(["client peak RSS, streamput defaults (curl -T: "
+                     f"{curl / KiB:.1f} MiB)", f"{rss / KiB:.2f} MiB", "",
+                     f"≤ {T_CLIENT_RSS_KIB // KiB} MiB", verdict(rss <= T_CLIENT_RSS_KIB)])
+    if sweep_runs and rss_base:
+        growth = {cell: max(r["maxrss_kib"] for r in sweep_runs[cell]) - base
+                  for cell, base in rss_base.items()}
+        worst = max(growth, key=growth.get)
+        bad = sorted(c for c, g in growth.items() if g > T_CLIENT_RSS_GROWTH_KIB)
+        note = (f"over: {', '.join(f'{e} {fmt_size(c)}' for e, c in bad)}" if bad
+                else "all cells")
+        rows.append([f"client peak RSS growth {fmt_size(bench.size)} vs 1 KiB upload, worst "
+                     f"cell ({worst[0]} {fmt_size(worst[1])}; chunks ≤ 1M)",
+                     f"{growth[worst]:.0f} KiB", note,
+                     f"≤ {T_CLIENT_RSS_GROWTH_KIB} KiB",
+                     verdict(growth[worst] <= T_CLIENT_RSS_GROWTH_KIB)])
+    if mock_hwm:
+        base, peak = mock_hwm
+        rows.append([f"mock peak RSS (VmHWM) after all uploads vs after one 4 KiB upload",
+                     f"+{peak - base} KiB", f"{base} → {peak} KiB",
+                     f"≤ +{T_MOCK_RSS_GROWTH_KIB} KiB",
+                     verdict(peak - base <= T_MOCK_RSS_GROWTH_KIB)])
+    return rows
+
+
+def environment(bench):
+    def first_line(cmd):
+        try:
+            p = subprocess.run(cmd, capture_output=True, timeout=10)
+            return (p.stdout or p.stderr).decode(errors="replace").splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return "?"
+
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
+    except OSError:
+        pass
+    commit = first_line(["git", "-C", REPO, "describe", "--always", "--dirty"])
+    return [
+        f"- when: {datetime.datetime.now().isoformat(timespec='seconds')}; commit {commit}",
+        f"- machine: {platform.node()}, Linux {platform.release()}, {os.cpu_count()} CPUs "
+        f"({cpu}), {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') // GiB} GiB RAM",
+        f"- {first_line([bench.tools['streamput'], '--version'])}; "
+        f"{first_line([bench.tools['curl'], '--version'])[:40]}; "
+        f"{first_line([bench.tools['nginx'], '-v'])}",
+        f"- files on {os.path.dirname(bench.tmp)}; size {fmt_size(bench.size)}; "
+        f"{bench.args.runs} runs per cell",
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 64M file, 3 runs, 16M strace file (< 1 minute)")
+    ap.add_argument("--size", type=parse_size, help="file size (default 1G; --quick 64M)")
+    ap.add_argument("--runs", type=int, help="runs per cell (default 5; --quick 3)")
+    ap.add_argument("--only", default="sweep,compare",
+                    help="comma-separated parts: sweep, compare (default both)")
+    ap.add_argument("--chunks", help="comma-separated chunk sizes (default 1K,2K,...,8M)")
+    ap.add_argument("--strace-size", type=parse_size,
+                    help="file size for the strace runs (default 64M; --quick 16M)")
+    ap.add_argument("--no-strace", action="store_true", help="skip the syscall counts")
+    ap.add_argument("--bin", default=os.path.join(REPO, "build", "bin"),
+                    help="directory with streamput, streamput-mock and the bench programs "
+                         "(default: build/bin)")
+    ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"),
+                    help="results go to OUT/<timestamp>/ (default: bench/results)")
+    args = ap.parse_args()
+    args.size = args.size or (64 * MiB if args.quick else GiB)
+    args.runs = args.runs or (3 if args.quick else 5)
+    args.strace_size = args.strace_size or (16 * MiB if args.quick else 64 * MiB)
+    args.chunks = (sorted(parse_size(c) for c in args.chunks.split(",")) if args.chunks
+                   else list(CHUNKS))
+    parts = set(args.only.split(","))
+    if not parts <= {"sweep", "compare"} or not parts:
+        ap.error("--only takes sweep, compare")
+    if args.runs < 1 or args.runs > 100 or args.size < 1 or args.size > 64 * GiB:
+        ap.error("--runs must be 1..100 and --size 1..64G")
+    if "sweep" in parts and MiB not in args.chunks:
+        args.chunks = sorted(set(args.chunks) | {MiB})  # warm-up and full check use 1M
+
+    # SIGTERM/SIGHUP (ctest's timeout, a closed terminal) unwind through the cleanup below.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda s, f: sys.exit(128 + s))
+
+    bench = Bench(args)
+    try:
+        bench.check_tools()
+    except Missing as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return SKIP
+
+    outdir = os.path.join(args.out, time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(outdir, exist_ok=True)
+    lines = []
+
+    def out(text=""):
+        print(text, flush=True)
+        lines.append(text)
+
+    t0 = time.monotonic()
+    try:
+        bench.setup()
+        out(f"# streamput benchmarks ({'quick' if args.quick else 'full'})\n")
+        for line in environment(bench):
+            out(line)
+        out("")
+        mock = bench.start_mock()
+        # The mock's RSS baseline: right after one 4 KiB upload.
+        small = os.path.join(bench.tmp, "4k.bin")
+        write_source(small, 4 * KiB)
+        bench.upload("mock baseline", bench.streamput_cmd(mock.url, small), [mock.pid],
+                     os.path.join(mock.store_dir, "bench.bin"), 4 * KiB)
+        mock_base = proc_vmhwm_kib(mock.pid)
+
+        sweep_runs = sweep_sys = compare_runs = compare_sys = None
+        rss_base = {}
+        if "sweep" in parts:
+            sweep_runs, sweep_sys = bench.sweep(mock)
+            rss_base = bench.rss_baselines(mock)
+            report_sweep(out, outdir, bench, sweep_runs, sweep_sys, rss_base)
+            png = plot(outdir, sweep_runs, args.chunks, bench.tools["gnuplot"])
+            out(f"Plot: {png}\n")
+        if "compare" in parts:
+            nginx = bench.start_nginx()
+            compare_runs, compare_sys = bench.compare(mock, nginx)
+            report_compare(out, outdir, bench, compare_runs, compare_sys)
+        mock_hwm = (mock_base, proc_vmhwm_kib(mock.pid))
+        rss_rows = memory_rows(bench, sweep_runs, compare_runs, rss_base, mock_hwm)
+        if compare_runs:
+            report_ratios(out, compare_runs, rss_rows)
+        else:
+            out("## Memory\n")
+            out(table(["figure", "value", "detail", "target", "verdict"], rss_rows))
+            out("")
+        if bench.failures:
+            out(f"## Failed attempts ({len(bench.failures)}), each retried\n")
+            for f in bench.failures:
+                out(f"- {f}")
+            out("")
+        out(f"Results: {outdir} ({time.monotonic() - t0:.0f} s)")
+    except BenchError as e:
+        print(f"bench: FAILED: {e}", file=sys.stderr)
+        return 1
+    finally:
+        bench.cleanup()
+        with open(os.path.join(outdir, "summary.md"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
