@@ -56,46 +56,6 @@ size_t mock_path_clean(char *p)
     return w;
 }
 
-/*
- * Go's strconv.Quote for the at most three bytes of a bad escape: printable ASCII stays, '"'
- * and '\\' get a backslash, control bytes use Go's short escapes or \xNN, and bytes that do not
- * form a whole printable UTF-8 character become \xNN (the cut after two bytes often splits one).
- */
-static void go_quote(const unsigned char *s, size_t n, char *out, size_t outsz)
-{
-    static const char shorts[] = "\a\b\f\n\r\t\v";
-    static const char letters[] = "abfnrtv";
-    size_t w = 0;
-    out[w++] = '"';
-    for (size_t i = 0; i < n && w + 8 < outsz; i++) {
-        unsigned char c = s[i];
-        const char *sh = c != 0 ? strchr(shorts, c) : NULL;
-        if (c == '"' || c == '\\') {
-            out[w++] = '\\';
-            out[w++] = (char)c;
-        } else if (c >= 0x20 && c < 0x7f) {
-            out[w++] = (char)c;
-        } else if (sh != NULL) {
-            out[w++] = '\\';
-            out[w++] = letters[sh - shorts];
-        } else if (c >= 0xc2 && c <= 0xdf && i + 1 < n && (s[i + 1] & 0xc0) == 0x80) {
-            unsigned rune = (unsigned)(c & 0x1f) << 6 | (s[i + 1] & 0x3f);
-            /* U+0080..U+009F (C1 controls) and U+00AD (soft hyphen) are not printable in Go. */
-            if (rune < 0xa0 || rune == 0xad) {
-                w += (size_t)snprintf(out + w, outsz - w, "\\u%04x", rune);
-            } else {
-                out[w++] = (char)c;
-                out[w++] = (char)s[i + 1];
-            }
-            i++;
-        } else {
-            w += (size_t)snprintf(out + w, outsz - w, "\\x%02x", c);
-        }
-    }
-    out[w++] = '"';
-    out[w] = '\0';
-}
-
 /* AList's JoinBasePath rejects only a ".." segment delimited by '/' in the decoded path. */
 static int alist_is_relative(const char *p)
 {
@@ -112,7 +72,8 @@ int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, 
     if (n < 0) {
         size_t left = strlen(bad);
         char q[64];
-        go_quote((const unsigned char *)bad, left < 3 ? left : 3, q, sizeof q);
+        /* Go quotes the '%' and at most the two bytes after it. */
+        mock_go_quote(bad, left < 3 ? left : 3, q, sizeof q);
         snprintf(msg, msgsz, "invalid URL escape %s", q);
         return 400;
     }

@@ -1,148 +1,211 @@
 /*
- * Request handling: routing, AList's checks in AList's order, and the streaming upload itself.
- * MHD calls the handler once with the headers, once per body piece, and once more at the end;
- * each piece goes straight to the temp file, so no body is ever held in memory.
+ * Routing and the life of one request. MHD calls the access handler once with the headers,
+ * once per body piece, and once more at the end; mock_completed() runs when the connection is
+ * done with the request, however it ended, and is where the journal entry is finished and any
+ * temp file of an aborted upload is removed.
  */
 #include "mock.h"
+#include "sp_common.h"
 
-#include <errno.h>
-#include <openssl/crypto.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Per-request state, allocated on the first handler call and freed by mock_completed(). */
-typedef struct mock_req {
-    mock_store st;
-    int code;      /* a deferred AList error code (0: none), answered once the body is drained */
-    char msg[512]; /* its message */
-    uint64_t received;
-    char *path; /* the cleaned File-Path */
-} mock_req;
 
 static const char *header(struct MHD_Connection *c, const char *name)
 {
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
-/* Sets the request's deferred error (the first one wins, as AList stops at its first check). */
-static void fail(mock_req *rq, int code, const char *msg)
+static mock_route route_of(const char *method, const char *url)
 {
-    if (rq->code != 0)
-        return;
+    int put = strcmp(method, "PUT") == 0;
+    if (put && strcmp(url, "/api/fs/put") == 0)
+        return MOCK_ROUTE_PUT;
+    if (put && strcmp(url, "/api/fs/form") == 0)
+        return MOCK_ROUTE_FORM;
+    /* gin's g.Any: every method. */
+    if (strcmp(url, "/ping") == 0)
+        return MOCK_ROUTE_PING;
+    if (strcmp(url, "/_mock/requests") == 0 &&
+        (strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0))
+        return MOCK_ROUTE_JOURNAL;
+    return MOCK_ROUTE_NONE;
+}
+
+static cJSON *str_or_null(const char *s)
+{
+    return s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+/*
+ * The journal entry, with every key in its final order; what is known only at the end is null
+ * until mock_completed() fills it in. Header values are recorded as sent.
+ */
+static cJSON *entry_new(struct MHD_Connection *c, const char *method, const char *url)
+{
+    char now[40];
+    uint64_t cl;
+    const char *clh = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    cJSON *e = cJSON_CreateObject();
+    if (e == NULL)
+        return NULL;
+    mock_time_iso(now, sizeof now);
+    cJSON_AddStringToObject(e, "time", now);
+    cJSON_AddStringToObject(e, "method", method);
+    cJSON_AddStringToObject(e, "path", url);
+    cJSON_AddItemToObject(e, "file_path", str_or_null(header(c, "File-Path")));
+    cJSON_AddNullToObject(e, "stored_path");
+    if (clh != NULL && te == NULL && sp__parse_uint(clh, UINT64_MAX, &cl) == 0)
+        cJSON_AddNumberToObject(e, "content_length", (double)cl);
+    else
+        cJSON_AddNullToObject(e, "content_length");
+    cJSON_AddItemToObject(e, "transfer_encoding", str_or_null(te));
+    cJSON_AddItemToObject(e, "content_type", str_or_null(header(c, "Content-Type")));
+    static const char *const recorded[][2] = {
+        {"x_file_size", "X-File-Size"},
+        {"x_file_md5", "X-File-Md5"},
+        {"x_file_sha1", "X-File-Sha1"},
+        {"x_file_sha256", "X-File-Sha256"},
+        {"last_modified", "Last-Modified"},
+        {"overwrite", "Overwrite"},
+        {"as_task", "As-Task"},
+        {"x_mock_fault", "X-Mock-Fault"},
+    };
+    for (size_t i = 0; i < sizeof recorded / sizeof recorded[0]; i++)
+        cJSON_AddItemToObject(e, recorded[i][0], str_or_null(header(c, recorded[i][1])));
+    cJSON_AddNumberToObject(e, "bytes_received", 0);
+    cJSON_AddFalseToObject(e, "multipart_suspected");
+    cJSON_AddNullToObject(e, "http_status");
+    cJSON_AddNullToObject(e, "code");
+    cJSON_AddNullToObject(e, "message");
+    cJSON_AddFalseToObject(e, "stored");
+    cJSON_AddNumberToObject(e, "duration_ms", 0);
+    return e;
+}
+
+static void entry_set(cJSON *e, const char *key, cJSON *v)
+{
+    cJSON_ReplaceItemInObjectCaseSensitive(e, key, v);
+}
+
+/* Why a request ended without an answer, for the journal. */
+static void unanswered(mock_req *rq, enum MHD_RequestTerminationCode toe, char *out, size_t n)
+{
+    unsigned long long got = (unsigned long long)rq->received;
+    if (rq->reset)
+        snprintf(out, n, "injected fault: reset-after=%lld, connection reset after %llu bytes",
+                 (long long)rq->fault.reset_after, got);
+    else if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
+        snprintf(out, n, "idle timeout after %llu body bytes; nothing stored", got);
+    else if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+        snprintf(out, n, "server shut down after %llu body bytes; nothing stored", got);
+    else
+        snprintf(out, n, "client closed the connection after %llu body bytes; nothing stored", got);
+}
+
+static void entry_finish(mock_req *rq, enum MHD_RequestTerminationCode toe)
+{
+    cJSON *e = rq->entry;
+    char msg[256];
+    if (rq->path != NULL)
+        entry_set(e, "stored_path", cJSON_CreateString(rq->path));
+    entry_set(e, "bytes_received", cJSON_CreateNumber((double)rq->received));
+    entry_set(e, "multipart_suspected", cJSON_CreateBool(rq->multipart_suspected));
+    if (rq->http_status != 0) {
+        entry_set(e, "http_status", cJSON_CreateNumber(rq->http_status));
+        entry_set(e, "code", cJSON_CreateNumber(rq->code));
+        entry_set(e, "message", cJSON_CreateString(rq->msg));
+    } else {
+        unanswered(rq, toe, msg, sizeof msg);
+        entry_set(e, "message", cJSON_CreateString(msg));
+    }
+    entry_set(e, "stored", cJSON_CreateBool(rq->stored));
+    entry_set(e, "duration_ms", cJSON_CreateNumber((double)(sp__now_ms() - rq->t0)));
+}
+
+/* Answers a route that has no body of interest, remembering the answer for the journal. */
+static enum MHD_Result answer(mock_req *rq, struct MHD_Connection *c, unsigned status, int code,
+                              const char *msg, cJSON *data)
+{
+    rq->http_status = status;
     rq->code = code;
     snprintf(rq->msg, sizeof rq->msg, "%s", msg);
+    return mock_respond(c, status, code, msg, data, 0);
 }
 
-/* AList's Auth middleware: the raw header, compared in constant time with the admin token. */
-static void check_auth(const mock_server *srv, struct MHD_Connection *c, mock_req *rq)
-{
-    const char *tok = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (srv->cfg.token == NULL)
-        return;
-    if (tok == NULL || *tok == '\0') {
-        fail(rq, 401, "Guest user is disabled, login please");
-        return;
-    }
-    size_t n = strlen(tok);
-    if (n != srv->cfg.token_len || CRYPTO_memcmp(tok, srv->cfg.token, n) != 0)
-        fail(rq, 401, "token is invalidated");
-}
-
-/* Maps a storage failure to AList's code and message. */
-static void fail_store(mock_req *rq, mock_store_err e, size_t failed_dir)
+static enum MHD_Result first_call(mock_req *rq, struct MHD_Connection *c, const char *method,
+                                  const char *url)
 {
     char m[512];
-    switch (e) {
-    case MOCK_STORE_OK:
-        return;
-    case MOCK_STORE_ESCAPE:
-        /* A symlink leading out of the root: AList would refuse access, errs.PermissionDenied. */
-        fail(rq, 403, "permission denied");
-        return;
-    case MOCK_STORE_NOTDIR:
-        /* op.Put's MakeDir failure text for a parent component that is a file. */
-        snprintf(m, sizeof m, "failed to make dir [%.*s]: file exists", (int)failed_dir, rq->path);
-        fail(rq, 500, m);
-        return;
-    case MOCK_STORE_EXISTS:
-        fail(rq, 403, "file exists");
-        return;
-    case MOCK_STORE_IO:
-        snprintf(m, sizeof m, "failed to put [%s]: %s", rq->path, strerror(errno));
-        fail(rq, 500, m);
-        return;
+    switch (rq->route) {
+    case MOCK_ROUTE_PUT:
+    case MOCK_ROUTE_FORM:
+        return mock_upload_begin(rq, c);
+    case MOCK_ROUTE_PING: {
+        /* gin's c.String(200, "pong"): no newline. */
+        rq->http_status = MHD_HTTP_OK;
+        rq->code = 200;
+        snprintf(rq->msg, sizeof rq->msg, "pong");
+        return mock_respond_raw(c, MHD_HTTP_OK, strdup("pong"), "text/plain; charset=utf-8");
     }
-}
-
-/* First call for PUT /api/fs/put: every check AList makes before it reads the body. */
-static void put_begin(mock_server *srv, struct MHD_Connection *c, mock_req *rq)
-{
-    check_auth(srv, c, rq);
-    if (rq->code != 0)
-        return;
-    const char *raw = header(c, "File-Path");
-    if (raw == NULL)
-        raw = "";
-    rq->path = malloc(strlen(raw) + 2);
-    if (rq->path == NULL) {
-        fail(rq, 500, "out of memory");
-        return;
+    case MOCK_ROUTE_JOURNAL:
+        if (strcmp(method, "DELETE") == 0) {
+            mock_journal_clear();
+            return mock_respond(c, MHD_HTTP_OK, 200, "success", NULL, 0);
+        } else {
+            cJSON *a = mock_journal_snapshot();
+            char *s = a != NULL ? cJSON_PrintUnformatted(a) : NULL;
+            cJSON_Delete(a);
+            return mock_respond_raw(c, MHD_HTTP_OK, s, "application/json; charset=utf-8");
+        }
+    case MOCK_ROUTE_NONE:
+        break;
     }
-    char m[256];
-    int code = mock_file_path(raw, srv->cfg.profile, rq->path, m, sizeof m);
-    if (code != 0) {
-        fail(rq, code, m);
-        return;
-    }
-    size_t failed_dir = 0;
-    fail_store(rq, mock_store_begin(&rq->st, srv->rootfd, rq->path, &failed_dir), failed_dir);
-}
-
-static enum MHD_Result put_finish(mock_server *srv, struct MHD_Connection *c, mock_req *rq)
-{
-    (void)srv;
-    if (rq->code == 0)
-        fail_store(rq, mock_store_commit(&rq->st), 0);
-    mock_store_abort(&rq->st);
-    if (rq->code != 0)
-        return mock_respond(c, MHD_HTTP_OK, rq->code, rq->msg, NULL, 0);
-    return mock_respond(c, MHD_HTTP_OK, 200, "success", NULL, 0);
+    /*
+     * Real AList answers unknown routes with its web UI (HTML, status 200) and OpenList with an
+     * empty 405 for other methods; a mock serves developers better with a plain JSON 404.
+     */
+    snprintf(m, sizeof m, "no route for %s %s", method, url);
+    return answer(rq, c, MHD_HTTP_NOT_FOUND, 404, m, NULL);
 }
 
 enum MHD_Result mock_handle(void *cls, struct MHD_Connection *c, const char *url,
                             const char *method, const char *version, const char *upload_data,
                             size_t *upload_data_size, void **req_cls)
 {
-    mock_server *srv = cls;
     mock_req *rq = *req_cls;
     (void)version;
     if (rq == NULL) {
         rq = calloc(1, sizeof *rq);
         if (rq == NULL)
             return MHD_NO;
+        rq->srv = cls;
+        rq->t0 = sp__now_ms();
+        rq->route = route_of(method, url);
         mock_store_init(&rq->st);
+        mock_fault_init(&rq->fault);
+        /* The journal does not record reads of itself. */
+        if (rq->route != MOCK_ROUTE_JOURNAL && (rq->entry = entry_new(c, method, url)) == NULL) {
+            free(rq);
+            return MHD_NO;
+        }
         *req_cls = rq;
-        if (strcmp(method, "PUT") != 0 || strcmp(url, "/api/fs/put") != 0) {
-            char m[256];
-            snprintf(m, sizeof m, "no route for %s %s", method, url);
-            return mock_respond(c, MHD_HTTP_NOT_FOUND, 404, m, NULL, 1);
-        }
-        put_begin(srv, c, rq);
-        return MHD_YES;
+        return first_call(rq, c, method, url);
     }
+    int upload = rq->route == MOCK_ROUTE_PUT || rq->route == MOCK_ROUTE_FORM;
     if (*upload_data_size > 0) {
-        if (rq->code == 0 && mock_store_write(&rq->st, upload_data, *upload_data_size) < 0) {
-            char m[512];
-            snprintf(m, sizeof m, "failed to write [%s]: %s", rq->path, strerror(errno));
-            fail(rq, 500, m);
-            mock_store_abort(&rq->st);
-        }
+        if (upload && rq->http_status == 0)
+            return mock_upload_body(rq, c, upload_data, upload_data_size);
+        /* A body sent to a route that has already answered is discarded. */
         rq->received += *upload_data_size;
         *upload_data_size = 0;
         return MHD_YES;
     }
-    return put_finish(srv, c, rq);
+    if (upload && rq->http_status == 0)
+        return mock_upload_finish(rq, c);
+    return MHD_YES;
 }
 
 void mock_completed(void *cls, struct MHD_Connection *c, void **req_cls,
@@ -151,11 +214,14 @@ void mock_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     mock_req *rq = *req_cls;
     (void)cls;
     (void)c;
-    (void)toe;
     if (rq == NULL)
         return;
     /* A client that went away mid-body leaves a temp file behind: it must not survive. */
-    mock_store_abort(&rq->st);
+    mock_upload_release(rq);
+    if (rq->entry != NULL) {
+        entry_finish(rq, toe);
+        mock_journal_add(rq->entry);
+    }
     free(rq->path);
     free(rq);
     *req_cls = NULL;

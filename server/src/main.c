@@ -8,88 +8,24 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "Usage: streamput-mock --root DIR [options]\n"
-    "A stand-in for AList/OpenList's PUT /api/fs/put that streams bodies to disk.\n"
-    "\n"
-    "  --listen HOST:PORT     address to bind (default 127.0.0.1:5244; port 0 picks a free one)\n"
-    "  --root DIR             directory that receives uploads (required)\n"
-    "  --token TOKEN          require Authorization: TOKEN (default: guest access)\n"
-    "  --profile alist|openlist  body-length rules to follow (default openlist)\n"
-    "  --help                 show this help\n";
-
-/* Prints "streamput-mock: <msg>" and the usage hint, and exits 2, as every option error does. */
-__attribute__((format(printf, 1, 2), noreturn)) static void die_usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("streamput-mock: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nTry 'streamput-mock --help'.\n", stderr);
-    exit(2);
-}
-
-enum { OPT_LISTEN = 256, OPT_ROOT, OPT_TOKEN, OPT_PROFILE, OPT_HELP };
-
-static void parse_options(int argc, char **argv, mock_config *cfg)
-{
-    static const struct option opts[] = {
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"root", required_argument, NULL, OPT_ROOT},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"profile", required_argument, NULL, OPT_PROFILE},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    cfg->listen = "127.0.0.1:5244";
-    opterr = 0;
-    int o;
-    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (o) {
-        case OPT_LISTEN:
-            cfg->listen = optarg;
-            break;
-        case OPT_ROOT:
-            cfg->root = optarg;
-            break;
-        case OPT_TOKEN:
-            cfg->token = optarg;
-            cfg->token_len = strlen(optarg);
-            break;
-        case OPT_PROFILE:
-            if (strcmp(optarg, "alist") == 0)
-                cfg->profile = MOCK_PROFILE_ALIST;
-            else if (strcmp(optarg, "openlist") == 0)
-                cfg->profile = MOCK_PROFILE_OPENLIST;
-            else
-                die_usage("--profile must be alist or openlist, not '%s'", optarg);
-            break;
-        case OPT_HELP:
-            fputs(usage, stdout);
-            exit(0);
-        case ':':
-            die_usage("option '%s' needs a value", argv[optind - 1]);
-            break;
-        default:
-            die_usage("unknown option '%s'", argv[optind - 1]);
-            break;
-        }
-    }
-    if (optind < argc)
-        die_usage("unexpected argument '%s'", argv[optind]);
-    if (cfg->root == NULL)
-        die_usage("%s", "--root DIR is required");
-}
+/*
+ * Per-connection memory (MHD's pool: headers, the read buffer, the response). It bounds the
+ * size of each upload_data piece, so it sets the write size to disk; see the measurements in
+ * bench/ and the figures recorded here by tests/test_mock_rss.c. 256 connections x 256 KiB is
+ * 64 MiB at most, and a single upload's RSS does not grow with the body.
+ */
+#define MOCK_CONN_MEMORY    (256 * 1024)
+#define MOCK_CONN_INCREMENT (16 * 1024)
+/* The handlers are shallow: a small stack keeps 256 threads cheap. */
+#define MOCK_THREAD_STACK (256 * 1024)
 
 /*
  * Splits HOST:PORT (or [V6]:PORT) and resolves it numerically into *ss. host receives the
@@ -126,17 +62,38 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, char *hos
     return 0;
 }
 
+/*
+ * Each connection may hold a socket, a temp file and a directory fd; the soft limit of 1024 would
+ * cap concurrency well below --max-connections, so take what the hard limit allows.
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv)
 {
     mock_server srv = {.rootfd = -1};
     struct MHD_Daemon *d = NULL;
     int rc = 1;
-    parse_options(argc, argv, &srv.cfg);
+    mock_parse_options(argc, argv, &srv.cfg);
 
     struct sockaddr_storage ss;
     char host[128];
-    if (parse_listen(srv.cfg.listen, &ss, host, sizeof host) < 0)
-        die_usage("--listen needs HOST:PORT with a numeric host, not '%s'", srv.cfg.listen);
+    if (parse_listen(srv.cfg.listen, &ss, host, sizeof host) < 0) {
+        fprintf(stderr, "streamput-mock: --listen needs HOST:PORT with a numeric host, not '%s'\n",
+                srv.cfg.listen);
+        return 2;
+    }
+    if (mock_journal_init(srv.cfg.journal, srv.cfg.log_format) < 0) {
+        fprintf(stderr, "streamput-mock: out of memory for --journal %zu\n", srv.cfg.journal);
+        return 1;
+    }
+    raise_fd_limit();
 
     srv.rootfd = open(srv.cfg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (srv.rootfd < 0) {
@@ -158,13 +115,23 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /*
+     * Thread per connection: every body piece is written to disk synchronously, and a blocking
+     * write in a shared epoll thread would stall every other upload behind it. A thread per
+     * upload also lets faults simply sleep in the handler (MHD 0.9.75 cannot suspend connections
+     * in this mode, and need not). poll() rather than select() so descriptors above 1023 work.
+     */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     d = MHD_start_daemon(flags, 0, NULL, NULL, mock_handle, &srv, MHD_OPTION_SOCK_ADDR, &ss,
                          MHD_OPTION_NOTIFY_COMPLETED, mock_completed, &srv,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MOCK_CONN_MEMORY,
+                         MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)MOCK_CONN_INCREMENT,
+                         MHD_OPTION_THREAD_STACK_SIZE, (size_t)MOCK_THREAD_STACK,
+                         MHD_OPTION_CONNECTION_LIMIT, srv.cfg.max_connections,
+                         MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.idle_timeout, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "streamput-mock: cannot listen on %s\n", srv.cfg.listen);
         goto out;
@@ -180,8 +147,11 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
+    /* Sleeping faults end first, so MHD can join every connection thread promptly. */
+    mock_stop_sleepers();
     if (d != NULL)
         MHD_stop_daemon(d);
+    mock_journal_free();
     if (srv.rootfd >= 0)
         close(srv.rootfd);
     return rc;

@@ -20,6 +20,26 @@ typedef enum mock_profile {
     MOCK_PROFILE_ALIST,
 } mock_profile;
 
+typedef enum mock_log_format {
+    MOCK_LOG_TEXT = 0,
+    MOCK_LOG_JSON,
+} mock_log_format;
+
+/*
+ * An injected fault (faults.c). -1 / 0 mean "not set". Faults that only slow a transfer down
+ * (stall-after, slow-read, delay-response) let a complete body be stored; faults that fail it
+ * (reset-after, code, status) store nothing.
+ */
+typedef struct mock_fault {
+    int64_t reset_after; /* RST once this many body bytes arrived */
+    int64_t stall_after; /* stop reading for stall_ms once this many body bytes arrived */
+    uint32_t stall_ms;
+    uint32_t delay_ms;  /* wait this long before answering */
+    int code;           /* answer with this AList code instead */
+    unsigned status;    /* answer with this HTTP status instead */
+    uint64_t slow_read; /* consume the body at this many bytes per second */
+} mock_fault;
+
 /* The server-wide configuration, filled once by option parsing and read-only afterwards. */
 typedef struct mock_config {
     const char *listen; /* HOST:PORT */
@@ -27,6 +47,17 @@ typedef struct mock_config {
     const char *token;  /* NULL: guest access allowed */
     size_t token_len;
     mock_profile profile;
+    uint64_t max_body; /* 0: unlimited */
+    int fsync;
+    int verify_hash;
+    int strict;
+    size_t journal; /* ring size of the request journal */
+    mock_log_format log_format;
+    const char *fault_spec; /* --fault, NULL if none */
+    mock_fault fault;
+    int allow_fault_header;
+    unsigned max_connections;
+    unsigned idle_timeout; /* seconds, 0: none */
 } mock_config;
 
 /* The running server: configuration plus the root directory fd everything is resolved against. */
@@ -34,6 +65,11 @@ typedef struct mock_server {
     mock_config cfg;
     int rootfd;
 } mock_server;
+
+/* ---- options.c ---- */
+
+/* Fills cfg from argv; prints --help and exits 0, or a message and exits 2 on a bad option. */
+void mock_parse_options(int argc, char **argv, mock_config *cfg);
 
 /* ---- storage.c: all file-system access, confined beneath the root fd ---- */
 
@@ -43,6 +79,8 @@ typedef struct mock_store {
     int fd;           /* the temp file, -1 when not open */
     char tmpname[64]; /* the temp file's name inside dirfd */
     const char *name; /* the target's final name inside dirfd (points into the caller's path) */
+    int noreplace;    /* commit fails with MOCK_STORE_EXISTS rather than replace the target */
+    int fsync;        /* fsync the file and its directory around the rename */
 } mock_store;
 
 /* Result of a storage operation, mapped to AList's answers by the caller. */
@@ -67,14 +105,34 @@ mock_store_err mock_store_begin(mock_store *st, int rootfd, const char *path, si
 /* Appends a body piece to the temp file with an honest write loop. Returns 0 or -1 (errno). */
 int mock_store_write(mock_store *st, const void *buf, size_t len);
 
+/* Sets the temp file's atime and mtime to Unix time ms (milliseconds). Returns 0 or -1. */
+int mock_store_set_mtime(mock_store *st, int64_t ms);
+
 /* Renames the temp file onto its target. Returns MOCK_STORE_OK or an error; the store is closed. */
 mock_store_err mock_store_commit(mock_store *st);
+
+/* 1 if the cleaned absolute path names anything (file, directory, symlink) beneath rootfd. */
+int mock_store_exists(int rootfd, const char *path);
 
 /* Closes and removes whatever the store still holds; safe to call repeatedly. */
 void mock_store_abort(mock_store *st);
 
 /* Removes stale temp files anywhere beneath rootfd (left by a crashed run). Returns the count. */
 int mock_store_remove_stale(int rootfd);
+
+/* ---- gostr.c: Go's string conversions, for byte-identical messages ---- */
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes; rune receives it), 0 if invalid. */
+size_t mock_utf8_len(const unsigned char *s, size_t n, uint32_t *rune);
+
+/* Go's strconv.Quote of n bytes into out (truncated to fit outsz). */
+void mock_go_quote(const char *s, size_t n, char *out, size_t outsz);
+
+/*
+ * Go's strconv.ParseInt(s, 10, 64). Returns 0, or -1 with Go's error text in msg
+ * ("strconv.ParseInt: parsing \"x\": invalid syntax") when msg is not NULL.
+ */
+int mock_go_parse_int(const char *s, int64_t *out, char *msg, size_t msgsz);
 
 /* ---- apath.c: File-Path handling as AList does it ---- */
 
@@ -105,6 +163,111 @@ enum MHD_Result mock_respond(struct MHD_Connection *c, unsigned status, int code
 /* Queues body (malloc'd, taken over) as is with the given Content-Type. */
 enum MHD_Result mock_respond_raw(struct MHD_Connection *c, unsigned status, char *body,
                                  const char *type);
+
+typedef struct mock_req mock_req;
+
+/* ---- journal.c: request journal and access log ---- */
+
+/* Sets up a ring of capacity entries (0 keeps none) and the log format. Returns 0 or -1. */
+int mock_journal_init(size_t capacity, mock_log_format fmt);
+void mock_journal_free(void);
+
+/* Logs entry on stderr and keeps it (taken over) in the ring, dropping the oldest if full. */
+void mock_journal_add(cJSON *entry);
+
+/* A deep copy of the ring as a JSON array, oldest first (caller deletes). */
+cJSON *mock_journal_snapshot(void);
+void mock_journal_clear(void);
+
+/* Logs a warning line on stderr in the configured format. */
+__attribute__((format(printf, 1, 2))) void mock_warn(const char *fmt, ...);
+
+/* The current UTC time as 2006-01-02T15:04:05.000Z into out. */
+void mock_time_iso(char *out, size_t outsz);
+
+/* ---- faults.c ---- */
+
+void mock_fault_init(mock_fault *f);
+
+/* Parses a fault SPEC into f. Returns 0, or -1 with a message in err. */
+int mock_fault_parse(const char *spec, mock_fault *f, char *err, size_t errsz);
+
+/* Sleeps ms milliseconds unless the server is stopping. Returns 0, or -1 if cut short. */
+int mock_sleep_ms(uint64_t ms);
+
+/* Wakes every sleeper for good: called once at shutdown. */
+void mock_stop_sleepers(void);
+
+/* Makes the connection's close send a TCP RST; the caller then returns MHD_NO. */
+void mock_fault_reset(struct MHD_Connection *c);
+
+/* ---- handler.c and upload.c: one request ---- */
+
+typedef enum mock_route {
+    MOCK_ROUTE_NONE = 0, /* unknown: HTTP 404 with a JSON body */
+    MOCK_ROUTE_PUT,      /* PUT /api/fs/put */
+    MOCK_ROUTE_FORM,     /* PUT /api/fs/form */
+    MOCK_ROUTE_PING,     /* any method /ping */
+    MOCK_ROUTE_JOURNAL,  /* GET|DELETE /_mock/requests */
+} mock_route;
+
+#define MOCK_NHASH 3
+#define MOCK_SNIFF 512
+
+struct evp_md_ctx_st;
+struct MHD_PostProcessor;
+
+/* Per-request state, allocated on the first handler call and freed by mock_completed(). */
+struct mock_req {
+    mock_server *srv;
+    mock_route route;
+    int64_t t0;   /* sp__now_ms() at the first call */
+    cJSON *entry; /* the journal entry, NULL for requests that are not journaled */
+
+    /* The answer. code 0 means "no error yet"; the first error wins, as AList stops at its
+     * first failed check. */
+    int code;
+    char msg[512];
+    unsigned http_status; /* 0 until a response is queued */
+    int answer_now;       /* the error must be answered before the body is read */
+    int stored;
+    int reset; /* a reset-after fault fired */
+
+    /* The upload. */
+    mock_store st;
+    char *path;           /* cleaned File-Path (malloc'd) */
+    uint64_t received;    /* body bytes on the wire */
+    uint64_t file_bytes;  /* bytes written to the temp file */
+    int64_t declared;     /* the size the client declared (Content-Length / X-File-Size), -1 */
+    int size_from_header; /* declared comes from X-File-Size and must match */
+    int has_body;
+    int overwrite, as_task;
+    int has_mtime;
+    int64_t mtime_ms;
+    struct evp_md_ctx_st *md[MOCK_NHASH];
+    const char *md_expect[MOCK_NHASH]; /* header values, valid until the request completes */
+    unsigned char sniff[MOCK_SNIFF];   /* the body's first bytes, for the multipart diagnosis */
+    size_t sniff_len;
+    int sniff_done, multipart_suspected;
+    mock_fault fault;
+    int stalled;
+    struct MHD_PostProcessor *pp;
+    int form_part; /* 0 before the "file" part, 1 inside it, 2 after it */
+};
+
+/* Makes every check AList makes before it reads the body and opens the temp file; queues the
+ * answer at once when the body should not be read. Returns what the access handler returns. */
+enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c);
+
+/* Consumes one body piece (sets *size to 0). */
+enum MHD_Result mock_upload_body(mock_req *rq, struct MHD_Connection *c, const char *data,
+                                 size_t *size);
+
+/* The body is complete: verify, commit or not, and queue the answer. */
+enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c);
+
+/* Releases what an upload holds (temp file, digests, post processor); safe to call twice. */
+void mock_upload_release(mock_req *rq);
 
 /* ---- handler.c ---- */
 

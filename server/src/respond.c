@@ -9,34 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of a valid UTF-8 sequence at s (at most n bytes), or 0 if it is not valid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned min;
-    unsigned cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2, min = 0x80, cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3, min = 0x800, cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 char *mock_json_go(const cJSON *v)
 {
     char *raw = cJSON_PrintUnformatted(v);
@@ -64,7 +36,7 @@ char *mock_json_go(const cJSON *v)
             i++;
         } else if (s[i] < 0x80) {
             out[w++] = (char)s[i++];
-        } else if ((k = utf8_len(s + i, n - i)) == 0) {
+        } else if ((k = mock_utf8_len(s + i, n - i, NULL)) == 0) {
             memcpy(out + w, "\\ufffd", 6);
             w += 6;
             i++;

@@ -16,6 +16,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Deep enough for any real upload tree, shallow enough that a hostile tree cannot exhaust fds. */
@@ -149,24 +150,60 @@ int mock_store_write(mock_store *st, const void *buf, size_t len)
     return sp__write_all(st->fd, buf, len);
 }
 
+int mock_store_set_mtime(mock_store *st, int64_t ms)
+{
+    /* Floor division, so negative (pre-1970) times land on the right second. */
+    int64_t sec = ms / 1000, rem = ms % 1000;
+    if (rem < 0) {
+        sec--;
+        rem += 1000;
+    }
+    struct timespec ts[2] = {{.tv_sec = (time_t)sec, .tv_nsec = (long)rem * 1000000L}};
+    ts[1] = ts[0];
+    return futimens(st->fd, ts);
+}
+
 mock_store_err mock_store_commit(mock_store *st)
 {
     mock_store_err rc = MOCK_STORE_OK;
     int fd = st->fd;
     st->fd = -1;
+    if (st->fsync && fsync(fd) < 0) {
+        close(fd);
+        rc = MOCK_STORE_IO;
+        goto out;
+    }
     /* close() reports deferred write errors (NFS, quota): a failed close is a failed upload. */
     if (close(fd) < 0) {
         rc = MOCK_STORE_IO;
         goto out;
     }
-    if (renameat(st->dirfd, st->tmpname, st->dirfd, st->name) < 0) {
+    /*
+     * rename() is atomic, so concurrent uploads to one path each replace the target with a whole
+     * body; with Overwrite: false, RENAME_NOREPLACE closes the race between the early existence
+     * check and this moment.
+     */
+    if (renameat2(st->dirfd, st->tmpname, st->dirfd, st->name,
+                  st->noreplace ? RENAME_NOREPLACE : 0) < 0) {
         rc = map_errno(errno);
         goto out;
     }
     st->tmpname[0] = '\0';
+    if (st->fsync && fsync(st->dirfd) < 0)
+        rc = MOCK_STORE_IO;
 out:
     mock_store_abort(st);
     return rc;
+}
+
+int mock_store_exists(int rootfd, const char *path)
+{
+    /* O_PATH | O_NOFOLLOW: a symlink counts as existing and is not followed. */
+    int fd = open_beneath(rootfd, path[1] != '\0' ? path + 1 : ".", O_PATH | O_NOFOLLOW, 0);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
 }
 
 void mock_store_abort(mock_store *st)

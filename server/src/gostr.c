@@ -1,0 +1,129 @@
+/*
+ * The few pieces of Go's standard library whose exact output clients see in AList's messages:
+ * strconv.Quote, strconv.ParseInt (base 10, 64 bits) and UTF-8 validation as encoding/json and
+ * strconv apply it.
+ */
+#include "mock.h"
+
+#include <stdio.h>
+#include <string.h>
+
+size_t mock_utf8_len(const unsigned char *s, size_t n, uint32_t *rune)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t min, cp;
+    if (c < 0x80) {
+        len = 1, min = 0, cp = c;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        len = 2, min = 0x80, cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3, min = 0x800, cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    if (rune != NULL)
+        *rune = cp;
+    return len;
+}
+
+/*
+ * An approximation of Go's unicode.IsPrint for runes >= U+00A0: the format characters, line and
+ * paragraph separators, private use areas and non-characters that a path might plausibly carry
+ * are not printable; everything else is.
+ */
+static int go_isprint(uint32_t r)
+{
+    if (r < 0xa0)
+        return r >= 0x20 && r < 0x7f;
+    if (r == 0xad || (r >= 0x200b && r <= 0x200f) || (r >= 0x2028 && r <= 0x202e) ||
+        (r >= 0x2060 && r <= 0x206f) || r == 0xfeff || (r >= 0xfff9 && r <= 0xfffb) ||
+        (r >= 0xe000 && r <= 0xf8ff) || (r & 0xfffe) == 0xfffe || r >= 0xf0000)
+        return 0;
+    return 1;
+}
+
+void mock_go_quote(const char *str, size_t n, char *out, size_t outsz)
+{
+    static const char shorts[] = "\a\b\f\n\r\t\v";
+    static const char letters[] = "abfnrtv";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t w = 0;
+    out[w++] = '"';
+    /* Each step writes at most 10 bytes (\U0010ffff); stop early rather than overflow. */
+    for (size_t i = 0; i < n && w + 12 < outsz;) {
+        uint32_t r;
+        size_t k = mock_utf8_len(s + i, n - i, &r);
+        const char *sh = s[i] != 0 ? strchr(shorts, s[i]) : NULL;
+        if (k == 0) {
+            w += (size_t)snprintf(out + w, outsz - w, "\\x%02x", s[i]);
+            k = 1;
+        } else if (r == '"' || r == '\\') {
+            out[w++] = '\\';
+            out[w++] = (char)r;
+        } else if (go_isprint(r)) {
+            memcpy(out + w, s + i, k);
+            w += k;
+        } else if (sh != NULL) {
+            out[w++] = '\\';
+            out[w++] = letters[sh - shorts];
+        } else if (r < 0x80) {
+            w += (size_t)snprintf(out + w, outsz - w, "\\x%02x", r);
+        } else if (r < 0x10000) {
+            w += (size_t)snprintf(out + w, outsz - w, "\\u%04x", r);
+        } else {
+            w += (size_t)snprintf(out + w, outsz - w, "\\U%08x", r);
+        }
+        i += k;
+    }
+    out[w++] = '"';
+    out[w] = '\0';
+}
+
+int mock_go_parse_int(const char *s, int64_t *out, char *msg, size_t msgsz)
+{
+    const char *p = s;
+    int neg = 0;
+    const char *why = "invalid syntax";
+    if (*p == '+' || *p == '-')
+        neg = *p++ == '-';
+    if (*p == '\0')
+        goto bad;
+    uint64_t v = 0;
+    /* The magnitude may reach 2^63 for a negative value; more is out of range. */
+    const uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    int range = 0;
+    for (; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9')
+            goto bad;
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (limit - d) / 10)
+            range = 1;
+        else
+            v = v * 10 + d;
+    }
+    if (range) {
+        why = "value out of range";
+        goto bad;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+bad:
+    if (msg != NULL) {
+        char q[256];
+        mock_go_quote(s, strlen(s), q, sizeof q);
+        snprintf(msg, msgsz, "strconv.ParseInt: parsing %s: %s", q, why);
+    }
+    return -1;
+}

@@ -1,0 +1,509 @@
+/*
+ * PUT /api/fs/put and PUT /api/fs/form: AList's checks in AList's order, then the body streamed
+ * piece by piece into the temp file (storage.c), digested on the way when --verify-hash asks.
+ * Errors found before the body are answered at once when the client waits for "100 Continue"
+ * or sends no body, and otherwise after draining the body, as AList does for "file exists".
+ */
+#include "mock.h"
+#include "sp_common.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Large enough that multipart parsing is not a per-byte affair, small next to the memory limit. */
+#define FORM_BUFFER 65536
+
+/* The digests a client may announce, in the order the journal lists them. */
+static const struct {
+    const char *header;
+    const char *name;
+    const EVP_MD *(*md)(void);
+} hashes[MOCK_NHASH] = {
+    {"X-File-Md5", "md5", EVP_md5},
+    {"X-File-Sha1", "sha1", EVP_sha1},
+    {"X-File-Sha256", "sha256", EVP_sha256},
+};
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* Records the request's error; the first one wins, as AList stops at its first failed check. */
+__attribute__((format(printf, 3, 4))) static void fail(mock_req *rq, int code, const char *fmt, ...)
+{
+    if (rq->code != 0)
+        return;
+    rq->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rq->msg, sizeof rq->msg, fmt, ap);
+    va_end(ap);
+    /* Nothing of a failed upload may be stored. */
+    mock_store_abort(&rq->st);
+}
+
+/* AList's Auth middleware: the raw header (no "Bearer"), constant-time compared with the token. */
+static void check_auth(mock_req *rq, struct MHD_Connection *c)
+{
+    const mock_config *cfg = &rq->srv->cfg;
+    const char *tok = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (cfg->token == NULL)
+        return;
+    if (tok == NULL || *tok == '\0') {
+        fail(rq, 401, "Guest user is disabled, login please");
+        return;
+    }
+    size_t n = strlen(tok);
+    /* The length is not secret (AList's ConstantTimeCompare leaks it as well). */
+    if (n != cfg->token_len || CRYPTO_memcmp(tok, cfg->token, n) != 0)
+        fail(rq, 401, "token is invalidated");
+}
+
+/* Maps a storage failure to AList's code and message. */
+static void fail_store(mock_req *rq, mock_store_err e, size_t failed_dir)
+{
+    switch (e) {
+    case MOCK_STORE_OK:
+        return;
+    case MOCK_STORE_ESCAPE:
+        /* A symlink leading out of the root: AList would refuse, errs.PermissionDenied. */
+        fail(rq, 403, "permission denied");
+        return;
+    case MOCK_STORE_NOTDIR:
+        /* op.Put's MakeDir failure for a parent component that is a file. */
+        fail(rq, 500, "failed to make dir [%.*s]: file exists", (int)failed_dir, rq->path);
+        return;
+    case MOCK_STORE_EXISTS:
+        fail(rq, 403, "file exists");
+        return;
+    case MOCK_STORE_IO:
+        fail(rq, 500, "failed to put [%s]: %s", rq->path, strerror(errno));
+        return;
+    }
+}
+
+/* X-Mock-Fault replaces --fault for one request, but only when --allow-fault-header is on. */
+static void pick_fault(mock_req *rq, struct MHD_Connection *c)
+{
+    const mock_config *cfg = &rq->srv->cfg;
+    const char *spec = header(c, "X-Mock-Fault");
+    rq->fault = cfg->fault;
+    if (spec == NULL)
+        return;
+    if (!cfg->allow_fault_header) {
+        mock_warn("X-Mock-Fault '%s' ignored: start streamput-mock with --allow-fault-header",
+                  spec);
+        return;
+    }
+    char err[256];
+    if (mock_fault_parse(spec, &rq->fault, err, sizeof err) < 0)
+        fail(rq, 400, "invalid X-Mock-Fault: %s", err);
+}
+
+/*
+ * The body-length rules of the two profiles. AList v3 parses the Content-Length header, which Go
+ * removes for chunked requests, so chunked or missing gives ParseInt's error on "". OpenList
+ * takes chunked bodies, with X-File-Size as the declared size when present. A request with
+ * neither length nor chunked framing has an empty body as far as HTTP is concerned: OpenList
+ * would store an empty file, which is exactly the silent failure this mock exists to expose,
+ * so both profiles refuse it.
+ */
+static void check_length(mock_req *rq, struct MHD_Connection *c, int chunked, const char *cl)
+{
+    char m[300];
+    if (rq->srv->cfg.profile == MOCK_PROFILE_ALIST && (chunked || cl == NULL)) {
+        mock_go_parse_int("", &rq->declared, m, sizeof m);
+        fail(rq, 400, "%s", m);
+        return;
+    }
+    if (cl != NULL && !chunked) {
+        mock_go_parse_int(cl, &rq->declared, NULL, 0); /* MHD has validated it already */
+        return;
+    }
+    if (!chunked) {
+        fail(rq, 400,
+             "no Content-Length and no Transfer-Encoding: chunked, so the body is empty "
+             "by HTTP's rules; OpenList would store an empty file");
+        rq->answer_now = 1;
+        return;
+    }
+    const char *xs = header(c, "X-File-Size");
+    if (xs != NULL) {
+        if (mock_go_parse_int(xs, &rq->declared, m, sizeof m) < 0)
+            fail(rq, 400, "%s", m);
+        else
+            rq->size_from_header = rq->declared >= 0;
+    }
+}
+
+/* A multipart Content-Type on /api/fs/put: the framing would become part of the file. */
+static void suspect_multipart(mock_req *rq, const char *why)
+{
+    rq->multipart_suspected = 1;
+    rq->sniff_done = 1;
+    if (rq->srv->cfg.strict) {
+        fail(rq, 400,
+             "multipart body on /api/fs/put (%s): the framing would be stored as part of "
+             "the file; send the raw bytes, or use /api/fs/form",
+             why);
+        return;
+    }
+    mock_warn("PUT /api/fs/put File-Path %s: %s; the multipart framing will be stored as part of "
+              "the file. Send the raw file bytes as the body, or use PUT /api/fs/form.",
+              rq->path != NULL ? rq->path : "-", why);
+}
+
+/* Looks at the body's first bytes: a "--boundary" line followed by a Content-Disposition line. */
+static void sniff_body(mock_req *rq, const char *data, size_t len, int at_end)
+{
+    if (rq->sniff_done)
+        return;
+    size_t k = len < MOCK_SNIFF - rq->sniff_len ? len : MOCK_SNIFF - rq->sniff_len;
+    memcpy(rq->sniff + rq->sniff_len, data, k);
+    rq->sniff_len += k;
+    const char *s = (const char *)rq->sniff;
+    size_t n = rq->sniff_len;
+    if ((n >= 1 && s[0] != '-') || (n >= 2 && s[1] != '-')) {
+        rq->sniff_done = 1;
+        return;
+    }
+    const char *eol = memchr(s, '\n', n);
+    if (eol == NULL) {
+        rq->sniff_done = at_end || n == MOCK_SNIFF;
+        return;
+    }
+    /* RFC 2046: a boundary is 1 to 70 characters, none of them a control character. */
+    size_t blen = (size_t)(eol - s) - 2 - (eol > s && eol[-1] == '\r');
+    for (size_t i = 2; i < 2 + blen; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            blen = 0;
+    const char *next = eol + 1;
+    size_t left = n - (size_t)(next - s);
+    static const char cd[] = "Content-Disposition:";
+    if (left < sizeof cd - 1 && !at_end && n < MOCK_SNIFF)
+        return; /* wait for more */
+    rq->sniff_done = 1;
+    if (blen >= 1 && blen <= 70 && left >= sizeof cd - 1 &&
+        strncasecmp(next, cd, sizeof cd - 1) == 0)
+        suspect_multipart(rq, "the body starts with a --boundary line and Content-Disposition");
+}
+
+/* Starts the digests of the X-File-* headers present, when --verify-hash asks for checking. */
+static void start_hashes(mock_req *rq, struct MHD_Connection *c)
+{
+    for (int i = 0; i < MOCK_NHASH; i++) {
+        const char *v = header(c, hashes[i].header);
+        if (v == NULL || *v == '\0' || !rq->srv->cfg.verify_hash)
+            continue;
+        rq->md_expect[i] = v;
+        rq->md[i] = EVP_MD_CTX_new();
+        if (rq->md[i] == NULL || EVP_DigestInit_ex(rq->md[i], hashes[i].md(), NULL) != 1)
+            fail(rq, 500, "cannot start %s digest", hashes[i].name);
+    }
+}
+
+/* Compares the finished digests with the headers (hex, either case). */
+static void verify_hashes(mock_req *rq)
+{
+    for (int i = 0; i < MOCK_NHASH && rq->code == 0; i++) {
+        if (rq->md[i] == NULL)
+            continue;
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned len = 0;
+        char hex[2 * EVP_MAX_MD_SIZE + 1];
+        if (EVP_DigestFinal_ex(rq->md[i], md, &len) != 1) {
+            fail(rq, 500, "cannot finish %s digest", hashes[i].name);
+            return;
+        }
+        for (unsigned j = 0; j < len; j++)
+            snprintf(hex + 2 * j, 3, "%02x", md[j]);
+        if (strcasecmp(hex, rq->md_expect[i]) != 0)
+            fail(rq, 400, "%s mismatch: %s says %s, the body's %s is %s", hashes[i].name,
+                 hashes[i].header, rq->md_expect[i], hashes[i].name, hex);
+    }
+}
+
+/* File bytes: digested, counted, written. */
+static void store_piece(mock_req *rq, const char *data, size_t len)
+{
+    if (rq->code != 0)
+        return;
+    for (int i = 0; i < MOCK_NHASH; i++)
+        if (rq->md[i] != NULL)
+            EVP_DigestUpdate(rq->md[i], data, len);
+    rq->file_bytes += len;
+    if (mock_store_write(&rq->st, data, len) < 0)
+        fail(rq, 500, "failed to write [%s]: %s", rq->path, strerror(errno));
+}
+
+/*
+ * MHD's post processor calls this for every piece of every form field. Like Go's FormFile, only
+ * the first part named "file" that carries a filename counts; everything else is skipped.
+ */
+static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *filename, const char *content_type,
+                                 const char *transfer_encoding, const char *data, uint64_t off,
+                                 size_t size)
+{
+    mock_req *rq = cls;
+    (void)kind;
+    (void)content_type;
+    (void)transfer_encoding;
+    if (key == NULL || strcmp(key, "file") != 0 || filename == NULL) {
+        if (rq->form_part == 1)
+            rq->form_part = 2;
+        return MHD_YES;
+    }
+    if (rq->form_part == 0 && off == 0)
+        rq->form_part = 1;
+    else if (rq->form_part == 1 && off == 0 && rq->file_bytes > 0)
+        rq->form_part = 2; /* a second "file" part */
+    if (rq->form_part == 1 && size > 0)
+        store_piece(rq, data, size);
+    return MHD_YES;
+}
+
+enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
+{
+    const mock_config *cfg = &rq->srv->cfg;
+    int form = rq->route == MOCK_ROUTE_FORM;
+    const char *te = header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *expect = header(c, MHD_HTTP_HEADER_EXPECT);
+    int chunked = te != NULL && strcasestr(te, "chunked") != NULL;
+    uint64_t clv = 0;
+    rq->declared = -1;
+    rq->has_body = chunked || (cl != NULL && sp__parse_uint(cl, UINT64_MAX, &clv) == 0 && clv > 0);
+
+    pick_fault(rq, c);
+    check_auth(rq, c);
+
+    /* FsUp middleware: url.PathUnescape (400), JoinBasePath (403). */
+    const char *raw = header(c, "File-Path");
+    rq->path = malloc(strlen(raw != NULL ? raw : "") + 2);
+    if (rq->path == NULL)
+        return MHD_NO;
+    char m[300];
+    int code = mock_file_path(raw != NULL ? raw : "", cfg->profile, rq->path, m, sizeof m);
+    if (code != 0)
+        fail(rq, code, "%s", m);
+    /*
+     * AList does not check that File-Path is present ("" becomes "/") and the outcome depends on
+     * the storage driver; a clear 400 serves a developer better.
+     */
+    if (raw == NULL || *raw == '\0')
+        fail(rq, 400, "missing File-Path header");
+    else if (strcmp(rq->path, "/") == 0)
+        fail(rq, 400, "File-Path names the root directory, not a file");
+
+    /* FsStream: As-Task and Overwrite are exact, case-sensitive matches. */
+    rq->as_task = header(c, "As-Task") != NULL && strcmp(header(c, "As-Task"), "true") == 0;
+    rq->overwrite = header(c, "Overwrite") == NULL || strcmp(header(c, "Overwrite"), "false") != 0;
+    if (!rq->overwrite && rq->code == 0 && mock_store_exists(rq->srv->rootfd, rq->path))
+        fail(rq, 403, "file exists");
+
+    if (form) {
+        /* Go's multipart reader refuses anything else with this text (code 500 in FsForm). */
+        if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0)
+            fail(rq, 500, "request Content-Type isn't multipart/form-data");
+        else if (rq->code == 0 &&
+                 (rq->pp = MHD_create_post_processor(c, FORM_BUFFER, form_iter, rq)) == NULL)
+            fail(rq, 500, "request Content-Type isn't multipart/form-data");
+    } else {
+        check_length(rq, c, chunked, cl);
+    }
+
+    /* Our addition: refuse an over-long body before reading it. */
+    if (cfg->max_body > 0 && !chunked && cl != NULL && clv > cfg->max_body) {
+        fail(rq, 413, "http: request body too large");
+        rq->answer_now = 1;
+    }
+    if (!form && ct != NULL && strncasecmp(ct, "multipart/", 10) == 0)
+        suspect_multipart(rq, "its Content-Type is multipart/*");
+
+    const char *lm = header(c, "Last-Modified");
+    rq->has_mtime = lm != NULL && mock_go_parse_int(lm, &rq->mtime_ms, NULL, 0) == 0;
+    start_hashes(rq, c);
+
+    if (rq->code == 0) {
+        size_t failed_dir = 0;
+        rq->st.noreplace = !rq->overwrite;
+        rq->st.fsync = cfg->fsync;
+        mock_store_err e = mock_store_begin(&rq->st, rq->srv->rootfd, rq->path, &failed_dir);
+        fail_store(rq, e, failed_dir);
+    }
+
+    if (rq->fault.reset_after == 0) {
+        rq->reset = 1;
+        mock_fault_reset(c);
+        return MHD_NO;
+    }
+    /*
+     * A client that waits for "100 Continue" gets the error instead, and one without a body
+     * has nothing to drain; MHD closes the connection after an early answer to a PUT.
+     */
+    if (rq->code != 0 && (rq->answer_now || !rq->has_body ||
+                          (expect != NULL && strcasecmp(expect, "100-continue") == 0)))
+        return mock_upload_finish(rq, c);
+    return MHD_YES;
+}
+
+/* Sleeps until total body bytes fit the slow-read rate, counted from the request's start. */
+static void pace(mock_req *rq, uint64_t total)
+{
+    int64_t due = rq->t0 + (int64_t)(total * 1000 / rq->fault.slow_read);
+    int64_t now = sp__now_ms();
+    if (due > now)
+        mock_sleep_ms((uint64_t)(due - now));
+}
+
+/* Takes n body bytes: the size limit, the multipart sniffer, the form parser or the file. */
+static void consume(mock_req *rq, const char *data, size_t n)
+{
+    const mock_config *cfg = &rq->srv->cfg;
+    if (n == 0)
+        return;
+    rq->received += n;
+    if (cfg->max_body > 0 && rq->received > cfg->max_body)
+        fail(rq, 413, "http: request body too large");
+    if (rq->route == MOCK_ROUTE_FORM) {
+        if (rq->code == 0 && MHD_post_process(rq->pp, data, n) != MHD_YES)
+            fail(rq, 500, "malformed multipart body");
+    } else {
+        sniff_body(rq, data, n, 0);
+        store_piece(rq, data, n);
+    }
+    if (rq->fault.slow_read > 0)
+        pace(rq, rq->received);
+}
+
+enum MHD_Result mock_upload_body(mock_req *rq, struct MHD_Connection *c, const char *data,
+                                 size_t *size)
+{
+    size_t len = *size, off = 0;
+    *size = 0;
+    if (rq->fault.reset_after > 0 && rq->received + len >= (uint64_t)rq->fault.reset_after) {
+        rq->received = (uint64_t)rq->fault.reset_after;
+        rq->reset = 1;
+        mock_store_abort(&rq->st);
+        mock_fault_reset(c);
+        return MHD_NO;
+    }
+    /* The stall starts at the exact byte count: the piece is split there. */
+    if (rq->fault.stall_after >= 0 && !rq->stalled &&
+        rq->received + len > (uint64_t)rq->fault.stall_after) {
+        off = (size_t)((uint64_t)rq->fault.stall_after - rq->received);
+        consume(rq, data, off);
+        rq->stalled = 1;
+        mock_sleep_ms(rq->fault.stall_ms);
+    }
+    consume(rq, data + off, len - off);
+    return MHD_YES;
+}
+
+/* nanoid's default: 21 characters from A-Za-z0-9_- (tache's task ids). */
+static void nanoid(char out[22])
+{
+    static const char abc[] = "useandom-26T198340PX75pxJACKVERYMINDBUSHWOLF_GQZbfghjklqvwyzrict";
+    unsigned char rnd[21];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        memset(rnd, 0, sizeof rnd);
+    for (int i = 0; i < 21; i++)
+        out[i] = abc[rnd[i] & 63];
+    out[21] = '\0';
+}
+
+/*
+ * As-Task's data: AList's TaskInfo snapshot of an upload task that has just been added (state 0,
+ * pending). The whole root plays a storage mounted at "/", so the name reads
+ * "upload b.txt to [/](/a)".
+ */
+static cJSON *task_info(const mock_req *rq)
+{
+    const char *slash = strrchr(rq->path, '/');
+    size_t cap = 2 * strlen(rq->path) + 32;
+    char id[22], *name = malloc(cap);
+    if (name == NULL)
+        return NULL;
+    snprintf(name, cap, "upload %s to [/](%.*s)", slash + 1,
+             slash == rq->path ? 1 : (int)(slash - rq->path), rq->path);
+    nanoid(id);
+    int admin = rq->srv->cfg.token != NULL;
+    int64_t total = rq->route == MOCK_ROUTE_FORM ? (int64_t)rq->file_bytes : rq->declared;
+
+    cJSON *t = cJSON_CreateObject();
+    cJSON_AddStringToObject(t, "id", id);
+    cJSON_AddStringToObject(t, "name", name);
+    free(name);
+    cJSON_AddStringToObject(t, "creator", admin ? "admin" : "guest");
+    cJSON_AddNumberToObject(t, "creator_role", admin ? 2 : 1);
+    cJSON_AddNumberToObject(t, "state", 0);
+    cJSON_AddStringToObject(t, "status", "uploading");
+    cJSON_AddNumberToObject(t, "progress", 0);
+    cJSON_AddNullToObject(t, "start_time");
+    cJSON_AddNullToObject(t, "end_time");
+    cJSON_AddNumberToObject(t, "total_bytes", (double)total);
+    cJSON_AddStringToObject(t, "error", "");
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddItemToObject(d, "task", t);
+    return d;
+}
+
+enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
+{
+    const mock_fault *f = &rq->fault;
+    if (rq->code == 0) {
+        if (rq->route == MOCK_ROUTE_FORM && rq->form_part == 0)
+            fail(rq, 500, "http: no such file");
+        if (rq->route == MOCK_ROUTE_PUT)
+            sniff_body(rq, "", 0, 1);
+        if (rq->size_from_header && rq->received != (uint64_t)rq->declared)
+            fail(rq, 400, "the body has %llu bytes but X-File-Size says %lld",
+                 (unsigned long long)rq->received, (long long)rq->declared);
+        verify_hashes(rq);
+    }
+    if (f->code != 0)
+        fail(rq, f->code, "injected fault: code=%d", f->code);
+    if (f->status != 0)
+        fail(rq, (int)f->status, "injected fault: status=%u", f->status);
+    if (f->delay_ms > 0)
+        mock_sleep_ms(f->delay_ms);
+    if (rq->code == 0) {
+        if (rq->has_mtime && mock_store_set_mtime(&rq->st, rq->mtime_ms) < 0)
+            fail(rq, 500, "failed to set the modification time: %s", strerror(errno));
+        if (rq->code == 0)
+            fail_store(rq, mock_store_commit(&rq->st), 0);
+        rq->stored = rq->code == 0;
+    }
+    mock_upload_release(rq);
+    if (rq->code == 0) {
+        rq->code = 200;
+        snprintf(rq->msg, sizeof rq->msg, "success");
+    }
+    rq->http_status = f->status != 0 ? f->status : MHD_HTTP_OK;
+    return mock_respond(c, rq->http_status, rq->code, rq->msg,
+                        rq->stored && rq->as_task ? task_info(rq) : NULL, 0);
+}
+
+void mock_upload_release(mock_req *rq)
+{
+    mock_store_abort(&rq->st);
+    for (int i = 0; i < MOCK_NHASH; i++) {
+        EVP_MD_CTX_free(rq->md[i]);
+        rq->md[i] = NULL;
+    }
+    if (rq->pp != NULL) {
+        MHD_destroy_post_processor(rq->pp);
+        rq->pp = NULL;
+    }
+}
