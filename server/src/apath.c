@@ -70,6 +70,7 @@ int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, 
     /* Room for the leading '/' FixAndCleanPath may add. */
     ssize_t n = sp__pct_decode(raw, out + 1, &bad);
     if (n < 0) {
+        out[0] = '\0';
         size_t left = strlen(bad);
         char q[64];
         /* Go quotes the '%' and at most the two bytes after it. */
@@ -80,6 +81,7 @@ int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, 
     char *p = out + 1;
     /* Go strings may hold NUL, file names may not: %00 is refused rather than truncated. */
     if (memchr(p, '\0', (size_t)n) != NULL) {
+        out[0] = '\0';
         snprintf(msg, msgsz, "invalid File-Path: %%00 decodes to a NUL byte");
         return 400;
     }

@@ -10,11 +10,13 @@
 #include "sp_common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Longest sleep a fault may ask for: an hour is plenty for any client timeout test. */
 #define FAULT_MAX_MS 3600000u
@@ -158,7 +160,19 @@ void mock_fault_reset(struct MHD_Connection *c)
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (ci == NULL)
         return;
-    /* Linger 0: when MHD closes the socket the kernel sends RST instead of FIN. */
+    int fd = ci->connect_fd;
+    /*
+     * With linger 0, closing the last reference to a TCP socket sends RST. MHD itself would
+     * shutdown(SHUT_WR) first, and the client would see a clean FIN before the reset, so the
+     * connection is reset here: dup3() atomically closes it and leaves an unconnected socket
+     * under the same descriptor number for MHD to shut down and close harmlessly. Only this
+     * connection's own thread (the one running this handler) ever touches fd.
+     */
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    int spare = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (spare >= 0) {
+        dup3(spare, fd, O_CLOEXEC);
+        close(spare);
+    }
 }

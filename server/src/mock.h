@@ -142,7 +142,7 @@ size_t mock_path_clean(char *p);
 /*
  * Turns a raw File-Path header into the cleaned absolute path AList would use, into out, which
  * must hold strlen(raw) + 2 bytes. Returns 0, or the AList error code (400, 403) with the exact
- * message in msg.
+ * message in msg (out is then NUL-terminated but not meaningful).
  */
 int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, size_t msgsz);
 
@@ -198,7 +198,7 @@ int mock_sleep_ms(uint64_t ms);
 /* Wakes every sleeper for good: called once at shutdown. */
 void mock_stop_sleepers(void);
 
-/* Makes the connection's close send a TCP RST; the caller then returns MHD_NO. */
+/* Resets the connection (RST) at once; the caller then returns MHD_NO. */
 void mock_fault_reset(struct MHD_Connection *c);
 
 /* ---- handler.c and upload.c: one request ---- */

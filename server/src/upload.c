@@ -295,15 +295,19 @@ enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
         return MHD_NO;
     char m[300];
     int code = mock_file_path(raw != NULL ? raw : "", cfg->profile, rq->path, m, sizeof m);
-    if (code != 0)
+    if (code != 0) {
         fail(rq, code, "%s", m);
+        /* No cleaned path exists: the journal's stored_path stays null. */
+        free(rq->path);
+        rq->path = NULL;
+    }
     /*
      * AList does not check that File-Path is present ("" becomes "/") and the outcome depends on
      * the storage driver; a clear 400 serves a developer better.
      */
     if (raw == NULL || *raw == '\0')
         fail(rq, 400, "missing File-Path header");
-    else if (strcmp(rq->path, "/") == 0)
+    else if (rq->path != NULL && strcmp(rq->path, "/") == 0)
         fail(rq, 400, "File-Path names the root directory, not a file");
 
     /* FsStream: As-Task and Overwrite are exact, case-sensitive matches. */
@@ -353,8 +357,10 @@ enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
      * has nothing to drain; MHD closes the connection after an early answer to a PUT.
      */
     if (rq->code != 0 && (rq->answer_now || !rq->has_body ||
-                          (expect != NULL && strcasecmp(expect, "100-continue") == 0)))
+                          (expect != NULL && strcasecmp(expect, "100-continue") == 0))) {
+        rq->answer_now = 1;
         return mock_upload_finish(rq, c);
+    }
     return MHD_YES;
 }
 
@@ -491,8 +497,9 @@ enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
         snprintf(rq->msg, sizeof rq->msg, "success");
     }
     rq->http_status = f->status != 0 ? f->status : MHD_HTTP_OK;
+    /* An answer before the body means the connection cannot carry another request. */
     return mock_respond(c, rq->http_status, rq->code, rq->msg,
-                        rq->stored && rq->as_task ? task_info(rq) : NULL, 0);
+                        rq->stored && rq->as_task ? task_info(rq) : NULL, rq->answer_now);
 }
 
 void mock_upload_release(mock_req *rq)
