@@ -1,0 +1,198 @@
+/*
+ * streamput-mock, memory and scale: peak RSS (VmHWM) does not grow with the body, for
+ * Content-Length and chunked bodies of 256 MiB generated on the fly, and 256 uploads can be in
+ * flight at once. The figures are printed so CI logs keep them.
+ */
+#include "test_mock_util.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
+#define BIG     (256ull << 20)
+/* The budget: peak while receiving a huge body <= after a 4 KiB body + 1 MiB. */
+#define SLACK_KIB 1024
+
+static tm_env env;
+static th_mock mock;
+
+static void setup(void)
+{
+    tm_env_init(&env);
+    ck_assert_int_eq(th_mock_start(&mock, env.root, NULL), 0);
+}
+
+static void teardown(void)
+{
+    ck_assert_int_eq(th_mock_stop(&mock), 0);
+    tm_env_free(&env);
+}
+
+/*
+ * Streams BIG bytes to fp (chunked in 64 KiB chunks, or with Content-Length), reading the
+ * mock's VmHWM every 16 MiB; returns the highest reading.
+ */
+static long stream_big(const char *fp, int chunked, tm_resp *r)
+{
+    static char buf[65536];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (char)(i * 131 + 7);
+    int fd = th_connect(mock.port);
+    ck_assert_int_ge(fd, 0);
+    char head[256];
+    int n = chunked ? snprintf(head, sizeof head,
+                               "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                               "File-Path: %s\r\nTransfer-Encoding: chunked\r\n\r\n",
+                               fp)
+                    : snprintf(head, sizeof head,
+                               "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                               "File-Path: %s\r\nContent-Length: %llu\r\n\r\n",
+                               fp, BIG);
+    ck_assert_int_eq(th_send_all(fd, head, (size_t)n), 0);
+    long peak = 0;
+    for (unsigned long long off = 0; off < BIG; off += sizeof buf) {
+        if (chunked)
+            ck_assert_int_eq(th_send_all(fd, "10000\r\n", 7), 0);
+        ck_assert_int_eq(th_send_all(fd, buf, sizeof buf), 0);
+        if (chunked)
+            ck_assert_int_eq(th_send_all(fd, "\r\n", 2), 0);
+        if (off % (16u << 20) == 0) {
+            long h = th_vmhwm_kib(mock.pid);
+            peak = h > peak ? h : peak;
+        }
+    }
+    if (chunked)
+        ck_assert_int_eq(th_send_all(fd, "0\r\n\r\n", 5), 0);
+    th_recv_all(fd, r->raw, sizeof r->raw, 60000);
+    close(fd);
+    tm_parse(r);
+    long h = th_vmhwm_kib(mock.pid);
+    return h > peak ? h : peak;
+}
+
+static void check_flat(int chunked)
+{
+    static tm_resp r;
+    ck_assert_int_eq(tm_upload(mock.port, "/small.bin", "", "4 KiB would do; any small body", &r),
+                     200);
+    char small[4096];
+    memset(small, 's', sizeof small);
+    ck_assert_int_eq(
+        tm_put(mock.port, "/api/fs/put", "File-Path: /small.bin\r\n", small, sizeof small, 0, &r),
+        200);
+    ck_assert_str_eq(r.body, SUCCESS);
+    long base = th_vmhwm_kib(mock.pid);
+    ck_assert_int_gt(base, 0);
+    long peak = stream_big("/big.bin", chunked, &r);
+    ck_assert_str_eq(r.body, SUCCESS);
+    struct stat st;
+    ck_assert_int_eq(stat(th_path(env.root, "big.bin"), &st), 0);
+    ck_assert_int_eq((unsigned long long)st.st_size, BIG);
+    fprintf(stderr, "mock VmHWM (%s): after 4 KiB %ld KiB, peak over 256 MiB %ld KiB (+%ld)\n",
+            chunked ? "chunked" : "content-length", base, peak, peak - base);
+    ck_assert_msg(peak <= base + SLACK_KIB, "VmHWM grew from %ld to %ld KiB", base, peak);
+}
+
+START_TEST(rss_is_flat_for_a_256_mib_content_length_body)
+{
+    check_flat(0);
+}
+END_TEST
+
+START_TEST(rss_is_flat_for_a_256_mib_chunked_body)
+{
+    check_flat(1);
+}
+END_TEST
+
+/* Negative control: the VmHWM probe does see a process that holds 32 MiB. */
+START_TEST(vmhwm_probe_sees_a_growing_process)
+{
+    int ready[2];
+    ck_assert_int_eq(pipe(ready), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        size_t n = 32u << 20;
+        volatile char *p = malloc(n);
+        /* Touch every page (volatile: the stores cannot be optimised away). */
+        for (size_t i = 0; p != NULL && i < n; i += 4096)
+            p[i] = 1;
+        if (write(ready[1], "x", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char c;
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    long h = th_vmhwm_kib(pid);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    close(ready[0]);
+    close(ready[1]);
+    ck_assert_msg(h >= 32 * 1024, "VmHWM %ld KiB", h);
+}
+END_TEST
+
+#define HELD 256
+
+START_TEST(two_hundred_fifty_six_uploads_are_held_at_once)
+{
+    static int fds[HELD];
+    char dir[64];
+    for (int i = 0; i < HELD; i++) {
+        fds[i] = th_connect(mock.port);
+        ck_assert_int_ge(fds[i], 0);
+        char head[256];
+        int n = snprintf(head, sizeof head,
+                         "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                         "File-Path: /held/%03d.bin\r\nContent-Length: 8\r\n\r\nhalf",
+                         i);
+        ck_assert_int_eq(th_send_all(fds[i], head, (size_t)n), 0);
+    }
+    /* Every upload is in flight: each has its temp file. */
+    snprintf(dir, sizeof dir, "%s", "held");
+    int temps = 0;
+    for (int waited = 0; waited < 10000 && temps < HELD; waited += 50) {
+        temps = th_count_prefix(th_path(env.root, dir), ".streamput-tmp.");
+        tm_sleep_ms(50);
+    }
+    long rss = th_vmrss_kib(mock.pid);
+    fprintf(stderr, "mock with %d uploads in flight: VmRSS %ld KiB\n", HELD, rss);
+    ck_assert_int_eq(temps, HELD);
+    static tm_resp r;
+    for (int i = 0; i < HELD; i++) {
+        ck_assert_int_eq(th_send_all(fds[i], "done", 4), 0);
+        th_recv_all(fds[i], r.raw, sizeof r.raw, 10000);
+        close(fds[i]);
+        tm_parse(&r);
+        ck_assert_str_eq(r.body, SUCCESS);
+    }
+    ck_assert_int_eq(th_count_prefix(th_path(env.root, dir), ".streamput-tmp."), 0);
+    ck_assert(th_exists(th_path(env.root, "held/255.bin")));
+    tm_log_drain(&mock);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("mock_rss");
+    TCase *t = tcase_create("rss");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, rss_is_flat_for_a_256_mib_content_length_body);
+    tcase_add_test(t, rss_is_flat_for_a_256_mib_chunked_body);
+    tcase_add_test(t, vmhwm_probe_sees_a_growing_process);
+    tcase_add_test(t, two_hundred_fifty_six_uploads_are_held_at_once);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
