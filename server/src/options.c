@@ -74,6 +74,14 @@ static uint64_t number(const char *opt, const char *val, uint64_t max)
     return v;
 }
 
+/* Index of val among the two accepted words of opt; any other word is a usage error. */
+static int one_of(const char *opt, const char *val, const char *w0, const char *w1)
+{
+    if (strcmp(val, w0) != 0 && strcmp(val, w1) != 0)
+        die_usage("%s must be %s or %s, not '%s'", opt, w0, w1, val);
+    return strcmp(val, w1) == 0;
+}
+
 enum {
     OPT_LISTEN = 256,
     OPT_ROOT,
@@ -136,12 +144,8 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
             cfg->token_len = strlen(optarg);
             break;
         case OPT_PROFILE:
-            if (strcmp(optarg, "alist") == 0)
-                cfg->profile = MOCK_PROFILE_ALIST;
-            else if (strcmp(optarg, "openlist") == 0)
-                cfg->profile = MOCK_PROFILE_OPENLIST;
-            else
-                die_usage("--profile must be alist or openlist, not '%s'", optarg);
+            cfg->profile = one_of("--profile", optarg, "alist", "openlist") ? MOCK_PROFILE_OPENLIST
+                                                                            : MOCK_PROFILE_ALIST;
             break;
         case OPT_MAX_BODY:
             if (sp__parse_size(optarg, &cfg->max_body) < 0 || cfg->max_body == 0)
@@ -160,12 +164,8 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
             cfg->journal = (size_t)number("--journal", optarg, 1000000);
             break;
         case OPT_LOG_FORMAT:
-            if (strcmp(optarg, "text") == 0)
-                cfg->log_format = MOCK_LOG_TEXT;
-            else if (strcmp(optarg, "json") == 0)
-                cfg->log_format = MOCK_LOG_JSON;
-            else
-                die_usage("--log-format must be text or json, not '%s'", optarg);
+            cfg->log_format =
+                one_of("--log-format", optarg, "text", "json") ? MOCK_LOG_JSON : MOCK_LOG_TEXT;
             break;
         case OPT_FAULT:
             if (mock_fault_parse(optarg, &cfg->fault, err, sizeof err) < 0)
