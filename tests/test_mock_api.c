@@ -499,9 +499,5 @@ int main(void)
     tcase_add_test(t, parent_that_is_a_file_fails_like_op_put);
     tcase_add_test(t, command_line_help_and_errors);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tm_run(s);
 }

@@ -244,9 +244,5 @@ int main(void)
     tcase_add_test(t, server_wide_fault_applies_to_every_upload);
     tcase_add_test(t, shutdown_is_prompt_during_a_long_stall);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tm_run(s);
 }

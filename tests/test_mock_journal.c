@@ -285,9 +285,5 @@ int main(void)
                         sizeof not_multipart / sizeof not_multipart[0]);
     tcase_add_test(t, strict_refuses_multipart_and_stores_nothing);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tm_run(s);
 }

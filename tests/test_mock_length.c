@@ -177,9 +177,5 @@ int main(void)
     tcase_add_test(t, openlist_checks_x_file_size);
     tcase_add_test(t, the_real_client_uploads_chunked_from_a_pipe_to_openlist_only);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tm_run(s);
 }

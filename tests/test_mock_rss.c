@@ -1,15 +1,18 @@
 /*
  * streamput-mock, memory and scale: peak RSS (VmHWM) does not grow with the body, for
- * Content-Length and chunked bodies of 256 MiB generated on the fly, and 256 uploads can be in
- * flight at once. The figures are printed so CI logs keep them.
+ * Content-Length and chunked bodies of 256 MiB generated on the fly, 256 uploads can be in
+ * flight at once, and --max-connections / --idle-timeout bound what clients can hold. The
+ * figures are printed so CI logs keep them.
  */
 #include "test_mock_util.h"
 
 #include <check.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -179,6 +182,59 @@ START_TEST(two_hundred_fifty_six_uploads_are_held_at_once)
 }
 END_TEST
 
+/* Holds a connection with half a request; returns the fd. */
+static int hold(int port)
+{
+    static const char part[] = "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: /idle.bin\r\n"
+                               "Content-Length: 100\r\n\r\n0123456789";
+    int fd = th_connect(port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(th_send_all(fd, part, sizeof part - 1), 0);
+    return fd;
+}
+
+/* 1 if the peer closed fd (EOF or reset) within ms. */
+static int closed_within(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char c;
+    return poll(&p, 1, ms) == 1 && recv(fd, &c, 1, 0) <= 0;
+}
+
+START_TEST(idle_timeout_closes_a_silent_upload)
+{
+    th_mock m;
+    ck_assert_int_eq(th_mock_start(&m, env.root, "--idle-timeout", "1", NULL), 0);
+    int fd = hold(m.port);
+    ck_assert(closed_within(fd, 5000));
+    close(fd);
+    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    ck_assert(!th_exists(th_path(env.root, "idle.bin")));
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+    /* Control: with the default (120 s) the same connection stays open. */
+    fd = hold(mock.port);
+    ck_assert(!closed_within(fd, 2000));
+    close(fd);
+}
+END_TEST
+
+START_TEST(max_connections_turns_away_the_extra_one)
+{
+    static tm_resp r;
+    th_mock m;
+    ck_assert_int_eq(th_mock_start(&m, env.root, "--max-connections", "2", NULL), 0);
+    int a = hold(m.port), b = hold(m.port);
+    tm_sleep_ms(200);
+    ck_assert_int_eq(tm_upload(m.port, "/third.bin", "", "x", &r), -1);
+    close(a);
+    tm_sleep_ms(200);
+    /* Control: once a slot is free the same request is served. */
+    ck_assert_int_eq(tm_upload(m.port, "/third.bin", "", "x", &r), 200);
+    close(b);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mock_rss");
@@ -189,10 +245,8 @@ int main(void)
     tcase_add_test(t, rss_is_flat_for_a_256_mib_chunked_body);
     tcase_add_test(t, vmhwm_probe_sees_a_growing_process);
     tcase_add_test(t, two_hundred_fifty_six_uploads_are_held_at_once);
+    tcase_add_test(t, idle_timeout_closes_a_silent_upload);
+    tcase_add_test(t, max_connections_turns_away_the_extra_one);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tm_run(s);
 }

@@ -370,9 +370,5 @@ int main(void)
     tcase_add_test(t, max_body_is_refused_early_and_mid_stream);
     tcase_add_test(t, fsync_mode_stores_normally);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tm_run(s);
 }
