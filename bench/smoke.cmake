@@ -1,0 +1,15 @@
+# The benchmark's ctest smoke test, included from tests/CMakeLists.txt: bench/run.py --quick on
+# a 16 MiB file, so the driver, the bench programs and the plots keep working (about 15 s; the
+# figures are not judged). It needs python3, curl, nginx, gnuplot and strace
+# (bash ci/install-deps.sh --bench) and reports "skipped" (exit 77) without them. RUN_SERIAL:
+# it loads both cores, which would distort the timing of suites running beside it.
+find_program(SP_PYTHON3 python3)
+if(SP_PYTHON3)
+  add_test(NAME bench_smoke
+           COMMAND ${SP_PYTHON3} ${PROJECT_SOURCE_DIR}/bench/run.py --quick --size 16M --runs 2
+                   --bin ${CMAKE_RUNTIME_OUTPUT_DIRECTORY} --out ${PROJECT_BINARY_DIR}/bench-smoke)
+else()
+  add_test(NAME bench_smoke COMMAND sh -c "echo 'bench_smoke: no python3'; exit 77")
+endif()
+set_tests_properties(bench_smoke PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77
+                                            RUN_SERIAL TRUE)
