@@ -2,14 +2,14 @@
 # Installs the Debian packages streamput needs to build, test and benchmark. Idempotent and quiet
 # when everything is already there; runs apt-get update before installing anything.
 #   ci/install-deps.sh            build + test dependencies
-#   ci/install-deps.sh --bench    also the benchmark tools (curl, nginx, socat, gnuplot)
+#   ci/install-deps.sh --bench    also the benchmark tools (curl, nginx, socat, gnuplot, strace, python3)
 #   ci/install-deps.sh --ci       also the CI checkers (valgrind, cppcheck, clang-format)
 set -euo pipefail
 
 pkgs=(gcc make cmake pkg-config libmicrohttpd-dev check libhttp-parser-dev libcjson-dev libssl-dev)
 for arg in "$@"; do
   case "$arg" in
-    --bench) pkgs+=(curl nginx-light socat gnuplot-nox strace) ;;
+    --bench) pkgs+=(curl nginx-light socat gnuplot-nox strace python3) ;;
     --ci) pkgs+=(valgrind cppcheck clang-format) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
