@@ -4,6 +4,8 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -141,31 +143,64 @@ START_TEST(decode_inverts_encode_for_every_byte)
 }
 END_TEST
 
-START_TEST(write_all_survives_short_writes_to_a_pipe)
+static volatile sig_atomic_t ticks;
+
+/* Disarms itself after 20 ticks: under valgrind a steady timer can starve the write forever. */
+static void on_tick(int sig)
 {
-    /* A pipe takes at most its capacity per write when a reader drains slowly. */
+    (void)sig;
+    if (++ticks >= 20) {
+        struct itimerval off = {{0, 0}, {0, 0}};
+        setitimer(ITIMER_REAL, &off, NULL);
+    }
+}
+
+/*
+ * A blocking write returns short (or fails with EINTR) only when a signal interrupts it: a timer
+ * without SA_RESTART fires every 2 ms while a slow reader drains a 4 MiB write through a pipe.
+ */
+START_TEST(write_all_survives_signals_and_short_writes)
+{
     int p[2];
     ck_assert_int_eq(pipe(p), 0);
-    size_t len = 1 << 20;
+    size_t len = 4 << 20;
     char *buf = malloc(len);
     for (size_t i = 0; i < len; i++)
-        buf[i] = (char)(i * 31);
+        buf[i] = (char)(i * 31 + (i >> 12));
     pid_t pid = fork();
     if (pid == 0) {
         close(p[1]);
         char *got = malloc(len);
         size_t n = 0;
-        ssize_t r;
-        while ((r = read(p[0], got + n, 999 < len - n ? 999 : len - n)) > 0)
+        for (;;) {
+            ssize_t r = read(p[0], got + n, 4096 < len - n ? 4096 : len - n);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
             n += (size_t)r;
-        _exit(n == len && memcmp(got, buf, len) == 0 ? 0 : 1);
+            if (n % (256 * 1024) == 0)
+                usleep(1000);
+        }
+        int same = n == len && memcmp(got, buf, len) == 0;
+        free(got);
+        free(buf);
+        _exit(same ? 0 : 1);
     }
     close(p[0]);
-    ck_assert_int_eq(sp__write_all(p[1], buf, len), 0);
+    struct sigaction sa = {.sa_handler = on_tick}; /* no SA_RESTART */
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 2000}, {0, 2000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    int rc = sp__write_all(p[1], buf, len);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    ck_assert_int_eq(rc, 0);
     close(p[1]);
     int st;
     waitpid(pid, &st, 0);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reader saw different bytes");
+    ck_assert_msg(ticks > 0, "the timer never interrupted the write");
     free(buf);
 }
 END_TEST
@@ -196,7 +231,7 @@ int main(void)
     tcase_add_test(t, decode_inverts_encode_for_every_byte);
     suite_add_tcase(s, t);
     t = tcase_create("io");
-    tcase_add_test(t, write_all_survives_short_writes_to_a_pipe);
+    tcase_add_test(t, write_all_survives_signals_and_short_writes);
     tcase_add_test(t, write_all_reports_errors);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
