@@ -298,22 +298,24 @@ static int body_progress(xfer *x, size_t n)
 }
 
 /*
- * Limits how much may go out now so the average rate stays at or under --limit-rate: sleeps until
- * the bytes already sent are due, then allows a slice of at most 1/20 s worth.
+ * Limits how much may go out now so the average rate never exceeds --limit-rate: a slice of at
+ * most 1/20 s worth, sent only once the bytes before it and the slice itself are due.
  */
 static size_t rate_allow(xfer *x, size_t want)
 {
     uint64_t rate = x->c->limit_rate;
     if (rate == 0)
         return want;
-    int64_t due = x->body_t0 + (int64_t)(x->res->bytes_sent * 1000 / rate);
+    uint64_t slice = rate / 20 > 0 ? rate / 20 : 1;
+    if (want > slice)
+        want = (size_t)slice;
+    int64_t due = x->body_t0 + (int64_t)((x->res->bytes_sent + want) * 1000 / rate);
     int64_t now = sp__now_ms();
     if (due > now) {
         poll(NULL, 0, (int)(due - now));
         x->last_progress = sp__now_ms(); /* waiting by choice is not a stall */
     }
-    uint64_t slice = rate / 20 > 0 ? rate / 20 : 1;
-    return want < slice ? want : (size_t)slice;
+    return want;
 }
 
 /* Reads up to want bytes of input into buf; 0 means end of input. */
