@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *header(struct MHD_Connection *c, const char *name)
+const char *mock_header(struct MHD_Connection *c, const char *name)
 {
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
@@ -46,8 +46,8 @@ static cJSON *entry_new(struct MHD_Connection *c, const char *method, const char
 {
     char now[40];
     uint64_t cl;
-    const char *clh = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *clh = mock_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = mock_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     cJSON *e = cJSON_CreateObject();
     if (e == NULL)
         return NULL;
@@ -55,14 +55,14 @@ static cJSON *entry_new(struct MHD_Connection *c, const char *method, const char
     cJSON_AddStringToObject(e, "time", now);
     cJSON_AddStringToObject(e, "method", method);
     cJSON_AddStringToObject(e, "path", url);
-    cJSON_AddItemToObject(e, "file_path", str_or_null(header(c, "File-Path")));
+    cJSON_AddItemToObject(e, "file_path", str_or_null(mock_header(c, "File-Path")));
     cJSON_AddNullToObject(e, "stored_path");
     if (clh != NULL && te == NULL && sp__parse_uint(clh, UINT64_MAX, &cl) == 0)
         cJSON_AddNumberToObject(e, "content_length", (double)cl);
     else
         cJSON_AddNullToObject(e, "content_length");
     cJSON_AddItemToObject(e, "transfer_encoding", str_or_null(te));
-    cJSON_AddItemToObject(e, "content_type", str_or_null(header(c, "Content-Type")));
+    cJSON_AddItemToObject(e, "content_type", str_or_null(mock_header(c, "Content-Type")));
     static const char *const recorded[][2] = {
         {"x_file_size", "X-File-Size"},
         {"x_file_md5", "X-File-Md5"},
@@ -74,7 +74,7 @@ static cJSON *entry_new(struct MHD_Connection *c, const char *method, const char
         {"x_mock_fault", "X-Mock-Fault"},
     };
     for (size_t i = 0; i < sizeof recorded / sizeof recorded[0]; i++)
-        cJSON_AddItemToObject(e, recorded[i][0], str_or_null(header(c, recorded[i][1])));
+        cJSON_AddItemToObject(e, recorded[i][0], str_or_null(mock_header(c, recorded[i][1])));
     cJSON_AddNumberToObject(e, "bytes_received", 0);
     cJSON_AddFalseToObject(e, "multipart_suspected");
     cJSON_AddNullToObject(e, "http_status");

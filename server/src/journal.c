@@ -37,11 +37,17 @@ void mock_journal_free(void)
     ring = NULL;
 }
 
-/* Writes one whole line to stderr with a single write(2), so lines of concurrent requests never
- * interleave. */
-static void emit(const char *line)
+/*
+ * Writes one whole line to stderr with a single write(2), so lines of concurrent requests never
+ * interleave. Control bytes (a File-Path may decode to a newline) become '?': one request stays
+ * one line. JSON lines have none, cJSON escapes them.
+ */
+static void emit(char *line)
 {
     size_t n = strlen(line);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)line[i] < 0x20)
+            line[i] = '?';
     pthread_mutex_lock(&mu);
     if (sp__write_all(2, line, n) == 0)
         sp__write_all(2, "\n", 1);

@@ -271,6 +271,9 @@ void mock_upload_release(mock_req *rq);
 
 /* ---- handler.c ---- */
 
+/* A request header (case-insensitive name, first value, as Go's Header.Get), or NULL. */
+const char *mock_header(struct MHD_Connection *c, const char *name);
+
 /* The MHD access handler and completion callback; cls is the mock_server. */
 enum MHD_Result mock_handle(void *cls, struct MHD_Connection *c, const char *url,
                             const char *method, const char *version, const char *upload_data,

@@ -32,11 +32,6 @@ static const struct {
     {"X-File-Sha256", "sha256", EVP_sha256},
 };
 
-static const char *header(struct MHD_Connection *c, const char *name)
-{
-    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-}
-
 /* Records the request's error; the first one wins, as AList stops at its first failed check. */
 __attribute__((format(printf, 3, 4))) static void fail(mock_req *rq, int code, const char *fmt, ...)
 {
@@ -55,7 +50,7 @@ __attribute__((format(printf, 3, 4))) static void fail(mock_req *rq, int code, c
 static void check_auth(mock_req *rq, struct MHD_Connection *c)
 {
     const mock_config *cfg = &rq->srv->cfg;
-    const char *tok = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *tok = mock_header(c, MHD_HTTP_HEADER_AUTHORIZATION);
     if (cfg->token == NULL)
         return;
     if (tok == NULL || *tok == '\0') {
@@ -95,7 +90,7 @@ static void fail_store(mock_req *rq, mock_store_err e, size_t failed_dir)
 static void pick_fault(mock_req *rq, struct MHD_Connection *c)
 {
     const mock_config *cfg = &rq->srv->cfg;
-    const char *spec = header(c, "X-Mock-Fault");
+    const char *spec = mock_header(c, "X-Mock-Fault");
     rq->fault = cfg->fault;
     if (spec == NULL)
         return;
@@ -105,8 +100,11 @@ static void pick_fault(mock_req *rq, struct MHD_Connection *c)
         return;
     }
     char err[256];
-    if (mock_fault_parse(spec, &rq->fault, err, sizeof err) < 0)
+    if (mock_fault_parse(spec, &rq->fault, err, sizeof err) < 0) {
         fail(rq, 400, "invalid X-Mock-Fault: %s", err);
+        /* Half a spec must not apply: "status=503,bogus" answers the 400 with HTTP 200. */
+        mock_fault_init(&rq->fault);
+    }
 }
 
 /*
@@ -136,7 +134,7 @@ static void check_length(mock_req *rq, struct MHD_Connection *c, int chunked, co
         rq->answer_now = 1;
         return;
     }
-    const char *xs = header(c, "X-File-Size");
+    const char *xs = mock_header(c, "X-File-Size");
     if (xs != NULL) {
         if (mock_go_parse_int(xs, &rq->declared, m, sizeof m) < 0)
             fail(rq, 400, "%s", m);
@@ -201,7 +199,7 @@ static void sniff_body(mock_req *rq, const char *data, size_t len, int at_end)
 static void start_hashes(mock_req *rq, struct MHD_Connection *c)
 {
     for (int i = 0; i < MOCK_NHASH; i++) {
-        const char *v = header(c, hashes[i].header);
+        const char *v = mock_header(c, hashes[i].header);
         if (v == NULL || *v == '\0' || !rq->srv->cfg.verify_hash)
             continue;
         rq->md_expect[i] = v;
@@ -276,10 +274,10 @@ enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
 {
     const mock_config *cfg = &rq->srv->cfg;
     int form = rq->route == MOCK_ROUTE_FORM;
-    const char *te = header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
-    const char *expect = header(c, MHD_HTTP_HEADER_EXPECT);
+    const char *te = mock_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *cl = mock_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *ct = mock_header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *expect = mock_header(c, MHD_HTTP_HEADER_EXPECT);
     int chunked = te != NULL && strcasestr(te, "chunked") != NULL;
     uint64_t clv = 0;
     rq->declared = -1;
@@ -289,7 +287,7 @@ enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
     check_auth(rq, c);
 
     /* FsUp middleware: url.PathUnescape (400), JoinBasePath (403). */
-    const char *raw = header(c, "File-Path");
+    const char *raw = mock_header(c, "File-Path");
     rq->path = malloc(strlen(raw != NULL ? raw : "") + 2);
     if (rq->path == NULL)
         return MHD_NO;
@@ -311,8 +309,10 @@ enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
         fail(rq, 400, "File-Path names the root directory, not a file");
 
     /* FsStream: As-Task and Overwrite are exact, case-sensitive matches. */
-    rq->as_task = header(c, "As-Task") != NULL && strcmp(header(c, "As-Task"), "true") == 0;
-    rq->overwrite = header(c, "Overwrite") == NULL || strcmp(header(c, "Overwrite"), "false") != 0;
+    rq->as_task =
+        mock_header(c, "As-Task") != NULL && strcmp(mock_header(c, "As-Task"), "true") == 0;
+    rq->overwrite =
+        mock_header(c, "Overwrite") == NULL || strcmp(mock_header(c, "Overwrite"), "false") != 0;
     if (!rq->overwrite && rq->code == 0 && mock_store_exists(rq->srv->rootfd, rq->path))
         fail(rq, 403, "file exists");
 
@@ -335,7 +335,7 @@ enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
     if (!form && ct != NULL && strncasecmp(ct, "multipart/", 10) == 0)
         suspect_multipart(rq, "its Content-Type is multipart/*");
 
-    const char *lm = header(c, "Last-Modified");
+    const char *lm = mock_header(c, "Last-Modified");
     rq->has_mtime = lm != NULL && mock_go_parse_int(lm, &rq->mtime_ms, NULL, 0) == 0;
     start_hashes(rq, c);
 
