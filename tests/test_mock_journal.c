@@ -172,6 +172,21 @@ START_TEST(text_access_log_has_one_line_per_request)
 }
 END_TEST
 
+START_TEST(a_decoded_newline_cannot_forge_a_log_line)
+{
+    static tm_resp r;
+    /* The multipart warning names the decoded path, newline and all. */
+    ck_assert_int_eq(tm_upload(mock.port, "/a%0Afake%20line.txt",
+                               "Content-Type: multipart/form-data; boundary=b\r\n", "x", &r),
+                     200);
+    ck_assert(tm_log_wait(&mock, "multipart framing", log_buf, sizeof log_buf, 5000));
+    ck_assert_ptr_nonnull(strstr(log_buf, "File-Path /a?fake line.txt: "));
+    ck_assert_ptr_null(strstr(log_buf, "\nfake line"));
+    /* The stored name does hold the newline; only the log is flattened. */
+    ck_assert(th_exists(th_path(env.root, "a\nfake line.txt")));
+}
+END_TEST
+
 START_TEST(json_access_log_lines_parse)
 {
     static tm_resp r;
@@ -279,6 +294,7 @@ int main(void)
     tcase_add_test(t, journal_is_a_ring_oldest_first_and_can_be_cleared);
     tcase_add_test(t, journal_explains_an_aborted_upload);
     tcase_add_test(t, text_access_log_has_one_line_per_request);
+    tcase_add_test(t, a_decoded_newline_cannot_forge_a_log_line);
     tcase_add_test(t, json_access_log_lines_parse);
     tcase_add_test(t, multipart_body_is_diagnosed_and_stored_as_sent);
     tcase_add_loop_test(t, plain_bodies_are_not_suspected, 0,
