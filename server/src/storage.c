@@ -93,7 +93,7 @@ static int open_dir_creating(int rootfd, char *rel, size_t len, size_t *failed_a
         close(parent);
         parent = fd;
         if (fd < 0) {
-            /* A component that exists but is no directory: tell the caller which prefix. */
+            /* Which prefix failed: op.Put's message names it ("failed to make dir [/a]"). */
             if (failed_at != NULL)
                 *failed_at = end;
             errno = e;
