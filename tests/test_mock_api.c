@@ -21,14 +21,12 @@ static th_mock mock;
 
 static void setup(void)
 {
-    tm_env_init(&env);
-    ck_assert_int_eq(th_mock_start(&mock, env.root, "--token", "T0k", NULL), 0);
+    tm_env_up(&env, &mock, "--token", "T0k");
 }
 
 static void teardown(void)
 {
-    ck_assert_int_eq(th_mock_stop(&mock), 0);
-    tm_env_free(&env);
+    tm_env_down(&env, &mock);
 }
 
 /* Uploads body to file_path with the right token plus extra headers. */

@@ -23,15 +23,13 @@ static char big[1 << 20];
 
 static void setup(void)
 {
-    tm_env_init(&env);
     memset(big, 'f', sizeof big);
-    ck_assert_int_eq(th_mock_start(&mock, env.root, "--allow-fault-header", NULL), 0);
+    tm_env_up(&env, &mock, "--allow-fault-header", NULL);
 }
 
 static void teardown(void)
 {
-    ck_assert_int_eq(th_mock_stop(&mock), 0);
-    tm_env_free(&env);
+    tm_env_down(&env, &mock);
 }
 
 static double now_s(void)

@@ -18,15 +18,13 @@ static char log_buf[65536];
 
 static void setup(void)
 {
-    tm_env_init(&env);
     log_buf[0] = '\0';
-    ck_assert_int_eq(th_mock_start(&mock, env.root, NULL), 0);
+    tm_env_up(&env, &mock, NULL, NULL);
 }
 
 static void teardown(void)
 {
-    ck_assert_int_eq(th_mock_stop(&mock), 0);
-    tm_env_free(&env);
+    tm_env_down(&env, &mock);
 }
 
 static cJSON *field(cJSON *e, const char *k)

@@ -22,8 +22,7 @@ static char body[10000];
 
 static void setup(void)
 {
-    tm_env_init(&env);
-    ck_assert_int_eq(th_mock_start(&openlist, env.root, NULL), 0);
+    tm_env_up(&env, &openlist, NULL, NULL);
     ck_assert_int_eq(th_mock_start(&alist, env.root, "--profile", "alist", NULL), 0);
     for (size_t i = 0; i < sizeof body; i++)
         body[i] = (char)(i * 7 + (i >> 8));
@@ -31,9 +30,8 @@ static void setup(void)
 
 static void teardown(void)
 {
-    ck_assert_int_eq(th_mock_stop(&openlist), 0);
     ck_assert_int_eq(th_mock_stop(&alist), 0);
-    tm_env_free(&env);
+    tm_env_down(&env, &openlist);
 }
 
 /* 1 if root/rel holds exactly the first len bytes of body. */

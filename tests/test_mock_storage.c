@@ -24,14 +24,12 @@ static th_mock mock;
 
 static void setup(void)
 {
-    tm_env_init(&env);
-    ck_assert_int_eq(th_mock_start(&mock, env.root, NULL), 0);
+    tm_env_up(&env, &mock, NULL, NULL);
 }
 
 static void teardown(void)
 {
-    ck_assert_int_eq(th_mock_stop(&mock), 0);
-    tm_env_free(&env);
+    tm_env_down(&env, &mock);
 }
 
 /* Entries of dir other than "." and "..". */

@@ -25,6 +25,18 @@ void tm_env_free(tm_env *e)
     e->root = e->dir = NULL;
 }
 
+void tm_env_up(tm_env *e, th_mock *m, const char *opt, const char *val)
+{
+    tm_env_init(e);
+    ck_assert_int_eq(th_mock_start(m, e->root, opt, val, NULL), 0);
+}
+
+void tm_env_down(tm_env *e, th_mock *m)
+{
+    ck_assert_int_eq(th_mock_stop(m), 0);
+    tm_env_free(e);
+}
+
 void tm_parse(tm_resp *r)
 {
     const char *p = r->raw;

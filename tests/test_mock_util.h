@@ -27,6 +27,11 @@ typedef struct tm_env {
 void tm_env_init(tm_env *e);
 void tm_env_free(tm_env *e);
 
+/* The suites' fixture: tm_env_init, then m started on e->root with one option (and its value,
+ * either may be NULL). tm_env_down stops m, asserting a clean exit 0, and frees e. */
+void tm_env_up(tm_env *e, th_mock *m, const char *opt, const char *val);
+void tm_env_down(tm_env *e, th_mock *m);
+
 /* Parses raw (len bytes already in r->raw) into status and body. */
 void tm_parse(tm_resp *r);
 
