@@ -185,11 +185,29 @@ __attribute__((format(printf, 1, 2))) void mock_warn(const char *fmt, ...);
 /* The current UTC time as 2006-01-02T15:04:05.000Z into out. */
 void mock_time_iso(char *out, size_t outsz);
 
+/* ---- sniff.c ---- */
+
+#define MOCK_SNIFF 512
+
+/* The multipart sniffer's state: zero-initialise, then feed the body as it arrives. */
+typedef struct mock_sniff {
+    unsigned char buf[MOCK_SNIFF]; /* the body's first bytes */
+    size_t len;
+    int done;      /* a verdict was reached; further bytes are ignored */
+    int suspected; /* the verdict: the body starts like multipart/form-data */
+} mock_sniff;
+
+/*
+ * Feeds len body bytes (at_end: the body is complete). Sets done once the first line and the
+ * start of the next decide it, suspected if they are a --boundary line and Content-Disposition.
+ */
+void mock_sniff_feed(mock_sniff *s, const char *data, size_t len, int at_end);
+
 /* ---- faults.c ---- */
 
 void mock_fault_init(mock_fault *f);
 
-/* Parses a fault SPEC into f. Returns 0, or -1 with a message in err. */
+/* Parses a fault SPEC into f. Returns 0, or -1 with a message in err and f untouched. */
 int mock_fault_parse(const char *spec, mock_fault *f, char *err, size_t errsz);
 
 /* Sleeps ms milliseconds unless the server is stopping. Returns 0, or -1 if cut short. */
@@ -212,7 +230,6 @@ typedef enum mock_route {
 } mock_route;
 
 #define MOCK_NHASH 3
-#define MOCK_SNIFF 512
 
 struct evp_md_ctx_st;
 struct MHD_PostProcessor;
@@ -246,9 +263,8 @@ struct mock_req {
     int64_t mtime_ms;
     struct evp_md_ctx_st *md[MOCK_NHASH];
     const char *md_expect[MOCK_NHASH]; /* header values, valid until the request completes */
-    unsigned char sniff[MOCK_SNIFF];   /* the body's first bytes, for the multipart diagnosis */
-    size_t sniff_len;
-    int sniff_done, multipart_suspected;
+    mock_sniff sniff;                  /* the multipart diagnosis of the body's first bytes */
+    int multipart_suspected;
     mock_fault fault;
     int stalled;
     struct MHD_PostProcessor *pp;

@@ -100,10 +100,11 @@ static void pick_fault(mock_req *rq, struct MHD_Connection *c)
         return;
     }
     char err[256];
+    /* A bad spec is reported plainly, with no fault at all, not even the server-wide one:
+     * "status=503,bogus" answers its 400 with HTTP 200. */
     if (mock_fault_parse(spec, &rq->fault, err, sizeof err) < 0) {
-        fail(rq, 400, "invalid X-Mock-Fault: %s", err);
-        /* Half a spec must not apply: "status=503,bogus" answers the 400 with HTTP 200. */
         mock_fault_init(&rq->fault);
+        fail(rq, 400, "invalid X-Mock-Fault: %s", err);
     }
 }
 
@@ -147,7 +148,7 @@ static void check_length(mock_req *rq, struct MHD_Connection *c, int chunked, co
 static void suspect_multipart(mock_req *rq, const char *why)
 {
     rq->multipart_suspected = 1;
-    rq->sniff_done = 1;
+    rq->sniff.done = 1;
     if (rq->srv->cfg.strict) {
         fail(rq, 400,
              "multipart body on /api/fs/put (%s): the framing would be stored as part of "
@@ -160,38 +161,13 @@ static void suspect_multipart(mock_req *rq, const char *why)
               rq->path != NULL ? rq->path : "-", why);
 }
 
-/* Looks at the body's first bytes: a "--boundary" line followed by a Content-Disposition line. */
+/* Feeds the multipart sniffer and reports its verdict once, when it is first reached. */
 static void sniff_body(mock_req *rq, const char *data, size_t len, int at_end)
 {
-    if (rq->sniff_done)
+    if (rq->sniff.done)
         return;
-    size_t k = len < MOCK_SNIFF - rq->sniff_len ? len : MOCK_SNIFF - rq->sniff_len;
-    memcpy(rq->sniff + rq->sniff_len, data, k);
-    rq->sniff_len += k;
-    const char *s = (const char *)rq->sniff;
-    size_t n = rq->sniff_len;
-    if ((n >= 1 && s[0] != '-') || (n >= 2 && s[1] != '-')) {
-        rq->sniff_done = 1;
-        return;
-    }
-    const char *eol = memchr(s, '\n', n);
-    if (eol == NULL) {
-        rq->sniff_done = at_end || n == MOCK_SNIFF;
-        return;
-    }
-    /* RFC 2046: a boundary is 1 to 70 characters, none of them a control character. */
-    size_t blen = (size_t)(eol - s) - 2 - (eol > s && eol[-1] == '\r');
-    for (size_t i = 2; i < 2 + blen; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            blen = 0;
-    const char *next = eol + 1;
-    size_t left = n - (size_t)(next - s);
-    static const char cd[] = "Content-Disposition:";
-    if (left < sizeof cd - 1 && !at_end && n < MOCK_SNIFF)
-        return; /* wait for more */
-    rq->sniff_done = 1;
-    if (blen >= 1 && blen <= 70 && left >= sizeof cd - 1 &&
-        strncasecmp(next, cd, sizeof cd - 1) == 0)
+    mock_sniff_feed(&rq->sniff, data, len, at_end);
+    if (rq->sniff.suspected)
         suspect_multipart(rq, "the body starts with a --boundary line and Content-Disposition");
 }
 
