@@ -93,9 +93,10 @@ bad:
     return -1;
 }
 
-int mock_fault_parse(const char *spec, mock_fault *f, char *err, size_t errsz)
+int mock_fault_parse(const char *spec, mock_fault *out, char *err, size_t errsz)
 {
     char item[256];
+    mock_fault parsed, *f = &parsed; /* *out changes only once the whole spec is good */
     mock_fault_init(f);
     const char *p = spec;
     if (*p == '\0') {
@@ -122,6 +123,7 @@ int mock_fault_parse(const char *spec, mock_fault *f, char *err, size_t errsz)
         if (*p == ',')
             p++;
     }
+    *out = parsed;
     return 0;
 }
 
