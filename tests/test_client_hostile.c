@@ -414,6 +414,24 @@ START_TEST(early_413_mid_body_is_reported_not_sigpipe)
 }
 END_TEST
 
+/* Answers success the moment it accepts, before reading anything: a response to no request. */
+static void b_answer_first(int fd, int nth)
+{
+    ok_response(fd);
+    report("body=%ld\n", drain_for(fd, 500));
+}
+
+START_TEST(success_before_the_body_is_not_taken_for_success)
+{
+    script_server s;
+    start_server(&s, b_answer_first, 1);
+    /* With Expect (3 MiB) the answer ends the upload before any body byte goes out. */
+    th_run *r = expect_exit(8, "before the body was complete", medium, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(r->err, "0 of 3145728 bytes"));
+    stop_server(&s);
+}
+END_TEST
+
 /* First connection: 503; second: success. */
 static void b_503_then_ok(int fd, int nth)
 {
@@ -514,6 +532,7 @@ int main(void)
     tcase_add_test(t, early_401_with_expect_sends_no_body);
     tcase_add_test(t, missing_100_continue_sends_the_body_after_the_expect_timeout);
     tcase_add_test(t, early_413_mid_body_is_reported_not_sigpipe);
+    tcase_add_test(t, success_before_the_body_is_not_taken_for_success);
     tcase_add_test(t, retry_recovers_from_a_503);
     tcase_add_test(t, without_retry_a_503_is_an_http_error);
     tcase_add_test(t, stdin_is_never_retried_and_says_so);

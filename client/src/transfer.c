@@ -510,8 +510,9 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
     if (rc == SP_OK && b->expect)
         rc = await_continue(x);
     if (rc == SP_OK && x->resp.done) {
-        rc = sp__resp_finish(&x->resp, res, 0,
-                             b->size); /* answered before the body: Expect did its job */
+        /* Answered before the body: Expect did its job for an error, but a 2xx here cannot
+         * mean the upload is whole unless there was nothing to send. */
+        rc = sp__resp_finish(&x->resp, res, b->size != 0, b->size);
         goto out;
     }
     if (rc == SP_OK)
