@@ -516,3 +516,181 @@ long th_recv_all(int fd, char *out, size_t outsz, int timeout_ms)
     out[len] = '\0';
     return (long)len;
 }
+
+/* ---- Piped input, scripted servers and the mock's journal ---- */
+
+/* The writer behind th_run_piped: copies src into the FIFO in deliberately uneven pieces. */
+static void pipe_writer(const char *src, const char *fifo_path)
+{
+    static const size_t steps[] = {1, 7, 1000, 4096, 65536, 100000, 13};
+    static char buf[100000];
+    signal(SIGPIPE, SIG_IGN);
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    int out = open(fifo_path, O_WRONLY | O_CLOEXEC);
+    if (in < 0 || out < 0)
+        _exit(1);
+    for (unsigned i = 0;; i++) {
+        ssize_t n = read_full(in, buf, steps[i % (sizeof steps / sizeof steps[0])]);
+        if (n < 0)
+            _exit(1);
+        if (n == 0)
+            _exit(0);
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                _exit(2); /* the reader went away: EPIPE */
+            off += w;
+        }
+    }
+}
+
+int th_run_piped(th_run *r, char *const argv[], const char *src, const char *fifo_path,
+                 int timeout_ms)
+{
+    memset(r, 0, sizeof *r);
+    r->status = -1;
+    unlink(fifo_path);
+    if (mkfifo(fifo_path, 0600) < 0)
+        return -1;
+    pid_t w = fork();
+    if (w < 0) {
+        unlink(fifo_path);
+        return -1;
+    }
+    if (w == 0)
+        pipe_writer(src, fifo_path);
+    /* Opening the FIFO for reading in the child pairs it with the writer's open. */
+    th_run_argv(r, argv, fifo_path, timeout_ms);
+    /* The writer is done once the reader saw EOF or went away; never let it linger. */
+    int64_t deadline = now_ms() + 2000;
+    while (waitpid(w, NULL, WNOHANG) == 0) {
+        if (now_ms() >= deadline) {
+            kill(w, SIGKILL);
+            waitpid(w, NULL, 0);
+            break;
+        }
+        poll(NULL, 0, 5);
+    }
+    unlink(fifo_path);
+    return r->status;
+}
+
+static int script_report_fd = -1;
+
+void th_script_report(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n > 0 && script_report_fd >= 0)
+        th_send_all(script_report_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+int th_script_start(th_script *s, th_script_fn fn, void *arg, int conns)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    int p[2] = {-1, -1};
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    s->pid = -1;
+    s->report = -1;
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 8) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &len) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+        goto fail;
+    s->port = ntohs(sa.sin_port);
+    s->pid = fork();
+    if (s->pid < 0)
+        goto fail;
+    if (s->pid == 0) {
+        signal(SIGPIPE, SIG_IGN);
+        alarm(60); /* a stuck script never outlives its test */
+        close(p[0]);
+        script_report_fd = p[1];
+        for (int i = 0; i < conns; i++) {
+            int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd < 0)
+                _exit(1);
+            fn(fd, i, arg);
+            close(fd);
+        }
+        _exit(0);
+    }
+    close(lfd);
+    close(p[1]);
+    s->report = p[0];
+    return 0;
+fail:
+    if (lfd >= 0)
+        close(lfd);
+    if (p[0] >= 0) {
+        close(p[0]);
+        close(p[1]);
+    }
+    return -1;
+}
+
+const char *th_script_stop(th_script *s, char *out, size_t outsz, int wait_ms)
+{
+    out[0] = '\0';
+    if (s->report >= 0) {
+        th_recv_all(s->report, out, outsz, wait_ms); /* ends early when the child exits */
+        close(s->report);
+        s->report = -1;
+    }
+    if (s->pid > 0) {
+        kill(s->pid, SIGKILL);
+        waitpid(s->pid, NULL, 0);
+        s->pid = -1;
+    }
+    return out;
+}
+
+long th_read_head(int fd, char *buf, size_t cap, size_t *head_len, int timeout_ms)
+{
+    size_t len = 0;
+    int64_t deadline = now_ms() + timeout_ms;
+    while (len < cap - 1) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int64_t left = deadline - now_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            return -1;
+        ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        buf[len] = '\0';
+        char *end = memmem(buf, len, "\r\n\r\n", 4);
+        if (end != NULL) {
+            *head_len = (size_t)(end + 4 - buf);
+            return (long)len;
+        }
+    }
+    return -1;
+}
+
+long th_http(int port, const void *request, size_t len, char *out, size_t outsz, int timeout_ms)
+{
+    int fd = th_connect(port);
+    if (fd < 0)
+        return -1;
+    long n = th_send_all(fd, request, len) == 0 ? th_recv_all(fd, out, outsz, timeout_ms) : -1;
+    close(fd);
+    return n;
+}
+
+void th_mock_drain_log(th_mock *m)
+{
+    char buf[4096];
+    if (m->err_fd < 0)
+        return;
+    while (read(m->err_fd, buf, sizeof buf) > 0) {
+    }
+}

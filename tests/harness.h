@@ -100,4 +100,55 @@ int th_send_all(int fd, const void *buf, size_t len);
  */
 long th_recv_all(int fd, char *out, size_t outsz, int timeout_ms);
 
+/* ---- Piped input, scripted servers and the mock's journal ---- */
+
+/*
+ * As th_run_argv, but stdin is a pipe (a FIFO created at fifo_path and removed afterwards) that a
+ * writer process fills from the file src in uneven writes (1 B to 100 KB), so the program sees the
+ * short reads a real pipe gives. Returns r->status.
+ */
+int th_run_piped(th_run *r, char *const argv[], const char *src, const char *fifo_path,
+                 int timeout_ms);
+
+/* What a scripted server does with its nth accepted connection; arg is th_script_start's. */
+typedef void (*th_script_fn)(int fd, int nth, void *arg);
+
+/* A scripted server: a child process on 127.0.0.1 port 0 serving connections one at a time. */
+typedef struct th_script {
+    pid_t pid;
+    int port;
+    int report; /* read end of what the child passed to th_script_report */
+} th_script;
+
+/*
+ * Forks a server that accepts `conns` connections in turn and hands each to fn, then exits. It
+ * ignores SIGPIPE and dies by alarm after 60 s whatever happens. Returns 0 or -1.
+ */
+int th_script_start(th_script *s, th_script_fn fn, void *arg, int conns);
+
+/* From inside fn: sends a formatted line (or anything) back to the test. */
+void th_script_report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Waits up to wait_ms for the server to finish by itself, then kills it; copies what it reported
+ * into out (NUL-terminated) and returns out.
+ */
+const char *th_script_stop(th_script *s, char *out, size_t outsz, int wait_ms);
+
+/*
+ * Reads from fd until the end of an HTTP head (CRLF CRLF) into buf (NUL-terminated). Returns
+ * the bytes read (the head plus any body bytes that came with it) and sets *head_len; -1 if the
+ * peer closed first, the head did not fit, or nothing came within timeout_ms.
+ */
+long th_read_head(int fd, char *buf, size_t cap, size_t *head_len, int timeout_ms);
+
+/*
+ * Sends the raw request (len bytes) to 127.0.0.1:port and reads the whole response into out
+ * (NUL-terminated; send "Connection: close"). Returns the response length or -1.
+ */
+long th_http(int port, const void *request, size_t len, char *out, size_t outsz, int timeout_ms);
+
+/* Reads and discards whatever the mock has written to its stderr so far (never blocks). */
+void th_mock_drain_log(th_mock *m);
+
 #endif
