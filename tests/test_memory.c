@@ -1,0 +1,366 @@
+/*
+ * Constant memory, measured from outside the process, never self-reported.
+ *
+ *   client  peak RSS of streamput (wait4's ru_maxrss, through th-spawn) for a 16 MiB and a LARGE
+ *           upload differs by less than 256 KiB, for each engine (rw, sendfile, chunked from a
+ *           pipe) and chunk size (1 KiB, 64 KiB, 1 MiB);
+ *   mock    streamput-mock's VmHWM after receiving LARGE differs from its VmHWM after 1 MiB by
+ *           less than 1 MiB, for each engine.
+ * LARGE is 1 GiB ("test_memory"), or 4 GiB with "test_memory --large" (label slow).
+ *
+ * Negative controls, through the very same measuring functions: sp-buffering-put (reads the file
+ * into memory, then PUTs it) must fail the client bound, and a receiver that keeps the body in
+ * memory must fail the mock bound.
+ *
+ * The files live on /dev/shm when it exists, so the suite measures memory rather than the disk.
+ */
+#include "harness.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KIB 1024ull
+#define MIB (1024ull * KIB)
+#define GIB (1024ull * MIB)
+
+/*
+ * Allowed growth of the client's peak RSS from SMALL to LARGE. Under AddressSanitizer the figure
+ * is mostly ASan's own allocator and shadow pages, which wander by up to ~200 KiB from run to run
+ * (measured), so sanitizer builds allow 1 MiB: still a thousandth of what buffering 1 GiB costs.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CLIENT_LIMIT_KIB 1024
+#else
+#define CLIENT_LIMIT_KIB 256
+#endif
+
+#define SMALL_SIZE        (16 * MIB)
+#define MOCK_BASE_SIZE    MIB
+#define MOCK_LIMIT_KIB    1024 /* allowed growth of the mock's VmHWM from 1 MiB to LARGE */
+#define UPLOAD_TIMEOUT_MS 600000
+
+enum engine { ENG_RW, ENG_SENDFILE, ENG_CHUNKED, NENGINES };
+static const char *const engine_names[NENGINES] = {"rw", "sendfile", "chunked"};
+static const char *const chunk_args[] = {"1K", "64K", "1M"};
+#define NCHUNKS (sizeof chunk_args / sizeof chunk_args[0])
+
+static uint64_t large_size = GIB;
+static char *dir;
+static char *root;
+static char small_src[4200], large_src[4200], base_src[4200];
+
+/* A scratch directory on /dev/shm if there is one (RAM, so 1 GiB costs no disk time). */
+static char *mem_tmpdir(void)
+{
+    struct stat st;
+    if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0) {
+        char tmpl[] = "/dev/shm/streamput-mem.XXXXXX";
+        if (mkdtemp(tmpl) != NULL)
+            return strdup(tmpl);
+    }
+    return th_tmpdir();
+}
+
+/* Writes size bytes by repeating one random 65521-byte block: memcpy speed, never sparse. */
+static int write_fast(const char *path, uint64_t size)
+{
+    static char block[65521];
+    uint32_t s = 0x6d656d;
+    for (size_t i = 0; i < sizeof block; i++) {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        block[i] = (char)(s >> 24);
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int rc = 0;
+    while (size > 0 && rc == 0) {
+        size_t n = size < sizeof block ? (size_t)size : sizeof block;
+        ssize_t w = write(fd, block, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            rc = -1;
+        else
+            size -= (uint64_t)w;
+    }
+    return close(fd) < 0 ? -1 : rc;
+}
+
+static void setup(void)
+{
+    dir = mem_tmpdir();
+    ck_assert_ptr_nonnull(dir);
+    root = strdup(th_path(dir, "root"));
+    ck_assert_int_eq(mkdir(root, 0755), 0);
+    snprintf(small_src, sizeof small_src, "%s/small.bin", dir);
+    snprintf(large_src, sizeof large_src, "%s/large.bin", dir);
+    snprintf(base_src, sizeof base_src, "%s/base.bin", dir);
+    ck_assert_int_eq(write_fast(small_src, SMALL_SIZE), 0);
+    ck_assert_int_eq(write_fast(large_src, large_size), 0);
+    ck_assert_int_eq(write_fast(base_src, MOCK_BASE_SIZE), 0);
+}
+
+static void teardown(void)
+{
+    free(root);
+    root = NULL;
+    th_rmtree(dir); /* also on /dev/shm: the 1 GiB file must not outlive the suite */
+    dir = NULL;
+}
+
+static const char *size_name(uint64_t size)
+{
+    static char b[4][32];
+    static unsigned n;
+    char *p = b[n++ % 4];
+    if (size % GIB == 0)
+        snprintf(p, sizeof b[0], "%llu GiB", (unsigned long long)(size / GIB));
+    else
+        snprintf(p, sizeof b[0], "%llu MiB", (unsigned long long)(size / MIB));
+    return p;
+}
+
+/* ---- the client side ---- */
+
+/* An uploader under measurement: streamput with an engine and chunk size, or the control. */
+typedef struct uploader {
+    const char *name; /* for messages */
+    enum engine engine;
+    const char *chunk; /* NULL: the buffering control */
+} uploader;
+
+/*
+ * Uploads src with u to a mock at port/url as remote; returns the uploader's peak RSS in KiB
+ * (ru_maxrss of the program itself, via th-spawn), or fails the test if the upload failed.
+ */
+static long upload_peak_kib(const uploader *u, const char *src, int port, const char *url,
+                            const char *remote)
+{
+    static th_run r;
+    char portbuf[16];
+    snprintf(portbuf, sizeof portbuf, "%d", port);
+    if (u->chunk == NULL) {
+        char *argv[] = {TH_BIN_DIR "/sp-buffering-put", (char *)src, portbuf, (char *)remote, NULL};
+        th_run_argv(&r, argv, NULL, UPLOAD_TIMEOUT_MS);
+    } else {
+        char *argv[] = {TH_BIN_DIR "/streamput",
+                        "-s",
+                        "-e",
+                        u->engine == ENG_SENDFILE ? "sendfile" : "rw",
+                        "-c",
+                        (char *)u->chunk,
+                        "-p",
+                        (char *)remote,
+                        u->engine == ENG_CHUNKED ? "-" : (char *)src,
+                        (char *)url,
+                        NULL};
+        if (u->engine == ENG_CHUNKED)
+            th_run_piped(&r, argv, src, th_path(dir, "stdin.fifo"), UPLOAD_TIMEOUT_MS);
+        else
+            th_run_argv(&r, argv, NULL, UPLOAD_TIMEOUT_MS);
+    }
+    ck_assert_msg(r.status == 0, "%s, %s: exit %d%s: %s", u->name, src, r.status,
+                  r.timed_out ? " (timed out)" : "", r.err);
+    ck_assert_msg(r.ru.ru_maxrss > 0, "%s: no rusage from th-spawn", u->name);
+    return r.ru.ru_maxrss;
+}
+
+/* The outcome of one client measurement: peak RSS for SMALL and LARGE, in KiB. */
+typedef struct client_peaks {
+    long small, large;
+} client_peaks;
+
+/*
+ * The client measurement: uploads the SMALL and the LARGE file with u to a fresh mock and checks
+ * each stored copy's size. Fills *p; the caller compares against CLIENT_LIMIT_KIB.
+ */
+static void measure_client(const uploader *u, client_peaks *p)
+{
+    th_mock mock;
+    char url[192];
+    ck_assert_int_eq(th_mock_start(&mock, root, NULL), 0);
+    snprintf(url, sizeof url, "%s/api/fs/put", mock.url);
+    struct stat st;
+    p->small = upload_peak_kib(u, small_src, mock.port, url, "/small.bin");
+    th_mock_drain_log(&mock);
+    ck_assert_int_eq(stat(th_path(root, "small.bin"), &st), 0);
+    ck_assert_int_eq(st.st_size, SMALL_SIZE);
+    p->large = upload_peak_kib(u, large_src, mock.port, url, "/large.bin");
+    th_mock_drain_log(&mock);
+    ck_assert_int_eq(stat(th_path(root, "large.bin"), &st), 0);
+    ck_assert_int_eq((uint64_t)st.st_size, large_size);
+    unlink(th_path(root, "small.bin"));
+    unlink(th_path(root, "large.bin"));
+    ck_assert_int_eq(th_mock_stop(&mock), 0);
+    fprintf(stderr, "memory: %-28s peak RSS %s: %5ld KiB, %s: %5ld KiB, growth %+ld KiB\n", u->name,
+            size_name(SMALL_SIZE), p->small, size_name(large_size), p->large, p->large - p->small);
+}
+
+/* _i covers engine x chunk size. */
+START_TEST(client_peak_rss_does_not_grow_with_the_file)
+{
+    char name[64];
+    uploader u = {name, (enum engine)(_i / NCHUNKS), chunk_args[_i % NCHUNKS]};
+    snprintf(name, sizeof name, "streamput %s, chunk %s", engine_names[u.engine], u.chunk);
+    client_peaks p;
+    measure_client(&u, &p);
+    ck_assert_msg(p.large - p.small < CLIENT_LIMIT_KIB,
+                  "%s: peak RSS %ld KiB for %s but %ld KiB for %s: grew %ld KiB (limit %d)", name,
+                  p.small, size_name(SMALL_SIZE), p.large, size_name(large_size), p.large - p.small,
+                  CLIENT_LIMIT_KIB);
+    /* Constant, and small: one chunk buffer plus the program itself. */
+    ck_assert_msg(p.large < 16 * 1024, "%s: peak RSS %ld KiB", name, p.large);
+}
+END_TEST
+
+START_TEST(negative_control_a_buffering_uploader_is_caught)
+{
+    uploader u = {"sp-buffering-put (control)", ENG_RW, NULL};
+    client_peaks p;
+    measure_client(&u, &p);
+    ck_assert_msg(p.large - p.small >= CLIENT_LIMIT_KIB,
+                  "the measurement missed a program that holds the whole file: %ld vs %ld KiB",
+                  p.small, p.large);
+    /* Not just over the limit: it grew by about the difference in file size. */
+    ck_assert_int_ge(p.large - p.small, (long)((large_size - SMALL_SIZE) / KIB * 9 / 10));
+}
+END_TEST
+
+/* ---- the mock side ---- */
+
+/*
+ * The receiver measurement: VmHWM of the live process `pid` after receiving MOCK_BASE_SIZE and
+ * then LARGE through engine (uploaded by streamput to url). Works for any receiver that stays
+ * alive between uploads.
+ */
+static void measure_receiver(pid_t pid, const char *url, enum engine e, long *base, long *peak)
+{
+    char name[64];
+    snprintf(name, sizeof name, "receiver via %s", engine_names[e]);
+    uploader u = {name, e, "1M"};
+    upload_peak_kib(&u, base_src, 0, url, "/mbase.bin");
+    *base = th_vmhwm_kib(pid);
+    upload_peak_kib(&u, large_src, 0, url, "/mlarge.bin");
+    *peak = th_vmhwm_kib(pid);
+    ck_assert_msg(*base > 0 && *peak > 0, "cannot read VmHWM of %d", (int)pid);
+}
+
+START_TEST(mock_peak_rss_does_not_grow_with_the_body)
+{
+    enum engine e = (enum engine)_i;
+    th_mock mock;
+    char url[192];
+    long base, peak;
+    ck_assert_int_eq(th_mock_start(&mock, root, NULL), 0);
+    snprintf(url, sizeof url, "%s/api/fs/put", mock.url);
+    measure_receiver(mock.pid, url, e, &base, &peak);
+    th_mock_drain_log(&mock);
+    struct stat st;
+    ck_assert_int_eq(stat(th_path(root, "mlarge.bin"), &st), 0);
+    ck_assert_int_eq((uint64_t)st.st_size, large_size);
+    unlink(th_path(root, "mbase.bin"));
+    unlink(th_path(root, "mlarge.bin"));
+    ck_assert_int_eq(th_mock_stop(&mock), 0);
+    fprintf(stderr,
+            "memory: streamput-mock via %-9s VmHWM after 1 MiB: %5ld KiB, after %s: %5ld "
+            "KiB, growth %+ld KiB\n",
+            engine_names[e], base, size_name(large_size), peak, peak - base);
+    ck_assert_msg(peak - base < MOCK_LIMIT_KIB,
+                  "streamput-mock via %s: VmHWM %ld KiB after 1 MiB, %ld KiB after %s: grew %ld "
+                  "KiB (limit %d)",
+                  engine_names[e], base, peak, size_name(large_size), peak - base, MOCK_LIMIT_KIB);
+}
+END_TEST
+
+/*
+ * The receiver control: takes a Content-Length body into memory and keeps it there, like a
+ * server that buffers uploads, then answers as AList does. It serves the uploads one at a time
+ * and stays alive for the next one, so its VmHWM can be read in between.
+ */
+static void buffering_receiver(int fd, int nth, void *arg)
+{
+    static char *kept;
+    char head[16384];
+    size_t hlen;
+    long got = th_read_head(fd, head, sizeof head, &hlen, 10000);
+    const char *cl = got > 0 ? strcasestr(head, "\r\nContent-Length:") : NULL;
+    if (cl == NULL)
+        return;
+    unsigned long long size = strtoull(cl + 17, NULL, 10), have = (uint64_t)got - hlen;
+    if (strcasestr(head, "\r\nExpect:") != NULL)
+        th_send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    free(kept);
+    kept = malloc(size + 1);
+    if (kept == NULL)
+        return;
+    memcpy(kept, head + hlen, have);
+    while (have < size) {
+        ssize_t n = read(fd, kept + have, size - have);
+        if (n <= 0)
+            return;
+        have += (uint64_t)n;
+    }
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             "Content-Length: 44\r\nConnection: close\r\n\r\n"
+                             "{\"code\":200,\"message\":\"success\",\"data\":null}";
+    th_send_all(fd, ok, sizeof ok - 1);
+    (void)nth;
+    (void)arg;
+}
+
+START_TEST(negative_control_a_buffering_receiver_is_caught)
+{
+    th_script s;
+    char url[128], report[64];
+    long base, peak;
+    ck_assert_int_eq(th_script_start(&s, buffering_receiver, NULL, 3), 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/fs/put", s.port);
+    measure_receiver(s.pid, url, ENG_RW, &base, &peak);
+    th_script_stop(&s, report, sizeof report, 0);
+    fprintf(stderr,
+            "memory: buffering receiver (control) VmHWM after 1 MiB: %ld KiB, after %s: "
+            "%ld KiB\n",
+            base, size_name(large_size), peak);
+    ck_assert_msg(peak - base >= MOCK_LIMIT_KIB,
+                  "the measurement missed a receiver that holds the body: %ld vs %ld KiB", base,
+                  peak);
+    ck_assert_int_ge(peak - base, (long)((large_size - MOCK_BASE_SIZE) / KIB * 9 / 10));
+}
+END_TEST
+
+/* "test_memory" measures 1 GiB uploads; "test_memory --large" 4 GiB ones (label slow). */
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int large = argc > 1 && strcmp(argv[1], "--large") == 0;
+    if (large)
+        large_size = 4 * GIB;
+    Suite *s = suite_create(large ? "memory_large" : "memory");
+    TCase *t = tcase_create("constant_memory");
+    tcase_add_unchecked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, large ? 1200 : 300);
+    tcase_add_loop_test(t, client_peak_rss_does_not_grow_with_the_file, 0, NENGINES * NCHUNKS);
+    tcase_add_loop_test(t, mock_peak_rss_does_not_grow_with_the_body, 0, NENGINES);
+    /* The controls hold the whole file in memory: at 4 GiB they prove nothing new. */
+    if (!large) {
+        tcase_add_test(t, negative_control_a_buffering_uploader_is_caught);
+        tcase_add_test(t, negative_control_a_buffering_receiver_is_caught);
+    }
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
