@@ -676,7 +676,7 @@ def report_sweep(out, outdir, bench, runs, sys_counts, rss_base):
         out(f"Syscalls: strace -f -c of one upload of {fmt_size(bench.sys_size)} minus one of "
             "1 byte, scaled to 1 GiB. Send calls = send/sendto/sendmsg/sendfile/write/writev.")
     tick = 1 / os.sysconf("SC_CLK_TCK") / (bench.size / GiB)
-    out(f"Mock CPU is read from /proc/PID/stat in clock ticks: ±{tick:.2f} s/GiB at this size.\n")
+    out(f"Mock CPU is read from /proc/PID/stat in clock ticks: ±{tick:.3f} s/GiB at this size.\n")
     picks = []
     for e in ENGINES:
         c, u, bu, t, bt = plateau_chunk(runs, e, chunks)
@@ -725,7 +725,7 @@ def report_compare(out, outdir, bench, runs, sys_counts):
     out("\nnginx: Debian's nginx-light, dav_methods PUT, defaults otherwise; nginx 1m: the same "
         "with client_body_buffer_size 1m. ")
     tick = 1 / os.sysconf("SC_CLK_TCK") / (bench.size / GiB)
-    out(f"Server CPU is read from /proc/PID/stat in clock ticks: ±{tick:.2f} s/GiB at this size. ")
+    out(f"Server CPU is read from /proc/PID/stat in clock ticks: ±{tick:.3f} s/GiB at this size. ")
     out("The raw TCP floor is tcp_floor (sendfile → loopback → recv into 1 MiB → write to "
         "tmpfs); its CPU column counts both ends. cp's CPU is the one copy.\n")
 
