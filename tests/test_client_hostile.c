@@ -455,6 +455,30 @@ START_TEST(retry_recovers_from_a_503)
 }
 END_TEST
 
+/* Accepts, reads the request, then says nothing: every attempt stalls. */
+static void b_mute(int fd, int nth)
+{
+    read_head(fd);
+    drain_for(fd, 3000);
+}
+
+START_TEST(timeout_covers_all_retries_together)
+{
+    script_server s;
+    start_server(&s, b_mute, 8);
+    th_run r;
+    /*
+     * Each attempt stalls out after 1.5 s; the third starts at about 3.2 s. Were the deadline
+     * per attempt, that one would run to about 4.8 s; the call's deadline cuts it at 3.5 s.
+     */
+    th_client(&r, "-s", "--timeout", "3.5", "--stall-timeout", "1.5", "--retry", "5",
+              "--retry-delay", "100ms", small, url, NULL);
+    ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(r.seconds < 4.2, "took %.2f s: --timeout did not bound the retries", r.seconds);
+    stop_server(&s);
+}
+END_TEST
+
 START_TEST(without_retry_a_503_is_an_http_error)
 {
     script_server s;
@@ -534,6 +558,7 @@ int main(void)
     tcase_add_test(t, early_413_mid_body_is_reported_not_sigpipe);
     tcase_add_test(t, success_before_the_body_is_not_taken_for_success);
     tcase_add_test(t, retry_recovers_from_a_503);
+    tcase_add_test(t, timeout_covers_all_retries_together);
     tcase_add_test(t, without_retry_a_503_is_an_http_error);
     tcase_add_test(t, stdin_is_never_retried_and_says_so);
     tcase_add_test(t, refused_port_and_unknown_host_are_connect_errors);

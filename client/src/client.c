@@ -319,10 +319,11 @@ static int put_common(sp_client *c, int fd, int regular, const char *url, sp_res
     if (expect != NULL)
         b.expect = expect[strspn(expect + 6, " \t") + 6] != '\0';
 
+    int64_t deadline = c->timeout_ms != 0 ? t0 + (int64_t)c->timeout_ms : INT64_MAX;
     uint64_t delay = c->retry_delay_ms;
     for (unsigned attempt = 0;; attempt++) {
         res->attempts = attempt + 1;
-        rc = sp__transfer(c, &u, fd, &b, regular, res);
+        rc = sp__transfer(c, &u, fd, &b, regular, deadline, res);
         if (rc == SP_OK || attempt >= c->retries || !retryable(rc, res))
             break;
         if (!regular) {
@@ -331,8 +332,8 @@ static int put_common(sp_client *c, int fd, int regular, const char *url, sp_res
                      " (not retried: the input is a stream and cannot be read again)");
             break;
         }
-        if (c->timeout_ms != 0 && (uint64_t)(sp__now_ms() - t0) + delay >= c->timeout_ms)
-            break;
+        if (sp__now_ms() + (int64_t)delay >= deadline)
+            break; /* the back-off alone would outlast --timeout */
         sp__debug(c, SP_DEBUG_INFO, "attempt %u failed (%s); retrying in %llu ms", attempt + 1,
                   c->errmsg, (unsigned long long)delay);
         back_off(delay);

@@ -116,9 +116,13 @@ int sp__body_buf(sp_client *c);
 /* Computes the digests named by c->hashes over [offset, offset + size) of fd, into b. */
 int sp__hash_file(sp_client *c, int fd, uint64_t offset, uint64_t size, sp_body_info *b);
 
-/* One attempt: connect, send the request and body from fd, read the response into res. */
+/*
+ * One attempt: connect, send the request and body from fd, read the response into res, all by
+ * deadline (absolute sp__now_ms() time; INT64_MAX for none), which belongs to the whole call so
+ * that retries share it.
+ */
 int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, int regular,
-                 sp_result *res);
+                 int64_t deadline, sp_result *res);
 
 /* The response parser's state: fed bytes as they arrive, in pieces of any size. */
 typedef struct sp_resp {

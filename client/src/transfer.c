@@ -465,7 +465,7 @@ static void debug_request(sp_client *c, const char *head, size_t len)
 }
 
 int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, int regular,
-                 sp_result *res)
+                 int64_t deadline, sp_result *res)
 {
     xfer *x = calloc(1, sizeof *x); /* about 20 KiB: kept off the stack, once per attempt */
     char *head = NULL;
@@ -475,7 +475,7 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
         return sp__fail(c, SP_ENOMEM, errno, "allocate transfer state");
     *x = (xfer){.c = c, .u = u, .b = b, .res = res, .sock = -1, .src = fd, .regular = regular};
     x->last_progress = sp__now_ms();
-    x->deadline = c->timeout_ms != 0 ? x->last_progress + (int64_t)c->timeout_ms : INT64_MAX;
+    x->deadline = deadline;
     sp__resp_init(&x->resp, c);
     res->http_status = 0;
     res->has_code = 0;
