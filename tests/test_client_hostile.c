@@ -479,6 +479,48 @@ START_TEST(timeout_covers_all_retries_together)
 }
 END_TEST
 
+/* Takes whatever comes, slowly enough never to block a sender on loopback, and never answers. */
+static void b_sink(int fd, int nth)
+{
+    read_head(fd);
+    drain_for(fd, 10000);
+}
+
+START_TEST(timeout_holds_while_the_body_is_going)
+{
+    /* send() never blocks here, and the rate limit sleeps between slices: --timeout must still
+     * end it (4 MiB at 1 MiB/s would take 4 s). */
+    const char *four = th_path(dir, "four.bin");
+    ck_assert_int_eq(th_write_random(four, 4u << 20, 21), 0);
+    script_server s;
+    start_server(&s, b_sink, 1);
+    th_run r;
+    th_client(&r, "-s", "--timeout", "1", "--limit-rate", "1M", four, url, NULL);
+    ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "send body: transfer timed out after 1000 ms"));
+    ck_assert_msg(r.seconds < 2.5, "took %.2f s", r.seconds);
+    stop_server(&s);
+}
+END_TEST
+
+START_TEST(timeout_holds_while_waiting_for_a_slow_pipe)
+{
+    /* The producer (a sleeping shell) writes nothing for 2.5 s. */
+    script_server s;
+    start_server(&s, b_sink, 1);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "(sleep 2.5; echo late) | %s/streamput -s --timeout 1 -H 'Expect:' -p /slow - %s",
+             TH_BIN_DIR, url);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    th_run r;
+    th_run_argv(&r, argv, NULL, 30000);
+    ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "read input: transfer timed out after 1000 ms"));
+    stop_server(&s);
+}
+END_TEST
+
 START_TEST(without_retry_a_503_is_an_http_error)
 {
     script_server s;
@@ -559,6 +601,8 @@ int main(void)
     tcase_add_test(t, success_before_the_body_is_not_taken_for_success);
     tcase_add_test(t, retry_recovers_from_a_503);
     tcase_add_test(t, timeout_covers_all_retries_together);
+    tcase_add_test(t, timeout_holds_while_the_body_is_going);
+    tcase_add_test(t, timeout_holds_while_waiting_for_a_slow_pipe);
     tcase_add_test(t, without_retry_a_503_is_an_http_error);
     tcase_add_test(t, stdin_is_never_retried_and_says_so);
     tcase_add_test(t, refused_port_and_unknown_host_are_connect_errors);

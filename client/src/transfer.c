@@ -69,6 +69,22 @@ char *sp__chunk_head(char *end, size_t n)
     return p;
 }
 
+/* Fails with SP_ETIMEOUT for the whole-call deadline, naming what was being done. */
+static int deadline_passed(xfer *x, const char *doing)
+{
+    return sp__fail(x->c, SP_ETIMEOUT, 0, "%s: transfer timed out after %llu ms", doing,
+                    (unsigned long long)x->c->timeout_ms);
+}
+
+/*
+ * The sending loops check the deadline themselves: on a fast path send() never blocks, so
+ * wait_sock() alone would not see --timeout pass until the body was all out.
+ */
+static int check_deadline(xfer *x, const char *doing)
+{
+    return sp__now_ms() >= x->deadline ? deadline_passed(x, doing) : SP_OK;
+}
+
 /*
  * Waits for events on the socket, until `limit` (absolute ms; INT64_MAX for none) or one of the
  * call's own deadlines. Returns the revents (> 0), 0 once `limit` has passed, or SP_ETIMEOUT
@@ -90,8 +106,7 @@ static int wait_sock(xfer *x, short events, int64_t limit, const char *doing)
             if (until == limit)
                 return 0;
             if (until == x->deadline)
-                return sp__fail(c, SP_ETIMEOUT, 0, "%s: transfer timed out after %llu ms", doing,
-                                (unsigned long long)c->timeout_ms);
+                return deadline_passed(x, doing);
             return sp__fail(c, SP_ETIMEOUT, 0, "%s: no progress for %llu ms (stall timeout)", doing,
                             (unsigned long long)c->stall_timeout_ms);
         }
@@ -243,12 +258,10 @@ static int wait_writable(xfer *x)
         if (r < 0)
             return r;
         if (r & POLLIN) {
+            /* An end of stream without a whole response comes back as an error from here. */
             int e = poll_early(x);
             if (e != SP_OK)
                 return e;
-            if (x->eof)
-                return sp__fail(x->c, SP_ESEND, 0,
-                                "server closed the connection while the body was being sent");
         }
         if (r & (POLLOUT | POLLERR | POLLHUP))
             return SP_OK;
@@ -287,6 +300,9 @@ static int body_progress(xfer *x, size_t n)
     if (c->progress != NULL && c->progress(c->progress_ud, x->res->bytes_sent, x->b->size) != 0)
         return sp__fail(c, SP_ECANCELED, 0, "canceled by the progress callback after %llu bytes",
                         (unsigned long long)x->res->bytes_sent);
+    int r = check_deadline(x, "send body");
+    if (r != SP_OK)
+        return r;
     x->since_check += n;
     if (x->since_check >= SP_EARLY_CHECK_BYTES) {
         x->since_check = 0;
@@ -311,11 +327,41 @@ static size_t rate_allow(xfer *x, size_t want)
         want = (size_t)slice;
     int64_t due = x->body_t0 + (int64_t)((x->res->bytes_sent + want) * 1000 / rate);
     int64_t now = sp__now_ms();
+    if (due > x->deadline)
+        due = x->deadline; /* body_progress() reports the timeout right after this slice */
     if (due > now) {
         poll(NULL, 0, (int)(due - now));
         x->last_progress = sp__now_ms(); /* waiting by choice is not a stall */
     }
     return want;
+}
+
+/*
+ * Waits until a stream (pipe, terminal) has bytes or its end to read, watching the call's
+ * deadline and the socket: a server that answers or hangs up meanwhile is noticed. Regular
+ * files never block, so they skip this.
+ */
+static int wait_input(xfer *x)
+{
+    for (;;) {
+        int64_t now = sp__now_ms();
+        if (now >= x->deadline)
+            return deadline_passed(x, "read input");
+        int64_t wait = x->deadline == INT64_MAX ? -1 : x->deadline - now;
+        struct pollfd p[2] = {{.fd = x->src, .events = POLLIN}, {.fd = x->sock, .events = POLLIN}};
+        int r = poll(p, 2, wait > INT_MAX ? INT_MAX : (int)wait);
+        if (r < 0 && errno != EINTR)
+            return sp__fail(x->c, SP_EFILE, errno, "poll input");
+        if (r > 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            int e = poll_early(x);
+            if (e != SP_OK)
+                return e;
+        }
+        if (r > 0 && p[0].revents != 0) {
+            x->last_progress = sp__now_ms(); /* a slow producer is not a stalled server */
+            return SP_OK;
+        }
+    }
 }
 
 /* Reads up to want bytes of input into buf; 0 means end of input. */
@@ -346,6 +392,11 @@ static int send_body_rw(xfer *x)
                 want = (size_t)left;
         }
         want = rate_allow(x, want);
+        if (!x->regular) {
+            int r = wait_input(x);
+            if (r != SP_OK)
+                return r;
+        }
         ssize_t n = read_input(x, data, want);
         if (n < 0)
             return sp__fail(c, SP_EFILE, errno, "read input");
