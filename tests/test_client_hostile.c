@@ -382,6 +382,19 @@ START_TEST(missing_100_continue_sends_the_body_after_the_expect_timeout)
 }
 END_TEST
 
+START_TEST(removing_the_expect_header_means_no_wait)
+{
+    script_server s;
+    start_server(&s, b_no_continue, 1);
+    th_run r;
+    th_client(&r, "-s", "--expect-timeout", "5", "-H", "Expect:", medium, url, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(r.seconds < 4.0, "waited %.2f s for a 100 Continue it never asked for",
+                  r.seconds);
+    stop_server(&s);
+}
+END_TEST
+
 /* Reads part of the body, answers 413 and closes while the client is still sending. */
 static void b_413_midway(int fd, int nth)
 {
@@ -495,7 +508,7 @@ START_TEST(timeout_holds_while_the_body_is_going)
     script_server s;
     start_server(&s, b_sink, 1);
     th_run r;
-    th_client(&r, "-s", "--timeout", "1", "--limit-rate", "1M", four, url, NULL);
+    th_client(&r, "-s", "--timeout", "1", "--limit-rate", "1M", "-H", "Expect:", four, url, NULL);
     ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
     ck_assert_ptr_nonnull(strstr(r.err, "send body: transfer timed out after 1000 ms"));
     ck_assert_msg(r.seconds < 2.5, "took %.2f s", r.seconds);
@@ -516,7 +529,8 @@ START_TEST(timeout_holds_while_waiting_for_a_slow_pipe)
     th_run r;
     th_run_argv(&r, argv, NULL, 30000);
     ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
-    ck_assert_ptr_nonnull(strstr(r.err, "read input: transfer timed out after 1000 ms"));
+    ck_assert_msg(strstr(r.err, "read input: transfer timed out after 1000 ms") != NULL,
+                  "stderr: %s", r.err);
     stop_server(&s);
 }
 END_TEST
@@ -597,6 +611,7 @@ int main(void)
     tcase_add_test(t, slow_drip_hits_the_whole_transfer_timeout);
     tcase_add_test(t, early_401_with_expect_sends_no_body);
     tcase_add_test(t, missing_100_continue_sends_the_body_after_the_expect_timeout);
+    tcase_add_test(t, removing_the_expect_header_means_no_wait);
     tcase_add_test(t, early_413_mid_body_is_reported_not_sigpipe);
     tcase_add_test(t, success_before_the_body_is_not_taken_for_success);
     tcase_add_test(t, retry_recovers_from_a_503);

@@ -161,6 +161,9 @@ START_TEST(request_user_headers_replace_and_remove_defaults)
     ck_assert_ptr_nonnull(strstr(head, "\r\nTransfer-Encoding: chunked\r\n"));
     ck_assert_ptr_nonnull(strstr(head, "\r\nExpect: 100-continue\r\n"));
     ck_assert_ptr_null(strstr(head, "Content-Length"));
+    ck_assert_str_eq(sp__user_header_value(c, "x-extra"), "v");
+    ck_assert_str_eq(sp__user_header_value(c, "Accept"), "");
+    ck_assert_ptr_null(sp__user_header_value(c, "Expect"));
 }
 END_TEST
 

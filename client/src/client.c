@@ -315,9 +315,9 @@ static int put_common(sp_client *c, int fd, int regular, const char *url, sp_res
     res->body_size = b.size;
     b.expect = b.size == SP_SIZE_UNKNOWN || b.size > c->expect_threshold;
     /* A caller's own Expect header decides: "Expect:" turns the wait off, a value turns it on. */
-    const char *expect = sp__user_header(c, "Expect");
+    const char *expect = sp__user_header_value(c, "Expect");
     if (expect != NULL)
-        b.expect = expect[strspn(expect + 6, " \t") + 6] != '\0';
+        b.expect = *expect != '\0';
 
     int64_t deadline = c->timeout_ms != 0 ? t0 + (int64_t)c->timeout_ms : INT64_MAX;
     uint64_t delay = c->retry_delay_ms;

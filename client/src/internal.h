@@ -93,6 +93,9 @@ int sp__header_valid(const char *line, const char **why);
 /* Returns the caller's "Name: value" line for name (case-insensitive), or NULL. */
 const char *sp__user_header(const sp_client *c, const char *name);
 
+/* The value of the caller's header for name, leading blanks skipped ("" if empty), or NULL. */
+const char *sp__user_header_value(const sp_client *c, const char *name);
+
 /* What the request needs to know about the body. */
 typedef struct sp_body_info {
     uint64_t size;    /* SP_SIZE_UNKNOWN for chunked */

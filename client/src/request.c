@@ -61,6 +61,15 @@ const char *sp__user_header(const sp_client *c, const char *name)
     return NULL;
 }
 
+const char *sp__user_header_value(const sp_client *c, const char *name)
+{
+    const char *line = sp__user_header(c, name);
+    if (line == NULL)
+        return NULL;
+    const char *value = line + name_len(line) + 1;
+    return value + strspn(value, " \t");
+}
+
 /* A bounded appender: once something does not fit, the whole build fails. */
 typedef struct sp_out {
     char *p;
@@ -130,8 +139,8 @@ int sp__build_request(const sp_client *c, const sp_url *u, const sp_body_info *b
         add_default(&o, c, "Expect", "100-continue");
     for (size_t i = 0; i < c->nheaders; i++) {
         const char *value = c->headers[i] + name_len(c->headers[i]) + 1;
-        value += strspn(value, " \t");
-        if (*value != '\0') /* "Name:" alone only removes a default */
+        value += strspn(value, " \t"); /* as sp__user_header_value(), for each header */
+        if (*value != '\0')            /* "Name:" alone only removes a default */
             out_add(&o, "%.*s: %s\r\n", (int)name_len(c->headers[i]), c->headers[i], value);
     }
     out_add(&o, "\r\n");
