@@ -359,6 +359,18 @@ START_TEST(response_garbage_truncation_and_silence)
     check_resp(&cut);
     resp_case silent = {"silent", "", 0, 1, SP_ERECV, 0, 0, NULL};
     check_resp(&silent);
+    resp_case only_continue = {
+        "only-continue", "HTTP/1.1 100 Continue\r\n\r\n", 0, 1, SP_ERECV, 0, 0, NULL};
+    check_resp(&only_continue);
+    resp_case cut_after_continue = {"cut-after-continue",
+                                    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Le",
+                                    0,
+                                    1,
+                                    SP_EPROTO,
+                                    0,
+                                    0,
+                                    NULL};
+    check_resp(&cut_after_continue);
 }
 END_TEST
 

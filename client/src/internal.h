@@ -139,6 +139,7 @@ typedef struct sp_resp {
     int status;          /* its status code */
     int failed;          /* sticky error code once parsing failed */
     int header_overflow, body_overflow, no_memory;
+    int in_message; /* between the first byte of a response and its end */
     int in_value, status_shown;
     char line[4096]; /* the header line being rebuilt for the debug callback */
     size_t line_len;

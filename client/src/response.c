@@ -51,6 +51,7 @@ static void status_line(sp_resp *r)
 static int on_message_begin(http_parser *p)
 {
     sp_resp *r = p->data;
+    r->in_message = 1;
     r->header_bytes = 0;
     r->reason_len = 0;
     r->reason[0] = '\0';
@@ -133,6 +134,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
 static int on_message_complete(http_parser *p)
 {
     sp_resp *r = p->data;
+    r->in_message = 0;
     if (p->status_code >= 100 && p->status_code < 200) {
         if (p->status_code == 100)
             r->got_continue = 1;
@@ -195,7 +197,8 @@ int sp__resp_eof(sp_resp *r)
 {
     if (r->done || r->failed)
         return r->failed;
-    if (r->bytes == 0)
+    /* Nothing, or only interim responses (100 Continue): the final answer never began. */
+    if (!r->in_message)
         return sp__fail(r->c, SP_ERECV, 0, "server closed the connection without a response");
     /* Only a close-delimited body may end at EOF; anything else was cut short. */
     http_parser_execute(&r->parser, &parser_settings, NULL, 0);

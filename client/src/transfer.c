@@ -569,7 +569,9 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
     if (rc == SP_OK)
         rc = send_body(x);
     if (rc == SP__ANSWERED) {
-        rc = sp__resp_finish(&x->resp, res, 1, b->size);
+        /* The answer can be read in the same breath as the last byte: early only if short. */
+        int early = b->size == SP_SIZE_UNKNOWN || res->bytes_sent < b->size;
+        rc = sp__resp_finish(&x->resp, res, early, b->size);
         goto out;
     }
     if (rc == SP_ESEND) {
