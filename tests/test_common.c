@@ -205,6 +205,20 @@ START_TEST(write_all_survives_signals_and_short_writes)
 }
 END_TEST
 
+START_TEST(printable_escapes_controls_and_marks_truncation)
+{
+    char out[32];
+    ck_assert_str_eq(sp__printable("a\r\nb\x7f\x01\xc3\xa9", out, sizeof out),
+                     "a\\x0d\\x0ab\\x7f\\x01\xc3\xa9");
+    ck_assert_str_eq(sp__printable("0123456789abcdefghijklmnopqrstuvwxyz", out, sizeof out),
+                     "0123456789abcdefghijklmnopqr...");
+    ck_assert_str_eq(sp__printable("0123456789abcdefghijklmnopq\n", out, sizeof out),
+                     "0123456789abcdefghijklmnopq...");
+    ck_assert_uint_lt(strlen(out), sizeof out);
+    ck_assert_str_eq(sp__printable("", out, 8), "");
+}
+END_TEST
+
 START_TEST(write_all_reports_errors)
 {
     int fd = open("/dev/full", O_WRONLY);
@@ -229,6 +243,7 @@ int main(void)
     tcase_add_test(t, encode_never_ends_in_half_an_escape);
     tcase_add_test(t, decode_is_go_path_unescape);
     tcase_add_test(t, decode_inverts_encode_for_every_byte);
+    tcase_add_test(t, printable_escapes_controls_and_marks_truncation);
     suite_add_tcase(s, t);
     t = tcase_create("io");
     tcase_add_test(t, write_all_survives_signals_and_short_writes);

@@ -116,9 +116,12 @@ int sp_set_content_type(sp_client *c, const char *type)
 int sp_add_header(sp_client *c, const char *line)
 {
     const char *why;
-    if (line == NULL || sp__header_valid(line, &why) != 0)
-        return sp__fail(c, SP_EHEADER, 0, "header '%s': %s", line ? line : "(null)",
-                        line ? why : "missing");
+    char shown[200];
+    if (line == NULL)
+        return sp__fail(c, SP_EHEADER, 0, "header missing");
+    if (sp__header_valid(line, &why) != 0)
+        return sp__fail(c, SP_EHEADER, 0, "header '%s': %s",
+                        sp__printable(line, shown, sizeof shown), why);
     char **grown = realloc(c->headers, (c->nheaders + 1) * sizeof *grown);
     if (grown == NULL)
         return sp__fail(c, SP_ENOMEM, errno, "add header");
@@ -373,12 +376,14 @@ int sp_put_file(sp_client *c, const char *path, const char *url, sp_result *res)
     if (res == NULL)
         res = &local;
     memset(res, 0, sizeof *res);
+    char shown[200];
+    sp__printable(path, shown, sizeof shown);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return sp__fail(c, SP_EFILE, errno, "open %s", path);
+        return sp__fail(c, SP_EFILE, errno, "open %s", shown);
     int rc = sp_put_fd(c, fd, url, res);
     if (rc == SP_EFILE && c->sys_errno == EISDIR)
-        sp__fail(c, SP_EFILE, EISDIR, "read %s", path);
+        sp__fail(c, SP_EFILE, EISDIR, "read %s", shown);
     close(fd);
     return rc;
 }

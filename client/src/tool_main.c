@@ -168,6 +168,7 @@ static void on_debug(void *ud, sp_debug_kind kind, const char *text, size_t len)
     fprintf(stderr, "%c %.*s\n", marks[kind], (int)len, text);
 }
 
+/* Prints "streamput: MESSAGE" and the --help hint; arguments must already be printable. */
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
     int remote_path_set = 0, token_set = 0;
     int rc = TOOL_EXIT_USAGE, opt, idx;
     uint64_t v;
+    char arg[128]; /* optarg, escaped for messages */
 
     if (c == NULL) {
         fprintf(stderr, "streamput: out of memory\n");
@@ -213,6 +215,8 @@ int main(int argc, char **argv)
     }
     while ((opt = getopt_long(argc, argv, "p:t:T:H:c:e:vshV", long_opts, &idx)) != -1) {
         int e = 0;
+        if (optarg != NULL)
+            sp__printable(optarg, arg, sizeof arg);
         switch (opt) {
         case 'p':
             e = check(c, sp_set_remote_path(c, optarg));
@@ -240,17 +244,17 @@ int main(int argc, char **argv)
         case OPT_HASH: {
             unsigned mask;
             e = tool_parse_hashes(optarg, &mask) < 0
-                    ? usage_error("invalid --hash '%s' (use md5,sha1,sha256)", optarg)
+                    ? usage_error("invalid --hash '%s' (use md5,sha1,sha256)", arg)
                     : check(c, sp_set_hashes(c, mask));
             break;
         }
         case OPT_SIZE:
-            e = sp__parse_size(optarg, &v) < 0 ? usage_error("invalid --size '%s'", optarg)
+            e = sp__parse_size(optarg, &v) < 0 ? usage_error("invalid --size '%s'", arg)
                                                : check(c, sp_set_size(c, v));
             break;
         case 'c':
             if (sp__parse_size(optarg, &v) < 0 || v == 0 || v > SIZE_MAX)
-                e = usage_error("invalid --chunk-size '%s' (e.g. 1024, 64K, 1M)", optarg);
+                e = usage_error("invalid --chunk-size '%s' (e.g. 1024, 64K, 1M)", arg);
             else
                 e = check(c, sp_set_chunk_size(c, (size_t)v));
             break;
@@ -262,11 +266,11 @@ int main(int argc, char **argv)
             else if (strcmp(optarg, "sendfile") == 0)
                 sp_set_engine(c, SP_ENGINE_SENDFILE);
             else
-                e = usage_error("invalid --engine '%s' (use rw, sendfile or auto)", optarg);
+                e = usage_error("invalid --engine '%s' (use rw, sendfile or auto)", arg);
             break;
         case OPT_LIMIT_RATE:
             e = sp__parse_size(optarg, &v) < 0 || v == 0
-                    ? usage_error("invalid --limit-rate '%s' (e.g. 10M)", optarg)
+                    ? usage_error("invalid --limit-rate '%s' (e.g. 10M)", arg)
                     : check(c, sp_set_limit_rate(c, v));
             break;
         case OPT_CONNECT_TIMEOUT:
@@ -286,7 +290,7 @@ int main(int argc, char **argv)
             break;
         case OPT_RETRY:
             e = sp__parse_uint(optarg, 1000, &v) < 0
-                    ? usage_error("invalid --retry '%s' (0 to 1000)", optarg)
+                    ? usage_error("invalid --retry '%s' (0 to 1000)", arg)
                     : check(c, sp_set_retry(c, (unsigned)v));
             break;
         case 'v':

@@ -19,45 +19,48 @@ int sp__url_parse(sp_client *c, const char *url, sp_url *u)
     memset(u, 0, sizeof *u);
     if (url == NULL || *url == '\0')
         return sp__fail(c, SP_EURL, 0, "URL is empty");
+    /* Messages quote the URL escaped: a CR or LF in it must not split the error line. */
+    char shown[200];
+    sp__printable(url, shown, sizeof shown);
     if (strncasecmp(url, "https://", 8) == 0)
-        return sp__fail(c, SP_EUNSUPPORTED, 0, "%s: https:// is not supported yet", url);
+        return sp__fail(c, SP_EUNSUPPORTED, 0, "%s: https:// is not supported yet", shown);
     if (strncasecmp(url, "http://", 7) != 0)
-        return sp__fail(c, SP_EURL, 0, "%s: URL must start with http://", url);
+        return sp__fail(c, SP_EURL, 0, "%s: URL must start with http://", shown);
 
     const char *auth = url + 7;
     size_t alen = strcspn(auth, "/?#");
     const char *rest = auth + alen;
     if (memchr(auth, '@', alen) != NULL)
         return sp__fail(c, SP_EURL, 0, "%s: credentials in the URL are not supported (use --token)",
-                        url);
+                        shown);
 
     const char *host = auth, *port = NULL;
     size_t hlen;
     if (alen > 0 && *auth == '[') {
         const char *close = memchr(auth, ']', alen);
         if (close == NULL)
-            return sp__fail(c, SP_EURL, 0, "%s: unterminated IPv6 literal", url);
+            return sp__fail(c, SP_EURL, 0, "%s: unterminated IPv6 literal", shown);
         host = auth + 1;
         hlen = (size_t)(close - host);
         if (close + 1 < rest) {
             if (close[1] != ':')
-                return sp__fail(c, SP_EURL, 0, "%s: junk after IPv6 literal", url);
+                return sp__fail(c, SP_EURL, 0, "%s: junk after IPv6 literal", shown);
             port = close + 2;
         }
         if (hlen == 0 || strspn(host, "0123456789abcdefABCDEF:.") < hlen)
-            return sp__fail(c, SP_EURL, 0, "%s: invalid IPv6 literal", url);
+            return sp__fail(c, SP_EURL, 0, "%s: invalid IPv6 literal", shown);
     } else {
         const char *colon = memchr(auth, ':', alen);
         hlen = colon != NULL ? (size_t)(colon - auth) : alen;
         port = colon != NULL ? colon + 1 : NULL;
         for (size_t i = 0; i < hlen; i++)
             if (bad_target_byte((unsigned char)host[i]) || strchr("[]\\", host[i]) != NULL)
-                return sp__fail(c, SP_EURL, 0, "%s: invalid character in host name", url);
+                return sp__fail(c, SP_EURL, 0, "%s: invalid character in host name", shown);
     }
     if (hlen == 0)
-        return sp__fail(c, SP_EURL, 0, "%s: no host", url);
+        return sp__fail(c, SP_EURL, 0, "%s: no host", shown);
     if (hlen >= sizeof u->host)
-        return sp__fail(c, SP_EURL, 0, "%s: host name too long", url);
+        return sp__fail(c, SP_EURL, 0, "%s: host name too long", shown);
     memcpy(u->host, host, hlen);
 
     if (port != NULL) {
@@ -65,11 +68,11 @@ int sp__url_parse(sp_client *c, const char *url, sp_url *u)
         uint64_t pv;
         char pbuf[8];
         if (plen == 0 || plen >= sizeof pbuf)
-            return sp__fail(c, SP_EURL, 0, "%s: invalid port", url);
+            return sp__fail(c, SP_EURL, 0, "%s: invalid port", shown);
         memcpy(pbuf, port, plen);
         pbuf[plen] = '\0';
         if (sp__parse_uint(pbuf, 65535, &pv) < 0 || pv == 0)
-            return sp__fail(c, SP_EURL, 0, "%s: invalid port '%s'", url, pbuf);
+            return sp__fail(c, SP_EURL, 0, "%s: invalid port '%s'", shown, pbuf);
         snprintf(u->port, sizeof u->port, "%u", (unsigned)pv);
     } else {
         memcpy(u->port, "80", 3);
@@ -90,7 +93,7 @@ int sp__url_parse(sp_client *c, const char *url, sp_url *u)
             if (bad_target_byte((unsigned char)rest[i]))
                 return sp__fail(c, SP_EURL, 0,
                                 "%s: space or control character in the path (percent-encode it)",
-                                url);
+                                shown);
         memcpy(u->target + off, rest, tlen);
     }
     return SP_OK;

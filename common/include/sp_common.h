@@ -45,6 +45,13 @@ ssize_t sp__pct_decode(const char *in, char *out, const char **bad_at);
  */
 int sp__write_all(int fd, const void *buf, size_t count);
 
+/*
+ * Copies s into out for a one-line message: control bytes (below 0x20, and 0x7f) become \xHH so
+ * user input can neither split a line nor drive the terminal, and a copy that does not fit ends
+ * in "...". out holds outsz bytes (at least 8) and is always NUL-terminated. Returns out.
+ */
+const char *sp__printable(const char *s, char *out, size_t outsz);
+
 /* Monotonic clock in milliseconds, for deadlines and durations. */
 int64_t sp__now_ms(void);
 

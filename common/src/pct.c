@@ -69,3 +69,28 @@ ssize_t sp__pct_decode(const char *in, char *out, const char **bad_at)
     out[n] = '\0';
     return (ssize_t)n;
 }
+
+const char *sp__printable(const char *s, char *out, size_t outsz)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t len = 0, room = outsz - 4; /* keep space for "..." and the NUL */
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        int ctl = *p < 0x20 || *p == 0x7f;
+        size_t w = ctl ? 4 : 1;
+        if (len + w > room) {
+            memcpy(out + len, "...", 4);
+            return out;
+        }
+        if (ctl) {
+            out[len] = '\\';
+            out[len + 1] = 'x';
+            out[len + 2] = hex[*p >> 4];
+            out[len + 3] = hex[*p & 15];
+        } else {
+            out[len] = (char)*p;
+        }
+        len += w;
+    }
+    out[len] = '\0';
+    return out;
+}

@@ -37,6 +37,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (small > 0 && (strlen(tiny) >= small || sp__pct_decode(tiny, dec, NULL) < 0))
         abort();
 
+    /* Printable copies are one bounded line whatever the input. */
+    char shown[64];
+    sp__printable(in, shown, sizeof shown);
+    if (strlen(shown) >= sizeof shown)
+        abort();
+    for (const unsigned char *q = (const unsigned char *)shown; *q != '\0'; q++)
+        if (*q < 0x20 || *q == 0x7f)
+            abort();
+
     const char *bad = NULL;
     ssize_t n = sp__pct_decode(in, dec, &bad);
     if (n < 0 && (bad == NULL || *bad != '%'))
