@@ -77,9 +77,6 @@ int main(int argc, char **argv)
     }
     const char *in_path = argv[optind], *out_path = argv[optind + 1];
 
-    char *buf = malloc(bufsize);
-    if (buf == NULL)
-        die("malloc");
     int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (ls < 0)
         die("socket");
@@ -99,6 +96,10 @@ int main(int argc, char **argv)
     if (pid == 0)
         sender(in_path, &addr);
 
+    /* Allocated after fork(): only the receiving side needs it. */
+    char *buf = malloc(bufsize);
+    if (buf == NULL)
+        die("malloc");
     int s = accept(ls, NULL, NULL);
     if (s < 0)
         die("accept");
