@@ -694,3 +694,8 @@ void th_mock_drain_log(th_mock *m)
     while (read(m->err_fd, buf, sizeof buf) > 0) {
     }
 }
+
+long th_proc_status(pid_t pid, const char *key)
+{
+    return proc_status_kib(pid, key);
+}

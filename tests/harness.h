@@ -151,4 +151,7 @@ long th_http(int port, const void *request, size_t len, char *out, size_t outsz,
 /* Reads and discards whatever the mock has written to its stderr so far (never blocks). */
 void th_mock_drain_log(th_mock *m);
 
+/* A numeric field of /proc/PID/status, e.g. "Threads", or "VmRSS" in KiB; -1 on error. */
+long th_proc_status(pid_t pid, const char *key);
+
 #endif

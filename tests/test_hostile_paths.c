@@ -1,0 +1,383 @@
+/*
+ * streamput-mock against hostile File-Paths, in both --profile alist and openlist: ".." in every
+ * spelling (percent-encoded, backslashes, mixed), NUL bytes, bad escapes, look-alikes, paths past
+ * NAME_MAX and PATH_MAX, and symlinks or hard links planted in the root that lead out of it.
+ * Each gets AList's exact answer or a clean refusal, and nothing is ever written outside --root:
+ * the whole scratch tree outside the root is listed before and after, and every ancestor of the
+ * root is checked for the escape file's unique name. A negative control shows both checks fire.
+ *
+ *   ctest --test-dir build -R test_hostile_paths      (a few seconds; no long form)
+ */
+#include "test_hostile_util.h"
+
+#include <check.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
+#define REL     "{\"code\":403,\"message\":\"access using relative path is not allowed\",\"data\":null}"
+#define NUL                                                                                        \
+    "{\"code\":400,\"message\":\"invalid File-Path: %00 decodes to a NUL byte\",\"data\":null}"
+#define DENIED "{\"code\":403,\"message\":\"permission denied\",\"data\":null}"
+
+static char *scratch;                  /* th_tmpdir(): everything the test may touch */
+static char root[4096], outside[4096]; /* scratch/jail/root and its sibling scratch/jail/outside */
+static char esc[64];                   /* the unique name every escape attempt aims for */
+static th_mock ol, al;                 /* --profile openlist and alist on the same root */
+static char *before;                   /* hu_listing(scratch) without the root */
+
+static void setup(void)
+{
+    scratch = th_tmpdir();
+    ck_assert_ptr_nonnull(scratch);
+    snprintf(root, sizeof root, "%s/jail/root", scratch);
+    snprintf(outside, sizeof outside, "%s/jail/outside", scratch);
+    ck_assert_int_eq(mkdir(th_path(scratch, "jail"), 0755), 0);
+    ck_assert_int_eq(mkdir(root, 0755), 0);
+    ck_assert_int_eq(mkdir(outside, 0755), 0);
+    ck_assert_int_eq(th_write_pattern(th_path(outside, "victim.txt"), "orig", 4, 4), 0);
+    snprintf(esc, sizeof esc, "escape-%d-%ld.txt", (int)getpid(), (long)hu_now_ms());
+    ck_assert_int_eq(th_mock_start(&ol, root, NULL), 0);
+    ck_assert_int_eq(th_mock_start(&al, root, "--profile", "alist", NULL), 0);
+    before = hu_listing(scratch, root);
+}
+
+static void teardown(void)
+{
+    ck_assert_int_eq(th_mock_stop(&ol), 0);
+    ck_assert_int_eq(th_mock_stop(&al), 0);
+    free(before);
+    th_rmtree(scratch);
+}
+
+/* The first ancestor of the root, up to "/", that holds a file named esc; NULL if none. */
+static const char *escaped_to(void)
+{
+    static char dir[4096];
+    snprintf(dir, sizeof dir, "%s", root);
+    for (char *slash; (slash = strrchr(dir, '/')) != NULL;) {
+        *slash = '\0';
+        const char *d = dir[0] != '\0' ? dir : "/";
+        if (th_exists(th_path(d, esc)))
+            return d;
+        if (dir[0] == '\0')
+            break;
+    }
+    return NULL;
+}
+
+/* Nothing appeared outside the root: not in the scratch tree, not in any ancestor of it. */
+static void assert_nothing_escaped(void)
+{
+    hu_assert_listing(before, scratch, root);
+    const char *d = escaped_to();
+    ck_assert_msg(d == NULL, "%s/%s was written", d, esc);
+}
+
+/* A PUT of body to the raw File-Path fp, however long, with extra header lines. */
+static int upload(int port, const char *fp, const char *headers, const char *body, tm_resp *r)
+{
+    size_t cap = strlen(fp) + strlen(headers) + strlen(body) + 256;
+    char *req = malloc(cap);
+    ck_assert_ptr_nonnull(req);
+    int n = snprintf(req, cap,
+                     "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     "File-Path: %s\r\n%sContent-Length: %zu\r\n\r\n%s",
+                     fp, headers, strlen(body), body);
+    int status = tm_raw(port, req, (size_t)n, r);
+    free(req);
+    return status;
+}
+
+/* fmt with every '@' replaced by the escape name, into a static buffer. */
+static const char *with_esc(const char *fmt)
+{
+    static char out[4096];
+    size_t w = 0;
+    for (const char *p = fmt; *p != '\0' && w + sizeof esc < sizeof out; p++) {
+        if (*p == '@')
+            w += (size_t)snprintf(out + w, sizeof out - w, "%s", esc);
+        else
+            out[w++] = *p;
+    }
+    out[w] = '\0';
+    return out;
+}
+
+/*
+ * Uploads body to the raw File-Path fp and checks the answer: want is either the exact JSON of a
+ * refusal, or "=REL" for a success that must land at root/REL (removed again afterwards, so that
+ * no later case can pass on an earlier case's file).
+ */
+static void expect_path(const th_mock *m, const char *fp, const char *want, const char *body)
+{
+    static tm_resp r;
+    ck_assert_int_eq(upload(m->port, fp, "", body, &r), 200);
+    if (want[0] != '=') {
+        ck_assert_msg(strcmp(r.body, want) == 0, "File-Path %s (port %d): %s", fp, m->port, r.body);
+        return;
+    }
+    ck_assert_msg(strcmp(r.body, SUCCESS) == 0, "File-Path %s: %s", fp, r.body);
+    char at[4096];
+    snprintf(at, sizeof at, "%s", th_path(root, want + 1));
+    /* A regular file of its own: not a link the body was written through. */
+    struct stat st;
+    ck_assert_msg(lstat(at, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1,
+                  "File-Path %s: %s is not a new regular file", fp, want + 1);
+    char got[256] = "";
+    FILE *f = fopen(at, "rb");
+    ck_assert_msg(f != NULL, "File-Path %s: nothing at %s", fp, want + 1);
+    size_t n = fread(got, 1, sizeof got - 1, f);
+    fclose(f);
+    got[n] = '\0';
+    ck_assert_str_eq(got, body);
+    ck_assert_int_eq(unlink(at), 0);
+}
+
+/* One File-Path spelling and what each profile must answer (see expect_path; '@' = esc). */
+typedef struct spelling {
+    const char *fp;
+    const char *openlist;
+    const char *alist;
+} spelling;
+
+static const spelling spellings[] = {
+    /* Plain "..": refused by both. */
+    {"..", REL, REL},
+    {"../@", REL, REL},
+    {"/../@", REL, REL},
+    {"./../@", REL, REL},
+    {"a/./../../@", REL, REL},
+    {"/a/b/../../../@", REL, REL},
+    {"/../../../../../../../../../../../../../../../../@", REL, REL},
+    {"///..//@", REL, REL},
+    {"/x/..", REL, REL},
+    /* Percent-encoded dots and slashes, decoded once before the check. */
+    {"%2e%2e/@", REL, REL},
+    {"%2E%2E%2F@", REL, REL},
+    {"..%2f@", REL, REL},
+    {"..%2F..%2F..%2F@", REL, REL},
+    {"%2e%2e%2f@", REL, REL},
+    {"/x/..%2f", REL, REL},
+    /* Backslashes: OpenList sees the "..", AList only '/'-delimited ones, and then turns '\' into
+     * '/' and cleans, so the ".." is absorbed at the root: stored inside, as real AList does. */
+    {"..\\@", REL, "=@"},
+    {"\\..\\@", REL, "=@"},
+    {"a\\..\\..\\@", REL, "=@"},
+    {"..\\..\\..\\..\\@", REL, "=@"},
+    {"%5c..%5c@", REL, "=@"},
+    {"%2e%2e%5c@", REL, "=@"},
+    {"/a/..%5c..%5c@", REL, "=@"},
+    /* NUL bytes are refused rather than truncated. */
+    {"@%00.txt", NUL, NUL},
+    {"/..%00/@", NUL, NUL},
+    {"%00/../@", NUL, NUL},
+    {"/ok/@%00", NUL, NUL},
+    /* Malformed escapes: url.PathUnescape's error. */
+    {"%zz/../@", "{\"code\":400,\"message\":\"invalid URL escape \\\"%zz\\\"\",\"data\":null}",
+     "{\"code\":400,\"message\":\"invalid URL escape \\\"%zz\\\"\",\"data\":null}"},
+    {"..%2", "{\"code\":400,\"message\":\"invalid URL escape \\\"%2\\\"\",\"data\":null}",
+     "{\"code\":400,\"message\":\"invalid URL escape \\\"%2\\\"\",\"data\":null}"},
+    /* Look-alikes are ordinary names and land where they say, inside the root. */
+    {"....//@", "=..../@", "=..../@"},
+    {"/.../@", "=.../@", "=.../@"},
+    {"/a..b/@", "=a..b/@", "=a..b/@"},
+    {"%252e%252e%252f@", "=%2e%2e%2f@", "=%2e%2e%2f@"},
+    {"%EF%BC%8E%EF%BC%8E/@", "=\xef\xbc\x8e\xef\xbc\x8e/@", "=\xef\xbc\x8e\xef\xbc\x8e/@"},
+    {"%c0%ae%c0%ae/@", "=\xc0\xae\xc0\xae/@", "=\xc0\xae\xc0\xae/@"},
+};
+
+START_TEST(every_dotdot_spelling_is_refused_or_stays_inside)
+{
+    for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
+        char fp[4096], body[64];
+        snprintf(fp, sizeof fp, "%s", with_esc(spellings[i].fp));
+        snprintf(body, sizeof body, "openlist case %zu", i);
+        expect_path(&ol, fp, with_esc(spellings[i].openlist), body);
+        snprintf(body, sizeof body, "alist case %zu", i);
+        expect_path(&al, fp, with_esc(spellings[i].alist), body);
+    }
+    hu_assert_no_temps(root);
+    assert_nothing_escaped();
+}
+END_TEST
+
+/* "/" + n copies of c. */
+static const char *long_name(char c, size_t n)
+{
+    static char out[1 << 17];
+    ck_assert_uint_lt(n + 1, sizeof out);
+    out[0] = '/';
+    memset(out + 1, c, n);
+    out[n + 1] = '\0';
+    return out;
+}
+
+/* 1 if body is a code-500 "failed to put [...]: <reason>" answer (the path may be shortened). */
+static int put_failed(const char *body)
+{
+    static const char head[] = "{\"code\":500,\"message\":\"failed to put [/";
+    return strncmp(body, head, sizeof head - 1) == 0 && strstr(body, "\"data\":null}") != NULL;
+}
+
+START_TEST(overlong_paths_are_refused_cleanly)
+{
+    static tm_resp r;
+    const th_mock *mocks[] = {&ol, &al};
+    for (int k = 0; k < 2; k++) {
+        int port = mocks[k]->port;
+        /* Control: a component of exactly NAME_MAX bytes is an ordinary name. */
+        char want[NAME_MAX + 3];
+        snprintf(want, sizeof want, "=%s", long_name('n', NAME_MAX) + 1);
+        expect_path(mocks[k], long_name('n', NAME_MAX), want, "max name");
+        /* NAME_MAX + 1, a path past PATH_MAX made of short components, one of 100 KB. */
+        static char deep[PATH_MAX + 512];
+        size_t w = 0;
+        while (w < PATH_MAX + 100)
+            w += (size_t)snprintf(deep + w, sizeof deep - w, "/d");
+        for (int i = 0; i < 3; i++) {
+            const char *fp = i == 0   ? long_name('a', NAME_MAX + 1)
+                             : i == 1 ? deep
+                                      : long_name('b', 100000);
+            ck_assert_int_eq(upload(port, fp, "", "too long", &r), 200);
+            ck_assert_msg(put_failed(r.body), "path of %zu bytes: %.300s", strlen(fp), r.body);
+        }
+        /* Control: a path just under PATH_MAX, 15 directories of 255 bytes deep, is stored. */
+        char under[PATH_MAX];
+        w = 0;
+        for (int i = 0; i < 15; i++)
+            w += (size_t)snprintf(under + w, sizeof under - w, "%s", long_name('u', NAME_MAX));
+        snprintf(under + w, sizeof under - w, "/%d.txt", k);
+        ck_assert_uint_lt(strlen(under), PATH_MAX - 1);
+        ck_assert_int_eq(upload(port, under, "", "deep", &r), 200);
+        ck_assert_str_eq(r.body, SUCCESS);
+        ck_assert(th_exists(th_path(root, under + 1)));
+    }
+    /* Nothing of the refused paths was created, not even their first directory. */
+    ck_assert(!th_exists(th_path(root, "d")));
+    ck_assert(!th_exists(th_path(root, long_name('a', NAME_MAX + 1) + 1)));
+    hu_assert_no_temps(root);
+    assert_nothing_escaped();
+}
+END_TEST
+
+START_TEST(symlinks_leading_out_are_refused_in_both_profiles)
+{
+    char abs_out[4096];
+    snprintf(abs_out, sizeof abs_out, "%s", outside);
+    ck_assert_int_eq(symlink("../outside", th_path(root, "rel")), 0);
+    ck_assert_int_eq(symlink(abs_out, th_path(root, "abs")), 0);
+    ck_assert_int_eq(symlink("rel", th_path(root, "chain")), 0); /* a link to a link */
+    ck_assert_int_eq(symlink("/", th_path(root, "slash")), 0);
+    ck_assert_int_eq(symlink("/proc/self/root", th_path(root, "magic")), 0);
+    ck_assert_int_eq(symlink("../outside/nodir", th_path(root, "gone")), 0); /* dangling */
+    ck_assert_int_eq(mkdir(th_path(root, "in"), 0755), 0);
+    ck_assert_int_eq(symlink("../../outside", th_path(root, "in/up")), 0);
+    static const char *const via[] = {
+        "/rel/@",           "/abs/@",       "/chain/@",     "/in/up/@",
+        "/rel/new/deep/@",  "/abs/a/b/c/@", "/slash/@",     "/magic/@",
+        "/gone/@",          "/gone/sub/@",  "/slash/tmp/@", "/in/../rel/@",
+        "/in/up/../jail/@", "/rel/../../@", "/rel%2f@",     "\\rel\\@",
+    };
+    for (size_t i = 0; i < sizeof via / sizeof via[0]; i++) {
+        const char *fp = with_esc(via[i]);
+        static tm_resp r;
+        /* "/in/../rel/@" is refused as a relative path first, the rest by the kernel. */
+        const char *want = strstr(via[i], "..") != NULL ? REL : DENIED;
+        upload(ol.port, fp, "", "evil", &r);
+        ck_assert_msg(strcmp(r.body, want) == 0, "openlist %s: %s", fp, r.body);
+        upload(al.port, fp, "", "evil", &r);
+        ck_assert_msg(strcmp(r.body, want) == 0, "alist %s: %s", fp, r.body);
+    }
+    ck_assert_int_eq(hu_count_files(outside, ""), 1); /* victim.txt alone */
+    hu_assert_no_temps(root);
+    assert_nothing_escaped();
+}
+END_TEST
+
+START_TEST(links_as_the_target_are_replaced_not_followed)
+{
+    static tm_resp r;
+    char abs_victim[sizeof outside + 16];
+    snprintf(abs_victim, sizeof abs_victim, "%s/victim.txt", outside);
+    /* Dangling symlinks out of the root, relative and absolute: the new file replaces the link
+     * and the name it pointed to is never created. */
+    ck_assert_int_eq(symlink(with_esc("../outside/@"), th_path(root, "dangle_rel")), 0);
+    char abs_new[sizeof outside + sizeof esc];
+    snprintf(abs_new, sizeof abs_new, "%s/%s", outside, esc);
+    ck_assert_int_eq(symlink(abs_new, th_path(root, "dangle_abs")), 0);
+    /* Links to an existing file outside: its content must stay "orig". */
+    ck_assert_int_eq(symlink(abs_victim, th_path(root, "to_victim")), 0);
+    ck_assert_int_eq(link(abs_victim, th_path(root, "hard_victim")), 0);
+    static const char *const targets[] = {"/dangle_rel", "/dangle_abs", "/to_victim",
+                                          "/hard_victim"};
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        /* With Overwrite: false a link counts as an existing file, dangling or not. */
+        ck_assert_int_eq(upload(ol.port, targets[i], "Overwrite: false\r\n", "new", &r), 200);
+        ck_assert_str_eq(r.body, "{\"code\":403,\"message\":\"file exists\",\"data\":null}");
+        /* Otherwise the file replaces the link: "=" + the target is where it must be. */
+        char want[64];
+        snprintf(want, sizeof want, "=%s", targets[i] + 1);
+        expect_path(i % 2 ? &al : &ol, targets[i], want, "new");
+    }
+    ck_assert(!th_exists(abs_new));
+    char got[16] = "";
+    FILE *f = fopen(abs_victim, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(got, 1, sizeof got - 1, f), 4);
+    fclose(f);
+    ck_assert_str_eq(got, "orig");
+    hu_assert_no_temps(root);
+    assert_nothing_escaped();
+}
+END_TEST
+
+/* Negative control: the two checks do see a file written outside the root. */
+START_TEST(escape_checks_see_a_file_outside_the_root)
+{
+    char *pristine = hu_listing(scratch, root);
+    ck_assert_str_eq(pristine, before);
+    /* A file beside the root changes the listing... */
+    ck_assert_int_eq(th_write_pattern(th_path(outside, "planted"), "x", 1, 1), 0);
+    char *now = hu_listing(scratch, root);
+    ck_assert_str_ne(now, before);
+    ck_assert_ptr_nonnull(strstr(now, "f jail/outside/planted\n"));
+    free(now);
+    ck_assert_int_eq(unlink(th_path(outside, "planted")), 0);
+    /* ...and so does an empty directory or a symlink... */
+    ck_assert_int_eq(mkdir(th_path(scratch, "newdir"), 0755), 0);
+    now = hu_listing(scratch, root);
+    ck_assert_str_ne(now, before);
+    free(now);
+    ck_assert_int_eq(rmdir(th_path(scratch, "newdir")), 0);
+    /* ...while a file inside the root does not... */
+    ck_assert_int_eq(th_write_pattern(th_path(root, "inside"), "x", 1, 1), 0);
+    now = hu_listing(scratch, root);
+    ck_assert_str_eq(now, before);
+    free(now);
+    /* ...and the ancestor probe finds the escape name two levels above the root. */
+    ck_assert_ptr_null(escaped_to());
+    ck_assert_int_eq(th_write_pattern(th_path(scratch, esc), "x", 1, 1), 0);
+    ck_assert_str_eq(escaped_to(), scratch);
+    ck_assert_int_eq(unlink(th_path(scratch, esc)), 0);
+    free(pristine);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("hostile_paths");
+    TCase *t = tcase_create("paths");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_add_test(t, every_dotdot_spelling_is_refused_or_stays_inside);
+    tcase_add_test(t, overlong_paths_are_refused_cleanly);
+    tcase_add_test(t, symlinks_leading_out_are_refused_in_both_profiles);
+    tcase_add_test(t, links_as_the_target_are_replaced_not_followed);
+    tcase_add_test(t, escape_checks_see_a_file_outside_the_root);
+    suite_add_tcase(s, t);
+    return tm_run(s);
+}

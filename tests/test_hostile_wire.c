@@ -1,0 +1,478 @@
+/*
+ * streamput-mock against hostile clients on the wire, over raw sockets: header floods, header
+ * lines past the per-connection memory limit, invalid chunked framing, bodies cut at every phase
+ * (FIN and RST), and slowloris (hundreds of sockets dribbling a request head a byte at a time),
+ * also against --max-connections and --idle-timeout. After each, the mock must still serve: the
+ * real streamput uploads a file byte-exact within 5 s, nothing partial is stored and no temp file
+ * is left anywhere under the root.
+ *
+ *   ctest --test-dir build -R test_hostile_wire          CI size: 200 sockets for 3 s (~30 s)
+ *   build/bin/test_hostile_wire --large                  label slow: 500 sockets for 20 s
+ */
+#include "test_hostile_util.h"
+
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
+
+static int large; /* --large: the long slowloris */
+static tm_env env;
+static th_mock mock;
+static char src[4096]; /* 1 MiB for the real client, outside the root */
+static int uploads;    /* numbers the proof uploads, so each lands at a fresh name */
+
+static void setup(void)
+{
+    tm_env_up(&env, &mock, NULL, NULL);
+    snprintf(src, sizeof src, "%s", th_path(env.dir, "src.bin"));
+    ck_assert_int_eq(th_write_random(src, 1 << 20, 7), 0);
+    uploads = 0;
+}
+
+static void teardown(void)
+{
+    tm_env_down(&env, &mock);
+}
+
+/*
+ * After a hostile exchange: no temp file anywhere, the only files stored are the proof uploads
+ * (under /ok), and a new proof upload with the real client succeeds byte-exact within 5 s.
+ */
+static void still_serves(void)
+{
+    char fp[64];
+    hu_assert_no_temps(env.root);
+    snprintf(fp, sizeof fp, "/ok/%d.bin", uploads++);
+    hu_client_upload_ok(&mock, env.root, src, fp);
+    ck_assert_int_eq(hu_count_files(env.root, ""), uploads);
+    ck_assert_int_eq(hu_count_files(th_path(env.root, "ok"), ""), uploads);
+    tm_log_drain(&mock);
+}
+
+/* A PUT head for file_path; extra ends with "\r\n" (or is ""), the head with the blank line. */
+static int head(char *buf, size_t cap, const char *file_path, const char *extra)
+{
+    int n = snprintf(buf, cap, "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: %s\r\n%s\r\n",
+                     file_path, extra);
+    ck_assert_int_lt(n, (int)cap);
+    return n;
+}
+
+/* Sends head + filler header lines totalling about `bytes` + a 2-byte body; returns the answer. */
+static int flood(size_t bytes, size_t line_len, const char *file_path, tm_resp *r)
+{
+    size_t cap = bytes + line_len + 512;
+    char *req = malloc(cap);
+    ck_assert_ptr_nonnull(req);
+    size_t w = (size_t)snprintf(req, cap,
+                                "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                "File-Path: %s\r\nContent-Length: 2\r\n",
+                                file_path);
+    for (unsigned i = 0; w < bytes; i++) {
+        int n = snprintf(req + w, cap - w, "X-F%u: ", i);
+        w += (size_t)n;
+        size_t v = line_len > (size_t)n + 2 ? line_len - (size_t)n - 2 : 1;
+        memset(req + w, 'v', v);
+        w += v;
+        req[w++] = '\r';
+        req[w++] = '\n';
+    }
+    memcpy(req + w, "\r\nok", 4);
+    int st = tm_raw(mock.port, req, w + 4, r);
+    free(req);
+    return st;
+}
+
+START_TEST(header_floods_are_served_or_refused_whole)
+{
+    static tm_resp r;
+    /* Thousands of small headers within the 512 KiB connection memory: a valid request. */
+    ck_assert_int_eq(flood(60000, 12, "/flood/5000.txt", &r), 200);
+    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(unlink(th_path(env.root, "flood/5000.txt")), 0);
+    still_serves();
+    /* Fifty thousand of them, one header line of 600 KB, a request line of 600 KB: refused by
+     * MHD with its own status, before any upload begins. */
+    ck_assert_int_eq(flood(600000, 12, "/flood/50000.txt", &r), 431);
+    still_serves();
+    ck_assert_int_eq(flood(600000, 600000, "/flood/line.txt", &r), 431);
+    still_serves();
+    size_t cap = 600100;
+    char *req = malloc(cap);
+    ck_assert_ptr_nonnull(req);
+    int n = snprintf(req, cap, "PUT /api/fs/put?q=");
+    memset(req + n, 'q', 600000);
+    n += 600000;
+    n += snprintf(req + n, cap - (size_t)n, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert_int_eq(tm_raw(mock.port, req, (size_t)n, &r), 414);
+    free(req);
+    still_serves();
+    /* Control: one header line of 100 KB fits the limit and is served. */
+    ck_assert_int_eq(flood(100000, 100000, "/flood/100k.txt", &r), 200);
+    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(unlink(th_path(env.root, "flood/100k.txt")), 0);
+    still_serves();
+}
+END_TEST
+
+#define HELD_FLOODS 64
+
+START_TEST(concurrent_header_floods_stay_within_the_memory_limit)
+{
+    /* 64 connections each hold 400 KB of an unfinished head: MHD keeps it in the connection's
+     * pool, so the mock grows by at most the 512 KiB limit (plus a thread) per connection. */
+    static int fds[HELD_FLOODS];
+    static char chunk[400000];
+    memcpy(chunk, "X-Held: ", 8);
+    memset(chunk + 8, 'v', sizeof chunk - 8); /* one header line, never finished */
+    long base = th_vmrss_kib(mock.pid);
+    for (int i = 0; i < HELD_FLOODS; i++) {
+        char h[256];
+        int n =
+            snprintf(h, sizeof h, "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: /h%d\r\n", i);
+        fds[i] = th_connect(mock.port);
+        ck_assert_int_ge(fds[i], 0);
+        ck_assert_int_eq(th_send_all(fds[i], h, (size_t)n), 0);
+        ck_assert_int_eq(th_send_all(fds[i], chunk, sizeof chunk), 0);
+    }
+    tm_sleep_ms(300);
+    long held = th_vmrss_kib(mock.pid);
+    fprintf(stderr, "mock VmRSS %ld KiB idle, %ld KiB holding %d heads of 400 KB (+%ld KiB each)\n",
+            base, held, HELD_FLOODS, (held - base) / HELD_FLOODS);
+    ck_assert_int_ge(held - base, HELD_FLOODS * 300); /* control: the heads really are held */
+    ck_assert_int_le(held - base, HELD_FLOODS * (512 + 256 + 64));
+    still_serves(); /* while they are held */
+    for (int i = 0; i < HELD_FLOODS; i++)
+        close(fds[i]);
+    still_serves();
+}
+END_TEST
+
+/* A chunked upload of a raw body after the head; returns the HTTP status. */
+static int chunked(const char *file_path, const char *body, tm_resp *r)
+{
+    char req[1024];
+    int n = head(req, sizeof req, file_path, "Connection: close\r\nTransfer-Encoding: chunked\r\n");
+    n += snprintf(req + n, sizeof req - (size_t)n, "%s", body);
+    return tm_raw(mock.port, req, (size_t)n, r);
+}
+
+START_TEST(invalid_chunked_framing_is_refused_and_stores_nothing)
+{
+    static const struct {
+        const char *body;
+        int status;
+    } bad[] = {
+        {"zz\r\nab\r\n0\r\n\r\n", 400},                 /* not hex */
+        {"2\r\nabXX0\r\n\r\n", 400},                    /* no CRLF after the data */
+        {"2\r\nabc\r\n0\r\n\r\n", 400},                 /* more data than the size */
+        {"-1\r\nab\r\n0\r\n\r\n", 400},                 /* a sign */
+        {"0x2\r\nab\r\n0\r\n\r\n", 400},                /* a 0x prefix */
+        {" 2\r\nab\r\n0\r\n\r\n", 400},                 /* leading space */
+        {"\r\nab\r\n0\r\n\r\n", 400},                   /* empty size line */
+        {"4\r\nabcd\r\nzz\r\n\r\n", 400},               /* good chunk, then garbage */
+        {"ffffffffffffffffff\r\nab\r\n0\r\n\r\n", 413}, /* overflows 64 bits */
+        {"10000000000000000\r\nab\r\n0\r\n\r\n", 413},  /* 2^64 */
+        {"4\r\nabcd\r\nffffffffffffffffffff\r\n", 413}, /* overflow after a good chunk */
+    };
+    static tm_resp r;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char fp[64];
+        snprintf(fp, sizeof fp, "/chunk/%zu.bin", i);
+        ck_assert_msg(chunked(fp, bad[i].body, &r) == bad[i].status, "case %zu: %.80s", i, r.raw);
+        ck_assert_ptr_nonnull(strstr(r.raw, "Connection: close"));
+        ck_assert(!th_exists(th_path(env.root, fp + 1)));
+        still_serves();
+    }
+    /* Control: the same framing done right is stored. */
+    ck_assert_int_eq(chunked("/chunk/good.bin", "2\r\nab\r\n3;ext=1\r\ncde\r\n0\r\n\r\n", &r), 200);
+    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(unlink(th_path(env.root, "chunk/good.bin")), 0);
+}
+END_TEST
+
+/* One place to cut a request: the bytes sent before the cut, and whether the head was whole. */
+typedef struct cut {
+    const char *name;
+    const char *extra; /* length header of the head; NULL: the request is cut inside the head */
+    const char *sent;  /* after the head (or, without a head, all that is sent) */
+} cut;
+
+#define CL  "Content-Length: 1000\r\n"
+#define TE  "Transfer-Encoding: chunked\r\n"
+#define C16 "10\r\n0123456789abcdef\r\n"
+
+static const cut cuts[] = {
+    {"mid request line", NULL, "PUT /api/f"},
+    {"after request line", NULL, "PUT /api/fs/put HTTP/1.1\r\n"},
+    {"mid headers", NULL, "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: /cut/x\r\nContent-Le"},
+    {"head without blank line", NULL, "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\n" CL},
+    {"after headers", CL, ""},
+    {"mid body", CL, "0123456789"},
+    {"one byte short", CL, NULL}, /* 999 bytes, filled in below */
+    {"after headers (chunked)", TE, ""},
+    {"mid chunk-size line", TE, "1"},
+    {"chunk size without CRLF", TE, "10"},
+    {"mid chunk", TE, "10\r\n01234567"},
+    {"chunk without CRLF", TE, "10\r\n0123456789abcdef"},
+    {"between chunks", TE, C16},
+    {"before the final 0 chunk", TE, C16 C16},
+    {"mid final chunk line", TE, C16 "0"},
+    {"before the final CRLF", TE, C16 "0\r\n"},
+    {"mid trailer", TE, C16 "0\r\nX-Trailer: a"},
+};
+
+/* Sends a cut request; when the head was whole, waits for its temp file first (the control that
+ * the cut falls mid-upload). Ends the connection with FIN or RST. */
+static void send_cut(const cut *c, int idx, int rst)
+{
+    static char req[4096];
+    char fp[64];
+    snprintf(fp, sizeof fp, "/cut/%d-%s.bin", idx, rst ? "rst" : "fin");
+    int n = 0;
+    if (c->extra != NULL)
+        n = head(req, sizeof req, fp, c->extra);
+    if (c->sent != NULL) {
+        n += snprintf(req + n, sizeof req - (size_t)n, "%s", c->sent);
+    } else {
+        memset(req + n, 'b', 999);
+        n += 999;
+    }
+    int fd = th_connect(mock.port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(th_send_all(fd, req, (size_t)n), 0);
+    if (c->extra != NULL) {
+        int temps = 0;
+        for (int64_t end = hu_now_ms() + 5000; temps == 0 && hu_now_ms() < end; tm_sleep_ms(10))
+            temps = hu_count_files(env.root, HU_TMP_PREFIX);
+        ck_assert_msg(temps == 1, "%s: the upload never started", c->name);
+        tm_sleep_ms(20); /* let the bytes after the head be consumed too */
+    }
+    if (rst) {
+        struct linger lg = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    close(fd);
+    hu_assert_no_temps(env.root);
+    ck_assert_msg(!th_exists(th_path(env.root, fp + 1)), "%s: %s was stored", c->name, fp);
+}
+
+START_TEST(bodies_cut_at_every_phase_store_nothing)
+{
+    for (int rst = 0; rst < 2; rst++)
+        for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+            send_cut(&cuts[i], (int)i, rst);
+            still_serves();
+        }
+    /* Content-Length larger than the body, then a half-close while waiting for the answer:
+     * the mock must not call that a success. */
+    static tm_resp r;
+    char req[256];
+    int n = head(req, sizeof req, "/cut/half.bin", CL);
+    int fd = th_connect(mock.port);
+    ck_assert_int_eq(th_send_all(fd, req, (size_t)n), 0);
+    ck_assert_int_eq(th_send_all(fd, "short", 5), 0);
+    shutdown(fd, SHUT_WR);
+    th_recv_all(fd, r.raw, sizeof r.raw, 5000);
+    close(fd);
+    ck_assert_ptr_null(strstr(r.raw, "success"));
+    ck_assert(!th_exists(th_path(env.root, "cut/half.bin")));
+    still_serves();
+}
+END_TEST
+
+/* ---- slowloris ---- */
+
+/* Sockets that each dribble a request head a byte at a time, from a thread of their own. */
+typedef struct loris {
+    int n;
+    int *fds;
+    size_t *sent;
+    int interval_ms;   /* between rounds; each round sends one byte on every socket */
+    atomic_int silent; /* stop sending but keep the sockets open */
+    atomic_int stop;
+    atomic_int refused; /* sockets the server closed (EOF, reset or EPIPE) */
+    pthread_t th;
+} loris;
+
+/* Byte pos of the head dribbler i sends: a header line that never ends, so no request starts. */
+static char loris_byte(int i, size_t pos)
+{
+    char h[128];
+    int n = snprintf(h, sizeof h,
+                     "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: /slow/%d\r\nX-Slow: ", i);
+    return pos < (size_t)n ? h[pos] : 's';
+}
+
+/* 1 if an operation on a non-blocking socket failed for good (not just "try again"). */
+static int failed(ssize_t k)
+{
+    return k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static void *loris_loop(void *arg)
+{
+    loris *l = arg;
+    while (!atomic_load(&l->stop)) {
+        for (int i = 0; i < l->n && !atomic_load(&l->silent); i++) {
+            if (l->fds[i] < 0)
+                continue;
+            char c = loris_byte(i, l->sent[i]);
+            ssize_t k = recv(l->fds[i], &c, 1, MSG_DONTWAIT); /* only EOF or an error matter */
+            ssize_t w = failed(k) ? -1 : send(l->fds[i], &c, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (failed(k) || (w < 0 && failed(w))) {
+                close(l->fds[i]);
+                l->fds[i] = -1;
+                atomic_fetch_add(&l->refused, 1);
+            } else if (w == 1) {
+                l->sent[i]++;
+            }
+        }
+        tm_sleep_ms(l->interval_ms);
+    }
+    return NULL;
+}
+
+/* Connects n dribblers (each sends its first byte at once) and starts their thread. */
+static void loris_start(loris *l, int port, int n, int interval_ms)
+{
+    memset(l, 0, sizeof *l);
+    l->n = n;
+    l->interval_ms = interval_ms;
+    l->fds = calloc((size_t)n, sizeof *l->fds);
+    l->sent = calloc((size_t)n, sizeof *l->sent);
+    ck_assert(l->fds != NULL && l->sent != NULL);
+    for (int i = 0; i < n; i++) {
+        l->fds[i] = th_connect(port);
+        ck_assert_int_ge(l->fds[i], 0);
+    }
+    ck_assert_int_eq(pthread_create(&l->th, NULL, loris_loop, l), 0);
+}
+
+/* Sockets the server has not closed, as the dribbler last saw them. */
+static int loris_open(loris *l)
+{
+    return l->n - atomic_load(&l->refused);
+}
+
+static void loris_stop(loris *l)
+{
+    atomic_store(&l->stop, 1);
+    pthread_join(l->th, NULL);
+    for (int i = 0; i < l->n; i++)
+        if (l->fds[i] >= 0)
+            close(l->fds[i]);
+    free(l->fds);
+    free(l->sent);
+}
+
+/* Waits up to 5 s for probe(pid) (threads, fds) to fall to at most want; returns the last. */
+static int wait_le(int (*probe)(pid_t), pid_t pid, int want)
+{
+    int n = -1;
+    for (int64_t end = hu_now_ms() + 5000; hu_now_ms() < end; tm_sleep_ms(20))
+        if ((n = probe(pid)) <= want)
+            break;
+    return n;
+}
+
+START_TEST(slowloris_with_the_default_limits_does_not_block_uploads)
+{
+    int n = large ? 500 : 200, seconds = large ? 20 : 3;
+    ck_assert_int_lt(n, 512); /* under the default --max-connections */
+    int threads0 = hu_proc_threads(mock.pid), fds0 = hu_proc_fds(mock.pid);
+    long rss0 = th_vmrss_kib(mock.pid);
+    loris l;
+    int64_t t0 = hu_now_ms();
+    loris_start(&l, mock.port, n, 20);
+    tm_sleep_ms(500);
+    /* The proof uploads run while every dribbler holds its connection (and its thread). */
+    int proofs = 0;
+    while (hu_now_ms() - t0 < seconds * 1000) {
+        still_serves();
+        proofs++;
+        tm_sleep_ms(large ? 2000 : 500);
+    }
+    int threads = hu_proc_threads(mock.pid), fds = hu_proc_fds(mock.pid);
+    long rss = th_vmrss_kib(mock.pid);
+    fprintf(stderr,
+            "slowloris: %d sockets for %d s (%zu bytes each), %d proof uploads; mock threads "
+            "%d -> %d, fds %d -> %d, VmRSS %ld -> %ld KiB\n",
+            n, seconds, l.sent[0], proofs, threads0, threads, fds0, fds, rss0, rss);
+    /* Control: the dribblers were all connected and held by the server the whole time. */
+    ck_assert_int_eq(loris_open(&l), n);
+    ck_assert_int_ge(threads, threads0 + n);
+    ck_assert_int_ge(fds, fds0 + n);
+    loris_stop(&l);
+    /* Their connections and threads are released once they go. */
+    ck_assert_int_le(wait_le(hu_proc_threads, mock.pid, threads0), threads0);
+    ck_assert_int_le(wait_le(hu_proc_fds, mock.pid, fds0), fds0);
+    ck_assert(!th_exists(th_path(env.root, "slow")));
+    still_serves();
+}
+END_TEST
+
+/*
+ * With the limits turned down, the same attack shows what each option does: --max-connections
+ * turns away the connection past the limit (and nothing more is spent on it), and dribbling a
+ * byte faster than --idle-timeout keeps a connection alive, because MHD restarts the clock on
+ * every byte; once the dribblers go quiet, the idle timeout frees their slots and uploads resume.
+ */
+START_TEST(max_connections_and_idle_timeout_hold_under_slowloris)
+{
+    enum { LIMIT = 32 };
+    static tm_resp r;
+    th_mock m;
+    ck_assert_int_eq(
+        th_mock_start(&m, env.root, "--max-connections", "32", "--idle-timeout", "1", NULL), 0);
+    int threads0 = hu_proc_threads(m.pid);
+    loris l;
+    loris_start(&l, m.port, LIMIT, 200);
+    tm_sleep_ms(2500); /* more than twice the idle timeout */
+    ck_assert_int_eq(loris_open(&l), LIMIT);
+    ck_assert_int_ge(hu_proc_threads(m.pid), threads0 + LIMIT);
+    /* Slot 33: closed at once, unanswered, and no thread is spent on it. */
+    static const char ping[] = "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ck_assert_int_eq(tm_raw(m.port, ping, sizeof ping - 1, &r), -1);
+    ck_assert_int_le(hu_proc_threads(m.pid), threads0 + LIMIT);
+    /* Quiet dribblers are cut off by the idle timeout, and then an upload goes through. */
+    int64_t quiet = hu_now_ms();
+    atomic_store(&l.silent, 1);
+    ck_assert_int_le(wait_le(hu_proc_threads, m.pid, threads0), threads0);
+    int64_t freed = hu_now_ms() - quiet;
+    fprintf(stderr, "idle timeout 1 s: %d quiet dribblers dropped %lld ms after their last byte\n",
+            LIMIT, (long long)freed);
+    ck_assert_int_lt(freed, 3000);
+    hu_client_upload_ok(&m, env.root, src, "/ok/after-idle.bin");
+    uploads++;
+    loris_stop(&l);
+    tm_log_drain(&m);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+    still_serves();
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    large = argc > 1 && strcmp(argv[1], "--large") == 0;
+    Suite *s = suite_create("hostile_wire");
+    TCase *t = tcase_create("wire");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, large ? 120 : 60);
+    tcase_add_test(t, header_floods_are_served_or_refused_whole);
+    tcase_add_test(t, concurrent_header_floods_stay_within_the_memory_limit);
+    tcase_add_test(t, invalid_chunked_framing_is_refused_and_stores_nothing);
+    tcase_add_test(t, bodies_cut_at_every_phase_store_nothing);
+    tcase_add_test(t, slowloris_with_the_default_limits_does_not_block_uploads);
+    tcase_add_test(t, max_connections_and_idle_timeout_hold_under_slowloris);
+    suite_add_tcase(s, t);
+    return tm_run(s);
+}
