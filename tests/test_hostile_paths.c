@@ -265,6 +265,27 @@ START_TEST(overlong_paths_are_refused_cleanly)
 }
 END_TEST
 
+/* 1 if s ends with suffix. */
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Storage errors read as Go writes them: "failed to put [/p]: <errno text, lower case>". */
+START_TEST(io_errors_read_as_go_writes_them)
+{
+    static tm_resp r;
+    ck_assert_int_eq(mkdir(th_path(root, "isdir"), 0755), 0);
+    ck_assert_int_eq(upload(ol.port, "/isdir", "", "x", &r), 200);
+    ck_assert_str_eq(r.body, "{\"code\":500,\"message\":\"failed to put [/isdir]: is a directory\","
+                             "\"data\":null}");
+    ck_assert_int_eq(upload(al.port, long_name('a', NAME_MAX + 1), "", "x", &r), 200);
+    ck_assert_msg(put_failed(r.body) && ends_with(r.body, "]: file name too long\",\"data\":null}"),
+                  "%s", r.body);
+}
+END_TEST
+
 START_TEST(symlinks_leading_out_are_refused_in_both_profiles)
 {
     char abs_out[4096];
@@ -375,6 +396,7 @@ int main(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_add_test(t, every_dotdot_spelling_is_refused_or_stays_inside);
     tcase_add_test(t, overlong_paths_are_refused_cleanly);
+    tcase_add_test(t, io_errors_read_as_go_writes_them);
     tcase_add_test(t, symlinks_leading_out_are_refused_in_both_profiles);
     tcase_add_test(t, links_as_the_target_are_replaced_not_followed);
     tcase_add_test(t, escape_checks_see_a_file_outside_the_root);

@@ -127,3 +127,14 @@ bad:
     }
     return -1;
 }
+
+const char *mock_go_errno(int e, char *buf, size_t bufsz)
+{
+    /* The GNU strerror_r: thread-safe, and returns the text (not always in buf). */
+    const char *s = strerror_r(e, buf, bufsz);
+    if (s != buf)
+        snprintf(buf, bufsz, "%s", s);
+    if (buf[0] >= 'A' && buf[0] <= 'Z')
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+    return buf;
+}

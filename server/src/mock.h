@@ -134,6 +134,13 @@ void mock_go_quote(const char *s, size_t n, char *out, size_t outsz);
  */
 int mock_go_parse_int(const char *s, int64_t *out, char *msg, size_t msgsz);
 
+/*
+ * Go's text for an errno (syscall.Errno's Error()) into buf, which it returns: glibc's strerror
+ * with a lower-case first letter, which is what Go's table says for every error a file system
+ * gives ("file too large", "no space left on device", "file name too long").
+ */
+const char *mock_go_errno(int e, char *buf, size_t bufsz);
+
 /* ---- apath.c: File-Path handling as AList does it ---- */
 
 /* Go's path.Clean on a NUL-terminated path, in place. Returns the new length. */

@@ -66,6 +66,8 @@ static void check_auth(mock_req *rq, struct MHD_Connection *c)
 /* Maps a storage failure to AList's code and message. */
 static void fail_store(mock_req *rq, mock_store_err e, size_t failed_dir)
 {
+    int err = errno;
+    char why[128];
     switch (e) {
     case MOCK_STORE_OK:
         return;
@@ -81,7 +83,7 @@ static void fail_store(mock_req *rq, mock_store_err e, size_t failed_dir)
         fail(rq, 403, "file exists");
         return;
     case MOCK_STORE_IO:
-        fail(rq, 500, "failed to put [%s]: %s", rq->path, strerror(errno));
+        fail(rq, 500, "failed to put [%s]: %s", rq->path, mock_go_errno(err, why, sizeof why));
         return;
     }
 }
@@ -215,8 +217,13 @@ static void store_piece(mock_req *rq, const char *data, size_t len)
         if (rq->md[i] != NULL)
             EVP_DigestUpdate(rq->md[i], data, len);
     rq->file_bytes += len;
-    if (mock_store_write(&rq->st, data, len) < 0)
-        fail(rq, 500, "failed to write [%s]: %s", rq->path, strerror(errno));
+    if (mock_store_write(&rq->st, data, len) < 0) {
+        /* Go's *os.PathError, as AList's local driver reports a failed write: "write /a.bin: no
+         * space left on device". */
+        char why[128];
+        mock_go_errno(errno, why, sizeof why);
+        fail(rq, 500, "write %s: %s", rq->path, why);
+    }
 }
 
 /*
@@ -461,8 +468,10 @@ enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
     if (f->delay_ms > 0)
         mock_sleep_ms(f->delay_ms);
     if (rq->code == 0) {
+        char why[128];
         if (rq->has_mtime && mock_store_set_mtime(&rq->st, rq->mtime_ms) < 0)
-            fail(rq, 500, "failed to set the modification time: %s", strerror(errno));
+            fail(rq, 500, "failed to set the modification time: %s",
+                 mock_go_errno(errno, why, sizeof why));
         if (rq->code == 0)
             fail_store(rq, mock_store_commit(&rq->st), 0);
         rq->stored = rq->code == 0;
