@@ -4,6 +4,7 @@
 #   ci/install-deps.sh            build + test dependencies
 #   ci/install-deps.sh --bench    also the benchmark tools (curl, nginx, socat, gnuplot, strace, python3)
 #   ci/install-deps.sh --ci       also the CI checkers (valgrind, cppcheck, clang-format)
+#   ci/install-deps.sh --fuzz     also clang and its libFuzzer/sanitizer runtimes
 set -euo pipefail
 
 pkgs=(gcc make cmake pkg-config libmicrohttpd-dev check libhttp-parser-dev libcjson-dev libssl-dev)
@@ -11,6 +12,7 @@ for arg in "$@"; do
   case "$arg" in
     --bench) pkgs+=(curl nginx-light socat gnuplot-nox strace python3) ;;
     --ci) pkgs+=(valgrind cppcheck clang-format) ;;
+    --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done
