@@ -286,6 +286,34 @@ START_TEST(io_errors_read_as_go_writes_them)
 }
 END_TEST
 
+/* The reason survives a long File-Path: the message shortens the path, not the reason. */
+START_TEST(long_path_errors_keep_their_reason)
+{
+    static tm_resp r;
+    for (int i = 0; i < 2; i++) {
+        const char *fp = i == 0 ? long_name('a', NAME_MAX + 1) : long_name('b', 5000);
+        ck_assert_int_eq(upload(ol.port, fp, "", "x", &r), 200);
+        ck_assert_msg(put_failed(r.body) &&
+                          ends_with(r.body, "]: file name too long\",\"data\":null}"),
+                      "%s", r.body);
+        /* The path loses its middle, and the whole message stays well under 512 bytes. */
+        ck_assert_msg(strstr(r.body, i == 0 ? "aaa...aaa" : "bbb...bbb") != NULL, "%s", r.body);
+        ck_assert_uint_lt(strlen(r.body), 320);
+    }
+    /* Control: a path of 200 bytes is shown whole (here the parent a file is in the way). */
+    char parent[256], want[512];
+    snprintf(parent, sizeof parent, "%s", long_name('c', 199));
+    ck_assert_int_eq(th_write_pattern(th_path(root, parent + 1), "f", 1, 1), 0);
+    char fp[300];
+    snprintf(fp, sizeof fp, "%s/x", parent);
+    ck_assert_int_eq(upload(ol.port, fp, "", "x", &r), 200);
+    snprintf(want, sizeof want,
+             "{\"code\":500,\"message\":\"failed to make dir [%s]: file exists\",\"data\":null}",
+             parent);
+    ck_assert_str_eq(r.body, want);
+}
+END_TEST
+
 START_TEST(symlinks_leading_out_are_refused_in_both_profiles)
 {
     char abs_out[4096];
@@ -397,6 +425,7 @@ int main(void)
     tcase_add_test(t, every_dotdot_spelling_is_refused_or_stays_inside);
     tcase_add_test(t, overlong_paths_are_refused_cleanly);
     tcase_add_test(t, io_errors_read_as_go_writes_them);
+    tcase_add_test(t, long_path_errors_keep_their_reason);
     tcase_add_test(t, symlinks_leading_out_are_refused_in_both_profiles);
     tcase_add_test(t, links_as_the_target_are_replaced_not_followed);
     tcase_add_test(t, escape_checks_see_a_file_outside_the_root);

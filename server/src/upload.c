@@ -21,6 +21,9 @@
 /* Large enough that multipart parsing is not a per-byte affair, small next to the memory limit. */
 #define FORM_BUFFER 65536
 
+/* A path longer than this loses its middle in messages (see msg_path). */
+#define MSG_PATH_MAX 200
+
 /* The digests a client may announce, in the order the journal lists them. */
 static const struct {
     const char *header;
@@ -63,11 +66,31 @@ static void check_auth(mock_req *rq, struct MHD_Connection *c)
         fail(rq, 401, "token is invalidated");
 }
 
+/*
+ * The first len bytes of path as a message shows them. A path longer than MSG_PATH_MAX keeps its
+ * head and tail around "...", cut on UTF-8 character boundaries, so that the reason written after
+ * it still fits in the message: a 4 KiB File-Path must not push "file name too long" out of it.
+ */
+static const char *msg_path(const char *path, size_t len, char buf[MSG_PATH_MAX + 1])
+{
+    if (len <= MSG_PATH_MAX) {
+        snprintf(buf, MSG_PATH_MAX + 1, "%.*s", (int)len, path);
+        return buf;
+    }
+    size_t head = MSG_PATH_MAX / 2, tail = len - (MSG_PATH_MAX / 2 - 3);
+    while (head > 0 && ((unsigned char)path[head] & 0xc0) == 0x80)
+        head--;
+    while (tail < len && ((unsigned char)path[tail] & 0xc0) == 0x80)
+        tail++;
+    snprintf(buf, MSG_PATH_MAX + 1, "%.*s...%.*s", (int)head, path, (int)(len - tail), path + tail);
+    return buf;
+}
+
 /* Maps a storage failure to AList's code and message. */
 static void fail_store(mock_req *rq, mock_store_err e, size_t failed_dir)
 {
     int err = errno;
-    char why[128];
+    char p[MSG_PATH_MAX + 1], why[128];
     switch (e) {
     case MOCK_STORE_OK:
         return;
@@ -77,13 +100,14 @@ static void fail_store(mock_req *rq, mock_store_err e, size_t failed_dir)
         return;
     case MOCK_STORE_NOTDIR:
         /* op.Put's MakeDir failure for a parent component that is a file. */
-        fail(rq, 500, "failed to make dir [%.*s]: file exists", (int)failed_dir, rq->path);
+        fail(rq, 500, "failed to make dir [%s]: file exists", msg_path(rq->path, failed_dir, p));
         return;
     case MOCK_STORE_EXISTS:
         fail(rq, 403, "file exists");
         return;
     case MOCK_STORE_IO:
-        fail(rq, 500, "failed to put [%s]: %s", rq->path, mock_go_errno(err, why, sizeof why));
+        fail(rq, 500, "failed to put [%s]: %s", msg_path(rq->path, strlen(rq->path), p),
+             mock_go_errno(err, why, sizeof why));
         return;
     }
 }
@@ -220,9 +244,9 @@ static void store_piece(mock_req *rq, const char *data, size_t len)
     if (mock_store_write(&rq->st, data, len) < 0) {
         /* Go's *os.PathError, as AList's local driver reports a failed write: "write /a.bin: no
          * space left on device". */
-        char why[128];
+        char p[MSG_PATH_MAX + 1], why[128];
         mock_go_errno(errno, why, sizeof why);
-        fail(rq, 500, "write %s: %s", rq->path, why);
+        fail(rq, 500, "write %s: %s", msg_path(rq->path, strlen(rq->path), p), why);
     }
 }
 
