@@ -123,6 +123,12 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /*
+     * Under a file size limit (ulimit -f, RLIMIT_FSIZE) a write past it raises SIGXFSZ, whose
+     * default action kills the whole server mid-upload and leaves the temp file behind. Ignored,
+     * the write fails with EFBIG and only that upload gets an error.
+     */
+    signal(SIGXFSZ, SIG_IGN);
 
     /*
      * Thread per connection: every body piece is written to disk synchronously, and in a shared
