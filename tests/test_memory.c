@@ -12,7 +12,8 @@
  * into memory, then PUTs it) must fail the client bound, and a receiver that keeps the body in
  * memory must fail the mock bound.
  *
- * The files live on /dev/shm when it exists, so the suite measures memory rather than the disk.
+ * The source files live on /dev/shm when it has room to spare (no disk time for them); the
+ * stored copies on $TMPDIR, deleted after each measurement.
  */
 #include "harness.h"
 
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define KIB 1024ull
@@ -53,19 +55,43 @@ static const char *const chunk_args[] = {"1K", "64K", "1M"};
 #define NCHUNKS (sizeof chunk_args / sizeof chunk_args[0])
 
 static uint64_t large_size = GIB;
-static char *dir;
+static char *dir;     /* the sources: /dev/shm when it has room, else $TMPDIR */
+static char *rootdir; /* the mock's --root: always $TMPDIR */
 static char *root;
 static char small_src[4200], large_src[4200], base_src[4200];
 
-/* A scratch directory on /dev/shm if there is one (RAM, so 1 GiB costs no disk time). */
-static char *mem_tmpdir(void)
+/*
+ * Where the source files go. /dev/shm saves the disk time of writing and reading them, but tmpfs
+ * pages cannot be reclaimed (there is no swap), so it is used only while it leaves 2 GiB spare
+ * in it and in MemAvailable: several runs of this suite at once must not drive the machine out
+ * of memory. The stored copies never go there (see setup). SP_TEST_MEMDIR overrides the choice.
+ */
+static char *source_dir(void)
 {
-    struct stat st;
-    if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0) {
-        char tmpl[] = "/dev/shm/streamput-mem.XXXXXX";
+    const char *forced = getenv("SP_TEST_MEMDIR");
+    char tmpl[4096];
+    if (forced != NULL && *forced != '\0') {
+        snprintf(tmpl, sizeof tmpl, "%s/streamput-mem.XXXXXX", forced);
+        return mkdtemp(tmpl) != NULL ? strdup(tmpl) : NULL;
+    }
+    uint64_t need = large_size + SMALL_SIZE + MOCK_BASE_SIZE + 2 * GIB;
+    struct statvfs vfs;
+    long avail_kib = -1;
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "MemAvailable: %ld kB", &avail_kib) == 1)
+            break;
+    if (f != NULL)
+        fclose(f);
+    if (statvfs("/dev/shm", &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize >= need &&
+        avail_kib >= 0 && (uint64_t)avail_kib * KIB >= need && access("/dev/shm", W_OK) == 0) {
+        snprintf(tmpl, sizeof tmpl, "/dev/shm/streamput-mem.XXXXXX");
         if (mkdtemp(tmpl) != NULL)
             return strdup(tmpl);
     }
+    fprintf(stderr, "memory: /dev/shm lacks %llu MiB to spare; sources go to $TMPDIR\n",
+            (unsigned long long)(need / MIB));
     return th_tmpdir();
 }
 
@@ -99,9 +125,12 @@ static int write_fast(const char *path, uint64_t size)
 
 static void setup(void)
 {
-    dir = mem_tmpdir();
+    dir = source_dir();
     ck_assert_ptr_nonnull(dir);
-    root = strdup(th_path(dir, "root"));
+    /* Stored copies on disk: the page cache holding them can be reclaimed, tmpfs could not. */
+    rootdir = th_tmpdir();
+    ck_assert_ptr_nonnull(rootdir);
+    root = strdup(th_path(rootdir, "root"));
     ck_assert_int_eq(mkdir(root, 0755), 0);
     snprintf(small_src, sizeof small_src, "%s/small.bin", dir);
     snprintf(large_src, sizeof large_src, "%s/large.bin", dir);
@@ -115,7 +144,9 @@ static void teardown(void)
 {
     free(root);
     root = NULL;
-    th_rmtree(dir); /* also on /dev/shm: the 1 GiB file must not outlive the suite */
+    th_rmtree(rootdir);
+    rootdir = NULL;
+    th_rmtree(dir); /* also on /dev/shm: the large file must not outlive the suite */
     dir = NULL;
 }
 
