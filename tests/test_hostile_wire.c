@@ -199,6 +199,30 @@ START_TEST(invalid_chunked_framing_is_refused_and_stores_nothing)
 }
 END_TEST
 
+/* A bad chunk is journaled as a malformed request, not as a client that went away. */
+START_TEST(malformed_framing_is_journaled_as_such)
+{
+    static tm_resp r;
+    ck_assert_int_eq(chunked("/j/bad.bin", "2\r\nabXX0\r\n\r\n", &r), 400);
+    tm_sleep_ms(100);
+    const char *msg = tm_last_field(mock.port, "message");
+    ck_assert_msg(strncmp(msg, "malformed request", 17) == 0, "%s", msg);
+    ck_assert_str_eq(tm_last_field(mock.port, "stored"), "false");
+    /* Control: a client that closes mid-body is still told apart. */
+    int fd = th_connect(mock.port);
+    char req[256];
+    int n = head(req, sizeof req, "/j/cut.bin", "Content-Length: 10\r\n");
+    ck_assert_int_eq(th_send_all(fd, req, (size_t)n), 0);
+    ck_assert_int_eq(th_send_all(fd, "abc", 3), 0);
+    tm_sleep_ms(100);
+    close(fd);
+    tm_sleep_ms(200);
+    ck_assert_str_eq(tm_last_field(mock.port, "message"),
+                     "client closed the connection after 3 body bytes; nothing stored");
+    still_serves();
+}
+END_TEST
+
 /* One place to cut a request: the bytes sent before the cut, and whether the head was whole. */
 typedef struct cut {
     const char *name;
@@ -470,6 +494,7 @@ int main(int argc, char **argv)
     tcase_add_test(t, header_floods_are_served_or_refused_whole);
     tcase_add_test(t, concurrent_header_floods_stay_within_the_memory_limit);
     tcase_add_test(t, invalid_chunked_framing_is_refused_and_stores_nothing);
+    tcase_add_test(t, malformed_framing_is_journaled_as_such);
     tcase_add_test(t, bodies_cut_at_every_phase_store_nothing);
     tcase_add_test(t, slowloris_with_the_default_limits_does_not_block_uploads);
     tcase_add_test(t, max_connections_and_idle_timeout_hold_under_slowloris);

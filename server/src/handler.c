@@ -101,6 +101,16 @@ static void unanswered(mock_req *rq, enum MHD_RequestTerminationCode toe, char *
         snprintf(out, n, "idle timeout after %llu body bytes; nothing stored", got);
     else if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
         snprintf(out, n, "server shut down after %llu body bytes; nothing stored", got);
+    else if (toe == MHD_REQUEST_TERMINATED_WITH_ERROR)
+        /* MHD ends a request this way when the client broke HTTP (bad chunk framing, a chunk
+         * size that overflows) and answers it with its own error page, not with JSON. */
+        snprintf(out, n,
+                 "malformed request (e.g. bad chunked framing), refused by the HTTP layer after "
+                 "%llu body bytes; nothing stored",
+                 got);
+    else if (toe == MHD_REQUEST_TERMINATED_READ_ERROR)
+        snprintf(out, n, "connection failed (read error) after %llu body bytes; nothing stored",
+                 got);
     else
         snprintf(out, n, "client closed the connection after %llu body bytes; nothing stored", got);
 }
