@@ -699,3 +699,22 @@ long th_proc_status(pid_t pid, const char *key)
 {
     return proc_status_kib(pid, key);
 }
+
+int th_mock_wait_request(th_mock *m, const char *file_path, int timeout_ms)
+{
+    static const char req[] =
+        "GET /_mock/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    static char resp[1 << 20];
+    char needle[4200];
+    snprintf(needle, sizeof needle, "\"file_path\":\"%s\"", file_path);
+    int64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        long n = th_http(m->port, req, sizeof req - 1, resp, sizeof resp, 5000);
+        th_mock_drain_log(m);
+        if (n > 0 && strstr(resp, needle) != NULL)
+            return 1;
+        if (now_ms() >= deadline)
+            return 0;
+        poll(NULL, 0, 20);
+    }
+}

@@ -154,4 +154,12 @@ void th_mock_drain_log(th_mock *m);
 /* A numeric field of /proc/PID/status, e.g. "Threads", or "VmRSS" in KiB; -1 on error. */
 long th_proc_status(pid_t pid, const char *key);
 
+/*
+ * Waits until the mock's journal (GET /_mock/requests) holds a request whose File-Path was
+ * file_path (plain paths only: no quote or backslash, which JSON would escape). The mock journals
+ * a request once it is completely done with it, temp-file cleanup included, so afterwards "nothing
+ * stored, no temp file" can be checked without a race. Returns 1, or 0 after timeout_ms.
+ */
+int th_mock_wait_request(th_mock *m, const char *file_path, int timeout_ms);
+
 #endif
