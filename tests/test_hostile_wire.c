@@ -457,7 +457,7 @@ START_TEST(max_connections_and_idle_timeout_hold_under_slowloris)
     th_mock m;
     ck_assert_int_eq(
         th_mock_start(&m, env.root, "--max-connections", "32", "--idle-timeout", "1", NULL), 0);
-    int threads0 = hu_proc_threads(m.pid);
+    int threads0 = hu_proc_threads(m.pid), fds0 = hu_proc_fds(m.pid);
     loris l;
     loris_start(&l, m.port, LIMIT, 200);
     tm_sleep_ms(2500); /* more than twice the idle timeout */
@@ -475,6 +475,10 @@ START_TEST(max_connections_and_idle_timeout_hold_under_slowloris)
     fprintf(stderr, "idle timeout 1 s: %d quiet dribblers dropped %lld ms after their last byte\n",
             LIMIT, (long long)freed);
     ck_assert_int_lt(freed, 3000);
+    /* MHD's listening thread reaps a finished connection (closes its socket, then frees its slot
+     * in the count) just after the connection's thread ends: wait for that before the upload. */
+    ck_assert_int_le(wait_le(hu_proc_fds, m.pid, fds0), fds0);
+    tm_sleep_ms(100);
     hu_client_upload_ok(&m, env.root, src, "/ok/after-idle.bin");
     uploads++;
     loris_stop(&l);
