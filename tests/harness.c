@@ -376,6 +376,7 @@ int th_mock_start(th_mock *m, const char *root, ...)
         return -1;
     pid_t pid = fork();
     if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL); /* as th-spawn does: no inherited SIG_IGN */
         dup2(outp[1], 1);
         dup2(errp[1], 2);
         execv(argv[0], argv);

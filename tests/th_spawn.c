@@ -6,6 +6,7 @@
  * ru_maxrss, so a child forked straight from a test process reports at least the test process's
  * size. Forking from this tiny program instead makes the figure the program's own.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -22,6 +23,9 @@ int main(int argc, char **argv)
         return 126;
     if (pid == 0) {
         close(fd);
+        /* Programs start with default dispositions, as from a shell: an ignored SIGPIPE would be
+         * inherited through exec and hide exactly the deaths the tests look for. */
+        signal(SIGPIPE, SIG_DFL);
         execv(argv[2], argv + 2);
         _exit(127);
     }
