@@ -453,6 +453,45 @@ START_TEST(success_before_the_body_is_not_taken_for_success)
 }
 END_TEST
 
+/* Takes 256 KiB of body, then resets (odd connections) or closes (even ones). */
+static void b_gone_mid_body(int fd, int nth)
+{
+    read_body(fd, read_head(fd), 256 * 1024);
+    if (nth % 2 == 1)
+        reset(fd);
+}
+
+/* Resets as soon as the request head is in, while the body is about to go out. */
+static void b_reset_after_head(int fd, int nth)
+{
+    read_head(fd);
+    reset(fd);
+}
+
+/* sendfile(2) has no MSG_NOSIGNAL: only the client's own care keeps SIGPIPE from killing it. */
+START_TEST(peer_gone_mid_body_is_connection_lost_for_every_engine)
+{
+    static const char *engines[] = {"rw", "sendfile", "auto"};
+    static const behaviour how[] = {b_gone_mid_body, b_reset_after_head};
+    for (int h = 0; h < 2; h++) {
+        for (int i = 0; i < 3; i++) {
+            script_server s;
+            start_server(&s, how[h], 2);
+            for (int k = 0; k < 2; k++) {
+                th_run r;
+                th_client(&r, "-s", "-H", "Expect:", "-c", "64K", "-e", engines[i], medium, url,
+                          NULL);
+                ck_assert_msg(r.status != 128 + SIGPIPE, "engine %s, case %d.%d: killed by SIGPIPE",
+                              engines[i], h, k);
+                ck_assert_msg(r.status == 9, "engine %s, case %d.%d: exit %d: %s", engines[i], h, k,
+                              r.status, r.err);
+            }
+            stop_server(&s);
+        }
+    }
+}
+END_TEST
+
 /* First connection: 503; second: success. */
 static void b_503_then_ok(int fd, int nth)
 {
@@ -622,6 +661,7 @@ int main(void)
     tcase_add_test(t, removing_the_expect_header_means_no_wait);
     tcase_add_test(t, early_413_mid_body_is_reported_not_sigpipe);
     tcase_add_test(t, success_before_the_body_is_not_taken_for_success);
+    tcase_add_test(t, peer_gone_mid_body_is_connection_lost_for_every_engine);
     tcase_add_test(t, retry_recovers_from_a_503);
     tcase_add_test(t, timeout_covers_all_retries_together);
     tcase_add_test(t, timeout_holds_while_the_body_is_going);

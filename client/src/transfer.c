@@ -14,11 +14,14 @@
 #include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Internal outcome of the sending functions: the server has sent a complete final response. */
@@ -422,10 +425,43 @@ static int send_body_rw(xfer *x)
 }
 
 /*
+ * sendfile(2) has no MSG_NOSIGNAL: a peer that hangs up raises SIGPIPE, which would kill the
+ * caller's process. While the engine runs, SIGPIPE is blocked in this thread only (the rest of
+ * the process is untouched), and one raised meanwhile is consumed before the old mask returns;
+ * the failure itself still arrives as EPIPE. A SIGPIPE already pending before is not ours and
+ * is left alone.
+ */
+typedef struct sigpipe_guard {
+    sigset_t old;
+    int pending_before;
+} sigpipe_guard;
+
+static void sigpipe_block(sigpipe_guard *g)
+{
+    sigset_t set, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    g->pending_before = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+static void sigpipe_unblock(sigpipe_guard *g)
+{
+    static const struct timespec now = {0, 0};
+    sigset_t set, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    if (!g->pending_before && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+        while (sigtimedwait(&set, NULL, &now) < 0 && errno == EINTR) {
+        }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+/*
  * The sendfile engine: the kernel copies from the page cache to the socket. Returns
  * SP_EUNSUPPORTED without sending anything if the file system cannot do it, so auto can fall back.
  */
-static int send_body_sendfile(xfer *x)
+static int sendfile_loop(xfer *x)
 {
     sp_client *c = x->c;
     uint64_t size = x->b->size;
@@ -458,6 +494,15 @@ static int send_body_sendfile(xfer *x)
                         "sendfile");
     }
     return SP_OK;
+}
+
+static int send_body_sendfile(xfer *x)
+{
+    sigpipe_guard g;
+    sigpipe_block(&g);
+    int r = sendfile_loop(x);
+    sigpipe_unblock(&g);
+    return r;
 }
 
 static int send_body(xfer *x)
