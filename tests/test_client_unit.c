@@ -73,6 +73,9 @@ START_TEST(url_rejects_what_it_cannot_send)
         {"http://h:/", SP_EURL, "invalid port"},
         {"http://[::1/", SP_EURL, "unterminated"},
         {"http://[zz]/", SP_EURL, "invalid IPv6"},
+        {"http://[cafe]/", SP_EURL, "invalid IPv6"}, /* hex letters, but no address */
+        {"http://[::1::2]/", SP_EURL, "invalid IPv6"},
+        {"http://[1.2.3.4]/", SP_EURL, "invalid IPv6"},
         {"http://[::1]x/", SP_EURL, "junk after"},
         {"http://user:pw@h/", SP_EURL, "credentials"},
         {"http://h/a b", SP_EURL, "space or control"},
@@ -513,7 +516,10 @@ START_TEST(durations_and_hash_lists_parse)
     ck_assert_uint_eq(ms, 250);
     ck_assert_int_eq(tool_parse_duration("2m", &ms), 0);
     ck_assert_uint_eq(ms, 120000);
-    static const char *bad[] = {"", "-1", "1h", "abc", "1e400", "nan", " 1"};
+    ck_assert_int_eq(tool_parse_duration(".5", &ms), 0);
+    ck_assert_uint_eq(ms, 500);
+    static const char *bad[] = {"",     "-1",  "1h",  "abc", "1e400", "nan",  " 1",
+                                "0x10", "1e3", "inf", ".",   "1..2",  "1.5.5"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(tool_parse_duration(bad[i], &ms) == -1, "accepted '%s'", bad[i]);
 

@@ -35,6 +35,7 @@ typedef struct sp_url {
     char port[6];       /* decimal, "80" by default */
     char hostport[270]; /* the Host header value: brackets kept, port only when given */
     char target[8192];  /* path and query, "/" when empty; fragment removed */
+    int numeric;        /* host is an IP literal: resolve with AI_NUMERICHOST */
 } sp_url;
 
 struct sp_client {

@@ -42,21 +42,28 @@ int tool_exit_code(int sp_err)
 
 int tool_parse_duration(const char *s, uint64_t *ms)
 {
-    if (s == NULL || !((*s >= '0' && *s <= '9') || *s == '.'))
+    if (s == NULL)
+        return -1;
+    /* Plain decimals only: strtod alone would also take "0x10", "1e3" and "infinity". */
+    size_t digits = strspn(s, "0123456789");
+    size_t frac = s[digits] == '.' ? strspn(s + digits + 1, "0123456789") : 0;
+    size_t num = digits + (s[digits] == '.' ? 1 + frac : 0);
+    if (digits + frac == 0)
+        return -1;
+    const char *unit = s + num;
+    double scale;
+    if (strcmp(unit, "") == 0 || strcmp(unit, "s") == 0)
+        scale = 1000.0;
+    else if (strcmp(unit, "ms") == 0)
+        scale = 1.0;
+    else if (strcmp(unit, "m") == 0)
+        scale = 60000.0;
+    else
         return -1;
     errno = 0;
     char *end;
     double v = strtod(s, &end);
-    if (errno != 0 || end == s || !isfinite(v) || v < 0)
-        return -1;
-    double scale;
-    if (strcmp(end, "") == 0 || strcmp(end, "s") == 0)
-        scale = 1000.0;
-    else if (strcmp(end, "ms") == 0)
-        scale = 1.0;
-    else if (strcmp(end, "m") == 0)
-        scale = 60000.0;
-    else
+    if (errno != 0 || end != unit || !isfinite(v))
         return -1;
     double r = v * scale;
     if (r > 1e15)

@@ -142,7 +142,8 @@ static void addr_str(const struct addrinfo *ai, char *out, size_t outsz)
 static int do_connect(xfer *x)
 {
     sp_client *c = x->c;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | (x->u->numeric ? AI_NUMERICHOST : 0)};
     struct addrinfo *list = NULL;
     int gai = getaddrinfo(x->u->host, x->u->port, &hints, &list);
     if (gai != 0)

@@ -4,6 +4,8 @@
  */
 #include "internal.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -47,8 +49,15 @@ int sp__url_parse(sp_client *c, const char *url, sp_url *u)
                 return sp__fail(c, SP_EURL, 0, "%s: junk after IPv6 literal", shown);
             port = close + 2;
         }
-        if (hlen == 0 || strspn(host, "0123456789abcdefABCDEF:.") < hlen)
+        char literal[INET6_ADDRSTRLEN + 1];
+        struct in6_addr addr;
+        if (hlen == 0 || hlen >= sizeof literal)
             return sp__fail(c, SP_EURL, 0, "%s: invalid IPv6 literal", shown);
+        memcpy(literal, host, hlen);
+        literal[hlen] = '\0';
+        if (inet_pton(AF_INET6, literal, &addr) != 1)
+            return sp__fail(c, SP_EURL, 0, "%s: invalid IPv6 literal", shown);
+        u->numeric = 1; /* never a name: resolving it must not ask DNS */
     } else {
         const char *colon = memchr(auth, ':', alen);
         hlen = colon != NULL ? (size_t)(colon - auth) : alen;
