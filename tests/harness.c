@@ -178,6 +178,36 @@ out:
     return rc;
 }
 
+int th_copy_prefix(const char *src, const char *dst, uint64_t n)
+{
+    static char buf[TH_IO];
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = in >= 0 && out >= 0 ? 0 : -1;
+    while (rc == 0 && n > 0) {
+        ssize_t got = read_full(in, buf, n < TH_IO ? (size_t)n : TH_IO);
+        if (got <= 0) {
+            rc = -1; /* the source is shorter than n */
+            break;
+        }
+        for (ssize_t off = 0; off < got && rc == 0;) {
+            ssize_t w = write(out, buf + off, (size_t)(got - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                rc = -1;
+            else
+                off += w;
+        }
+        n -= (uint64_t)got;
+    }
+    if (in >= 0)
+        close(in);
+    if (out >= 0 && close(out) < 0)
+        rc = -1;
+    return rc;
+}
+
 int th_sha256_file(const char *path, char out[65])
 {
     static char buf[TH_IO];

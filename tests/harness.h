@@ -32,6 +32,9 @@ int th_write_pattern(const char *path, const void *pattern, size_t len, uint64_t
 /* Compares two files by content in constant memory: 1 equal, 0 different, -1 on error. */
 int th_files_equal(const char *a, const char *b);
 
+/* Copies the first n bytes of src to dst in constant memory. Returns 0, or -1 (src too short). */
+int th_copy_prefix(const char *src, const char *dst, uint64_t n);
+
 /* SHA-256 of a file as lower-case hex into out[65]. Returns 0 or -1. */
 int th_sha256_file(const char *path, char out[65]);
 

@@ -213,6 +213,46 @@ START_TEST(stream_shorter_than_declared_is_a_file_error)
 }
 END_TEST
 
+START_TEST(stream_longer_than_declared_stores_nothing)
+{
+    const char *src = th_path(dir, "long.bin");
+    ck_assert_int_eq(th_write_random(src, 5000, 9), 0);
+    int fd = open(src, O_RDONLY);
+    sp_set_size(c, 1000);
+    sp_set_remote_path(c, "/long.bin");
+    sp_result res;
+    ck_assert_int_eq(sp_put_stream(c, fd, url, &res), SP_EFILE);
+    ck_assert_msg(strstr(sp_errmsg(c), "input is longer than the declared 1000 bytes") != NULL,
+                  "%s", sp_errmsg(c));
+    ck_assert_uint_lt(res.bytes_sent, 1000); /* the last piece was held back */
+    close(fd);
+    poll(NULL, 0, 300);
+    ck_assert(!th_exists(th_path(root, "long.bin")));
+
+    /* Exactly the declared length is fine, even when the input ends on a piece boundary. */
+    ck_assert_int_eq(th_write_random(src, 1000, 9), 0);
+    fd = open(src, O_RDONLY);
+    sp_set_chunk_size(c, 500);
+    ck_assert_msg(sp_put_stream(c, fd, url, &res) == SP_OK, "%s", sp_errmsg(c));
+    close(fd);
+    ck_assert_int_eq(th_files_equal(src, th_path(root, "long.bin")), 1);
+}
+END_TEST
+
+START_TEST(size_that_contradicts_a_regular_file_is_refused)
+{
+    const char *src = th_path(dir, "f.bin");
+    ck_assert_int_eq(th_write_random(src, 5000, 9), 0);
+    sp_set_size(c, 1000);
+    sp_set_remote_path(c, "/f.bin");
+    ck_assert_int_eq(sp_put_file(c, src, url, NULL), SP_EINVAL);
+    ck_assert_msg(strstr(sp_errmsg(c), "does not match the file's 5000 bytes") != NULL, "%s",
+                  sp_errmsg(c));
+    sp_set_size(c, 5000);
+    ck_assert_int_eq(sp_put_file(c, src, url, NULL), SP_OK);
+}
+END_TEST
+
 START_TEST(system_errno_is_kept_for_the_caller)
 {
     th_mock gone;
@@ -316,6 +356,8 @@ int main(void)
     tcase_add_test(t, put_fd_starts_at_the_fd_offset);
     tcase_add_test(t, put_stream_sends_chunked_or_the_declared_size);
     tcase_add_test(t, stream_shorter_than_declared_is_a_file_error);
+    tcase_add_test(t, stream_longer_than_declared_stores_nothing);
+    tcase_add_test(t, size_that_contradicts_a_regular_file_is_refused);
     tcase_add_test(t, system_errno_is_kept_for_the_caller);
     tcase_add_test(t, limit_rate_holds_the_average_down);
     tcase_add_test(t, verbose_output_redacts_the_token);

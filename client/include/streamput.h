@@ -116,17 +116,17 @@ void sp_client_free(sp_client *c);
  * Options. Each returns SP_OK, or SP_EINVAL (with a detail in sp_errmsg()) and leaves the option
  * unchanged. String arguments are copied; the caller keeps ownership of what it passed.
  */
-int sp_set_chunk_size(sp_client *c, size_t bytes);           /* 1 B .. 1 GiB; default 1 MiB */
-int sp_set_engine(sp_client *c, sp_engine engine);           /* default SP_ENGINE_AUTO */
-int sp_set_remote_path(sp_client *c, const char *path);      /* File-Path, percent-encoded; NULL */
-int sp_set_token(sp_client *c, const char *token);           /* Authorization; NULL for none */
-int sp_set_content_type(sp_client *c, const char *type);     /* default application/octet-stream */
-int sp_add_header(sp_client *c, const char *line);           /* "Name: value"; replaces defaults */
-int sp_set_overwrite(sp_client *c, int overwrite);           /* 0 sends "Overwrite: false" */
-int sp_set_as_task(sp_client *c, int as_task);               /* 1 sends "As-Task: true" */
-int sp_set_last_modified(sp_client *c, int send);            /* send mtime in ms; default 1 */
-int sp_set_hashes(sp_client *c, unsigned mask);              /* SP_HASH_* bits; default 0 */
-int sp_set_size(sp_client *c, uint64_t size);                /* declared length for a stream */
+int sp_set_chunk_size(sp_client *c, size_t bytes);       /* 1 B .. 1 GiB; default 1 MiB */
+int sp_set_engine(sp_client *c, sp_engine engine);       /* default SP_ENGINE_AUTO */
+int sp_set_remote_path(sp_client *c, const char *path);  /* File-Path, percent-encoded; NULL */
+int sp_set_token(sp_client *c, const char *token);       /* Authorization; NULL for none */
+int sp_set_content_type(sp_client *c, const char *type); /* default application/octet-stream */
+int sp_add_header(sp_client *c, const char *line);       /* "Name: value"; replaces defaults */
+int sp_set_overwrite(sp_client *c, int overwrite);       /* 0 sends "Overwrite: false" */
+int sp_set_as_task(sp_client *c, int as_task);           /* 1 sends "As-Task: true" */
+int sp_set_last_modified(sp_client *c, int send);        /* send mtime in ms; default 1 */
+int sp_set_hashes(sp_client *c, unsigned mask);          /* SP_HASH_* bits; default 0 */
+int sp_set_size(sp_client *c, uint64_t size); /* a stream's exact length; a file must match */
 int sp_set_connect_timeout_ms(sp_client *c, uint64_t ms);    /* default 10000; 0 = none */
 int sp_set_timeout_ms(sp_client *c, uint64_t ms);            /* whole call; default 0 = none */
 int sp_set_stall_timeout_ms(sp_client *c, uint64_t ms);      /* no progress; default 60000 */

@@ -297,8 +297,14 @@ static int put_common(sp_client *c, int fd, int regular, const char *url, sp_res
             goto out;
         }
         b.size = (uint64_t)(st.st_size > start ? st.st_size - start : 0);
-        if (c->size != SP_SIZE_UNKNOWN && c->size < b.size)
-            b.size = c->size;
+        /* A file knows its length: a declared size that disagrees is a mistake, not a range. */
+        if (c->size != SP_SIZE_UNKNOWN && c->size != b.size) {
+            rc = sp__fail(c, SP_EINVAL, 0,
+                          "declared size %llu does not match the file's %llu bytes (--size is "
+                          "for streams)",
+                          (unsigned long long)c->size, (unsigned long long)b.size);
+            goto out;
+        }
         if (c->last_modified)
             b.mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
         if (c->hashes != 0 && (rc = sp__hash_file(c, fd, (uint64_t)start, b.size, &b)) != SP_OK)

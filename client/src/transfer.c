@@ -378,6 +378,25 @@ static ssize_t read_input(xfer *x, char *buf, size_t want)
     }
 }
 
+/*
+ * Checks that a stream has nothing past its declared length, reading at most one byte into spare
+ * (the buffer's tail room). Waits for the producer to write more or close, within the deadline.
+ */
+static int input_ends_here(xfer *x, char *spare)
+{
+    int r = wait_input(x);
+    if (r != SP_OK)
+        return r;
+    ssize_t n = read_input(x, spare, 1);
+    if (n < 0)
+        return sp__fail(x->c, SP_EFILE, errno, "read input");
+    if (n > 0)
+        return sp__fail(x->c, SP_EFILE, 0,
+                        "input is longer than the declared %llu bytes; nothing was stored",
+                        (unsigned long long)x->b->size);
+    return SP_OK;
+}
+
 /* The rw engine, and the chunked framing of it for bodies of unknown length. */
 static int send_body_rw(xfer *x)
 {
@@ -404,6 +423,13 @@ static int send_body_rw(xfer *x)
         ssize_t n = read_input(x, data, want);
         if (n < 0)
             return sp__fail(c, SP_EFILE, errno, "read input");
+        if (!chunked && !x->regular && x->res->bytes_sent + (uint64_t)n == size) {
+            /* Before the piece that completes a declared length goes out, make sure the
+             * stream ends there: otherwise the server would store a truncated file. */
+            int r = input_ends_here(x, data + n);
+            if (r != SP_OK)
+                return r;
+        }
         if (n == 0) {
             if (chunked)
                 return send_all(x, "0\r\n\r\n", 5, "last chunk");
