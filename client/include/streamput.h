@@ -116,7 +116,7 @@ void sp_client_free(sp_client *c);
  * Options. Each returns SP_OK, or SP_EINVAL (with a detail in sp_errmsg()) and leaves the option
  * unchanged. String arguments are copied; the caller keeps ownership of what it passed.
  */
-int sp_set_chunk_size(sp_client *c, size_t bytes);       /* 1 B .. 1 GiB; default 1 MiB */
+int sp_set_chunk_size(sp_client *c, size_t bytes);       /* 1 B .. 1 GiB; default 256 KiB */
 int sp_set_engine(sp_client *c, sp_engine engine);       /* default SP_ENGINE_AUTO */
 int sp_set_remote_path(sp_client *c, const char *path);  /* File-Path, percent-encoded; NULL */
 int sp_set_token(sp_client *c, const char *token);       /* Authorization; NULL for none */

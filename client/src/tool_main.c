@@ -32,7 +32,7 @@ static const char usage[] =
     "                           ends early or runs past it fails, and nothing is stored\n"
     "\n"
     "Transfer:\n"
-    "  -c, --chunk-size SIZE    bytes per read/send or sendfile call (default: 1M)\n"
+    "  -c, --chunk-size SIZE    bytes per read/send or sendfile call (default: 256K)\n"
     "  -e, --engine ENGINE      rw, sendfile or auto (default: auto = sendfile for files)\n"
     "      --limit-rate RATE    at most RATE bytes per second (e.g. 10M)\n"
     "      --connect-timeout T  (default: 10s)\n"

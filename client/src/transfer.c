@@ -52,10 +52,14 @@ int sp__body_buf(sp_client *c)
     if (c->body_buf != NULL && c->body_buf_chunk == c->chunk_size)
         return SP_OK;
     free(c->body_buf);
-    c->body_buf = malloc(SP_CHUNK_HEAD + c->chunk_size + SP_CHUNK_TAIL);
+    size_t size = SP_CHUNK_HEAD + c->chunk_size + SP_CHUNK_TAIL;
+    c->body_buf = malloc(size);
     c->body_buf_chunk = c->body_buf != NULL ? c->chunk_size : 0;
     if (c->body_buf == NULL)
         return sp__fail(c, SP_ENOMEM, errno, "allocate %zu-byte buffer", c->chunk_size);
+    /* Touch every page now, so the buffer costs the same resident memory for a 1 KiB upload as
+     * for a 4 GiB one: memory use is decided here, once, never by the file's size. */
+    memset(c->body_buf, 0, size);
     return SP_OK;
 }
 
@@ -401,6 +405,9 @@ static int input_ends_here(xfer *x, char *spare)
 static int send_body_rw(xfer *x)
 {
     sp_client *c = x->c;
+    int rc = sp__body_buf(c); /* the sendfile engine never needs it */
+    if (rc != SP_OK)
+        return rc;
     char *data = c->body_buf + SP_CHUNK_HEAD;
     uint64_t size = x->b->size;
     int chunked = size == SP_SIZE_UNKNOWN;
@@ -606,9 +613,6 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
     res->message[0] = '\0';
     res->bytes_sent = 0;
     res->body_sent = 0;
-
-    if ((rc = sp__body_buf(c)) != SP_OK)
-        goto out;
 
     size_t cap = 4096 + strlen(u->target) + (c->remote_path ? strlen(c->remote_path) : 0) +
                  (c->token ? strlen(c->token) : 0) +
