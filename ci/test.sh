@@ -6,12 +6,13 @@
 #   4. Debug build with -fsanitize=address,undefined (leaks detected, UBSan halting); the same
 #      ctest run; any sanitizer report from any process (mock and client included) fails
 #   5. valgrind memcheck on the 'unit' suites (ctest -T memcheck, CK_FORK=no)
+#   6. every fuzz target under libFuzzer for a few seconds (clang; SP_FUZZ_SECONDS, default 8)
 # The 'slow' label (4 GiB transfers) never runs here; run it with: ctest --test-dir build -L slow
 # Build directories can be moved with SP_BUILD_DIR and SP_ASAN_DIR (defaults build, build-asan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash ci/install-deps.sh --ci
+bash ci/install-deps.sh --ci --bench # --bench: the bench_smoke test runs instead of skipping
 jobs=$(nproc 2>/dev/null || echo 2)
 rel=${SP_BUILD_DIR:-build}
 asan=${SP_ASAN_DIR:-build-asan}
@@ -41,11 +42,9 @@ stage "cppcheck"
 # enabled: style, whose unusedFunction flags the public API and variableScope is taste.
 # Suppressed, with the reason:
 #   readdirCalled   readdir_r is deprecated by glibc; readdir is safe on a DIR of one's own
-#   resourceLeak in client/src/hash.c   the dlopen()ed libcrypto stays loaded on purpose: the
-#                   digest functions resolved from it are used for the life of the process
 cppcheck -q --std=c11 --library=posix --enable=warning,performance,portability \
   --inline-suppr --error-exitcode=1 -D_GNU_SOURCE \
-  --suppress=readdirCalled --suppress=resourceLeak:client/src/hash.c \
+  --suppress=readdirCalled \
   -I client/include -I common/include -I client/src -I server/src \
   client common server
 done_stage "cppcheck"
@@ -101,5 +100,18 @@ if [ "$status" -ne 0 ]; then
   exit "$status"
 fi
 done_stage "valgrind"
+
+stage "fuzz smoke runs"
+# Every fuzz target under libFuzzer (clang, ASan + UBSan) for SP_FUZZ_SECONDS each, starting from
+# the committed corpus; a crash, leak, timeout or failed property fails CI. The other builds
+# above already replayed the corpus with the plain driver.
+bash ci/install-deps.sh --fuzz
+fuzz=${SP_FUZZ_DIR:-build-fuzz}
+cmake -S . -B "$fuzz" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_FUZZ=ON \
+  -DSP_FUZZ_SECONDS="${SP_FUZZ_SECONDS:-8}" -DBUILD_TESTING=ON >/dev/null
+mapfile -t fuzzers < <(sed -n 's/^sp_add_fuzz(\([a-z_]*\).*/fuzz_\1/p' tests/fuzz/CMakeLists.txt)
+cmake --build "$fuzz" -j"$jobs" --target "${fuzzers[@]}"
+ctest --test-dir "$fuzz" -R '^fuzz_.*_smoke$' --output-on-failure -j"$jobs"
+done_stage "fuzz smoke runs (${#fuzzers[@]} targets)"
 
 echo "ci: all checks passed in $((SECONDS - t0)) s"

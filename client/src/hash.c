@@ -21,6 +21,7 @@
 
 /* The libcrypto functions the pre-pass uses, resolved once. */
 static struct {
+    void *handle;      /* kept for the life of the process, like the functions from it */
     const char *error; /* dlerror() text if loading failed */
     __typeof__(&EVP_get_digestbyname) get_digestbyname;
     __typeof__(&EVP_MD_CTX_new) ctx_new;
@@ -33,7 +34,7 @@ static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
 
 static void load_crypto(void)
 {
-    void *h = dlopen(SP_LIBCRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
+    void *h = crypto.handle = dlopen(SP_LIBCRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (h == NULL) {
         crypto.error = dlerror();
         return;
