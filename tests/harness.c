@@ -749,3 +749,12 @@ int th_mock_wait_request(th_mock *m, const char *file_path, int timeout_ms)
         poll(NULL, 0, 20);
     }
 }
+
+int th_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

@@ -5,6 +5,7 @@
 #ifndef SP_TEST_HARNESS_H
 #define SP_TEST_HARNESS_H
 
+#include <check.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -164,5 +165,11 @@ long th_proc_status(pid_t pid, const char *key);
  * stored, no temp file" can be checked without a race. Returns 1, or 0 after timeout_ms.
  */
 int th_mock_wait_request(th_mock *m, const char *file_path, int timeout_ms);
+
+/*
+ * Runs every test of s the usual way (CK_ENV: CK_VERBOSITY, CK_RUN_CASE, CK_FORK ...) and
+ * returns main()'s exit status: 0 when all passed.
+ */
+int th_run_suite(Suite *s);
 
 #endif

@@ -447,9 +447,5 @@ int main(void)
     tcase_add_loop_test(t, server_gone_mid_body_is_connection_lost, 0, 6);
     tcase_add_loop_test(t, mock_reset_mid_body_stores_nothing, 0, 3);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return th_run_suite(s);
 }

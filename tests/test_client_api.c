@@ -364,9 +364,5 @@ int main(void)
     tcase_add_test(t, token_comes_from_the_environment);
     tcase_add_test(t, hash_headers_carry_the_file_digests);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return th_run_suite(s);
 }

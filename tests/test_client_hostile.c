@@ -18,15 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* A scripted server: a child process that serves `conns` connections one after another. */
-typedef void (*behaviour)(int fd, int nth);
-
-typedef struct script_server {
-    pid_t pid;
-    int port;
-    int report; /* read end: one line per connection from the child */
-} script_server;
-
 static char *dir;
 static char url[128];
 static const char *small;  /* 1000 bytes: no Expect */
@@ -49,80 +40,27 @@ static void teardown(void)
     th_rmtree(dir);
 }
 
-/* Writes a report line from the child to the test. */
-static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int report_fd = -1;
-static void report(const char *fmt, ...)
+/* Starts a scripted server (tests/harness.h) and points url at it. */
+static void start_server(th_script *s, th_script_fn fn, int conns)
 {
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        th_send_all(report_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-}
-
-static void start_server(script_server *s, behaviour fn, int conns)
-{
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    ck_assert_int_ge(lfd, 0);
-    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert_int_eq(listen(lfd, 8), 0);
-    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
-    int p[2];
-    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
-    s->port = ntohs(sa.sin_port);
-    s->pid = fork();
-    ck_assert_int_ge(s->pid, 0);
-    if (s->pid == 0) {
-        signal(SIGPIPE, SIG_IGN);
-        alarm(30); /* a stuck script never outlives its test */
-        report_fd = p[1];
-        for (int i = 0; i < conns; i++) {
-            int fd = accept(lfd, NULL, NULL);
-            if (fd < 0)
-                _exit(1);
-            fn(fd, i);
-            close(fd);
-        }
-        _exit(0);
-    }
-    close(lfd);
-    close(p[1]);
-    s->report = p[0];
+    ck_assert_int_eq(th_script_start(s, fn, NULL, conns), 0);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/api/fs/put", s->port);
 }
 
 /* Stops the script and returns what it reported. */
-static const char *stop_server(script_server *s)
+static const char *stop_server(th_script *s)
 {
     static char out[4096];
-    th_recv_all(s->report, out, sizeof out, 200);
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, NULL, 0);
-    close(s->report);
-    return out;
+    return th_script_stop(s, out, sizeof out, 200);
 }
 
 /* Reads until the end of the request head; returns body bytes that came with it, or -1. */
 static long read_head(int fd)
 {
     char buf[65536];
-    size_t len = 0;
-    while (len < sizeof buf) {
-        ssize_t n = recv(fd, buf + len, sizeof buf - len, 0);
-        if (n <= 0)
-            return -1;
-        len += (size_t)n;
-        char *end = memmem(buf, len, "\r\n\r\n", 4);
-        if (end != NULL)
-            return (long)(len - (size_t)(end + 4 - buf));
-    }
-    return -1;
+    size_t head;
+    long n = th_read_head(fd, buf, sizeof buf, &head, 10000);
+    return n < 0 ? -1 : n - (long)head;
 }
 
 /* Reads and discards for up to ms milliseconds (or until EOF); returns the byte count. */
@@ -174,7 +112,7 @@ static th_run *expect_exit(int code, const char *says, const char *file, const c
     return &r;
 }
 
-static void b_garbage(int fd, int nth)
+static void b_garbage(int fd, int nth, void *arg)
 {
     read_head(fd);
     drain_for(fd, 100);
@@ -183,28 +121,28 @@ static void b_garbage(int fd, int nth)
 
 START_TEST(garbage_response_is_a_protocol_error)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_garbage, 1);
     expect_exit(8, "malformed response", small, NULL, NULL);
     stop_server(&s);
 }
 END_TEST
 
-static void b_reset_at_once(int fd, int nth)
+static void b_reset_at_once(int fd, int nth, void *arg)
 {
     reset(fd);
 }
 
 START_TEST(reset_before_anything_is_connection_lost)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_reset_at_once, 1);
     expect_exit(9, NULL, medium, NULL, NULL);
     stop_server(&s);
 }
 END_TEST
 
-static void b_truncated(int fd, int nth)
+static void b_truncated(int fd, int nth, void *arg)
 {
     read_head(fd);
     drain_for(fd, 100);
@@ -213,14 +151,14 @@ static void b_truncated(int fd, int nth)
 
 START_TEST(truncated_response_is_a_protocol_error)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_truncated, 1);
     expect_exit(8, "truncated", small, NULL, NULL);
     stop_server(&s);
 }
 END_TEST
 
-static void b_reset_after_headers(int fd, int nth)
+static void b_reset_after_headers(int fd, int nth, void *arg)
 {
     read_head(fd);
     drain_for(fd, 100);
@@ -231,7 +169,7 @@ static void b_reset_after_headers(int fd, int nth)
 
 START_TEST(reset_after_response_headers_is_reported)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_reset_after_headers, 1);
     th_run *r = expect_exit(9, "receive response", small, NULL, NULL);
     ck_assert_ptr_nonnull(strstr(r->err, "reset"));
@@ -239,7 +177,7 @@ START_TEST(reset_after_response_headers_is_reported)
 }
 END_TEST
 
-static void b_endless_headers(int fd, int nth)
+static void b_endless_headers(int fd, int nth, void *arg)
 {
     read_head(fd);
     drain_for(fd, 100);
@@ -256,7 +194,7 @@ static void b_endless_headers(int fd, int nth)
 
 START_TEST(endless_headers_are_cut_at_64_KiB)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_endless_headers, 1);
     th_run *r = expect_exit(8, "headers exceed 64 KiB", small, NULL, NULL);
     ck_assert_double_lt(r->seconds, 5.0);
@@ -264,7 +202,7 @@ START_TEST(endless_headers_are_cut_at_64_KiB)
 }
 END_TEST
 
-static void b_huge_body(int fd, int nth)
+static void b_huge_body(int fd, int nth, void *arg)
 {
     read_head(fd);
     drain_for(fd, 100);
@@ -278,7 +216,7 @@ static void b_huge_body(int fd, int nth)
 
 START_TEST(ten_gigabyte_response_body_is_refused_at_1_MiB)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_huge_body, 1);
     th_run *r = expect_exit(8, "body exceeds 1024 KiB", small, NULL, NULL);
     ck_assert_int_lt(r->ru.ru_maxrss, 64 * 1024); /* KiB: nowhere near 10 GB */
@@ -286,7 +224,7 @@ START_TEST(ten_gigabyte_response_body_is_refused_at_1_MiB)
 }
 END_TEST
 
-static void b_silent(int fd, int nth)
+static void b_silent(int fd, int nth, void *arg)
 {
     read_head(fd);
     drain_for(fd, 10000);
@@ -294,7 +232,7 @@ static void b_silent(int fd, int nth)
 
 START_TEST(silent_server_hits_the_stall_timeout)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_silent, 1);
     th_run r;
     th_client(&r, "-s", "--stall-timeout", "0.5", small, url, NULL);
@@ -305,7 +243,7 @@ START_TEST(silent_server_hits_the_stall_timeout)
 }
 END_TEST
 
-static void b_slow_drip(int fd, int nth)
+static void b_slow_drip(int fd, int nth, void *arg)
 {
     read_head(fd);
     drain_for(fd, 100);
@@ -319,7 +257,7 @@ static void b_slow_drip(int fd, int nth)
 
 START_TEST(slow_drip_hits_the_whole_transfer_timeout)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_slow_drip, 1);
     th_run r;
     th_client(&r, "-s", "--timeout", "1", small, url, NULL);
@@ -331,7 +269,7 @@ START_TEST(slow_drip_hits_the_whole_transfer_timeout)
 END_TEST
 
 /* Answers 401 at once to a request with Expect: 100-continue, and counts body bytes after. */
-static void b_early_401(int fd, int nth)
+static void b_early_401(int fd, int nth, void *arg)
 {
     static const char body[] =
         "{\"code\":401,\"message\":\"Guest user is disabled, login please\",\"data\":null}";
@@ -340,12 +278,12 @@ static void b_early_401(int fd, int nth)
     snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", strlen(body));
     send_str(fd, head);
     send_str(fd, body);
-    report("body=%ld\n", extra + drain_for(fd, 500));
+    th_script_report("body=%ld\n", extra + drain_for(fd, 500));
 }
 
 START_TEST(early_401_with_expect_sends_no_body)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_early_401, 1);
     expect_exit(7, "Guest user is disabled, login please", medium, NULL, NULL);
     const char *seen = stop_server(&s);
@@ -369,16 +307,16 @@ static long read_body(int fd, long got, long want)
 }
 
 /* Never sends 100 Continue, but takes the body and answers as soon as it is all there. */
-static void b_no_continue(int fd, int nth)
+static void b_no_continue(int fd, int nth, void *arg)
 {
     long got = read_body(fd, read_head(fd), 3L << 20);
-    report("body=%ld\n", got);
+    th_script_report("body=%ld\n", got);
     ok_response(fd);
 }
 
 START_TEST(missing_100_continue_sends_the_body_after_the_expect_timeout)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_no_continue, 1);
     th_run r;
     th_client(&r, "-s", "--expect-timeout", "300ms", medium, url, NULL);
@@ -392,7 +330,7 @@ END_TEST
 
 START_TEST(removing_the_expect_header_means_no_wait)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_no_continue, 1);
     th_run r;
     th_client(&r, "-s", "--expect-timeout", "5", "-H", "Expect:", medium, url, NULL);
@@ -404,7 +342,7 @@ START_TEST(removing_the_expect_header_means_no_wait)
 END_TEST
 
 /* Reads part of the body, answers 413 and closes while the client is still sending. */
-static void b_413_midway(int fd, int nth)
+static void b_413_midway(int fd, int nth, void *arg)
 {
     long got = read_head(fd);
     char buf[65536];
@@ -422,7 +360,7 @@ static void b_413_midway(int fd, int nth)
 
 START_TEST(early_413_mid_body_is_reported_not_sigpipe)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_413_midway, 1);
     /* No Expect, so the body is already streaming when the answer comes. */
     th_run r;
@@ -436,15 +374,15 @@ START_TEST(early_413_mid_body_is_reported_not_sigpipe)
 END_TEST
 
 /* Answers success the moment it accepts, before reading anything: a response to no request. */
-static void b_answer_first(int fd, int nth)
+static void b_answer_first(int fd, int nth, void *arg)
 {
     ok_response(fd);
-    report("body=%ld\n", drain_for(fd, 500));
+    th_script_report("body=%ld\n", drain_for(fd, 500));
 }
 
 START_TEST(success_before_the_body_is_not_taken_for_success)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_answer_first, 1);
     /* With Expect (3 MiB) the answer ends the upload before any body byte goes out. */
     th_run *r = expect_exit(8, "before the body was complete", medium, NULL, NULL);
@@ -454,7 +392,7 @@ START_TEST(success_before_the_body_is_not_taken_for_success)
 END_TEST
 
 /* Takes 256 KiB of body, then resets (odd connections) or closes (even ones). */
-static void b_gone_mid_body(int fd, int nth)
+static void b_gone_mid_body(int fd, int nth, void *arg)
 {
     read_body(fd, read_head(fd), 256 * 1024);
     if (nth % 2 == 1)
@@ -462,7 +400,7 @@ static void b_gone_mid_body(int fd, int nth)
 }
 
 /* Resets as soon as the request head is in, while the body is about to go out. */
-static void b_reset_after_head(int fd, int nth)
+static void b_reset_after_head(int fd, int nth, void *arg)
 {
     read_head(fd);
     reset(fd);
@@ -472,10 +410,10 @@ static void b_reset_after_head(int fd, int nth)
 START_TEST(peer_gone_mid_body_is_connection_lost_for_every_engine)
 {
     static const char *engines[] = {"rw", "sendfile", "auto"};
-    static const behaviour how[] = {b_gone_mid_body, b_reset_after_head};
+    static const th_script_fn how[] = {b_gone_mid_body, b_reset_after_head};
     for (int h = 0; h < 2; h++) {
         for (int i = 0; i < 3; i++) {
-            script_server s;
+            th_script s;
             start_server(&s, how[h], 2);
             for (int k = 0; k < 2; k++) {
                 th_run r;
@@ -493,7 +431,7 @@ START_TEST(peer_gone_mid_body_is_connection_lost_for_every_engine)
 END_TEST
 
 /* First connection: 503; second: success. */
-static void b_503_then_ok(int fd, int nth)
+static void b_503_then_ok(int fd, int nth, void *arg)
 {
     read_head(fd);
     drain_for(fd, 200);
@@ -501,12 +439,12 @@ static void b_503_then_ok(int fd, int nth)
         send_str(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
     else
         ok_response(fd);
-    report("conn%d\n", nth);
+    th_script_report("conn%d\n", nth);
 }
 
 START_TEST(retry_recovers_from_a_503)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_503_then_ok, 2);
     th_run r;
     th_client(&r, "-s", "--retry", "2", "--retry-delay", "100ms", small, url, NULL);
@@ -516,7 +454,7 @@ START_TEST(retry_recovers_from_a_503)
 END_TEST
 
 /* Accepts, reads the request, then says nothing: every attempt stalls. */
-static void b_mute(int fd, int nth)
+static void b_mute(int fd, int nth, void *arg)
 {
     read_head(fd);
     drain_for(fd, 3000);
@@ -524,7 +462,7 @@ static void b_mute(int fd, int nth)
 
 START_TEST(timeout_covers_all_retries_together)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_mute, 8);
     th_run r;
     /*
@@ -540,7 +478,7 @@ START_TEST(timeout_covers_all_retries_together)
 END_TEST
 
 /* Takes whatever comes, slowly enough never to block a sender on loopback, and never answers. */
-static void b_sink(int fd, int nth)
+static void b_sink(int fd, int nth, void *arg)
 {
     read_head(fd);
     drain_for(fd, 10000);
@@ -552,7 +490,7 @@ START_TEST(timeout_holds_while_the_body_is_going)
      * end it (4 MiB at 1 MiB/s would take 4 s). */
     const char *four = th_path(dir, "four.bin");
     ck_assert_int_eq(th_write_random(four, 4u << 20, 21), 0);
-    script_server s;
+    th_script s;
     start_server(&s, b_sink, 1);
     th_run r;
     th_client(&r, "-s", "--timeout", "1", "--limit-rate", "1M", "-H", "Expect:", four, url, NULL);
@@ -566,7 +504,7 @@ END_TEST
 START_TEST(timeout_holds_while_waiting_for_a_slow_pipe)
 {
     /* The producer (a sleeping shell) writes nothing for 2.5 s. */
-    script_server s;
+    th_script s;
     start_server(&s, b_sink, 1);
     char cmd[512];
     snprintf(cmd, sizeof cmd,
@@ -584,7 +522,7 @@ END_TEST
 
 START_TEST(without_retry_a_503_is_an_http_error)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_503_then_ok, 1);
     expect_exit(6, "HTTP 503", small, NULL, NULL);
     stop_server(&s);
@@ -593,7 +531,7 @@ END_TEST
 
 START_TEST(stdin_is_never_retried_and_says_so)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_503_then_ok, 1);
     char *argv[] = {
         TH_BIN_DIR "/streamput", "-s", "--retry", "3", "--retry-delay", "10ms", "-", url, NULL};
@@ -607,7 +545,7 @@ END_TEST
 
 START_TEST(refused_port_and_unknown_host_are_connect_errors)
 {
-    script_server s;
+    th_script s;
     start_server(&s, b_garbage, 1);
     stop_server(&s); /* the port is now closed */
     expect_exit(4, "Connection refused", small, NULL, NULL);
@@ -671,9 +609,5 @@ int main(void)
     tcase_add_test(t, refused_port_and_unknown_host_are_connect_errors);
     tcase_add_test(t, local_and_usage_errors_have_their_own_codes);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return th_run_suite(s);
 }

@@ -6,6 +6,8 @@
 #include "internal.h"
 #include "tool.h"
 
+#include "harness.h"
+
 #include <check.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -569,9 +571,5 @@ int main(void)
             tcase_add_test(t, groups[g].tests[i]);
         suite_add_tcase(s, t);
     }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return th_run_suite(s);
 }

@@ -1,6 +1,8 @@
 /* Unit tests for the helpers shared by client and mock: sizes, percent-encoding, write loops. */
 #include "sp_common.h"
 
+#include "harness.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -249,9 +251,5 @@ int main(void)
     tcase_add_test(t, write_all_survives_signals_and_short_writes);
     tcase_add_test(t, write_all_reports_errors);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return th_run_suite(s);
 }

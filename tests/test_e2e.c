@@ -135,9 +135,5 @@ int main(void)
     tcase_add_test(t, stdin_is_sent_chunked_and_byte_exact);
     tcase_add_test(t, wrong_token_fails_with_the_api_exit_code);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return th_run_suite(s);
 }

@@ -621,9 +621,5 @@ int main(void)
     tcase_add_test(t, negative_control_multipart_content_type_is_caught_on_the_wire);
     tcase_add_test(t, marker_count_sees_markers_across_buffer_edges);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return th_run_suite(s);
 }

@@ -242,5 +242,5 @@ int main(void)
     tcase_add_test(t, file_size_limit_fails_the_upload_not_the_server);
     tcase_add_test(t, full_and_read_only_file_systems_fail_the_upload_not_the_server);
     suite_add_tcase(s, t);
-    return tm_run(s);
+    return th_run_suite(s);
 }

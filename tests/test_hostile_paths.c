@@ -430,5 +430,5 @@ int main(void)
     tcase_add_test(t, links_as_the_target_are_replaced_not_followed);
     tcase_add_test(t, escape_checks_see_a_file_outside_the_root);
     suite_add_tcase(s, t);
-    return tm_run(s);
+    return th_run_suite(s);
 }

@@ -503,5 +503,5 @@ int main(int argc, char **argv)
     tcase_add_test(t, slowloris_with_the_default_limits_does_not_block_uploads);
     tcase_add_test(t, max_connections_and_idle_timeout_hold_under_slowloris);
     suite_add_tcase(s, t);
-    return tm_run(s);
+    return th_run_suite(s);
 }

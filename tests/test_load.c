@@ -379,5 +379,5 @@ int main(int argc, char **argv)
     tcase_add_test(t, sequential_requests_do_not_grow_fds_or_memory);
     tcase_add_test(t, racing_writers_leave_exactly_one_whole_body);
     suite_add_tcase(s, t);
-    return tm_run(s);
+    return th_run_suite(s);
 }

@@ -409,9 +409,5 @@ int main(int argc, char **argv)
     suite_add_tcase(s, t);
 
 run:;
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return th_run_suite(s);
 }

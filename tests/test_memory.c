@@ -389,9 +389,5 @@ int main(int argc, char **argv)
         tcase_add_test(t, negative_control_a_buffering_receiver_is_caught);
     }
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return th_run_suite(s);
 }

@@ -497,5 +497,5 @@ int main(void)
     tcase_add_test(t, parent_that_is_a_file_fails_like_op_put);
     tcase_add_test(t, command_line_help_and_errors);
     suite_add_tcase(s, t);
-    return tm_run(s);
+    return th_run_suite(s);
 }

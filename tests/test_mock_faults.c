@@ -246,5 +246,5 @@ int main(void)
     tcase_add_test(t, server_wide_fault_applies_to_every_upload);
     tcase_add_test(t, shutdown_is_prompt_during_a_long_stall);
     suite_add_tcase(s, t);
-    return tm_run(s);
+    return th_run_suite(s);
 }

@@ -299,5 +299,5 @@ int main(void)
                         sizeof not_multipart / sizeof not_multipart[0]);
     tcase_add_test(t, strict_refuses_multipart_and_stores_nothing);
     suite_add_tcase(s, t);
-    return tm_run(s);
+    return th_run_suite(s);
 }

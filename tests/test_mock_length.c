@@ -175,5 +175,5 @@ int main(void)
     tcase_add_test(t, openlist_checks_x_file_size);
     tcase_add_test(t, the_real_client_uploads_chunked_from_a_pipe_to_openlist_only);
     suite_add_tcase(s, t);
-    return tm_run(s);
+    return th_run_suite(s);
 }

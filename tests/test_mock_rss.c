@@ -246,5 +246,5 @@ int main(void)
     tcase_add_test(t, idle_timeout_closes_a_silent_upload);
     tcase_add_test(t, max_connections_turns_away_the_extra_one);
     suite_add_tcase(s, t);
-    return tm_run(s);
+    return th_run_suite(s);
 }

@@ -368,5 +368,5 @@ int main(void)
     tcase_add_test(t, max_body_is_refused_early_and_mid_stream);
     tcase_add_test(t, fsync_mode_stores_normally);
     suite_add_tcase(s, t);
-    return tm_run(s);
+    return th_run_suite(s);
 }

@@ -64,9 +64,6 @@ int tm_log_wait(th_mock *m, const char *needle, char *buf, size_t cap, int timeo
 /* Reads and discards the mock's stderr, so its log never fills the pipe and blocks it. */
 void tm_log_drain(th_mock *m);
 
-/* Runs the suite (CK_ENV verbosity), frees it, and returns main()'s exit status. */
-int tm_run(Suite *s);
-
 /* Sleeps ms milliseconds. */
 void tm_sleep_ms(int ms);
 
