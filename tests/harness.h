@@ -167,8 +167,9 @@ long th_proc_status(pid_t pid, const char *key);
 int th_mock_wait_request(th_mock *m, const char *file_path, int timeout_ms);
 
 /*
- * Runs every test of s the usual way (CK_ENV: CK_VERBOSITY, CK_RUN_CASE, CK_FORK ...) and
- * returns main()'s exit status: 0 when all passed.
+ * Runs every test of s the usual way (CK_ENV: CK_VERBOSITY, CK_RUN_CASE, CK_FORK ...) with
+ * $TMPDIR pointing at a fresh directory that is removed afterwards, passed or failed, and returns
+ * main()'s exit status: 0 when all passed.
  */
 int th_run_suite(Suite *s);
 
