@@ -82,7 +82,7 @@ START_TEST(result_and_progress_describe_the_transfer)
     ck_assert_int_eq(res.body_sent, 1);
     ck_assert_int_eq(res.engine, SP_ENGINE_RW);
     ck_assert_double_gt(res.seconds, 0.0);
-    ck_assert_uint_eq(p.calls, 20); /* one per 256 KiB chunk */
+    ck_assert_uint_ge(p.calls, 20); /* one per 256 KiB chunk, plus a tick per idle second */
     ck_assert_int_eq(p.monotonic, 1);
     ck_assert_uint_eq(p.last_sent, 5u << 20);
     ck_assert_uint_eq(p.total, 5u << 20);

@@ -430,6 +430,27 @@ START_TEST(peer_gone_mid_body_is_connection_lost_for_every_engine)
 }
 END_TEST
 
+START_TEST(ctrl_c_while_waiting_for_the_server_ends_promptly)
+{
+    /* The server reads everything and never answers; the client waits on a 30 s stall timeout.
+     * SIGINT must end it at once, not when the timeout expires. */
+    th_script s;
+    start_server(&s, b_silent, 1);
+    char cmd[512];
+    snprintf(
+        cmd, sizeof cmd,
+        "%s/streamput -s --stall-timeout 30 %s %s & pid=$!; sleep 1; kill -INT $pid; wait $pid",
+        TH_BIN_DIR, small, url);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    th_run r;
+    th_run_argv(&r, argv, NULL, 30000);
+    ck_assert_msg(r.status == 10, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "interrupted"));
+    ck_assert_msg(r.seconds < 4.0, "took %.2f s to react to SIGINT", r.seconds);
+    stop_server(&s);
+}
+END_TEST
+
 /* First connection: 503; second: success. */
 static void b_503_then_ok(int fd, int nth, void *arg)
 {
@@ -600,6 +621,7 @@ int main(void)
     tcase_add_test(t, early_413_mid_body_is_reported_not_sigpipe);
     tcase_add_test(t, success_before_the_body_is_not_taken_for_success);
     tcase_add_test(t, peer_gone_mid_body_is_connection_lost_for_every_engine);
+    tcase_add_test(t, ctrl_c_while_waiting_for_the_server_ends_promptly);
     tcase_add_test(t, retry_recovers_from_a_503);
     tcase_add_test(t, timeout_covers_all_retries_together);
     tcase_add_test(t, timeout_holds_while_the_body_is_going);

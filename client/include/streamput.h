@@ -87,9 +87,11 @@ typedef struct sp_result {
 typedef struct sp_client sp_client;
 
 /*
- * Progress callback: called from the sending loop with the body bytes sent so far and the total
- * (UINT64_MAX if unknown). Return non-zero to cancel the transfer (the call then fails with
- * SP_ECANCELED). Must not call back into the same handle.
+ * Progress callback: called as the body goes out, and at least once a second while the transfer
+ * waits (for the server, for input, between retries), with the body bytes sent so far and the
+ * total (UINT64_MAX if unknown). Return non-zero to cancel: the call then fails with
+ * SP_ECANCELED. A signal handler can set a flag the callback returns. Must not call back into
+ * the same handle.
  */
 typedef int (*sp_progress_fn)(void *userdata, uint64_t sent, uint64_t total);
 

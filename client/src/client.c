@@ -254,14 +254,22 @@ static int retryable(int err, const sp_result *res)
     }
 }
 
-/* Sleeps ms milliseconds, unless the whole-call deadline comes first. */
-static void back_off(uint64_t ms)
+/*
+ * Sleeps ms milliseconds between attempts, ticking the progress callback at least every 250 ms
+ * so the caller can cancel. Returns SP_OK, or SP_ECANCELED.
+ */
+static int back_off(sp_client *c, uint64_t ms, uint64_t total)
 {
     while (ms > 0) {
-        int step = ms > 1000 ? 1000 : (int)ms;
+        int step = ms > 250 ? 250 : (int)ms;
         poll(NULL, 0, step);
         ms -= (uint64_t)step;
+        if (c->progress != NULL && c->progress(c->progress_ud, 0, total) != 0)
+            return sp__fail(c, SP_ECANCELED, 0,
+                            "canceled by the progress callback while waiting "
+                            "to retry");
     }
+    return SP_OK;
 }
 
 /*
@@ -345,7 +353,8 @@ static int put_common(sp_client *c, int fd, int regular, const char *url, sp_res
             break; /* the back-off alone would outlast --timeout */
         sp__debug(c, SP_DEBUG_INFO, "attempt %u failed (%s); retrying in %llu ms", attempt + 1,
                   c->errmsg, (unsigned long long)delay);
-        back_off(delay);
+        if ((rc = back_off(c, delay, b.size)) != SP_OK)
+            break;
         delay = delay * 2 > SP_MAX_BACKOFF_MS ? SP_MAX_BACKOFF_MS : delay * 2;
         if (lseek(fd, start, SEEK_SET) < 0) {
             rc = sp__fail(c, SP_EFILE, errno, "rewind input for retry");

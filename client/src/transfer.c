@@ -92,6 +92,35 @@ static int check_deadline(xfer *x, const char *doing)
     return sp__now_ms() >= x->deadline ? deadline_passed(x, doing) : SP_OK;
 }
 
+/* The progress callback asked to stop. */
+static int canceled(xfer *x)
+{
+    return sp__fail(x->c, SP_ECANCELED, 0, "canceled by the progress callback after %llu bytes",
+                    (unsigned long long)x->res->bytes_sent);
+}
+
+/*
+ * Lets the caller cancel while nothing moves: during waits the progress callback also runs at
+ * least once a second and after any interrupted wait (a signal handler may have asked to stop).
+ */
+static int idle_tick(xfer *x)
+{
+    sp_client *c = x->c;
+    if (c->progress != NULL && c->progress(c->progress_ud, x->res->bytes_sent, x->b->size) != 0)
+        return canceled(x);
+    return SP_OK;
+}
+
+/* How long one poll() may block: no more than a second when a progress callback wants ticks. */
+static int poll_slice(const xfer *x, int64_t wait)
+{
+    if (wait < 0) /* no deadline at all */
+        return x->c->progress != NULL ? 1000 : -1;
+    if (x->c->progress != NULL && wait > 1000)
+        return 1000;
+    return wait > INT_MAX ? INT_MAX : (int)wait;
+}
+
 /*
  * Waits for events on the socket, until `limit` (absolute ms; INT64_MAX for none) or one of the
  * call's own deadlines. Returns the revents (> 0), 0 once `limit` has passed, or SP_ETIMEOUT
@@ -117,13 +146,14 @@ static int wait_sock(xfer *x, short events, int64_t limit, const char *doing)
             return sp__fail(c, SP_ETIMEOUT, 0, "%s: no progress for %llu ms (stall timeout)", doing,
                             (unsigned long long)c->stall_timeout_ms);
         }
-        int64_t wait = until - now;
         struct pollfd pfd = {.fd = x->sock, .events = events};
-        int r = poll(&pfd, 1, wait > INT_MAX ? INT_MAX : (int)wait);
+        int r = poll(&pfd, 1, poll_slice(x, until - now));
         if (r < 0 && errno != EINTR)
             return sp__fail(c, SP_ERECV, errno, "poll");
         if (r > 0)
             return pfd.revents;
+        if ((r = idle_tick(x)) != SP_OK)
+            return r;
     }
 }
 
@@ -306,8 +336,7 @@ static int body_progress(xfer *x, size_t n)
     sp_client *c = x->c;
     x->res->bytes_sent += n;
     if (c->progress != NULL && c->progress(c->progress_ud, x->res->bytes_sent, x->b->size) != 0)
-        return sp__fail(c, SP_ECANCELED, 0, "canceled by the progress callback after %llu bytes",
-                        (unsigned long long)x->res->bytes_sent);
+        return canceled(x);
     int r = check_deadline(x, "send body");
     if (r != SP_OK)
         return r;
@@ -357,9 +386,11 @@ static int wait_input(xfer *x)
             return deadline_passed(x, "read input");
         int64_t wait = x->deadline == INT64_MAX ? -1 : x->deadline - now;
         struct pollfd p[2] = {{.fd = x->src, .events = POLLIN}, {.fd = x->sock, .events = POLLIN}};
-        int r = poll(p, 2, wait > INT_MAX ? INT_MAX : (int)wait);
+        int r = poll(p, 2, poll_slice(x, wait));
         if (r < 0 && errno != EINTR)
             return sp__fail(x->c, SP_EFILE, errno, "poll input");
+        if (r <= 0 && (r = idle_tick(x)) != SP_OK)
+            return r;
         if (r > 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
             int e = poll_early(x);
             if (e != SP_OK)
