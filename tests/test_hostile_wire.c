@@ -488,6 +488,44 @@ START_TEST(max_connections_and_idle_timeout_hold_under_slowloris)
 }
 END_TEST
 
+/*
+ * --header-timeout bounds what --idle-timeout cannot: dribblers that send a byte every 200 ms
+ * (which keep an idle timeout from ever firing, as the test above shows with the same attack)
+ * fill every slot, yet are cut once their heads are 1 s late, and an upload gets in. With the
+ * deadline off, the same dribblers keep all their slots: the control.
+ */
+START_TEST(header_timeout_cuts_dribblers_and_lets_uploads_in)
+{
+    enum { LIMIT = 32 };
+    static tm_resp r;
+    static const char ping[] = "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    for (int deadline = 0; deadline < 2; deadline++) {
+        th_mock m;
+        ck_assert_int_eq(th_mock_start(&m, env.root, "--max-connections", "32", "--header-timeout",
+                                       deadline ? "1" : "0", NULL),
+                         0);
+        int threads0 = hu_proc_threads(m.pid);
+        loris l;
+        loris_start(&l, m.port, LIMIT, 200);
+        tm_sleep_ms(2500);
+        if (!deadline) {
+            ck_assert_int_eq(loris_open(&l), LIMIT); /* every slot still held */
+            ck_assert_int_eq(tm_raw(m.port, ping, sizeof ping - 1, &r), -1);
+        } else {
+            ck_assert_int_eq(loris_open(&l), 0); /* all cut, though they never went quiet */
+            ck_assert_int_le(wait_le(hu_proc_threads, m.pid, threads0), threads0);
+            tm_sleep_ms(100); /* MHD frees a slot just after the connection's thread ends */
+            hu_client_upload_ok(&m, env.root, src, "/ok/after-header-timeout.bin");
+            uploads++;
+        }
+        loris_stop(&l);
+        tm_log_drain(&m);
+        ck_assert_int_eq(th_mock_stop(&m), 0);
+    }
+    still_serves();
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     large = argc > 1 && strcmp(argv[1], "--large") == 0;
@@ -502,6 +540,7 @@ int main(int argc, char **argv)
     tcase_add_test(t, bodies_cut_at_every_phase_store_nothing);
     tcase_add_test(t, slowloris_with_the_default_limits_does_not_block_uploads);
     tcase_add_test(t, max_connections_and_idle_timeout_hold_under_slowloris);
+    tcase_add_test(t, header_timeout_cuts_dribblers_and_lets_uploads_in);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

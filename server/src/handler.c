@@ -188,6 +188,7 @@ enum MHD_Result mock_handle(void *cls, struct MHD_Connection *c, const char *url
     mock_req *rq = *req_cls;
     (void)version;
     if (rq == NULL) {
+        mock_watchdog_head_done(c); /* the first call comes once the whole head is in */
         rq = calloc(1, sizeof *rq);
         if (rq == NULL)
             return MHD_NO;
@@ -223,7 +224,7 @@ void mock_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 {
     mock_req *rq = *req_cls;
     (void)cls;
-    (void)c;
+    mock_watchdog_rearm(c); /* a keep-alive connection's next head gets the full deadline */
     if (rq == NULL)
         return;
     /* A client that went away mid-body leaves a temp file behind: it must not survive. */

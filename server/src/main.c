@@ -139,6 +139,10 @@ int main(int argc, char **argv)
      * fault simply sleeps in its own handler (MHD 0.9.75 cannot suspend connections in this
      * mode, and need not). poll() rather than select() so descriptors above 1023 work.
      */
+    if (mock_watchdog_start(srv.cfg.header_timeout) < 0) {
+        fprintf(stderr, "streamput-mock: cannot start the --header-timeout watchdog\n");
+        goto out;
+    }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
@@ -149,7 +153,8 @@ int main(int argc, char **argv)
                          MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)MOCK_CONN_INCREMENT,
                          MHD_OPTION_THREAD_STACK_SIZE, (size_t)MOCK_THREAD_STACK,
                          MHD_OPTION_CONNECTION_LIMIT, srv.cfg.max_connections,
-                         MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.idle_timeout, MHD_OPTION_END);
+                         MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.idle_timeout,
+                         MHD_OPTION_NOTIFY_CONNECTION, mock_watchdog_notify, NULL, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "streamput-mock: cannot listen on %s\n", srv.cfg.listen);
         goto out;
@@ -169,6 +174,7 @@ out:
     mock_stop_sleepers();
     if (d != NULL)
         MHD_stop_daemon(d);
+    mock_watchdog_stop();
     mock_journal_free();
     if (srv.rootfd >= 0)
         close(srv.rootfd);

@@ -57,7 +57,8 @@ typedef struct mock_config {
     mock_fault fault;
     int allow_fault_header;
     unsigned max_connections;
-    unsigned idle_timeout; /* seconds, 0: none */
+    unsigned idle_timeout;   /* seconds, 0: none */
+    unsigned header_timeout; /* seconds for a request head to arrive, 0: none */
 } mock_config;
 
 /* The running server: configuration plus the root directory fd everything is resolved against. */
@@ -191,6 +192,24 @@ __attribute__((format(printf, 1, 2))) void mock_warn(const char *fmt, ...);
 
 /* The current UTC time as 2006-01-02T15:04:05.000Z into out. */
 void mock_time_iso(char *out, size_t outsz);
+
+/* ---- watchdog.c: the request-head deadline (--header-timeout) ---- */
+
+/* Starts the watchdog thread for a deadline of seconds (0: none, nothing runs). Returns 0 or -1. */
+int mock_watchdog_start(unsigned seconds);
+
+/* Stops and joins the watchdog thread; call after MHD_stop_daemon(). */
+void mock_watchdog_stop(void);
+
+/* The MHD_OPTION_NOTIFY_CONNECTION callback: registers and forgets connections. */
+void mock_watchdog_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe);
+
+/* The connection's current request head is complete: the deadline no longer applies. */
+void mock_watchdog_head_done(struct MHD_Connection *c);
+
+/* A request finished: the next head on this connection has the full deadline from now. */
+void mock_watchdog_rearm(struct MHD_Connection *c);
 
 /* ---- sniff.c ---- */
 

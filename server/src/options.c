@@ -23,6 +23,8 @@ static const char usage[] =
     "                          is ever touched, symlinks included\n"
     "  --max-connections N     concurrent connections (default 512)\n"
     "  --idle-timeout SECONDS  close a connection idle this long (default 120, 0: never)\n"
+    "  --header-timeout SECONDS  close a connection whose request head takes longer to\n"
+    "                          arrive, however it dribbles (default 30, 0: never)\n"
     "\n"
     "AList behaviour:\n"
     "  --token TOKEN           require Authorization: TOKEN (default: guest access)\n"
@@ -97,6 +99,7 @@ enum {
     OPT_ALLOW_FAULT_HEADER,
     OPT_MAX_CONNECTIONS,
     OPT_IDLE_TIMEOUT,
+    OPT_HEADER_TIMEOUT,
     OPT_HELP,
 };
 
@@ -117,6 +120,7 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
         {"allow-fault-header", no_argument, NULL, OPT_ALLOW_FAULT_HEADER},
         {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -126,6 +130,7 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
     cfg->journal = 1000;
     cfg->max_connections = 512;
     cfg->idle_timeout = 120;
+    cfg->header_timeout = 30; /* as nginx's client_header_timeout, give or take */
     mock_fault_init(&cfg->fault);
     opterr = 0;
     int o;
@@ -182,6 +187,9 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
             break;
         case OPT_IDLE_TIMEOUT:
             cfg->idle_timeout = (unsigned)number("--idle-timeout", optarg, 86400);
+            break;
+        case OPT_HEADER_TIMEOUT:
+            cfg->header_timeout = (unsigned)number("--header-timeout", optarg, 86400);
             break;
         case OPT_HELP:
             fputs(usage, stdout);
