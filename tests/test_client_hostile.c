@@ -451,6 +451,35 @@ START_TEST(ctrl_c_while_waiting_for_the_server_ends_promptly)
 }
 END_TEST
 
+/* JSON escapes decode to raw control bytes: an escape sequence and a forged line. (http-parser
+ * already refuses control bytes in the status line and headers.) */
+static void b_escapes(int fd, int nth, void *arg)
+{
+    static const char body[] = "{\"code\":500,\"message\":\"\\u001b[2J\\nstreamput: uploaded OK\","
+                               "\"data\":null}";
+    char head[256];
+    read_head(fd);
+    drain_for(fd, 100);
+    snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", sizeof body - 1);
+    send_str(fd, head);
+    send_str(fd, body);
+}
+
+START_TEST(server_text_cannot_drive_the_terminal)
+{
+    th_script s;
+    start_server(&s, b_escapes, 1);
+    th_run r;
+    th_client(&r, "-v", "--no-progress", small, url, NULL);
+    ck_assert_msg(r.status == 7, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(strchr(r.err, '\x1b') == NULL, "an escape byte reached stderr: %s", r.err);
+    ck_assert_msg(strchr(r.err, '\x07') == NULL, "a bell byte reached stderr");
+    ck_assert_msg(strstr(r.err, "\nstreamput: uploaded OK") == NULL, "the server forged a line");
+    ck_assert_ptr_nonnull(strstr(r.err, "\\x1b[2J")); /* shown, escaped */
+    stop_server(&s);
+}
+END_TEST
+
 /* First connection: 503; second: success. */
 static void b_503_then_ok(int fd, int nth, void *arg)
 {
@@ -622,6 +651,7 @@ int main(void)
     tcase_add_test(t, success_before_the_body_is_not_taken_for_success);
     tcase_add_test(t, peer_gone_mid_body_is_connection_lost_for_every_engine);
     tcase_add_test(t, ctrl_c_while_waiting_for_the_server_ends_promptly);
+    tcase_add_test(t, server_text_cannot_drive_the_terminal);
     tcase_add_test(t, retry_recovers_from_a_503);
     tcase_add_test(t, timeout_covers_all_retries_together);
     tcase_add_test(t, timeout_holds_while_the_body_is_going);

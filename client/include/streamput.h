@@ -75,7 +75,8 @@ typedef struct sp_result {
     int http_status;     /* final HTTP status, or 0 if none was received */
     int has_code;        /* 1 if the body was a JSON object with a numeric "code" */
     long code;           /* that "code" */
-    char message[256];   /* JSON "message", else the reason phrase; truncated, NUL-terminated */
+    char message[256];   /* JSON "message", else the reason phrase; raw bytes (escape before
+                           printing); truncated, NUL-terminated */
     uint64_t body_size;  /* bytes the body was declared to have, or UINT64_MAX if unknown */
     uint64_t bytes_sent; /* body bytes handed to the kernel in the last attempt */
     double seconds;      /* wall time of the whole call, retries included */

@@ -229,10 +229,14 @@ int sp__resp_finish(sp_resp *r, sp_result *res, int answered_early, uint64_t siz
     }
     cJSON_Delete(json);
 
+    /* The server's words go into our message escaped: a JSON "\u001b" must not reach a
+     * terminal as an escape sequence, nor "\n" forge a line. */
+    char shown[sizeof res->message];
+    sp__printable(res->message, shown, sizeof shown);
     if (r->status < 200 || r->status > 299)
-        return sp__fail(c, SP_EHTTP, 0, "server answered HTTP %d: %s", r->status, res->message);
+        return sp__fail(c, SP_EHTTP, 0, "server answered HTTP %d: %s", r->status, shown);
     if (res->has_code && res->code != 200)
-        return sp__fail(c, SP_EAPI, 0, "server answered code %ld: %s", res->code, res->message);
+        return sp__fail(c, SP_EAPI, 0, "server answered code %ld: %s", res->code, shown);
     if (answered_early)
         return sp__fail(c, SP_EPROTO, 0,
                         "server answered HTTP %d before the body was complete (%llu of %llu "

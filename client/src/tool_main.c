@@ -166,7 +166,10 @@ static void on_debug(void *ud, sp_debug_kind kind, const char *text, size_t len)
         fprintf(stderr, "> Authorization: <redacted>\n");
         return;
     }
-    fprintf(stderr, "%c %.*s\n", marks[kind], (int)len, text);
+    /* Whatever a server sends is shown escaped, never interpreted by the terminal. */
+    char line[4096], shown[4096];
+    snprintf(line, sizeof line, "%.*s", (int)len, text);
+    fprintf(stderr, "%c %s\n", marks[kind], sp__printable(line, shown, sizeof shown));
 }
 
 /* Prints "streamput: MESSAGE" and the --help hint; arguments must already be printable. */
@@ -359,12 +362,12 @@ int main(int argc, char **argv)
     else if (err != SP_OK)
         fprintf(stderr, "streamput: %s\n", sp_errmsg(c));
     else if (!silent) {
-        char sent[32];
+        char sent[32], message[sizeof res.message];
         tool_format_bytes(res.bytes_sent, sent, sizeof sent);
         double mib_s = res.seconds > 0 ? (double)res.bytes_sent / 1048576.0 / res.seconds : 0;
         fprintf(stderr, "streamput: uploaded %llu bytes (%s) in %.3f s, %.1f MiB/s: HTTP %d %s\n",
                 (unsigned long long)res.bytes_sent, sent, res.seconds, mib_s, res.http_status,
-                res.message);
+                sp__printable(res.message, message, sizeof message));
     }
     rc = tool_exit_code(err);
 out:
