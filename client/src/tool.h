@@ -1,6 +1,7 @@
 /*
- * The streamput command-line tool. It uses libstreamput through its public header only; these
- * helpers are split out of main so unit tests can reach them.
+ * The streamput command-line tool. It uses libstreamput through its public header only, plus
+ * the small internal helpers in common/ that the mock shares (size parsing, escaping, the
+ * clock); these helpers are split out of main so unit tests can reach them.
  */
 #ifndef SP_TOOL_H
 #define SP_TOOL_H
