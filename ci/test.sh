@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, then runs every check CI enforces, in this order:
 #   1. clang-format --dry-run -Werror on every C source and header (the committed .clang-format)
-#   2. cppcheck on client/ common/ server/ (any finding fails)
+#   2. banned functions (ci/checksrc.sh), then cppcheck on client/ common/ server/ (any finding
+#      fails)
 #   3. Release build with -Werror; ctest, all labels but 'slow'
 #   4. Debug build with -fsanitize=address,undefined (leaks detected, UBSan halting); the same
 #      ctest run; any sanitizer report from any process (mock and client included) fails
@@ -37,6 +38,10 @@ fi
 clang-format --dry-run -Werror "${sources[@]}"
 done_stage "clang-format (${#sources[@]} files)"
 
+stage "checksrc"
+bash ci/checksrc.sh "${sources[@]}"
+done_stage "checksrc"
+
 stage "cppcheck"
 # warning, performance and portability findings (and errors, always on) fail the build. Not
 # enabled: style, whose unusedFunction flags the public API and variableScope is taste.
@@ -47,7 +52,11 @@ cppcheck -q --std=c11 --library=posix --enable=warning,performance,portability \
   --suppress=readdirCalled \
   -I client/include -I common/include -I client/src -I server/src \
   client common server
-done_stage "cppcheck"
+done_stage "checksrc"
+bash ci/checksrc.sh "${sources[@]}"
+done_stage "checksrc"
+
+stage "cppcheck"
 
 stage "release build and tests"
 # -g only adds debug info, so that a valgrind report below names files and lines.
