@@ -4,10 +4,11 @@
 #   2. banned functions (ci/checksrc.sh), then cppcheck on client/ common/ server/ (any finding
 #      fails)
 #   3. Release build with -Werror; ctest, all labels but 'slow'
-#   4. Debug build with -fsanitize=address,undefined (leaks detected, UBSan halting); the same
+#   4. a shared libstreamput exports exactly the functions streamput.h declares (nm -D)
+#   5. Debug build with -fsanitize=address,undefined (leaks detected, UBSan halting); the same
 #      ctest run; any sanitizer report from any process (mock and client included) fails
-#   5. valgrind memcheck on the 'unit' suites (ctest -T memcheck, CK_FORK=no)
-#   6. every fuzz target under libFuzzer for a few seconds (clang; SP_FUZZ_SECONDS, default 8)
+#   6. valgrind memcheck on the 'unit' suites (ctest -T memcheck, CK_FORK=no)
+#   7. every fuzz target under libFuzzer for a few seconds (clang; SP_FUZZ_SECONDS, default 8)
 # The 'slow' label (4 GiB transfers) never runs here; run it with: ctest --test-dir build -L slow
 # Build directories can be moved with SP_BUILD_DIR and SP_ASAN_DIR (defaults build, build-asan).
 set -euo pipefail
@@ -65,6 +66,10 @@ cmake -S . -B "$rel" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS=-g -DSP_WERROR=O
 cmake --build "$rel" -j"$jobs"
 ctest --test-dir "$rel" -LE slow --output-on-failure -j"$jobs"
 done_stage "release build and tests"
+
+stage "shared library exports"
+bash ci/check-exports.sh "${SP_SHARED_DIR:-build-shared}"
+done_stage "shared library exports"
 
 stage "sanitizer build and tests"
 cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DSP_WERROR=ON -DSP_SANITIZE=ON \

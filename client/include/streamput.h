@@ -23,6 +23,17 @@ extern "C" {
 #define SP_VERSION "0.1.0"
 
 /*
+ * Marks the public API. The library is built with hidden visibility, so a shared libstreamput
+ * exports exactly these names and its internals (sp__*) stay private, as libuv does with
+ * UV_EXTERN.
+ */
+#if defined(SP_BUILDING_LIBRARY) && defined(__GNUC__)
+#define SP_EXTERN __attribute__((visibility("default")))
+#else
+#define SP_EXTERN
+#endif
+
+/*
  * The error table: name, value, message. Values are part of the ABI and are never renumbered;
  * new codes are only ever appended.
  */
@@ -51,10 +62,10 @@ typedef enum sp_error {
 } sp_error;
 
 /* Returns a static description of err ("unknown error" for values outside the table). */
-const char *sp_strerror(int err);
+SP_EXTERN const char *sp_strerror(int err);
 
 /* Returns the static symbolic name of err without the SP_ prefix ("ETIMEOUT"), or "UNKNOWN". */
-const char *sp_err_name(int err);
+SP_EXTERN const char *sp_err_name(int err);
 
 /* How the body is put on the wire. */
 typedef enum sp_engine {
@@ -110,36 +121,62 @@ typedef enum sp_debug_kind {
 typedef void (*sp_debug_fn)(void *userdata, sp_debug_kind kind, const char *text, size_t len);
 
 /* Allocates a handle with defaults. Returns NULL if out of memory. Free with sp_client_free(). */
-sp_client *sp_client_new(void);
+SP_EXTERN sp_client *sp_client_new(void);
 
 /* Releases the handle and everything it owns. sp_client_free(NULL) does nothing. */
-void sp_client_free(sp_client *c);
+SP_EXTERN void sp_client_free(sp_client *c);
 
 /*
  * Options. Each returns SP_OK, or SP_EINVAL (with a detail in sp_errmsg()) and leaves the option
- * unchanged. String arguments are copied; the caller keeps ownership of what it passed.
+ * unchanged; sp_add_header() returns SP_EHEADER for a line it refuses. String arguments are
+ * copied; the caller keeps ownership of what it passed.
  */
-int sp_set_chunk_size(sp_client *c, size_t bytes);       /* 1 B .. 1 GiB; default 256 KiB */
-int sp_set_engine(sp_client *c, sp_engine engine);       /* default SP_ENGINE_AUTO */
-int sp_set_remote_path(sp_client *c, const char *path);  /* File-Path, percent-encoded; NULL */
-int sp_set_token(sp_client *c, const char *token);       /* Authorization; NULL for none */
-int sp_set_content_type(sp_client *c, const char *type); /* default application/octet-stream */
-int sp_add_header(sp_client *c, const char *line);       /* "Name: value"; replaces defaults */
-int sp_set_overwrite(sp_client *c, int overwrite);       /* 0 sends "Overwrite: false" */
-int sp_set_as_task(sp_client *c, int as_task);           /* 1 sends "As-Task: true" */
-int sp_set_last_modified(sp_client *c, int send);        /* send mtime in ms; default 1 */
-int sp_set_hashes(sp_client *c, unsigned mask);          /* SP_HASH_* bits; default 0 */
-int sp_set_size(sp_client *c, uint64_t size); /* a stream's exact length; a file must match */
-int sp_set_connect_timeout_ms(sp_client *c, uint64_t ms);    /* default 10000; 0 = none */
-int sp_set_timeout_ms(sp_client *c, uint64_t ms);            /* whole call; default 0 = none */
-int sp_set_stall_timeout_ms(sp_client *c, uint64_t ms);      /* no progress; default 60000 */
-int sp_set_expect_timeout_ms(sp_client *c, uint64_t ms);     /* wait for 100; default 1000 */
-int sp_set_expect_threshold(sp_client *c, uint64_t bytes);   /* Expect above; default 1 MiB */
-int sp_set_retry(sp_client *c, unsigned retries);            /* default 0 */
-int sp_set_retry_delay_ms(sp_client *c, uint64_t ms);        /* first back-off; default 1000 */
-int sp_set_limit_rate(sp_client *c, uint64_t bytes_per_sec); /* 0 = unlimited (default) */
-int sp_set_progress(sp_client *c, sp_progress_fn fn, void *userdata);
-int sp_set_debug(sp_client *c, sp_debug_fn fn, void *userdata);
+
+/* Bytes per read/send or sendfile call: 1 B .. 1 GiB; default 256 KiB. */
+SP_EXTERN int sp_set_chunk_size(sp_client *c, size_t bytes);
+/* How the body goes on the wire; default SP_ENGINE_AUTO. */
+SP_EXTERN int sp_set_engine(sp_client *c, sp_engine engine);
+/*
+ * The File-Path header: path as plain text ("/dir/a b.txt"), which the library percent-encodes
+ * as AList expects; NULL sends none.
+ */
+SP_EXTERN int sp_set_remote_path(sp_client *c, const char *path);
+/* The Authorization header (AList's raw token, no "Bearer"); NULL sends none. */
+SP_EXTERN int sp_set_token(sp_client *c, const char *token);
+/* The Content-Type; default application/octet-stream. */
+SP_EXTERN int sp_set_content_type(sp_client *c, const char *type);
+/* An extra "Name: value" line; it replaces a default header of that name, "Name:" removes it. */
+SP_EXTERN int sp_add_header(sp_client *c, const char *line);
+/* 0 sends "Overwrite: false": the server keeps an existing file. Default 1. */
+SP_EXTERN int sp_set_overwrite(sp_client *c, int overwrite);
+/* 1 sends "As-Task: true": AList queues the upload as a task. Default 0. */
+SP_EXTERN int sp_set_as_task(sp_client *c, int as_task);
+/* 1 sends a file's mtime as Last-Modified (Unix milliseconds). Default 1. */
+SP_EXTERN int sp_set_last_modified(sp_client *c, int send);
+/* SP_HASH_* bits of the X-File-* digests to send. Default 0. */
+SP_EXTERN int sp_set_hashes(sp_client *c, unsigned mask);
+/* A stream's exact length (Content-Length instead of chunked); a file must match it. */
+SP_EXTERN int sp_set_size(sp_client *c, uint64_t size);
+/* Connecting, every address included; default 10000; 0 = none. */
+SP_EXTERN int sp_set_connect_timeout_ms(sp_client *c, uint64_t ms);
+/* The whole call, retries included; default 0 = none. */
+SP_EXTERN int sp_set_timeout_ms(sp_client *c, uint64_t ms);
+/* Without any progress; default 60000; 0 = none. */
+SP_EXTERN int sp_set_stall_timeout_ms(sp_client *c, uint64_t ms);
+/* How long to wait for "100 Continue" before sending anyway; default 1000. */
+SP_EXTERN int sp_set_expect_timeout_ms(sp_client *c, uint64_t ms);
+/* Bodies larger than this send "Expect: 100-continue"; default 1 MiB. */
+SP_EXTERN int sp_set_expect_threshold(sp_client *c, uint64_t bytes);
+/* Retries of connection failures and 408/429/5xx; default 0. */
+SP_EXTERN int sp_set_retry(sp_client *c, unsigned retries);
+/* The first back-off, doubled after each retry; default 1000. */
+SP_EXTERN int sp_set_retry_delay_ms(sp_client *c, uint64_t ms);
+/* At most this many body bytes per second; 0 = unlimited (default). */
+SP_EXTERN int sp_set_limit_rate(sp_client *c, uint64_t bytes_per_sec);
+/* The progress callback (see sp_progress_fn); NULL removes it. */
+SP_EXTERN int sp_set_progress(sp_client *c, sp_progress_fn fn, void *userdata);
+/* The debug callback (see sp_debug_fn); NULL removes it. */
+SP_EXTERN int sp_set_debug(sp_client *c, sp_debug_fn fn, void *userdata);
 
 /*
  * Uploads the file at path to url with PUT. The body length is the file's size when it is a
@@ -147,31 +184,31 @@ int sp_set_debug(sp_client *c, sp_debug_fn fn, void *userdata);
  * was set. res may be NULL; when given it is filled in whatever the outcome.
  * Returns SP_OK when the server answered 2xx and, if the body was JSON, with code 200.
  */
-int sp_put_file(sp_client *c, const char *path, const char *url, sp_result *res);
+SP_EXTERN int sp_put_file(sp_client *c, const char *path, const char *url, sp_result *res);
 
 /* As sp_put_file() for an open fd the caller keeps owning; reading starts at its offset. */
-int sp_put_fd(sp_client *c, int fd, const char *url, sp_result *res);
+SP_EXTERN int sp_put_fd(sp_client *c, int fd, const char *url, sp_result *res);
 
 /*
  * As sp_put_fd() for a non-seekable fd (pipe, socket, terminal): always chunked unless a size was
  * set, and never retried, since the bytes cannot be read again.
  */
-int sp_put_stream(sp_client *c, int fd, const char *url, sp_result *res);
+SP_EXTERN int sp_put_stream(sp_client *c, int fd, const char *url, sp_result *res);
 
 /* The sp_error of the last failed call on c (SP_OK if none). */
-int sp_last_error(const sp_client *c);
+SP_EXTERN int sp_last_error(const sp_client *c);
 
 /* The system errno behind the last failure, or 0 if it was not a system error. */
-int sp_errno(const sp_client *c);
+SP_EXTERN int sp_errno(const sp_client *c);
 
 /*
  * "What failed: why" for the last failure, e.g. "connect 127.0.0.1:8080: Connection refused".
  * Owned by the handle; valid until the next call on it. Never NULL (empty if no failure).
  */
-const char *sp_errmsg(const sp_client *c);
+SP_EXTERN const char *sp_errmsg(const sp_client *c);
 
 /* Body bytes of the last response kept by the handle (at most 1 MiB); valid until the next call. */
-const char *sp_response_body(const sp_client *c, size_t *len);
+SP_EXTERN const char *sp_response_body(const sp_client *c, size_t *len);
 
 #ifdef __cplusplus
 }
