@@ -98,8 +98,10 @@ void mock_store_init(mock_store *st);
 
 /*
  * Opens (creating as needed) the directory of the cleaned absolute path `path` beneath rootfd and
- * creates a fresh temp file in it. path must start with '/' and name a file. On failure *failed_dir
- * (if not NULL) is set to the length of the path prefix that could not be made a directory.
+ * creates a fresh temp file in it. A final name longer than the directory's file system allows
+ * fails here (MOCK_STORE_IO, ENAMETOOLONG), before any body is read, not at the rename. path must
+ * start with '/' and name a file. On failure *failed_dir (if not NULL) is set to the length of the
+ * path prefix that could not be made a directory.
  */
 mock_store_err mock_store_begin(mock_store *st, int rootfd, const char *path, size_t *failed_dir);
 
