@@ -87,10 +87,12 @@ typedef struct mock_store {
 /* Result of a storage operation, mapped to AList's answers by the caller. */
 typedef enum mock_store_err {
     MOCK_STORE_OK = 0,
-    MOCK_STORE_ESCAPE, /* resolution would leave the root (symlink or "..") */
-    MOCK_STORE_NOTDIR, /* a parent component exists and is not a directory */
-    MOCK_STORE_EXISTS, /* target exists and overwrite is off */
-    MOCK_STORE_IO,     /* anything else: errno says what */
+    MOCK_STORE_ESCAPE,   /* resolution would leave the root (symlink or "..") */
+    MOCK_STORE_NOTDIR,   /* a parent component exists and is not a directory */
+    MOCK_STORE_EXISTS,   /* target exists and overwrite is off */
+    MOCK_STORE_IO,       /* anything else: errno says what */
+    MOCK_STORE_UNSYNCED, /* commit only: the target is in place, but --fsync of its directory
+                          * failed (errno says why), so it may not survive a crash */
 } mock_store_err;
 
 /* Sets every field to the "nothing open" state. */
@@ -111,7 +113,10 @@ int mock_store_write(mock_store *st, const void *buf, size_t len);
 /* Sets the temp file's atime and mtime to Unix time ms (milliseconds). Returns 0 or -1. */
 int mock_store_set_mtime(mock_store *st, int64_t ms);
 
-/* Renames the temp file onto its target. Returns MOCK_STORE_OK or an error; the store is closed. */
+/*
+ * Renames the temp file onto its target. Returns MOCK_STORE_OK or an error; the store is closed.
+ * Only MOCK_STORE_UNSYNCED leaves the target in place with an error.
+ */
 mock_store_err mock_store_commit(mock_store *st);
 
 /* 1 if the cleaned absolute path names anything (file, directory, symlink) beneath rootfd. */

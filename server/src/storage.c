@@ -201,8 +201,14 @@ mock_store_err mock_store_commit(mock_store *st)
         goto out;
     }
     st->tmpname[0] = '\0';
+    /*
+     * From here on the target holds the whole body and nothing can take that back: undoing the
+     * rename would destroy the file a replaced target already lost. A failed directory fsync
+     * breaks only the durability --fsync promises, so it gets its own result, which lets the
+     * caller say both truths: the upload failed that promise, and the file is stored.
+     */
     if (st->fsync && fsync(st->dirfd) < 0)
-        rc = MOCK_STORE_IO;
+        rc = MOCK_STORE_UNSYNCED;
 out:
     mock_store_abort(st);
     return rc;

@@ -109,6 +109,12 @@ static void fail_store(mock_req *rq, mock_store_err e, size_t failed_dir)
         fail(rq, 500, "failed to put [%s]: %s", msg_path(rq->path, strlen(rq->path), p),
              mock_go_errno(err, why, sizeof why));
         return;
+    case MOCK_STORE_UNSYNCED:
+        /* AList has no --fsync, so there is no message of its to copy: this one says both what
+         * failed and that the file is there. */
+        fail(rq, 500, "[%s] is stored, but --fsync could not sync its directory: %s",
+             msg_path(rq->path, strlen(rq->path), p), mock_go_errno(err, why, sizeof why));
+        return;
     }
 }
 
@@ -496,9 +502,12 @@ enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
         if (rq->has_mtime && mock_store_set_mtime(&rq->st, rq->mtime_ms) < 0)
             fail(rq, 500, "failed to set the modification time: %s",
                  mock_go_errno(errno, why, sizeof why));
-        if (rq->code == 0)
-            fail_store(rq, mock_store_commit(&rq->st), 0);
-        rq->stored = rq->code == 0;
+        if (rq->code == 0) {
+            mock_store_err e = mock_store_commit(&rq->st);
+            /* The journal says what is on disk, even when the answer is an error. */
+            rq->stored = e == MOCK_STORE_OK || e == MOCK_STORE_UNSYNCED;
+            fail_store(rq, e, 0);
+        }
     }
     mock_upload_release(rq);
     if (rq->code == 0) {
@@ -508,7 +517,7 @@ enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
     rq->http_status = f->status != 0 ? f->status : MHD_HTTP_OK;
     /* An answer before the body means the connection cannot carry another request. */
     return mock_respond(c, rq->http_status, rq->code, rq->msg,
-                        rq->stored && rq->as_task ? task_info(rq) : NULL, rq->answer_now);
+                        rq->code == 200 && rq->as_task ? task_info(rq) : NULL, rq->answer_now);
 }
 
 void mock_upload_release(mock_req *rq)
