@@ -267,6 +267,22 @@ typedef enum mock_route {
 struct evp_md_ctx_st;
 struct MHD_PostProcessor;
 
+/*
+ * The multipart framing as it passes (upload.c's form_scan), for what MHD's post processor does
+ * not tell: which part a piece belongs to, and where a cut-off body ended. Only upload.c reads it.
+ */
+typedef struct mock_frame {
+    char *delim; /* "\r\n--" and the boundary, exactly as MHD matches it (malloc'd) */
+    size_t dlen;
+    size_t matched; /* bytes of delim matched by the body's latest bytes */
+    unsigned parts; /* delimiters passed to the post processor so far */
+    unsigned file;  /* parts while the "file" part was being delivered */
+    int at;         /* where the body stands: upload.c's enum form_at */
+    size_t line;    /* bytes of the current boundary or header line */
+    int dash;       /* the boundary line so far is a single '-' */
+    int cr;         /* the latest header byte was '\r' */
+} mock_frame;
+
 /* Per-request state, allocated on the first handler call and freed by mock_completed(). */
 struct mock_req {
     mock_server *srv;
@@ -301,7 +317,8 @@ struct mock_req {
     mock_fault fault;
     int stalled;
     struct MHD_PostProcessor *pp;
-    int form_part; /* 0 before the "file" part, 1 inside it, 2 after it */
+    int form_part;    /* 0 before the "file" part, 1 inside it, 2 after it */
+    mock_frame frame; /* the multipart framing, for /api/fs/form */
 };
 
 /* Makes every check AList makes before it reads the body and opens the temp file; queues the

@@ -257,8 +257,11 @@ static void store_piece(mock_req *rq, const char *data, size_t len)
 }
 
 /*
- * MHD's post processor calls this for every piece of every form field. Like Go's FormFile, only
- * the first part named "file" that carries a filename counts; everything else is skipped.
+ * MHD's post processor calls this for every piece of every form field, and at least once for
+ * each part, even an empty one. Like Go's FormFile, only the first part named "file" that carries
+ * a filename counts, empty or not; everything else is skipped. The piece's offset cannot tell the
+ * parts apart (an empty part's one call and the next part's first piece both have offset 0), so
+ * the part is the count of delimiters fed to the parser before this piece (see consume_form).
  */
 static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *filename, const char *content_type,
@@ -269,18 +272,164 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
     (void)kind;
     (void)content_type;
     (void)transfer_encoding;
-    if (key == NULL || strcmp(key, "file") != 0 || filename == NULL) {
-        if (rq->form_part == 1)
-            rq->form_part = 2;
-        return MHD_YES;
-    }
-    if (rq->form_part == 0 && off == 0)
+    (void)off;
+    if (rq->form_part == 1 && rq->frame.parts != rq->frame.file)
+        rq->form_part = 2; /* any later part ends the file */
+    if (rq->form_part == 0 && key != NULL && strcmp(key, "file") == 0 && filename != NULL) {
         rq->form_part = 1;
-    else if (rq->form_part == 1 && off == 0 && rq->file_bytes > 0)
-        rq->form_part = 2; /* a second "file" part */
+        rq->frame.file = rq->frame.parts;
+    }
     if (rq->form_part == 1 && size > 0)
         store_piece(rq, data, size);
     return MHD_YES;
+}
+
+/* Where a multipart body stands after its latest byte. */
+enum form_at {
+    FORM_DATA = 0, /* the preamble or a part's content */
+    FORM_DELIM,    /* after a "--boundary", before its line ends */
+    FORM_HEADERS,  /* a part's header lines */
+    FORM_END,      /* after the closing "--boundary--": the rest is ignored */
+};
+
+/*
+ * Follows the framing over data[0..n): returns how many bytes reach the end of the next
+ * delimiter, setting *delim, or n when no delimiter ends inside. The delimiter is MHD's own
+ * (CR LF "--" boundary, found anywhere in a part's content); the first may open the body
+ * without the CR LF. Since no boundary holds a CR, a failed match restarts only at a CR.
+ */
+static size_t form_scan(mock_req *rq, const unsigned char *data, size_t n, int *delim)
+{
+    *delim = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = data[i];
+        switch (rq->frame.at) {
+        case FORM_DATA:
+            if (b == (unsigned char)rq->frame.delim[rq->frame.matched]) {
+                if (++rq->frame.matched < rq->frame.dlen)
+                    break;
+                rq->frame.matched = 0;
+                rq->frame.at = FORM_DELIM;
+                rq->frame.line = 0;
+                rq->frame.dash = 0;
+                *delim = 1;
+                return i + 1;
+            }
+            rq->frame.matched = b == '\r';
+            break;
+        case FORM_DELIM:
+            if (b == '-' && rq->frame.line <= 1 && (rq->frame.line == 0 || rq->frame.dash)) {
+                rq->frame.dash = rq->frame.line == 0;
+                if (rq->frame.line == 1) {
+                    rq->frame.at = FORM_END;
+                    return n;
+                }
+            } else {
+                rq->frame.dash = 0;
+            }
+            rq->frame.line++;
+            if (b == '\n') {
+                rq->frame.at = FORM_HEADERS;
+                rq->frame.line = 0;
+                rq->frame.cr = 0;
+            }
+            break;
+        case FORM_HEADERS:
+            if (b != '\n') {
+                rq->frame.line++;
+                rq->frame.cr = b == '\r';
+            } else if (rq->frame.line == 0 || (rq->frame.line == 1 && rq->frame.cr)) {
+                rq->frame.at = FORM_DATA; /* the empty line: the part's content follows */
+                rq->frame.matched = 0;
+            } else {
+                rq->frame.line = 0;
+            }
+            break;
+        default:
+            return n;
+        }
+    }
+    return n;
+}
+
+/*
+ * Feeds the form parser, cut after each delimiter: once the parser has seen a whole delimiter it
+ * has delivered everything of the part before it, so every iterator call during one feed belongs
+ * to the part that frame.parts counts.
+ */
+static void consume_form(mock_req *rq, const char *data, size_t n)
+{
+    while (n > 0 && rq->code == 0) {
+        int delim;
+        size_t cut = form_scan(rq, (const unsigned char *)data, n, &delim);
+        if (MHD_post_process(rq->pp, data, cut) != MHD_YES)
+            fail(rq, 500, "malformed multipart body");
+        rq->frame.parts += (unsigned)delim;
+        data += cut;
+        n -= cut;
+    }
+}
+
+/*
+ * The body is complete: ends the parse the way Go's multipart reader ends it. MHD holds back
+ * the bytes that might begin a boundary and never delivers them when the body just stops, so a
+ * body without its closing boundary must fail here, as it fails in AList (FsForm answers
+ * FormFile's error with code 500), with Go's words for where it stopped.
+ */
+static void finish_form(mock_req *rq)
+{
+    int parsed = MHD_destroy_post_processor(rq->pp) == MHD_YES;
+    rq->pp = NULL;
+    switch (rq->frame.at) {
+    case FORM_END:
+        if (!parsed)
+            fail(rq, 500, "malformed multipart body");
+        return;
+    case FORM_DELIM:
+        /* NextPart reads the boundary line to its end. Only after a part's content is a lone
+         * '-' still content ("--boundary-" is no delimiter), which then ends unexpectedly. */
+        if (rq->frame.parts == 1 || !rq->frame.dash || rq->frame.line != 1) {
+            fail(rq, 500, "multipart: NextPart: EOF");
+            return;
+        }
+        fail(rq, 500, "unexpected EOF");
+        return;
+    case FORM_DATA:
+        /* No delimiter at all is NextPart's EOF; inside a part's content, the part's reader
+         * meets the end before any boundary. */
+        fail(rq, 500, rq->frame.parts == 0 ? "multipart: NextPart: EOF" : "unexpected EOF");
+        return;
+    default:
+        /* Cut inside a part's headers: Go's header reader returns io.EOF there, which ReadForm
+         * takes for the end of the form, so the parts before it stand and the cut one does not
+         * exist; the post processor's complaint about it is not AList's. */
+        return;
+    }
+}
+
+/*
+ * The delimiter MHD's post processor looks for: everything after the first "boundary=" in the
+ * Content-Type, enclosing quotes removed, behind CR LF "--". Returns 0 or -1.
+ */
+static int form_delimiter(mock_req *rq, const char *ct)
+{
+    const char *b = strstr(ct + 19, "boundary=");
+    if (b == NULL)
+        return -1;
+    b += 9;
+    size_t blen = strlen(b);
+    if (blen >= 2 && b[0] == '"' && b[blen - 1] == '"') {
+        b++;
+        blen -= 2;
+    }
+    if ((rq->frame.delim = malloc(blen + 5)) == NULL)
+        return -1;
+    memcpy(rq->frame.delim, "\r\n--", 4);
+    memcpy(rq->frame.delim + 4, b, blen);
+    rq->frame.delim[blen + 4] = '\0';
+    rq->frame.dlen = blen + 4;
+    rq->frame.matched = 2; /* the first delimiter may open the body without its CR LF */
+    return 0;
 }
 
 enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
@@ -334,7 +483,8 @@ enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
         if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0)
             fail(rq, 500, "request Content-Type isn't multipart/form-data");
         else if (rq->code == 0 &&
-                 (rq->pp = MHD_create_post_processor(c, FORM_BUFFER, form_iter, rq)) == NULL)
+                 ((rq->pp = MHD_create_post_processor(c, FORM_BUFFER, form_iter, rq)) == NULL ||
+                  form_delimiter(rq, ct) < 0))
             fail(rq, 500, "request Content-Type isn't multipart/form-data");
     } else {
         check_length(rq, c, chunked, cl);
@@ -396,8 +546,7 @@ static void consume(mock_req *rq, const char *data, size_t n)
     if (cfg->max_body > 0 && rq->received > cfg->max_body)
         fail(rq, 413, "http: request body too large");
     if (rq->route == MOCK_ROUTE_FORM) {
-        if (rq->code == 0 && MHD_post_process(rq->pp, data, n) != MHD_YES)
-            fail(rq, 500, "malformed multipart body");
+        consume_form(rq, data, n);
     } else {
         sniff_body(rq, data, n, 0);
         store_piece(rq, data, n);
@@ -482,6 +631,9 @@ enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
 {
     const mock_fault *f = &rq->fault;
     if (rq->code == 0) {
+        /* ParseMultipartForm's errors come before FormFile looks for the part. */
+        if (rq->route == MOCK_ROUTE_FORM)
+            finish_form(rq);
         if (rq->route == MOCK_ROUTE_FORM && rq->form_part == 0)
             fail(rq, 500, "http: no such file");
         if (rq->route == MOCK_ROUTE_PUT)
@@ -531,4 +683,6 @@ void mock_upload_release(mock_req *rq)
         MHD_destroy_post_processor(rq->pp);
         rq->pp = NULL;
     }
+    free(rq->frame.delim);
+    rq->frame.delim = NULL;
 }
