@@ -175,6 +175,15 @@ char *mock_json_go(const cJSON *v);
 enum MHD_Result mock_respond(struct MHD_Connection *c, unsigned status, int code, const char *msg,
                              cJSON *data, int close_after);
 
+/*
+ * Writes {"code":code,"message":msg,"data":null} with HTTP status and "Connection: close" straight
+ * to the connection's socket and half-closes it. This is for an answer in the middle of a body:
+ * MHD 0.9.75 (and 1.0) refuse MHD_queue_response() until the whole body has been read, and a
+ * limit that waits for a 200 MB body is no limit. The caller must then return MHD_NO so that MHD
+ * closes the connection without writing anything more. Returns 0, or -1 if it could not be sent.
+ */
+int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const char *msg);
+
 /* Queues body (malloc'd, taken over) as is with the given Content-Type. */
 enum MHD_Result mock_respond_raw(struct MHD_Connection *c, unsigned status, char *body,
                                  const char *type);
@@ -316,6 +325,7 @@ struct mock_req {
     int multipart_suspected;
     mock_fault fault;
     int stalled;
+    int stop_now; /* a limit was crossed mid-body: answer and close without reading on */
     struct MHD_PostProcessor *pp;
     int form_part;    /* 0 before the "file" part, 1 inside it, 2 after it */
     mock_frame frame; /* the multipart framing, for /api/fs/form */

@@ -3,6 +3,8 @@
  * piece by piece into the temp file (storage.c), digested on the way when --verify-hash asks.
  * Errors found before the body are answered at once when the client waits for "100 Continue"
  * or sends no body, and otherwise after draining the body, as AList does for "file exists".
+ * A body that crosses --max-body or the X-File-Size it declared is answered as it crosses, and
+ * the rest of it is never read.
  */
 #include "mock.h"
 #include "sp_common.h"
@@ -536,15 +538,29 @@ static void pace(mock_req *rq, uint64_t total)
         mock_sleep_ms((uint64_t)(due - now));
 }
 
-/* Takes n body bytes: the size limit, the multipart sniffer, the form parser or the file. */
+/*
+ * Takes n body bytes: the size limits, the multipart sniffer, the form parser or the file. A body
+ * that crosses --max-body or the X-File-Size it declared cannot succeed whatever follows, so
+ * nothing more of it is read (stop_now): with a first error found before the body, that error is
+ * the answer, as the first error always is.
+ */
 static void consume(mock_req *rq, const char *data, size_t n)
 {
     const mock_config *cfg = &rq->srv->cfg;
     if (n == 0)
         return;
     rq->received += n;
-    if (cfg->max_body > 0 && rq->received > cfg->max_body)
+    if (cfg->max_body > 0 && rq->received > cfg->max_body) {
         fail(rq, 413, "http: request body too large");
+        rq->stop_now = 1;
+    }
+    if (rq->size_from_header && rq->received > (uint64_t)rq->declared) {
+        fail(rq, 400, "the body is longer than the %lld bytes X-File-Size says",
+             (long long)rq->declared);
+        rq->stop_now = 1;
+    }
+    if (rq->stop_now)
+        return;
     if (rq->route == MOCK_ROUTE_FORM) {
         consume_form(rq, data, n);
     } else {
@@ -553,6 +569,31 @@ static void consume(mock_req *rq, const char *data, size_t n)
     }
     if (rq->fault.slow_read > 0)
         pace(rq, rq->received);
+}
+
+static void conclude(mock_req *rq);
+
+/*
+ * Go's rstAvoidanceDelay: after an answer that leaves body bytes unread, net/http half-closes
+ * and waits this long before it closes, so the client can read the answer before the reset
+ * that closing over unread data causes. Nothing is read meanwhile, so a client that keeps
+ * sending only fills the socket buffers.
+ */
+#define RST_AVOIDANCE_MS 500
+
+/*
+ * Answers now, in the middle of the body, and closes the connection: MHD cannot queue an answer
+ * before the body has been read (see mock_respond_now), so it is written past MHD, and MHD_NO
+ * makes MHD close the connection without reading the rest.
+ */
+static enum MHD_Result answer_mid_body(mock_req *rq, struct MHD_Connection *c)
+{
+    conclude(rq);
+    if (mock_respond_now(c, rq->http_status, rq->code, rq->msg) == 0)
+        mock_sleep_ms(RST_AVOIDANCE_MS);
+    else
+        rq->http_status = 0; /* the journal says how the connection ended instead */
+    return MHD_NO;
 }
 
 enum MHD_Result mock_upload_body(mock_req *rq, struct MHD_Connection *c, const char *data,
@@ -573,10 +614,12 @@ enum MHD_Result mock_upload_body(mock_req *rq, struct MHD_Connection *c, const c
         off = (size_t)((uint64_t)rq->fault.stall_after - rq->received);
         consume(rq, data, off);
         rq->stalled = 1;
-        mock_sleep_ms(rq->fault.stall_ms);
+        if (!rq->stop_now)
+            mock_sleep_ms(rq->fault.stall_ms);
     }
-    consume(rq, data + off, len - off);
-    return MHD_YES;
+    if (!rq->stop_now)
+        consume(rq, data + off, len - off);
+    return rq->stop_now ? answer_mid_body(rq, c) : MHD_YES;
 }
 
 /* nanoid's default: 21 characters from A-Za-z0-9_- (tache's task ids). */
@@ -627,7 +670,9 @@ static cJSON *task_info(const mock_req *rq)
     return d;
 }
 
-enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
+/* Decides the answer into rq (code, msg, http_status), commits the upload or not, and releases
+ * what it holds. */
+static void conclude(mock_req *rq)
 {
     const mock_fault *f = &rq->fault;
     if (rq->code == 0) {
@@ -667,6 +712,11 @@ enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
         snprintf(rq->msg, sizeof rq->msg, "success");
     }
     rq->http_status = f->status != 0 ? f->status : MHD_HTTP_OK;
+}
+
+enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
+{
+    conclude(rq);
     /* An answer before the body means the connection cannot carry another request. */
     return mock_respond(c, rq->http_status, rq->code, rq->msg,
                         rq->code == 200 && rq->as_task ? task_info(rq) : NULL, rq->answer_now);
