@@ -233,6 +233,55 @@ START_TEST(full_and_read_only_file_systems_fail_the_upload_not_the_server)
 }
 END_TEST
 
+/*
+ * --fsync syncs the file, renames it, then syncs its directory. When only that last step fails,
+ * the file is in place and cannot be taken back, but the durability --fsync promised is not
+ * there: the answer is a 500 that says both, and the journal says "stored": true, which it used
+ * to deny. The failure comes from th_fsync_fail, preloaded into the mock.
+ */
+START_TEST(a_failed_directory_fsync_after_the_rename_reports_the_file_as_stored)
+{
+    static tm_resp r;
+    th_mock m;
+    char opts[1024];
+    const char *asan = getenv("ASAN_OPTIONS");
+    /* A sanitizer build's runtime insists on coming first among the preloaded libraries. */
+    snprintf(opts, sizeof opts, "%s%sverify_asan_link_order=0", asan != NULL ? asan : "",
+             asan != NULL && *asan != '\0' ? ":" : "");
+    ck_assert_int_eq(setenv("ASAN_OPTIONS", opts, 1), 0);
+    ck_assert_int_eq(setenv("LD_PRELOAD", TH_FSYNC_FAIL_SO, 1), 0);
+    int rc = th_mock_start(&m, env.root, "--fsync", NULL);
+    unsetenv("LD_PRELOAD");
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(tm_upload(m.port, "/d/synced.txt", "", "durable?", &r), 200);
+    ck_assert_str_eq(r.body, "{\"code\":500,\"message\":\"[/d/synced.txt] is stored, but --fsync "
+                             "could not sync its directory: input/output error\",\"data\":null}");
+    ck_assert_str_eq(tm_last_field(m.port, "stored"), "true");
+    FILE *f = fopen(th_path(env.root, "d/synced.txt"), "rb");
+    char got[16] = {0};
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(got, 1, sizeof got - 1, f), 8);
+    fclose(f);
+    ck_assert_str_eq(got, "durable?");
+    hu_assert_no_temps(env.root);
+    tm_log_drain(&m);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+    /* Controls: without --fsync the shim changes nothing; without the shim --fsync succeeds. */
+    ck_assert_int_eq(setenv("LD_PRELOAD", TH_FSYNC_FAIL_SO, 1), 0);
+    rc = th_mock_start(&m, env.root, NULL);
+    unsetenv("LD_PRELOAD");
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(tm_upload(m.port, "/d/plain.txt", "", "x", &r), 200);
+    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+    ck_assert_int_eq(th_mock_start(&m, env.root, "--fsync", NULL), 0);
+    ck_assert_int_eq(tm_upload(m.port, "/d/synced2.txt", "", "x", &r), 200);
+    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(tm_last_field(m.port, "stored"), "true");
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hostile_disk");
@@ -241,6 +290,7 @@ int main(void)
     tcase_add_test(t, sigkill_mid_upload_stores_nothing_and_the_next_start_cleans_up);
     tcase_add_test(t, file_size_limit_fails_the_upload_not_the_server);
     tcase_add_test(t, full_and_read_only_file_systems_fail_the_upload_not_the_server);
+    tcase_add_test(t, a_failed_directory_fsync_after_the_rename_reports_the_file_as_stored);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

@@ -426,6 +426,132 @@ START_TEST(form_errors_are_gos)
 }
 END_TEST
 
+#define FORM_HEADERS "Authorization: T0k\r\nContent-Type: multipart/form-data; boundary=XyZ\r\n"
+#define FILE_PART(name)                                                                            \
+    "Content-Disposition: form-data; name=\"file\"; filename=\"" name "\"\r\n\r\n"
+
+/* PUTs a form body to /api/fs/form as File-Path fp (chunk as tm_put); returns the JSON body. */
+static const char *form_put(const char *fp, const char *body, size_t len, size_t chunk)
+{
+    static tm_resp r;
+    char h[512];
+    snprintf(h, sizeof h, "%sFile-Path: %s\r\n", FORM_HEADERS, fp);
+    ck_assert_int_eq(tm_put(mock.port, "/api/fs/form", h, body, len, chunk, &r), 200);
+    return r.body;
+}
+
+/* Size of a stored file, -1 if there is none. */
+static long stored_size(const char *rel)
+{
+    struct stat sb;
+    return stat(th_path(env.root, rel), &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/*
+ * Where a form body stops before its closing boundary decides Go's error (mime/multipart under
+ * FormFile, which FsForm answers with code 500): inside a part's content the part reader meets
+ * io.ErrUnexpectedEOF, within a boundary line NextPart wraps io.EOF. MHD's post processor holds
+ * back the bytes that could start a boundary, so a cut-off part used to be stored short.
+ */
+static const struct {
+    const char *tail; /* what follows the file part's 100,008 content bytes */
+    const char *message;
+} cut_offs[] = {
+    {"", "unexpected EOF"},
+    {"\r\n--Xy", "unexpected EOF"},
+    {"\r\n--XyZ-", "unexpected EOF"},
+    {"\r\n--XyZ", "multipart: NextPart: EOF"},
+    {"\r\n--XyZ\r", "multipart: NextPart: EOF"},
+};
+
+START_TEST(form_body_cut_off_before_its_closing_boundary_stores_nothing)
+{
+    size_t data_len = 100008, cap = data_len + 256;
+    char *body = malloc(cap);
+    ck_assert_ptr_nonnull(body);
+    int n = snprintf(body, cap, "--XyZ\r\n" FILE_PART("f.bin"));
+    memset(body + n, 'q', data_len);
+    size_t len = (size_t)n + data_len;
+    len += (size_t)snprintf(body + len, cap - len, "%s", cut_offs[_i].tail);
+    char want[128];
+    snprintf(want, sizeof want, "{\"code\":500,\"message\":\"%s\",\"data\":null}",
+             cut_offs[_i].message);
+    /* With a correct Content-Length, and chunked in pieces that end anywhere. */
+    ck_assert_str_eq(form_put("/cut.bin", body, len, 0), want);
+    ck_assert_str_eq(form_put("/cut.bin", body, len, 4093), want);
+    ck_assert_int_eq(stored_size("cut.bin"), -1);
+    ck_assert_str_eq(tm_last_field(mock.port, "stored"), "false");
+    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    /* Control: the same body with its closing boundary (even without the final CRLF, which Go
+     * accepts) is stored whole. */
+    len = (size_t)n + data_len;
+    len += (size_t)snprintf(body + len, cap - len, "\r\n--XyZ--");
+    ck_assert_str_eq(form_put("/cut.bin", body, len, 4093), SUCCESS);
+    ck_assert_int_eq(stored_size("cut.bin"), (long)data_len);
+    free(body);
+}
+END_TEST
+
+START_TEST(form_body_without_any_part_is_nextparts_eof)
+{
+    static const char preamble[] = "no boundary here\r\n";
+    static const char *const want =
+        "{\"code\":500,\"message\":\"multipart: NextPart: EOF\",\"data\":null}";
+    ck_assert_str_eq(form_put("/none.bin", "", 0, 0), want);
+    ck_assert_str_eq(form_put("/none.bin", preamble, sizeof preamble - 1, 0), want);
+    ck_assert_str_eq(form_put("/none.bin", "--XyZ", 5, 0), want);
+    ck_assert_int_eq(stored_size("none.bin"), -1);
+}
+END_TEST
+
+START_TEST(form_body_cut_in_a_later_parts_headers_keeps_the_file_like_go)
+{
+    /* Go's header reader returns io.EOF inside a cut-off header block, which ReadForm takes for
+     * the end of the form: the complete file part before it is stored. */
+    static const char body[] = "--XyZ\r\n" FILE_PART("f.bin") "whole\r\n--XyZ\r\n"
+                                                              "Content-Disposition: form-data; na";
+    ck_assert_str_eq(form_put("/hdr.bin", body, sizeof body - 1, 0), SUCCESS);
+    ck_assert_str_eq(stored("hdr.bin"), "whole");
+    static const char body2[] = "--XyZ\r\n" FILE_PART("f.bin") "whole\r\n--XyZ\r\n";
+    ck_assert_str_eq(form_put("/hdr2.bin", body2, sizeof body2 - 1, 0), SUCCESS);
+    ck_assert_str_eq(stored("hdr2.bin"), "whole");
+    /* Control: cut inside that later part's content, it is Go's unexpected EOF again. */
+    static const char body3[] =
+        "--XyZ\r\n" FILE_PART("f.bin") "whole\r\n--XyZ\r\n"
+                                       "Content-Disposition: form-data; name=\"note\"\r\n\r\nabc";
+    ck_assert_str_eq(form_put("/hdr3.bin", body3, sizeof body3 - 1, 0),
+                     "{\"code\":500,\"message\":\"unexpected EOF\",\"data\":null}");
+    ck_assert_int_eq(stored_size("hdr3.bin"), -1);
+}
+END_TEST
+
+/* Chunk sizes that make MHD's post processor see a part's start with and without its data. */
+static const size_t form_chunks[] = {0, 1, 2, 5, 64};
+
+START_TEST(first_file_part_wins_even_when_empty)
+{
+    /* Go's FormFile answers the first "file" part that has a filename: here an empty one. */
+    static const char body[] = "--XyZ\r\n" FILE_PART("empty.bin") "\r\n--XyZ\r\n" FILE_PART(
+        "second.bin") "not this\r\n--XyZ--\r\n";
+    size_t chunk = form_chunks[_i];
+    ck_assert_str_eq(form_put("/first.bin", body, sizeof body - 1, chunk), SUCCESS);
+    ck_assert_int_eq(stored_size("first.bin"), 0);
+    /* A value field in between changes nothing. */
+    static const char body2[] =
+        "--XyZ\r\n" FILE_PART("empty.bin") "\r\n--XyZ\r\nContent-Disposition: form-data; "
+                                           "name=\"note\"\r\n\r\nhi\r\n--XyZ\r\n" FILE_PART(
+                                               "second.bin") "not this\r\n--XyZ--\r\n";
+    ck_assert_str_eq(form_put("/first2.bin", body2, sizeof body2 - 1, chunk), SUCCESS);
+    ck_assert_int_eq(stored_size("first2.bin"), 0);
+    /* Control: a first part with content is stored whole however the body is cut, and a later
+     * "file" part does not add to it. */
+    static const char body3[] = "--XyZ\r\n" FILE_PART("a.bin") "first\r\n--XyZ\r\n" FILE_PART(
+        "b.bin") "second\r\n--XyZ--\r\n";
+    ck_assert_str_eq(form_put("/first3.bin", body3, sizeof body3 - 1, chunk), SUCCESS);
+    ck_assert_str_eq(stored("first3.bin"), "first");
+}
+END_TEST
+
 START_TEST(parent_that_is_a_file_fails_like_op_put)
 {
     static tm_resp r;
@@ -494,6 +620,12 @@ int main(void)
     tcase_add_test(t, unknown_routes_get_a_json_404);
     tcase_add_test(t, form_upload_stores_the_file_part);
     tcase_add_test(t, form_errors_are_gos);
+    tcase_add_loop_test(t, form_body_cut_off_before_its_closing_boundary_stores_nothing, 0,
+                        sizeof cut_offs / sizeof cut_offs[0]);
+    tcase_add_test(t, form_body_without_any_part_is_nextparts_eof);
+    tcase_add_test(t, form_body_cut_in_a_later_parts_headers_keeps_the_file_like_go);
+    tcase_add_loop_test(t, first_file_part_wins_even_when_empty, 0,
+                        sizeof form_chunks / sizeof form_chunks[0]);
     tcase_add_test(t, parent_that_is_a_file_fails_like_op_put);
     tcase_add_test(t, command_line_help_and_errors);
     suite_add_tcase(s, t);

@@ -7,9 +7,13 @@
 #include "test_mock_util.h"
 
 #include <check.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
 #define PARSE_EMPTY                                                                                \
@@ -162,6 +166,99 @@ START_TEST(the_real_client_uploads_chunked_from_a_pipe_to_openlist_only)
 }
 END_TEST
 
+#define HUGE_BODY (200ull << 20)
+
+/*
+ * PUTs a chunked body of HUGE_BODY bytes (64 KiB chunks) with the extra headers, sending only
+ * while the mock answers nothing: once an answer arrives or sending fails, the rest is not sent
+ * and the answer is read. *sent receives the body bytes the socket took. Returns the status.
+ */
+static int put_huge_chunked(int port, const char *headers, tm_resp *r, uint64_t *sent)
+{
+    static char chunk[7 + 65536 + 2];
+    char head[512];
+    int hl = snprintf(head, sizeof head,
+                      "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                      "Transfer-Encoding: chunked\r\n%s\r\n",
+                      headers);
+    memcpy(chunk, "10000\r\n", 7);
+    memset(chunk + 7, 'h', 65536);
+    memcpy(chunk + 7 + 65536, "\r\n", 2);
+    size_t clen = 7 + 65536 + 2;
+    int fd = th_connect(port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(th_send_all(fd, head, (size_t)hl), 0);
+    *sent = 0;
+    size_t off = 0; /* into the current chunk */
+    while (*sent < HUGE_BODY) {
+        struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+        ck_assert_int_gt(poll(&p, 1, 20000), 0);
+        if (p.revents & (POLLIN | POLLERR | POLLHUP))
+            break; /* the answer (or the end) came: stop sending */
+        ssize_t n = send(fd, chunk + off, clen - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n < 0)
+            break;
+        off += (size_t)n;
+        if (off == clen) {
+            off = 0;
+            *sent += 65536;
+        }
+    }
+    if (*sent == HUGE_BODY)
+        th_send_all(fd, "0\r\n\r\n", 5);
+    r->raw[0] = '\0';
+    th_recv_all(fd, r->raw, sizeof r->raw, 20000);
+    close(fd);
+    tm_parse(r);
+    return r->status;
+}
+
+/*
+ * A chunked body that crosses --max-body, or the X-File-Size it declared, is answered as it
+ * crosses, and the connection closed: the client gets the error while it is still sending, and
+ * the mock reads no more than the socket buffers hold. Before, the mock read all 200 MB first.
+ */
+START_TEST(an_oversized_chunked_body_is_answered_before_it_is_read)
+{
+    static tm_resp r;
+    uint64_t sent;
+    th_mock lim;
+    ck_assert_int_eq(th_mock_start(&lim, env.root, "--max-body", "1K", NULL), 0);
+    ck_assert_int_eq(put_huge_chunked(lim.port, "File-Path: /huge.bin\r\n", &r, &sent), 200);
+    ck_assert_str_eq(r.body,
+                     "{\"code\":413,\"message\":\"http: request body too large\",\"data\":null}");
+    ck_assert_ptr_nonnull(strstr(r.raw, "\r\nConnection: close\r\n"));
+    ck_assert_msg(sent < HUGE_BODY / 4, "the client could send %llu bytes",
+                  (unsigned long long)sent);
+    ck_assert(th_mock_wait_request(&lim, "/huge.bin", 5000));
+    ck_assert_uint_lt(strtoull(tm_last_field(lim.port, "bytes_received"), NULL, 10), 1u << 20);
+    ck_assert_str_eq(tm_last_field(lim.port, "stored"), "false");
+    ck_assert(!th_exists(th_path(env.root, "huge.bin")));
+    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    /* The mock goes on serving; a body of exactly the limit is stored. */
+    ck_assert_int_eq(put(&lim, "/limit.bin", "", 1024, 100, &r), 200);
+    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert(holds("limit.bin", 1024));
+    ck_assert_int_eq(th_mock_stop(&lim), 0);
+
+    /* OpenList's X-File-Size smaller than the body: the same, with the mock's own 400. */
+    ck_assert_int_eq(put_huge_chunked(openlist.port,
+                                      "File-Path: /xs-huge.bin\r\nX-File-Size: 1000\r\n", &r,
+                                      &sent),
+                     200);
+    ck_assert_str_eq(r.body, "{\"code\":400,\"message\":\"the body is longer than the 1000 "
+                             "bytes X-File-Size says\",\"data\":null}");
+    ck_assert_msg(sent < HUGE_BODY / 4, "the client could send %llu bytes",
+                  (unsigned long long)sent);
+    ck_assert(th_mock_wait_request(&openlist, "/xs-huge.bin", 5000));
+    ck_assert_uint_lt(strtoull(tm_last_field(openlist.port, "bytes_received"), NULL, 10), 1u << 20);
+    ck_assert(!th_exists(th_path(env.root, "xs-huge.bin")));
+    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mock_length");
@@ -174,6 +271,7 @@ int main(void)
     tcase_add_test(t, no_length_at_all_never_stores_an_empty_file);
     tcase_add_test(t, openlist_checks_x_file_size);
     tcase_add_test(t, the_real_client_uploads_chunked_from_a_pipe_to_openlist_only);
+    tcase_add_test(t, an_oversized_chunked_body_is_answered_before_it_is_read);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

@@ -352,6 +352,54 @@ START_TEST(fsync_mode_stores_normally)
 }
 END_TEST
 
+/*
+ * A final name over the file system's NAME_MAX (255 bytes here) can never be stored. The temp
+ * file's own name is short, so this used to surface only at the rename, after the whole body,
+ * even from a client that waited for "100 Continue". Now the check runs before the body.
+ */
+START_TEST(a_name_too_long_to_store_is_refused_before_the_body)
+{
+    static tm_resp r;
+    char name[300], fp[320], want[512];
+    memset(name, 'n', 256);
+    name[256] = '\0';
+    snprintf(fp, sizeof fp, "/long/%s", name);
+    /* The message shortens a path this long around "..." (the head and the tail of it). */
+    snprintf(want, sizeof want,
+             "{\"code\":500,\"message\":\"failed to put [%.100s...%s]: file name too long\","
+             "\"data\":null}",
+             fp, fp + strlen(fp) - 97);
+    char head[1024];
+    int n = snprintf(head, sizeof head,
+                     "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: %s\r\n"
+                     "Content-Length: 20000000\r\nExpect: 100-continue\r\n\r\n",
+                     fp);
+    /* Only the head is sent: the answer must come without the body, and with no "100 Continue"
+     * before it (tm_parse would skip one, so the raw bytes are checked). */
+    int fd = th_connect(mock.port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(th_send_all(fd, head, (size_t)n), 0);
+    th_recv_all(fd, r.raw, sizeof r.raw, 3000);
+    close(fd);
+    tm_parse(&r);
+    ck_assert_msg(strncmp(r.raw, "HTTP/1.1 200 ", 13) == 0, "got: %s", r.raw);
+    ck_assert_str_eq(r.body, want);
+    ck_assert(th_mock_wait_request(&mock, fp, 5000));
+    ck_assert_str_eq(tm_last_field(mock.port, "bytes_received"), "0");
+    /* Without Expect the body is read first, as AList reads it, and the answer is the same. */
+    ck_assert_int_eq(tm_upload(mock.port, fp, "", "some body", &r), 200);
+    ck_assert_str_eq(r.body, want);
+    ck_assert_int_eq(th_count_prefix(th_path(env.root, "long"), TMP), 0);
+    ck_assert_int_eq(entries(th_path(env.root, "long")), 0);
+    /* Control: 255 bytes fit. */
+    name[255] = '\0';
+    snprintf(fp, sizeof fp, "/long/%s", name);
+    ck_assert_int_eq(tm_upload(mock.port, fp, "", "fits", &r), 200);
+    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert(th_exists(th_path(env.root, fp + 1)));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mock_storage");
@@ -367,6 +415,7 @@ int main(void)
     tcase_add_test(t, concurrent_writers_leave_exactly_one_body);
     tcase_add_test(t, max_body_is_refused_early_and_mid_stream);
     tcase_add_test(t, fsync_mode_stores_normally);
+    tcase_add_test(t, a_name_too_long_to_store_is_refused_before_the_body);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

@@ -87,10 +87,12 @@ typedef struct mock_store {
 /* Result of a storage operation, mapped to AList's answers by the caller. */
 typedef enum mock_store_err {
     MOCK_STORE_OK = 0,
-    MOCK_STORE_ESCAPE, /* resolution would leave the root (symlink or "..") */
-    MOCK_STORE_NOTDIR, /* a parent component exists and is not a directory */
-    MOCK_STORE_EXISTS, /* target exists and overwrite is off */
-    MOCK_STORE_IO,     /* anything else: errno says what */
+    MOCK_STORE_ESCAPE,   /* resolution would leave the root (symlink or "..") */
+    MOCK_STORE_NOTDIR,   /* a parent component exists and is not a directory */
+    MOCK_STORE_EXISTS,   /* target exists and overwrite is off */
+    MOCK_STORE_IO,       /* anything else: errno says what */
+    MOCK_STORE_UNSYNCED, /* commit only: the target is in place, but --fsync of its directory
+                          * failed (errno says why), so it may not survive a crash */
 } mock_store_err;
 
 /* Sets every field to the "nothing open" state. */
@@ -98,8 +100,10 @@ void mock_store_init(mock_store *st);
 
 /*
  * Opens (creating as needed) the directory of the cleaned absolute path `path` beneath rootfd and
- * creates a fresh temp file in it. path must start with '/' and name a file. On failure *failed_dir
- * (if not NULL) is set to the length of the path prefix that could not be made a directory.
+ * creates a fresh temp file in it. A final name longer than the directory's file system allows
+ * fails here (MOCK_STORE_IO, ENAMETOOLONG), before any body is read, not at the rename. path must
+ * start with '/' and name a file. On failure *failed_dir (if not NULL) is set to the length of the
+ * path prefix that could not be made a directory.
  */
 mock_store_err mock_store_begin(mock_store *st, int rootfd, const char *path, size_t *failed_dir);
 
@@ -109,7 +113,10 @@ int mock_store_write(mock_store *st, const void *buf, size_t len);
 /* Sets the temp file's atime and mtime to Unix time ms (milliseconds). Returns 0 or -1. */
 int mock_store_set_mtime(mock_store *st, int64_t ms);
 
-/* Renames the temp file onto its target. Returns MOCK_STORE_OK or an error; the store is closed. */
+/*
+ * Renames the temp file onto its target. Returns MOCK_STORE_OK or an error; the store is closed.
+ * Only MOCK_STORE_UNSYNCED leaves the target in place with an error.
+ */
 mock_store_err mock_store_commit(mock_store *st);
 
 /* 1 if the cleaned absolute path names anything (file, directory, symlink) beneath rootfd. */
@@ -167,6 +174,15 @@ char *mock_json_go(const cJSON *v);
  */
 enum MHD_Result mock_respond(struct MHD_Connection *c, unsigned status, int code, const char *msg,
                              cJSON *data, int close_after);
+
+/*
+ * Writes {"code":code,"message":msg,"data":null} with HTTP status and "Connection: close" straight
+ * to the connection's socket and half-closes it. This is for an answer in the middle of a body:
+ * MHD 0.9.75 (and 1.0) refuse MHD_queue_response() until the whole body has been read, and a
+ * limit that waits for a 200 MB body is no limit. The caller must then return MHD_NO so that MHD
+ * closes the connection without writing anything more. Returns 0, or -1 if it could not be sent.
+ */
+int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const char *msg);
 
 /* Queues body (malloc'd, taken over) as is with the given Content-Type. */
 enum MHD_Result mock_respond_raw(struct MHD_Connection *c, unsigned status, char *body,
@@ -260,6 +276,22 @@ typedef enum mock_route {
 struct evp_md_ctx_st;
 struct MHD_PostProcessor;
 
+/*
+ * The multipart framing as it passes (upload.c's form_scan), for what MHD's post processor does
+ * not tell: which part a piece belongs to, and where a cut-off body ended. Only upload.c reads it.
+ */
+typedef struct mock_frame {
+    char *delim; /* "\r\n--" and the boundary, exactly as MHD matches it (malloc'd) */
+    size_t dlen;
+    size_t matched; /* bytes of delim matched by the body's latest bytes */
+    unsigned parts; /* delimiters passed to the post processor so far */
+    unsigned file;  /* parts while the "file" part was being delivered */
+    int at;         /* where the body stands: upload.c's enum form_at */
+    size_t line;    /* bytes of the current boundary or header line */
+    int dash;       /* the boundary line so far is a single '-' */
+    int cr;         /* the latest header byte was '\r' */
+} mock_frame;
+
 /* Per-request state, allocated on the first handler call and freed by mock_completed(). */
 struct mock_req {
     mock_server *srv;
@@ -293,8 +325,10 @@ struct mock_req {
     int multipart_suspected;
     mock_fault fault;
     int stalled;
+    int stop_now; /* a limit was crossed mid-body: answer and close without reading on */
     struct MHD_PostProcessor *pp;
-    int form_part; /* 0 before the "file" part, 1 inside it, 2 after it */
+    int form_part;    /* 0 before the "file" part, 1 inside it, 2 after it */
+    mock_frame frame; /* the multipart framing, for /api/fs/form */
 };
 
 /* Makes every check AList makes before it reads the body and opens the temp file; queues the

@@ -6,8 +6,18 @@
 #include "mock.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define JSON_TYPE "application/json; charset=utf-8"
+
+/* How long an answer written past MHD may wait for room in the socket's send buffer. */
+#define SEND_TIMEOUT_MS 5000
 
 char *mock_json_go(const cJSON *v)
 {
@@ -76,21 +86,78 @@ static enum MHD_Result queue(struct MHD_Connection *c, unsigned status, char *bo
     return ok;
 }
 
-enum MHD_Result mock_respond(struct MHD_Connection *c, unsigned status, int code, const char *msg,
-                             cJSON *data, int close_after)
+/* {"code":code,"message":msg,"data":data} rendered as gin does; data is taken over. */
+static char *envelope(int code, const char *msg, cJSON *data)
 {
     cJSON *o = cJSON_CreateObject();
-    char *body = NULL;
     if (o == NULL) {
         cJSON_Delete(data);
-        return MHD_NO;
+        return NULL;
     }
     cJSON_AddNumberToObject(o, "code", code);
     cJSON_AddStringToObject(o, "message", msg);
     cJSON_AddItemToObject(o, "data", data != NULL ? data : cJSON_CreateNull());
-    body = mock_json_go(o);
+    char *body = mock_json_go(o);
     cJSON_Delete(o);
-    return queue(c, status, body, "application/json; charset=utf-8", close_after);
+    return body;
+}
+
+enum MHD_Result mock_respond(struct MHD_Connection *c, unsigned status, int code, const char *msg,
+                             cJSON *data, int close_after)
+{
+    return queue(c, status, envelope(code, msg, data), JSON_TYPE, close_after);
+}
+
+/* Sends all of buf on a non-blocking socket, waiting at most timeout_ms for room. */
+static int send_all(int fd, const char *buf, size_t len, int timeout_ms)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && poll(&p, 1, timeout_ms) > 0)
+            continue;
+        return -1;
+    }
+    return 0;
+}
+
+int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const char *msg)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    char *body = envelope(code, msg, NULL);
+    int rc = -1;
+    if (ci == NULL || body == NULL)
+        goto out;
+    /* The head MHD itself would write for this answer, field for field. */
+    char date[64], head[512];
+    struct tm tm;
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&now, &tm));
+    size_t blen = strlen(body);
+    int hlen = snprintf(head, sizeof head,
+                        "HTTP/1.1 %u %s\r\nDate: %s\r\nConnection: close\r\nContent-Type: %s\r\n"
+                        "Content-Length: %zu\r\n\r\n",
+                        status, MHD_get_reason_phrase_for(status), date, JSON_TYPE, blen);
+    if (hlen < 0 || (size_t)hlen >= sizeof head)
+        goto out;
+    int fd = ci->connect_fd;
+    if (send_all(fd, head, (size_t)hlen, SEND_TIMEOUT_MS) < 0 ||
+        send_all(fd, body, blen, SEND_TIMEOUT_MS) < 0)
+        goto out;
+    /* The FIN follows the answer, so the client knows that it is complete. */
+    shutdown(fd, SHUT_WR);
+    rc = 0;
+out:
+    free(body);
+    return rc;
 }
 
 enum MHD_Result mock_respond_raw(struct MHD_Connection *c, unsigned status, char *body,

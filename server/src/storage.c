@@ -127,6 +127,18 @@ mock_store_err mock_store_begin(mock_store *st, int rootfd, const char *path, si
         return map_errno(e);
     }
 
+    /*
+     * The temp file's own name is short, so a final name the file system cannot hold would only
+     * fail at the rename, after the whole body; checked here, the error can be answered before
+     * the body (at once to a client that waits for "100 Continue"). fpathconf asks the directory's
+     * own file system, which is what the rename would meet.
+     */
+    long name_max = fpathconf(st->dirfd, _PC_NAME_MAX);
+    if (name_max > 0 && strlen(st->name) > (size_t)name_max) {
+        errno = ENAMETOOLONG;
+        return MOCK_STORE_IO;
+    }
+
     for (int tries = 0; tries < 8; tries++) {
         unsigned char rnd[8];
         if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
@@ -189,8 +201,14 @@ mock_store_err mock_store_commit(mock_store *st)
         goto out;
     }
     st->tmpname[0] = '\0';
+    /*
+     * From here on the target holds the whole body and nothing can take that back: undoing the
+     * rename would destroy the file a replaced target already lost. A failed directory fsync
+     * breaks only the durability --fsync promises, so it gets its own result, which lets the
+     * caller say both truths: the upload failed that promise, and the file is stored.
+     */
     if (st->fsync && fsync(st->dirfd) < 0)
-        rc = MOCK_STORE_IO;
+        rc = MOCK_STORE_UNSYNCED;
 out:
     mock_store_abort(st);
     return rc;

@@ -3,6 +3,8 @@
  * piece by piece into the temp file (storage.c), digested on the way when --verify-hash asks.
  * Errors found before the body are answered at once when the client waits for "100 Continue"
  * or sends no body, and otherwise after draining the body, as AList does for "file exists".
+ * A body that crosses --max-body or the X-File-Size it declared is answered as it crosses, and
+ * the rest of it is never read.
  */
 #include "mock.h"
 #include "sp_common.h"
@@ -108,6 +110,12 @@ static void fail_store(mock_req *rq, mock_store_err e, size_t failed_dir)
     case MOCK_STORE_IO:
         fail(rq, 500, "failed to put [%s]: %s", msg_path(rq->path, strlen(rq->path), p),
              mock_go_errno(err, why, sizeof why));
+        return;
+    case MOCK_STORE_UNSYNCED:
+        /* AList has no --fsync, so there is no message of its to copy: this one says both what
+         * failed and that the file is there. */
+        fail(rq, 500, "[%s] is stored, but --fsync could not sync its directory: %s",
+             msg_path(rq->path, strlen(rq->path), p), mock_go_errno(err, why, sizeof why));
         return;
     }
 }
@@ -251,8 +259,11 @@ static void store_piece(mock_req *rq, const char *data, size_t len)
 }
 
 /*
- * MHD's post processor calls this for every piece of every form field. Like Go's FormFile, only
- * the first part named "file" that carries a filename counts; everything else is skipped.
+ * MHD's post processor calls this for every piece of every form field, and at least once for
+ * each part, even an empty one. Like Go's FormFile, only the first part named "file" that carries
+ * a filename counts, empty or not; everything else is skipped. The piece's offset cannot tell the
+ * parts apart (an empty part's one call and the next part's first piece both have offset 0), so
+ * the part is the count of delimiters fed to the parser before this piece (see consume_form).
  */
 static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *filename, const char *content_type,
@@ -263,18 +274,164 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
     (void)kind;
     (void)content_type;
     (void)transfer_encoding;
-    if (key == NULL || strcmp(key, "file") != 0 || filename == NULL) {
-        if (rq->form_part == 1)
-            rq->form_part = 2;
-        return MHD_YES;
-    }
-    if (rq->form_part == 0 && off == 0)
+    (void)off;
+    if (rq->form_part == 1 && rq->frame.parts != rq->frame.file)
+        rq->form_part = 2; /* any later part ends the file */
+    if (rq->form_part == 0 && key != NULL && strcmp(key, "file") == 0 && filename != NULL) {
         rq->form_part = 1;
-    else if (rq->form_part == 1 && off == 0 && rq->file_bytes > 0)
-        rq->form_part = 2; /* a second "file" part */
+        rq->frame.file = rq->frame.parts;
+    }
     if (rq->form_part == 1 && size > 0)
         store_piece(rq, data, size);
     return MHD_YES;
+}
+
+/* Where a multipart body stands after its latest byte. */
+enum form_at {
+    FORM_DATA = 0, /* the preamble or a part's content */
+    FORM_DELIM,    /* after a "--boundary", before its line ends */
+    FORM_HEADERS,  /* a part's header lines */
+    FORM_END,      /* after the closing "--boundary--": the rest is ignored */
+};
+
+/*
+ * Follows the framing over data[0..n): returns how many bytes reach the end of the next
+ * delimiter, setting *delim, or n when no delimiter ends inside. The delimiter is MHD's own
+ * (CR LF "--" boundary, found anywhere in a part's content); the first may open the body
+ * without the CR LF. Since no boundary holds a CR, a failed match restarts only at a CR.
+ */
+static size_t form_scan(mock_req *rq, const unsigned char *data, size_t n, int *delim)
+{
+    *delim = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = data[i];
+        switch (rq->frame.at) {
+        case FORM_DATA:
+            if (b == (unsigned char)rq->frame.delim[rq->frame.matched]) {
+                if (++rq->frame.matched < rq->frame.dlen)
+                    break;
+                rq->frame.matched = 0;
+                rq->frame.at = FORM_DELIM;
+                rq->frame.line = 0;
+                rq->frame.dash = 0;
+                *delim = 1;
+                return i + 1;
+            }
+            rq->frame.matched = b == '\r';
+            break;
+        case FORM_DELIM:
+            if (b == '-' && rq->frame.line <= 1 && (rq->frame.line == 0 || rq->frame.dash)) {
+                rq->frame.dash = rq->frame.line == 0;
+                if (rq->frame.line == 1) {
+                    rq->frame.at = FORM_END;
+                    return n;
+                }
+            } else {
+                rq->frame.dash = 0;
+            }
+            rq->frame.line++;
+            if (b == '\n') {
+                rq->frame.at = FORM_HEADERS;
+                rq->frame.line = 0;
+                rq->frame.cr = 0;
+            }
+            break;
+        case FORM_HEADERS:
+            if (b != '\n') {
+                rq->frame.line++;
+                rq->frame.cr = b == '\r';
+            } else if (rq->frame.line == 0 || (rq->frame.line == 1 && rq->frame.cr)) {
+                rq->frame.at = FORM_DATA; /* the empty line: the part's content follows */
+                rq->frame.matched = 0;
+            } else {
+                rq->frame.line = 0;
+            }
+            break;
+        default:
+            return n;
+        }
+    }
+    return n;
+}
+
+/*
+ * Feeds the form parser, cut after each delimiter: once the parser has seen a whole delimiter it
+ * has delivered everything of the part before it, so every iterator call during one feed belongs
+ * to the part that frame.parts counts.
+ */
+static void consume_form(mock_req *rq, const char *data, size_t n)
+{
+    while (n > 0 && rq->code == 0) {
+        int delim;
+        size_t cut = form_scan(rq, (const unsigned char *)data, n, &delim);
+        if (MHD_post_process(rq->pp, data, cut) != MHD_YES)
+            fail(rq, 500, "malformed multipart body");
+        rq->frame.parts += (unsigned)delim;
+        data += cut;
+        n -= cut;
+    }
+}
+
+/*
+ * The body is complete: ends the parse the way Go's multipart reader ends it. MHD holds back
+ * the bytes that might begin a boundary and never delivers them when the body just stops, so a
+ * body without its closing boundary must fail here, as it fails in AList (FsForm answers
+ * FormFile's error with code 500), with Go's words for where it stopped.
+ */
+static void finish_form(mock_req *rq)
+{
+    int parsed = MHD_destroy_post_processor(rq->pp) == MHD_YES;
+    rq->pp = NULL;
+    switch (rq->frame.at) {
+    case FORM_END:
+        if (!parsed)
+            fail(rq, 500, "malformed multipart body");
+        return;
+    case FORM_DELIM:
+        /* NextPart reads the boundary line to its end. Only after a part's content is a lone
+         * '-' still content ("--boundary-" is no delimiter), which then ends unexpectedly. */
+        if (rq->frame.parts == 1 || !rq->frame.dash || rq->frame.line != 1) {
+            fail(rq, 500, "multipart: NextPart: EOF");
+            return;
+        }
+        fail(rq, 500, "unexpected EOF");
+        return;
+    case FORM_DATA:
+        /* No delimiter at all is NextPart's EOF; inside a part's content, the part's reader
+         * meets the end before any boundary. */
+        fail(rq, 500, rq->frame.parts == 0 ? "multipart: NextPart: EOF" : "unexpected EOF");
+        return;
+    default:
+        /* Cut inside a part's headers: Go's header reader returns io.EOF there, which ReadForm
+         * takes for the end of the form, so the parts before it stand and the cut one does not
+         * exist; the post processor's complaint about it is not AList's. */
+        return;
+    }
+}
+
+/*
+ * The delimiter MHD's post processor looks for: everything after the first "boundary=" in the
+ * Content-Type, enclosing quotes removed, behind CR LF "--". Returns 0 or -1.
+ */
+static int form_delimiter(mock_req *rq, const char *ct)
+{
+    const char *b = strstr(ct + 19, "boundary=");
+    if (b == NULL)
+        return -1;
+    b += 9;
+    size_t blen = strlen(b);
+    if (blen >= 2 && b[0] == '"' && b[blen - 1] == '"') {
+        b++;
+        blen -= 2;
+    }
+    if ((rq->frame.delim = malloc(blen + 5)) == NULL)
+        return -1;
+    memcpy(rq->frame.delim, "\r\n--", 4);
+    memcpy(rq->frame.delim + 4, b, blen);
+    rq->frame.delim[blen + 4] = '\0';
+    rq->frame.dlen = blen + 4;
+    rq->frame.matched = 2; /* the first delimiter may open the body without its CR LF */
+    return 0;
 }
 
 enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
@@ -328,7 +485,8 @@ enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
         if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0)
             fail(rq, 500, "request Content-Type isn't multipart/form-data");
         else if (rq->code == 0 &&
-                 (rq->pp = MHD_create_post_processor(c, FORM_BUFFER, form_iter, rq)) == NULL)
+                 ((rq->pp = MHD_create_post_processor(c, FORM_BUFFER, form_iter, rq)) == NULL ||
+                  form_delimiter(rq, ct) < 0))
             fail(rq, 500, "request Content-Type isn't multipart/form-data");
     } else {
         check_length(rq, c, chunked, cl);
@@ -380,24 +538,62 @@ static void pace(mock_req *rq, uint64_t total)
         mock_sleep_ms((uint64_t)(due - now));
 }
 
-/* Takes n body bytes: the size limit, the multipart sniffer, the form parser or the file. */
+/*
+ * Takes n body bytes: the size limits, the multipart sniffer, the form parser or the file. A body
+ * that crosses --max-body or the X-File-Size it declared cannot succeed whatever follows, so
+ * nothing more of it is read (stop_now): with a first error found before the body, that error is
+ * the answer, as the first error always is.
+ */
 static void consume(mock_req *rq, const char *data, size_t n)
 {
     const mock_config *cfg = &rq->srv->cfg;
     if (n == 0)
         return;
     rq->received += n;
-    if (cfg->max_body > 0 && rq->received > cfg->max_body)
+    if (cfg->max_body > 0 && rq->received > cfg->max_body) {
         fail(rq, 413, "http: request body too large");
+        rq->stop_now = 1;
+    }
+    if (rq->size_from_header && rq->received > (uint64_t)rq->declared) {
+        fail(rq, 400, "the body is longer than the %lld bytes X-File-Size says",
+             (long long)rq->declared);
+        rq->stop_now = 1;
+    }
+    if (rq->stop_now)
+        return;
     if (rq->route == MOCK_ROUTE_FORM) {
-        if (rq->code == 0 && MHD_post_process(rq->pp, data, n) != MHD_YES)
-            fail(rq, 500, "malformed multipart body");
+        consume_form(rq, data, n);
     } else {
         sniff_body(rq, data, n, 0);
         store_piece(rq, data, n);
     }
     if (rq->fault.slow_read > 0)
         pace(rq, rq->received);
+}
+
+static void conclude(mock_req *rq);
+
+/*
+ * Go's rstAvoidanceDelay: after an answer that leaves body bytes unread, net/http half-closes
+ * and waits this long before it closes, so the client can read the answer before the reset
+ * that closing over unread data causes. Nothing is read meanwhile, so a client that keeps
+ * sending only fills the socket buffers.
+ */
+#define RST_AVOIDANCE_MS 500
+
+/*
+ * Answers now, in the middle of the body, and closes the connection: MHD cannot queue an answer
+ * before the body has been read (see mock_respond_now), so it is written past MHD, and MHD_NO
+ * makes MHD close the connection without reading the rest.
+ */
+static enum MHD_Result answer_mid_body(mock_req *rq, struct MHD_Connection *c)
+{
+    conclude(rq);
+    if (mock_respond_now(c, rq->http_status, rq->code, rq->msg) == 0)
+        mock_sleep_ms(RST_AVOIDANCE_MS);
+    else
+        rq->http_status = 0; /* the journal says how the connection ended instead */
+    return MHD_NO;
 }
 
 enum MHD_Result mock_upload_body(mock_req *rq, struct MHD_Connection *c, const char *data,
@@ -418,10 +614,12 @@ enum MHD_Result mock_upload_body(mock_req *rq, struct MHD_Connection *c, const c
         off = (size_t)((uint64_t)rq->fault.stall_after - rq->received);
         consume(rq, data, off);
         rq->stalled = 1;
-        mock_sleep_ms(rq->fault.stall_ms);
+        if (!rq->stop_now)
+            mock_sleep_ms(rq->fault.stall_ms);
     }
-    consume(rq, data + off, len - off);
-    return MHD_YES;
+    if (!rq->stop_now)
+        consume(rq, data + off, len - off);
+    return rq->stop_now ? answer_mid_body(rq, c) : MHD_YES;
 }
 
 /* nanoid's default: 21 characters from A-Za-z0-9_- (tache's task ids). */
@@ -472,10 +670,15 @@ static cJSON *task_info(const mock_req *rq)
     return d;
 }
 
-enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
+/* Decides the answer into rq (code, msg, http_status), commits the upload or not, and releases
+ * what it holds. */
+static void conclude(mock_req *rq)
 {
     const mock_fault *f = &rq->fault;
     if (rq->code == 0) {
+        /* ParseMultipartForm's errors come before FormFile looks for the part. */
+        if (rq->route == MOCK_ROUTE_FORM)
+            finish_form(rq);
         if (rq->route == MOCK_ROUTE_FORM && rq->form_part == 0)
             fail(rq, 500, "http: no such file");
         if (rq->route == MOCK_ROUTE_PUT)
@@ -496,9 +699,12 @@ enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
         if (rq->has_mtime && mock_store_set_mtime(&rq->st, rq->mtime_ms) < 0)
             fail(rq, 500, "failed to set the modification time: %s",
                  mock_go_errno(errno, why, sizeof why));
-        if (rq->code == 0)
-            fail_store(rq, mock_store_commit(&rq->st), 0);
-        rq->stored = rq->code == 0;
+        if (rq->code == 0) {
+            mock_store_err e = mock_store_commit(&rq->st);
+            /* The journal says what is on disk, even when the answer is an error. */
+            rq->stored = e == MOCK_STORE_OK || e == MOCK_STORE_UNSYNCED;
+            fail_store(rq, e, 0);
+        }
     }
     mock_upload_release(rq);
     if (rq->code == 0) {
@@ -506,9 +712,14 @@ enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
         snprintf(rq->msg, sizeof rq->msg, "success");
     }
     rq->http_status = f->status != 0 ? f->status : MHD_HTTP_OK;
+}
+
+enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
+{
+    conclude(rq);
     /* An answer before the body means the connection cannot carry another request. */
     return mock_respond(c, rq->http_status, rq->code, rq->msg,
-                        rq->stored && rq->as_task ? task_info(rq) : NULL, rq->answer_now);
+                        rq->code == 200 && rq->as_task ? task_info(rq) : NULL, rq->answer_now);
 }
 
 void mock_upload_release(mock_req *rq)
@@ -522,4 +733,6 @@ void mock_upload_release(mock_req *rq)
         MHD_destroy_post_processor(rq->pp);
         rq->pp = NULL;
     }
+    free(rq->frame.delim);
+    rq->frame.delim = NULL;
 }
