@@ -11,7 +11,11 @@
 
 #include <microhttpd.h>
 
-/* Temp files carry this fixed prefix so start-up can recognise and remove stale ones. */
+/*
+ * Temp files are named this prefix + 16 lower-case hex digits, so start-up can recognise stale
+ * ones. No client may name a path component with the prefix (mock_file_path refuses it), so
+ * nothing but the mock's own temp files can ever carry it.
+ */
 #define MOCK_TMP_PREFIX ".streamput-tmp."
 
 /* Which server's rules to follow where AList and OpenList differ. */
@@ -78,6 +82,7 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg);
 typedef struct mock_store {
     int dirfd;        /* the target's directory, -1 when not open */
     int fd;           /* the temp file, -1 when not open */
+    int lockfd;       /* a duplicate of fd that keeps its flock() until the rename is done */
     char tmpname[64]; /* the temp file's name inside dirfd */
     const char *name; /* the target's final name inside dirfd (points into the caller's path) */
     int noreplace;    /* commit fails with MOCK_STORE_EXISTS rather than replace the target */
@@ -118,7 +123,10 @@ int mock_store_exists(int rootfd, const char *path);
 /* Closes and removes whatever the store still holds; safe to call repeatedly. */
 void mock_store_abort(mock_store *st);
 
-/* Removes stale temp files anywhere beneath rootfd (left by a crashed run). Returns the count. */
+/*
+ * Removes stale temp files anywhere beneath rootfd (left by a crashed run): only regular files
+ * named exactly as mock_store_begin names them that no live mock holds locked. Returns the count.
+ */
 int mock_store_remove_stale(int rootfd);
 
 /* ---- gostr.c: Go's string conversions, for byte-identical messages ---- */
@@ -150,7 +158,8 @@ size_t mock_path_clean(char *p);
 /*
  * Turns a raw File-Path header into the cleaned absolute path AList would use, into out, which
  * must hold strlen(raw) + 2 bytes. Returns 0, or the AList error code (400, 403) with the exact
- * message in msg (out is then NUL-terminated but not meaningful).
+ * message in msg (out is then NUL-terminated but not meaningful). A component starting with
+ * MOCK_TMP_PREFIX is refused with 403: every route that takes a path shares this check.
  */
 int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, size_t msgsz);
 
