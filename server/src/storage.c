@@ -288,7 +288,9 @@ static int is_temp_name(const char *name)
 /*
  * Removes the temp file name in dfd if no live mock holds it: the exclusive lock must be free
  * (see create_temp), and the name must still be the very file that was locked. O_NONBLOCK: if a
- * FIFO took the name since readdir, opening it must not hang the start. Returns 1 if removed.
+ * FIFO took the name since readdir, opening it must not hang the start. What is left is a file
+ * renamed onto the name between that check and the unlink, which no mock ever does (temp names
+ * are only created, with O_EXCL). Returns 1 if removed.
  */
 static int remove_if_stale(int dfd, const char *name)
 {
