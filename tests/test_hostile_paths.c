@@ -23,6 +23,9 @@
 #define NUL                                                                                        \
     "{\"code\":400,\"message\":\"invalid File-Path: %00 decodes to a NUL byte\",\"data\":null}"
 #define DENIED "{\"code\":403,\"message\":\"permission denied\",\"data\":null}"
+#define RESERVED                                                                                   \
+    "{\"code\":403,\"message\":\"File-Path uses the reserved name prefix .streamput-tmp. "         \
+    "(streamput-mock's temp files carry it); choose another name\",\"data\":null}"
 
 static char *scratch;                  /* th_tmpdir(): everything the test may touch */
 static char root[4096], outside[4096]; /* scratch/jail/root and its sibling scratch/jail/outside */
@@ -417,6 +420,159 @@ START_TEST(escape_checks_see_a_file_outside_the_root)
 }
 END_TEST
 
+/* ---- the temp files' names ---- */
+
+/*
+ * No route may name a path component with the temp files' prefix, in any spelling: such a file
+ * would be taken for a stale temp file and deleted at the next start, and a client could aim at
+ * a live upload's temp file. Names that only resemble the prefix are ordinary.
+ */
+START_TEST(the_temp_prefix_is_reserved_in_every_spelling)
+{
+    static const char *const refused[] = {
+        "/docs/.streamput-tmp.notes",
+        "/.streamput-tmp.0123456789abcdef",
+        "/.streamput-tmp.",
+        "/.streamput-tmp.dir/a.txt",
+        "/docs/%2estreamput-tmp.notes",
+        "/docs/%2Estreamput-tmp%2Enotes",
+        "//docs/./.streamput-tmp.notes",
+        "docs\\.streamput-tmp.notes",
+        "\\.streamput-tmp.dir\\a.txt",
+        ".streamput-tmp.notes",
+    };
+    static const char *const allowed[] = {
+        "/docs/streamput-tmp.notes", "/docs/.streamput-tmpnotes",  "/docs/x.streamput-tmp.notes",
+        "/docs/.streamput-tmp",      "/docs/.Streamput-tmp.notes",
+    };
+    static tm_resp r;
+    const th_mock *mocks[] = {&ol, &al};
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+            expect_path(mocks[k], refused[i], RESERVED, "mine");
+        /* The form route shares the File-Path check: refused before its body is looked at. */
+        ck_assert_int_eq(tm_put(mocks[k]->port, "/api/fs/form",
+                                "File-Path: /docs/.streamput-tmp.notes\r\n", "x", 1, 0, &r),
+                         200);
+        ck_assert_str_eq(r.body, RESERVED);
+        /* Control: look-alikes are stored where they say. */
+        for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+            char want[128];
+            snprintf(want, sizeof want, "=%s", allowed[i] + 1);
+            expect_path(mocks[k], allowed[i], want, "look-alike");
+        }
+    }
+    /* Nothing of the refused paths exists, not even a directory; and no temp file is left. */
+    ck_assert_int_eq(hu_count_files(root, ""), 0);
+    ck_assert(!th_exists(th_path(root, ".streamput-tmp.dir")));
+    ck_assert(!th_exists(th_path(root, "docs/.streamput-tmp.notes")));
+    assert_nothing_escaped();
+}
+END_TEST
+
+/* Writes the 4-byte file root/rel (its directories must exist). */
+static void plant(const char *rel)
+{
+    ck_assert_int_eq(th_write_pattern(th_path(root, rel), "mine", 4, 4), 0);
+}
+
+/*
+ * Start-up cleanup removes only what is exactly a temp file's name (the prefix and 16 lower-case
+ * hex digits, a regular file): a file the user placed there with a name merely like it, by hand
+ * or from before the prefix was reserved, survives a restart.
+ */
+START_TEST(files_named_like_temp_files_survive_a_restart)
+{
+    static const char *const kept[] = {
+        ".streamput-tmp.notes",
+        ".streamput-tmp.",
+        ".streamput-tmp.0123456789abcde",   /* 15 digits */
+        ".streamput-tmp.0123456789abcdef0", /* 17 */
+        ".streamput-tmp.0123456789ABCDEF",  /* upper case */
+        ".streamput-tmp.0123456789abcdeg",
+        ".streamput-tmp.0123456789abcdef.bak",
+        "sub/.streamput-tmp.notes",
+        "sub/.streamput-tmp.0123abcd", /* the shape of an older mock's test fixture */
+        ".streamput-tmp.fedcba9876543210/inside.txt",
+    };
+    ck_assert_int_eq(mkdir(th_path(root, "sub"), 0755), 0);
+    ck_assert_int_eq(mkdir(th_path(root, ".streamput-tmp.fedcba9876543210"), 0755), 0);
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        plant(kept[i]);
+    /* A symlink of the exact shape is not a regular file either. */
+    ck_assert_int_eq(symlink("sub", th_path(root, ".streamput-tmp.00000000000000aa")), 0);
+    /* Control: a real stale temp file (exact shape, unlocked) beside them is removed. */
+    plant("sub/.streamput-tmp.0123456789abcdef");
+    ck_assert_int_eq(th_mock_stop(&ol), 0);
+    ck_assert_int_eq(th_mock_start(&ol, root, NULL), 0);
+    static char log[16384];
+    log[0] = '\0';
+    ck_assert_msg(tm_log_wait(&ol, "removed 1 stale temp file(s)", log, sizeof log, 2000), "%s",
+                  log);
+    ck_assert(!th_exists(th_path(root, "sub/.streamput-tmp.0123456789abcdef")));
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        char got[8] = "";
+        FILE *f = fopen(th_path(root, kept[i]), "rb");
+        ck_assert_msg(f != NULL, "%s was removed", kept[i]);
+        ck_assert_uint_eq(fread(got, 1, sizeof got - 1, f), 4);
+        fclose(f);
+        ck_assert_str_eq(got, "mine");
+    }
+    ck_assert(th_exists(th_path(root, ".streamput-tmp.00000000000000aa")));
+}
+END_TEST
+
+/*
+ * A second mock started on the same root must leave the first one's live temp files alone (each
+ * is locked while it is written): the first upload, half sent when the second mock starts, then
+ * completes byte-exact. Stale files of a killed mock are still removed (test_hostile_disk).
+ */
+START_TEST(a_second_mock_leaves_live_temp_files_alone)
+{
+    enum { SIZE = 256 * 1024 };
+    static char body[SIZE];
+    char ref[4096];
+    snprintf(ref, sizeof ref, "%s", th_path(scratch, "live.ref"));
+    ck_assert_int_eq(th_write_random(ref, SIZE, 11), 0);
+    FILE *f = fopen(ref, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(body, 1, SIZE, f), SIZE);
+    fclose(f);
+
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     "File-Path: /live/big.bin\r\nContent-Length: %d\r\n\r\n",
+                     SIZE);
+    int fd = th_connect(ol.port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(th_send_all(fd, head, (size_t)n), 0);
+    ck_assert_int_eq(th_send_all(fd, body, SIZE / 2), 0);
+    int temps = 0;
+    for (int64_t end = hu_now_ms() + 5000; temps < 1 && hu_now_ms() < end; tm_sleep_ms(10))
+        temps = hu_count_files(th_path(root, "live"), HU_TMP_PREFIX); /* -1: no directory yet */
+    ck_assert_int_eq(temps, 1); /* control: the upload is under way */
+    tm_sleep_ms(50);            /* its first half is written, too */
+
+    /* The second mock has finished its start-up cleanup once it listens. */
+    th_mock second;
+    ck_assert_int_eq(th_mock_start(&second, root, NULL), 0);
+    ck_assert_int_eq(hu_count_files(th_path(root, "live"), HU_TMP_PREFIX), 1);
+    ck_assert_int_eq(th_mock_stop(&second), 0);
+
+    static tm_resp r;
+    ck_assert_int_eq(th_send_all(fd, body + SIZE / 2, SIZE - SIZE / 2), 0);
+    th_recv_all(fd, r.raw, sizeof r.raw, 5000);
+    close(fd);
+    tm_parse(&r);
+    ck_assert_msg(r.status == 200 && strcmp(r.body, SUCCESS) == 0, "%s", r.raw);
+    ck_assert_int_eq(th_files_equal(ref, th_path(root, "live/big.bin")), 1);
+    ck_assert_int_eq(unlink(ref), 0);
+    hu_assert_no_temps(root);
+    assert_nothing_escaped();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hostile_paths");
@@ -429,6 +585,9 @@ int main(void)
     tcase_add_test(t, symlinks_leading_out_are_refused_in_both_profiles);
     tcase_add_test(t, links_as_the_target_are_replaced_not_followed);
     tcase_add_test(t, escape_checks_see_a_file_outside_the_root);
+    tcase_add_test(t, the_temp_prefix_is_reserved_in_every_spelling);
+    tcase_add_test(t, files_named_like_temp_files_survive_a_restart);
+    tcase_add_test(t, a_second_mock_leaves_live_temp_files_alone);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

@@ -315,12 +315,18 @@ END_TEST
 
 /* ---- slowloris ---- */
 
-/* Sockets that each dribble a request head a byte at a time, from a thread of their own. */
+/*
+ * Sockets that each dribble a request head a byte at a time, from a thread of their own; or, in
+ * body mode, send a whole head at once and then dribble its body, burst bytes a round.
+ */
 typedef struct loris {
     int n;
     int *fds;
     size_t *sent;
     int interval_ms;   /* between rounds; each round sends one byte on every socket */
+    const char *dir;   /* body mode: each socket uploads /dir/<i> */
+    size_t body_len;   /* body mode: the Content-Length; then the socket only listens */
+    size_t burst;      /* body mode: body bytes a round (0: head mode) */
     atomic_int silent; /* stop sending but keep the sockets open */
     atomic_int stop;
     atomic_int refused; /* sockets the server closed (EOF, reset or EPIPE) */
@@ -342,22 +348,39 @@ static int failed(ssize_t k)
     return k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
+/* The body byte at pos: a pattern that shows a stored body is the one that was sent. */
+static char body_byte(size_t pos)
+{
+    return (char)('a' + pos % 26);
+}
+
 static void *loris_loop(void *arg)
 {
     loris *l = arg;
+    char buf[256];
     while (!atomic_load(&l->stop)) {
         for (int i = 0; i < l->n && !atomic_load(&l->silent); i++) {
             if (l->fds[i] < 0)
                 continue;
-            char c = loris_byte(i, l->sent[i]);
+            size_t len = 1;
+            if (l->burst == 0) {
+                buf[0] = loris_byte(i, l->sent[i]);
+            } else {
+                len = l->body_len - l->sent[i] < l->burst ? l->body_len - l->sent[i] : l->burst;
+                len = len < sizeof buf ? len : sizeof buf;
+                for (size_t j = 0; j < len; j++)
+                    buf[j] = body_byte(l->sent[i] + j);
+            }
+            char c;
             ssize_t k = recv(l->fds[i], &c, 1, MSG_DONTWAIT); /* only EOF or an error matter */
-            ssize_t w = failed(k) ? -1 : send(l->fds[i], &c, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (failed(k) || (w < 0 && failed(w))) {
+            ssize_t w =
+                failed(k) || len == 0 ? -1 : send(l->fds[i], buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (failed(k) || (w < 0 && len > 0 && failed(w))) {
                 close(l->fds[i]);
                 l->fds[i] = -1;
                 atomic_fetch_add(&l->refused, 1);
-            } else if (w == 1) {
-                l->sent[i]++;
+            } else if (w > 0) {
+                l->sent[i] += (size_t)w;
             }
         }
         tm_sleep_ms(l->interval_ms);
@@ -365,10 +388,10 @@ static void *loris_loop(void *arg)
     return NULL;
 }
 
-/* Connects n dribblers (each sends its first byte at once) and starts their thread. */
-static void loris_start(loris *l, int port, int n, int interval_ms)
+/* Connects n dribblers (each sends its first byte, or in body mode its head, at once) and starts
+ * their thread; l's mode fields are set by the caller and kept. */
+static void loris_begin(loris *l, int port, int n, int interval_ms)
 {
-    memset(l, 0, sizeof *l);
     l->n = n;
     l->interval_ms = interval_ms;
     l->fds = calloc((size_t)n, sizeof *l->fds);
@@ -377,8 +400,33 @@ static void loris_start(loris *l, int port, int n, int interval_ms)
     for (int i = 0; i < n; i++) {
         l->fds[i] = th_connect(port);
         ck_assert_int_ge(l->fds[i], 0);
+        if (l->burst > 0) {
+            char h[256], fp[64], cl[64];
+            snprintf(fp, sizeof fp, "/%s/%d", l->dir, i);
+            snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", l->body_len);
+            int hl = head(h, sizeof h, fp, cl);
+            ck_assert_int_eq(th_send_all(l->fds[i], h, (size_t)hl), 0);
+        }
     }
     ck_assert_int_eq(pthread_create(&l->th, NULL, loris_loop, l), 0);
+}
+
+/* n head dribblers, one byte every interval_ms each. */
+static void loris_start(loris *l, int port, int n, int interval_ms)
+{
+    memset(l, 0, sizeof *l);
+    loris_begin(l, port, n, interval_ms);
+}
+
+/* n uploads to /dir/<i> of body_len bytes each, burst bytes every interval_ms. */
+static void loris_start_body(loris *l, int port, int n, int interval_ms, const char *dir,
+                             size_t body_len, size_t burst)
+{
+    memset(l, 0, sizeof *l);
+    l->dir = dir;
+    l->body_len = body_len;
+    l->burst = burst;
+    loris_begin(l, port, n, interval_ms);
 }
 
 /* Sockets the server has not closed, as the dribbler last saw them. */
@@ -526,6 +574,287 @@ START_TEST(header_timeout_cuts_dribblers_and_lets_uploads_in)
 }
 END_TEST
 
+/* ---- bodies below --body-min-rate ---- */
+
+#define RATE_CUT "body slower than --body-min-rate 100 B/s: "
+
+/* Non-overlapping occurrences of needle in s. */
+static int occurrences(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/*
+ * --body-min-rate bounds what neither --idle-timeout nor --header-timeout can: 150 uploads whose
+ * heads arrive whole and whose bodies then drip a byte every 300 ms (so MHD's idle clock never
+ * runs out) are all cut soon after a 3 s grace, each journaled with the reason, with nothing
+ * stored and no temp file left; a real upload gets in while they hold their connections and
+ * after they are gone. With the rate off, the same dripping holds its connections: the control.
+ */
+START_TEST(dripping_bodies_are_cut_at_the_minimum_rate)
+{
+    enum { N = 150 };
+    static char log[1 << 18];
+    th_mock m;
+    ck_assert_int_eq(
+        th_mock_start(&m, env.root, "--body-min-rate", "100", "--body-grace", "3", NULL), 0);
+    int threads0 = hu_proc_threads(m.pid);
+    loris l;
+    int64_t t0 = hu_now_ms();
+    loris_start_body(&l, m.port, N, 300, "drip", 1000, 1);
+    tm_sleep_ms(300);
+    hu_client_upload_ok(&m, env.root, src, "/ok/during-drip.bin");
+    uploads++;
+    /* Control: that upload ran while every dripper was still held, within its grace. */
+    ck_assert_int_eq(loris_open(&l), N);
+    ck_assert_int_ge(hu_proc_threads(m.pid), threads0 + N);
+    int journaled = 0;
+    log[0] = '\0';
+    for (int64_t end = hu_now_ms() + 8000;
+         hu_now_ms() < end && (loris_open(&l) > 0 || journaled < N);) {
+        tm_log_wait(&m, "\x01", log, sizeof log, 100); /* reads for 100 ms */
+        journaled = occurrences(log, RATE_CUT);
+    }
+    int64_t took = hu_now_ms() - t0;
+    fprintf(stderr,
+            "body-min-rate 100 B/s after 3 s: %d dripping bodies cut within %lld ms (%zu "
+            "bytes sent on the first)\n",
+            N, (long long)took, l.sent[0]);
+    ck_assert_int_eq(loris_open(&l), 0); /* all cut, though they never went quiet */
+    ck_assert_int_eq(journaled, N);
+    ck_assert_int_eq(occurrences(log, "; nothing stored"), N);
+    ck_assert_msg(strstr(log, "warning: closed ") != NULL && strstr(log, "(--body-grace)") != NULL,
+                  "no warning in: %.2000s", log);
+    ck_assert_int_le(wait_le(hu_proc_threads, m.pid, threads0), threads0);
+    hu_assert_no_temps(env.root);
+    ck_assert_int_eq(hu_count_files(th_path(env.root, "drip"), ""), 0);
+    tm_sleep_ms(100); /* MHD frees a slot just after the connection's thread ends */
+    hu_client_upload_ok(&m, env.root, src, "/ok/after-drip.bin");
+    uploads++;
+    loris_stop(&l);
+    tm_log_drain(&m);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+    still_serves();
+
+    /* Control: with the rate off, dripping bodies keep their connections past the grace. */
+    ck_assert_int_eq(th_mock_start(&m, env.root, "--body-min-rate", "0", "--body-grace", "1", NULL),
+                     0);
+    loris_start_body(&l, m.port, 32, 300, "drip", 1000, 1);
+    tm_sleep_ms(2500);
+    ck_assert_int_eq(loris_open(&l), 32);
+    loris_stop(&l);
+    tm_log_drain(&m);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+    hu_assert_no_temps(env.root);
+}
+END_TEST
+
+/* The journal entry of file_path (there must be exactly one) from j. */
+static const cJSON *entry_of(const cJSON *j, const char *file_path)
+{
+    const cJSON *found = NULL, *e;
+    cJSON_ArrayForEach(e, j)
+    {
+        const char *fp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "file_path"));
+        if (fp != NULL && strcmp(fp, file_path) == 0) {
+            ck_assert_msg(found == NULL, "%s journaled twice", file_path);
+            found = e;
+        }
+    }
+    ck_assert_msg(found != NULL, "%s not journaled", file_path);
+    return found;
+}
+
+static const char *field(const cJSON *e, const char *key)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, key));
+    return s != NULL ? s : "(not a string)";
+}
+
+/*
+ * The negative control: bodies sent at 400 B/s, four times the minimum, for 4 s (well past the
+ * 1 s grace) are stored byte-exact, while bodies at 50 B/s on the same mock at the same time are
+ * cut, each journaled with the bytes it sent in how long.
+ */
+START_TEST(bodies_above_the_minimum_rate_are_not_cut)
+{
+    enum { FAST = 8, SLOW = 4, LEN = 1600 };
+    th_mock m;
+    ck_assert_int_eq(
+        th_mock_start(&m, env.root, "--body-min-rate", "100", "--body-grace", "1", NULL), 0);
+    char want[4096];
+    snprintf(want, sizeof want, "%s", th_path(env.dir, "pattern.bin"));
+    ck_assert_int_eq(th_write_pattern(want, "abcdefghijklmnopqrstuvwxyz", 26, LEN), 0);
+    loris fast, slow;
+    loris_start_body(&fast, m.port, FAST, 100, "fast", LEN, 40);
+    loris_start_body(&slow, m.port, SLOW, 100, "slow", LEN, 5);
+    int stored = 0;
+    for (int64_t end = hu_now_ms() + 12000; stored < FAST && hu_now_ms() < end; tm_sleep_ms(50)) {
+        stored = 0;
+        for (int i = 0; i < FAST; i++) {
+            char rel[32];
+            snprintf(rel, sizeof rel, "fast/%d", i);
+            stored += th_exists(th_path(env.root, rel));
+        }
+        tm_log_drain(&m);
+    }
+    ck_assert_int_eq(stored, FAST);
+    ck_assert_int_eq(atomic_load(&fast.refused), 0);
+    ck_assert_int_eq(loris_open(&slow), 0);
+    for (int i = 0; i < FAST; i++) {
+        char rel[32];
+        snprintf(rel, sizeof rel, "fast/%d", i);
+        ck_assert_int_eq(th_files_equal(want, th_path(env.root, rel)), 1);
+    }
+    tm_sleep_ms(200); /* the last answers are journaled after they are sent */
+    cJSON *j = tm_journal(m.port);
+    for (int i = 0; i < FAST + SLOW; i++) {
+        char fp[32];
+        snprintf(fp, sizeof fp, i < FAST ? "/fast/%d" : "/slow/%d", i < FAST ? i : i - FAST);
+        const cJSON *e = entry_of(j, fp);
+        const char *msg = field(e, "message");
+        if (i < FAST) {
+            ck_assert_str_eq(msg, "success");
+            ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "stored")));
+            continue;
+        }
+        unsigned long long bytes = 0;
+        double secs = 0;
+        int tail = 0;
+        ck_assert_msg(sscanf(msg, RATE_CUT "%llu bytes in %lf s; nothing stored%n", &bytes, &secs,
+                             &tail) == 2 &&
+                          msg[tail] == '\0',
+                      "%s: %s", fp, msg);
+        /* Cut after the grace, and soon after 1 s per 100 bytes on top of it had run out. */
+        ck_assert_msg(bytes > 0 && bytes < LEN && secs >= 1.0 && secs <= 1.0 + bytes / 100.0 + 1.0,
+                      "%s: %s", fp, msg);
+        ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(e, "stored")));
+        ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(e, "http_status")));
+    }
+    cJSON_Delete(j);
+    ck_assert_int_eq(hu_count_files(th_path(env.root, "slow"), ""), 0);
+    hu_assert_no_temps(env.root);
+    loris_stop(&fast);
+    loris_stop(&slow);
+    tm_log_drain(&m);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+    ck_assert_int_eq(unlink(want), 0);
+}
+END_TEST
+
+/* Sends a PUT head for file_path (Content-Length len, the extra header lines) and the body's
+ * first `first` bytes; returns the socket. */
+static int staged_put(int port, const char *file_path, const char *extra, size_t len, size_t first)
+{
+    char h[512], cl[160], b[4096];
+    snprintf(cl, sizeof cl, "Connection: close\r\nContent-Length: %zu\r\n%s", len, extra);
+    int n = head(h, sizeof h, file_path, cl);
+    int fd = th_connect(port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_uint_le(first, sizeof b);
+    for (size_t i = 0; i < first; i++)
+        b[i] = body_byte(i);
+    ck_assert_int_eq(th_send_all(fd, h, (size_t)n), 0);
+    ck_assert_int_eq(th_send_all(fd, b, first), 0);
+    return fd;
+}
+
+/* Sends the body's bytes from..len, 20 every 100 ms; returns 0, or -1 if the mock cut it. */
+static int staged_rest(int fd, size_t from, size_t len)
+{
+    char b[20];
+    for (size_t off = from; off < len; off += sizeof b) {
+        size_t k = len - off < sizeof b ? len - off : sizeof b;
+        for (size_t i = 0; i < k; i++)
+            b[i] = body_byte(off + i);
+        if (th_send_all(fd, b, k) < 0)
+            return -1;
+        tm_sleep_ms(100);
+    }
+    return 0;
+}
+
+/*
+ * Time the mock spends not reading is not the client's: a stall-after fault of 2.5 s and a
+ * slow-read fault that takes 3 s over the first 120 bytes, both longer than the 1 s grace and
+ * with the client sending the rest only once they are over, are stored byte-exact. Counted
+ * against the client, each would have been cut the moment the mock read again. The control: a
+ * client that itself pauses as long, with no fault, is cut.
+ */
+START_TEST(the_mocks_own_stalls_do_not_count_against_the_client)
+{
+    th_mock m;
+    ck_assert_int_eq(th_mock_start(&m, env.root, "--body-min-rate", "100", "--body-grace", "1",
+                                   "--allow-fault-header", NULL),
+                     0);
+    static const struct {
+        const char *fp, *fault;
+        size_t len, first;
+        int cut;
+    } ups[] = {
+        {"/own/stall.bin", "X-Mock-Fault: stall-after=5:2500\r\n", 200, 10, 0},
+        {"/own/slow.bin", "X-Mock-Fault: slow-read=40\r\n", 160, 120, 0},
+        {"/own/paused.bin", "", 200, 10, 1},
+    };
+    enum { UPS = sizeof ups / sizeof ups[0] };
+    int fds[UPS];
+    int64_t t0 = hu_now_ms();
+    for (int i = 0; i < UPS; i++)
+        fds[i] = staged_put(m.port, ups[i].fp, ups[i].fault, ups[i].len, ups[i].first);
+    tm_sleep_ms(3200); /* past both faults; the client sends nothing meanwhile */
+    for (int i = 0; i < UPS; i++) {
+        static tm_resp r;
+        int sent = staged_rest(fds[i], ups[i].first, ups[i].len);
+        th_recv_all(fds[i], r.raw, sizeof r.raw, 5000);
+        close(fds[i]);
+        tm_parse(&r);
+        if (!ups[i].cut) {
+            ck_assert_msg(sent == 0 && r.status == 200 && strcmp(r.body, SUCCESS) == 0, "%s: %s",
+                          ups[i].fp, r.raw);
+            char want[4096];
+            snprintf(want, sizeof want, "%s", th_path(env.dir, "want.bin"));
+            ck_assert_int_eq(th_write_pattern(want, "abcdefghijklmnopqrstuvwxyz", 26, ups[i].len),
+                             0);
+            ck_assert_int_eq(th_files_equal(want, th_path(env.root, ups[i].fp + 1)), 1);
+            ck_assert_int_eq(unlink(want), 0);
+        } else {
+            ck_assert_msg(r.status == -1, "%s was answered: %s", ups[i].fp, r.raw);
+            ck_assert(!th_exists(th_path(env.root, ups[i].fp + 1)));
+        }
+    }
+    fprintf(stderr, "mock-side stall and slow-read of ~3 s under a 1 s grace: %lld ms\n",
+            (long long)(hu_now_ms() - t0));
+    ck_assert(th_mock_wait_request(&m, "/own/paused.bin", 2000));
+    cJSON *j = tm_journal(m.port);
+    const char *msg = field(entry_of(j, "/own/paused.bin"), "message");
+    ck_assert_msg(strncmp(msg, RATE_CUT "10 bytes in ", strlen(RATE_CUT "10 bytes in ")) == 0, "%s",
+                  msg);
+    cJSON_Delete(j);
+    hu_assert_no_temps(env.root);
+    tm_log_drain(&m);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+}
+END_TEST
+
+/* The option is documented where a user looks, and a bad value is refused like any other. */
+START_TEST(body_min_rate_is_documented_and_checked)
+{
+    static th_run r;
+    char mock_bin[4096];
+    snprintf(mock_bin, sizeof mock_bin, "%s/streamput-mock", TH_BIN_DIR);
+    char *help[] = {mock_bin, "--help", NULL};
+    ck_assert_int_eq(th_run_argv(&r, help, NULL, 10000), 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "--body-min-rate SIZE"));
+    ck_assert_ptr_nonnull(strstr(r.out, "--body-grace SECONDS"));
+    char *bad[] = {mock_bin, "--root", env.root, "--body-min-rate", "fast", NULL};
+    ck_assert_int_eq(th_run_argv(&r, bad, NULL, 10000), 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "--body-min-rate needs a size"));
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     large = argc > 1 && strcmp(argv[1], "--large") == 0;
@@ -541,6 +870,10 @@ int main(int argc, char **argv)
     tcase_add_test(t, slowloris_with_the_default_limits_does_not_block_uploads);
     tcase_add_test(t, max_connections_and_idle_timeout_hold_under_slowloris);
     tcase_add_test(t, header_timeout_cuts_dribblers_and_lets_uploads_in);
+    tcase_add_test(t, dripping_bodies_are_cut_at_the_minimum_rate);
+    tcase_add_test(t, bodies_above_the_minimum_rate_are_not_cut);
+    tcase_add_test(t, the_mocks_own_stalls_do_not_count_against_the_client);
+    tcase_add_test(t, body_min_rate_is_documented_and_checked);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

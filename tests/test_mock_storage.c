@@ -186,8 +186,9 @@ START_TEST(stale_temp_files_are_removed_at_start)
 {
     ck_assert_int_eq(th_mock_stop(&mock), 0);
     ck_assert_int_eq(mkdir(th_path(env.root, "s"), 0755), 0);
-    ck_assert_int_eq(th_write_pattern(th_path(env.root, TMP "0123abcd"), "x", 1, 10), 0);
-    ck_assert_int_eq(th_write_pattern(th_path(env.root, "s/" TMP "deadbeef"), "x", 1, 10), 0);
+    ck_assert_int_eq(th_write_pattern(th_path(env.root, TMP "0123abcd0123abcd"), "x", 1, 10), 0);
+    ck_assert_int_eq(th_write_pattern(th_path(env.root, "s/" TMP "deadbeefdeadbeef"), "x", 1, 10),
+                     0);
     /* Control: names that only resemble the prefix are the user's files and stay. */
     ck_assert_int_eq(th_write_pattern(th_path(env.root, ".streamput-tmpfile"), "x", 1, 10), 0);
     ck_assert_int_eq(th_write_pattern(th_path(env.root, "s/keep" TMP), "x", 1, 10), 0);

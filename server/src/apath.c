@@ -64,6 +64,22 @@ static int alist_is_relative(const char *p)
            strncmp(p, "../", 3) == 0 || strstr(p, "/../") != NULL;
 }
 
+/*
+ * 1 if a component of the cleaned path p starts with MOCK_TMP_PREFIX. Such names are the mock's
+ * own: a client's file of that name would be mistaken for a temp file (start-up cleanup would
+ * delete it), and a client could name, and so replace or clobber, a live upload's temp file.
+ * The check runs on the cleaned path, the one storage opens, so no spelling ("%2e", "\\", "//",
+ * "./") gets a reserved name past it.
+ */
+static int reserved_component(const char *p)
+{
+    size_t k = strlen(MOCK_TMP_PREFIX);
+    for (const char *c = p; c != NULL; c = strchr(c + 1, '/'))
+        if (strncmp(c + 1, MOCK_TMP_PREFIX, k) == 0)
+            return 1;
+    return 0;
+}
+
 int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, size_t msgsz)
 {
     const char *bad = NULL;
@@ -105,6 +121,12 @@ int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, 
         relative = 0;
     if (relative) {
         snprintf(msg, msgsz, "access using relative path is not allowed");
+        return 403;
+    }
+    if (reserved_component(out)) {
+        snprintf(msg, msgsz,
+                 "File-Path uses the reserved name prefix " MOCK_TMP_PREFIX
+                 " (streamput-mock's temp files carry it); choose another name");
         return 403;
     }
     return 0;

@@ -91,9 +91,12 @@ static void entry_set(cJSON *e, const char *key, cJSON *v)
 }
 
 /* Why a request ended without an answer, for the journal. */
-static void unanswered(mock_req *rq, enum MHD_RequestTerminationCode toe, char *out, size_t n)
+static void unanswered(mock_req *rq, struct MHD_Connection *c, enum MHD_RequestTerminationCode toe,
+                       char *out, size_t n)
 {
     unsigned long long got = (unsigned long long)rq->received;
+    if (mock_watchdog_why(c, out, n))
+        return;
     if (rq->reset)
         snprintf(out, n, "injected fault: reset-after=%lld, connection reset after %llu bytes",
                  (long long)rq->fault.reset_after, got);
@@ -115,7 +118,8 @@ static void unanswered(mock_req *rq, enum MHD_RequestTerminationCode toe, char *
         snprintf(out, n, "client closed the connection after %llu body bytes; nothing stored", got);
 }
 
-static void entry_finish(mock_req *rq, enum MHD_RequestTerminationCode toe)
+static void entry_finish(mock_req *rq, struct MHD_Connection *c,
+                         enum MHD_RequestTerminationCode toe)
 {
     cJSON *e = rq->entry;
     char msg[256];
@@ -128,7 +132,7 @@ static void entry_finish(mock_req *rq, enum MHD_RequestTerminationCode toe)
         entry_set(e, "code", cJSON_CreateNumber(rq->code));
         entry_set(e, "message", cJSON_CreateString(rq->msg));
     } else {
-        unanswered(rq, toe, msg, sizeof msg);
+        unanswered(rq, c, toe, msg, sizeof msg);
         entry_set(e, "message", cJSON_CreateString(msg));
     }
     entry_set(e, "stored", cJSON_CreateBool(rq->stored));
@@ -181,14 +185,14 @@ static enum MHD_Result first_call(mock_req *rq, struct MHD_Connection *c, const 
     return answer(rq, c, MHD_HTTP_NOT_FOUND, 404, m, NULL);
 }
 
-enum MHD_Result mock_handle(void *cls, struct MHD_Connection *c, const char *url,
-                            const char *method, const char *version, const char *upload_data,
-                            size_t *upload_data_size, void **req_cls)
+/* One call of the access handler: the first sets the request up, later ones take body pieces
+ * and, with no piece, finish it. */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *upload_data, size_t *upload_data_size,
+                              void **req_cls)
 {
     mock_req *rq = *req_cls;
-    (void)version;
     if (rq == NULL) {
-        mock_watchdog_head_done(c); /* the first call comes once the whole head is in */
         rq = calloc(1, sizeof *rq);
         if (rq == NULL)
             return MHD_NO;
@@ -219,6 +223,40 @@ enum MHD_Result mock_handle(void *cls, struct MHD_Connection *c, const char *url
     return MHD_YES;
 }
 
+/* 1 if the request has a body for MHD to read: chunked, or a Content-Length above 0. */
+static int has_body(struct MHD_Connection *c)
+{
+    const char *cl = mock_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    uint64_t n;
+    return mock_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL ||
+           (cl != NULL && sp__parse_uint(cl, UINT64_MAX, &n) == 0 && n > 0);
+}
+
+/*
+ * The access handler proper runs between mock_watchdog_enter and _leave, which tell the watchdog
+ * how fast the client sends its body, leaving out the time the mock itself spends in here.
+ */
+enum MHD_Result mock_handle(void *cls, struct MHD_Connection *c, const char *url,
+                            const char *method, const char *version, const char *upload_data,
+                            size_t *upload_data_size, void **req_cls)
+{
+    (void)version;
+    int first = *req_cls == NULL;
+    size_t offered = *upload_data_size;
+    if (first)
+        mock_watchdog_head_done(c, has_body(c)); /* the first call comes once the head is in */
+    if (mock_watchdog_enter(c) < 0) {
+        /* Cut for a body too slow: whatever the upload holds goes, nothing is stored. */
+        if (!first)
+            mock_upload_release(*req_cls);
+        mock_watchdog_leave(c, 0, 1);
+        return MHD_NO;
+    }
+    enum MHD_Result r = handle(cls, c, url, method, upload_data, upload_data_size, req_cls);
+    mock_watchdog_leave(c, offered - *upload_data_size, (!first && offered == 0) || r != MHD_YES);
+    return r;
+}
+
 void mock_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                     enum MHD_RequestTerminationCode toe)
 {
@@ -230,7 +268,7 @@ void mock_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     /* A client that went away mid-body leaves a temp file behind: it must not survive. */
     mock_upload_release(rq);
     if (rq->entry != NULL) {
-        entry_finish(rq, toe);
+        entry_finish(rq, c, toe);
         mock_journal_add(rq->entry);
     }
     free(rq->path);

@@ -139,8 +139,10 @@ int main(int argc, char **argv)
      * fault simply sleeps in its own handler (MHD 0.9.75 cannot suspend connections in this
      * mode, and need not). poll() rather than select() so descriptors above 1023 work.
      */
-    if (mock_watchdog_start(srv.cfg.header_timeout) < 0) {
-        fprintf(stderr, "streamput-mock: cannot start the --header-timeout watchdog\n");
+    if (mock_watchdog_start(srv.cfg.header_timeout, srv.cfg.body_min_rate, srv.cfg.body_grace) <
+        0) {
+        fprintf(stderr, "streamput-mock: cannot start the --header-timeout and --body-min-rate "
+                        "watchdog\n");
         goto out;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |

@@ -11,7 +11,11 @@
 
 #include <microhttpd.h>
 
-/* Temp files carry this fixed prefix so start-up can recognise and remove stale ones. */
+/*
+ * Temp files are named this prefix + 16 lower-case hex digits, so start-up can recognise stale
+ * ones. No client may name a path component with the prefix (mock_file_path refuses it), so
+ * nothing but the mock's own temp files can ever carry it.
+ */
 #define MOCK_TMP_PREFIX ".streamput-tmp."
 
 /* Which server's rules to follow where AList and OpenList differ. */
@@ -59,6 +63,8 @@ typedef struct mock_config {
     unsigned max_connections;
     unsigned idle_timeout;   /* seconds, 0: none */
     unsigned header_timeout; /* seconds for a request head to arrive, 0: none */
+    uint64_t body_min_rate;  /* bytes per second a body must keep up after the grace, 0: none */
+    unsigned body_grace;     /* seconds a body may take before the rate applies */
 } mock_config;
 
 /* The running server: configuration plus the root directory fd everything is resolved against. */
@@ -78,6 +84,7 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg);
 typedef struct mock_store {
     int dirfd;        /* the target's directory, -1 when not open */
     int fd;           /* the temp file, -1 when not open */
+    int lockfd;       /* a duplicate of fd that keeps its flock() until the rename is done */
     char tmpname[64]; /* the temp file's name inside dirfd */
     const char *name; /* the target's final name inside dirfd (points into the caller's path) */
     int noreplace;    /* commit fails with MOCK_STORE_EXISTS rather than replace the target */
@@ -125,7 +132,10 @@ int mock_store_exists(int rootfd, const char *path);
 /* Closes and removes whatever the store still holds; safe to call repeatedly. */
 void mock_store_abort(mock_store *st);
 
-/* Removes stale temp files anywhere beneath rootfd (left by a crashed run). Returns the count. */
+/*
+ * Removes stale temp files anywhere beneath rootfd (left by a crashed run): only regular files
+ * named exactly as mock_store_begin names them that no live mock holds locked. Returns the count.
+ */
 int mock_store_remove_stale(int rootfd);
 
 /* ---- gostr.c: Go's string conversions, for byte-identical messages ---- */
@@ -157,7 +167,8 @@ size_t mock_path_clean(char *p);
 /*
  * Turns a raw File-Path header into the cleaned absolute path AList would use, into out, which
  * must hold strlen(raw) + 2 bytes. Returns 0, or the AList error code (400, 403) with the exact
- * message in msg (out is then NUL-terminated but not meaningful).
+ * message in msg (out is then NUL-terminated but not meaningful). A component starting with
+ * MOCK_TMP_PREFIX is refused with 403: every route that takes a path shares this check.
  */
 int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, size_t msgsz);
 
@@ -209,10 +220,14 @@ __attribute__((format(printf, 1, 2))) void mock_warn(const char *fmt, ...);
 /* The current UTC time as 2006-01-02T15:04:05.000Z into out. */
 void mock_time_iso(char *out, size_t outsz);
 
-/* ---- watchdog.c: the request-head deadline (--header-timeout) ---- */
+/* ---- watchdog.c: the request-head deadline and the minimum body rate ---- */
 
-/* Starts the watchdog thread for a deadline of seconds (0: none, nothing runs). Returns 0 or -1. */
-int mock_watchdog_start(unsigned seconds);
+/*
+ * Starts the watchdog thread for a head deadline of header_seconds (0: none) and a minimum body
+ * rate of min_rate bytes per second after grace_seconds (min_rate 0: none); with neither, nothing
+ * runs. Returns 0 or -1.
+ */
+int mock_watchdog_start(unsigned header_seconds, uint64_t min_rate, unsigned grace_seconds);
 
 /* Stops and joins the watchdog thread; call after MHD_stop_daemon(). */
 void mock_watchdog_stop(void);
@@ -221,8 +236,22 @@ void mock_watchdog_stop(void);
 void mock_watchdog_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe);
 
-/* The connection's current request head is complete: the deadline no longer applies. */
-void mock_watchdog_head_done(struct MHD_Connection *c);
+/* The connection's current request head is complete: the head deadline no longer applies, and
+ * if the request has a body (has_body), the body rate applies from now on. */
+void mock_watchdog_head_done(struct MHD_Connection *c, int has_body);
+
+/*
+ * The access handler starts a call for c: until mock_watchdog_leave, the clock does not run
+ * against the client and the connection is not cut. Returns -1 if the watchdog has already cut
+ * the connection for its body rate (the handler must then store nothing and return MHD_NO).
+ */
+int mock_watchdog_enter(struct MHD_Connection *c);
+
+/* The handler call consumed bytes body bytes; body_done: no more of the body will be read. */
+void mock_watchdog_leave(struct MHD_Connection *c, uint64_t bytes, int body_done);
+
+/* If the watchdog cut c for its body rate, the journal's reason into out and 1; otherwise 0. */
+int mock_watchdog_why(struct MHD_Connection *c, char *out, size_t outsz);
 
 /* A request finished: the next head on this connection has the full deadline from now. */
 void mock_watchdog_rearm(struct MHD_Connection *c);

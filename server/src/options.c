@@ -25,6 +25,12 @@ static const char usage[] =
     "  --idle-timeout SECONDS  close a connection idle this long (default 120, 0: never)\n"
     "  --header-timeout SECONDS  close a connection whose request head takes longer to\n"
     "                          arrive, however it dribbles (default 30, 0: never)\n"
+    "  --body-min-rate SIZE    close a connection whose body arrives slower than SIZE bytes\n"
+    "                          per second (e.g. 500, 4K; default 500, 0: never): the body\n"
+    "                          must be complete --body-grace seconds after its head, plus a\n"
+    "                          second per SIZE bytes received; time the mock spends not\n"
+    "                          reading (its faults, its disk) does not count\n"
+    "  --body-grace SECONDS    how long a body may take before the rate applies (default 30)\n"
     "\n"
     "AList behaviour:\n"
     "  --token TOKEN           require Authorization: TOKEN (default: guest access)\n"
@@ -100,6 +106,8 @@ enum {
     OPT_MAX_CONNECTIONS,
     OPT_IDLE_TIMEOUT,
     OPT_HEADER_TIMEOUT,
+    OPT_BODY_MIN_RATE,
+    OPT_BODY_GRACE,
     OPT_HELP,
 };
 
@@ -121,6 +129,8 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
         {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
         {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+        {"body-min-rate", required_argument, NULL, OPT_BODY_MIN_RATE},
+        {"body-grace", required_argument, NULL, OPT_BODY_GRACE},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -131,6 +141,14 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
     cfg->max_connections = 512;
     cfg->idle_timeout = 120;
     cfg->header_timeout = 30; /* as nginx's client_header_timeout, give or take */
+    /*
+     * Apache's mod_reqtimeout default is body=20,MinRate=500. The rate is kept, and the grace is
+     * longer, the same as the head's, because clients under test pause more than browsers do
+     * (a debugger, a client's own stall test): 30 s with no byte at all, or a pause of 2 s per
+     * KiB already sent, is still allowed, while a dribbled body is cut within a minute.
+     */
+    cfg->body_min_rate = 500;
+    cfg->body_grace = 30;
     mock_fault_init(&cfg->fault);
     opterr = 0;
     int o;
@@ -190,6 +208,15 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
             break;
         case OPT_HEADER_TIMEOUT:
             cfg->header_timeout = (unsigned)number("--header-timeout", optarg, 86400);
+            break;
+        case OPT_BODY_MIN_RATE:
+            if (sp__parse_size(optarg, &cfg->body_min_rate) < 0)
+                die_usage("--body-min-rate needs a size in bytes per second such as 500 or 4K "
+                          "(0: no minimum), not '%s'",
+                          optarg);
+            break;
+        case OPT_BODY_GRACE:
+            cfg->body_grace = (unsigned)number("--body-grace", optarg, 86400);
             break;
         case OPT_HELP:
             fputs(usage, stdout);

@@ -13,6 +13,7 @@
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,6 +22,9 @@
 
 /* Deep enough for any real upload tree, shallow enough that a hostile tree cannot exhaust fds. */
 #define STALE_MAX_DEPTH 64
+
+/* A temp file's name: MOCK_TMP_PREFIX and this many lower-case hex digits (8 random bytes). */
+#define TMP_HEX 16
 
 /*
  * openat2() confined beneath dirfd: magic links (/proc/self/fd/...) are refused too. The kernel
@@ -62,6 +66,7 @@ void mock_store_init(mock_store *st)
     memset(st, 0, sizeof *st);
     st->dirfd = -1;
     st->fd = -1;
+    st->lockfd = -1;
 }
 
 /*
@@ -104,6 +109,62 @@ static int open_dir_creating(int rootfd, char *rel, size_t len, size_t *failed_a
     return parent;
 }
 
+/* Retries flock() across signals; returns 0 or -1 (errno). */
+static int lock_file(int fd, int how)
+{
+    int rc;
+    while ((rc = flock(fd, how)) < 0 && errno == EINTR) {
+    }
+    return rc;
+}
+
+/*
+ * Creates a fresh temp file in st->dirfd and holds an exclusive flock() on it for as long as the
+ * store lives: that lock is how start-up cleanup, in this mock or in another one started on the
+ * same root, tells a live upload's temp file from a crashed run's (the kernel drops a killed
+ * process's locks with it). st->lockfd is a duplicate of st->fd, so the lock outlives the close
+ * that commit does before its rename and is released only once the name is gone.
+ *
+ * The file exists, unlocked, between open() and flock(). A cleaner that locks it in that moment
+ * removes it, and then the flock() here, which waits for the cleaner, succeeds on a file with no
+ * name left (st_nlink 0): it is dropped and another name tried, so the race costs a retry, never
+ * an upload. What remains: a file system without flock() (the lock fails here and in the
+ * cleaner, which then keeps the file, so its stale temp files are never cleaned up), and a
+ * cleaner that does not follow this protocol, e.g. an older mock.
+ */
+static int create_temp(mock_store *st)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        unsigned char rnd[TMP_HEX / 2];
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            return -1;
+        size_t w = (size_t)snprintf(st->tmpname, sizeof st->tmpname, "%s", MOCK_TMP_PREFIX);
+        for (size_t i = 0; i < sizeof rnd; i++, w += 2)
+            snprintf(st->tmpname + w, sizeof st->tmpname - w, "%02x", rnd[i]);
+        int fd = open_beneath(st->dirfd, st->tmpname, O_WRONLY | O_CREAT | O_EXCL, 0644);
+        if (fd < 0 && errno == EEXIST)
+            continue;
+        if (fd < 0)
+            return -1;
+        struct stat sb;
+        if (lock_file(fd, LOCK_EX) == 0 && fstat(fd, &sb) == 0 && sb.st_nlink == 0) {
+            close(fd); /* a cleaner removed it before the lock: not ours any more */
+            continue;
+        }
+        st->fd = fd;
+        st->lockfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (st->lockfd < 0) {
+            int e = errno;
+            mock_store_abort(st);
+            errno = e;
+            return -1;
+        }
+        return 0;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
 mock_store_err mock_store_begin(mock_store *st, int rootfd, const char *path, size_t *failed_dir)
 {
     char rel[4096];
@@ -139,18 +200,7 @@ mock_store_err mock_store_begin(mock_store *st, int rootfd, const char *path, si
         return MOCK_STORE_IO;
     }
 
-    for (int tries = 0; tries < 8; tries++) {
-        unsigned char rnd[8];
-        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-            return MOCK_STORE_IO;
-        snprintf(st->tmpname, sizeof st->tmpname,
-                 MOCK_TMP_PREFIX "%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3],
-                 rnd[4], rnd[5], rnd[6], rnd[7]);
-        st->fd = open_beneath(st->dirfd, st->tmpname, O_WRONLY | O_CREAT | O_EXCL, 0644);
-        if (st->fd >= 0 || errno != EEXIST)
-            break;
-    }
-    if (st->fd < 0) {
+    if (create_temp(st) < 0) {
         st->tmpname[0] = '\0';
         return MOCK_STORE_IO;
     }
@@ -231,11 +281,48 @@ void mock_store_abort(mock_store *st)
         close(st->fd);
     if (st->dirfd >= 0 && st->tmpname[0] != '\0')
         unlinkat(st->dirfd, st->tmpname, 0);
+    /* The lock goes only now, when the temp name is gone (renamed or removed). */
+    if (st->lockfd >= 0)
+        close(st->lockfd);
     if (st->dirfd >= 0)
         close(st->dirfd);
-    st->fd = st->dirfd = -1;
+    st->fd = st->lockfd = st->dirfd = -1;
     st->tmpname[0] = '\0';
     errno = e;
+}
+
+/* 1 if name is exactly a temp file's name as create_temp makes it. */
+static int is_temp_name(const char *name)
+{
+    size_t k = strlen(MOCK_TMP_PREFIX);
+    if (strncmp(name, MOCK_TMP_PREFIX, k) != 0 || strlen(name + k) != TMP_HEX)
+        return 0;
+    for (const char *c = name + k; *c != '\0'; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+            return 0;
+    return 1;
+}
+
+/*
+ * Removes the temp file name in dfd if no live mock holds it: the exclusive lock must be free
+ * (see create_temp), and the name must still be the very file that was locked. O_NONBLOCK: if a
+ * FIFO took the name since readdir, opening it must not hang the start. What is left is a file
+ * renamed onto the name between that check and the unlink, which no mock ever does (temp names
+ * are only created, with O_EXCL). Returns 1 if removed.
+ */
+static int remove_if_stale(int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat locked, named;
+    int removed = fstat(fd, &locked) == 0 && S_ISREG(locked.st_mode) &&
+                  lock_file(fd, LOCK_EX | LOCK_NB) == 0 &&
+                  fstatat(dfd, name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+                  named.st_dev == locked.st_dev && named.st_ino == locked.st_ino &&
+                  unlinkat(dfd, name, 0) == 0;
+    close(fd);
+    return removed;
 }
 
 /* Walks one directory (fd owned and closed here), removing stale temp files, recursing below. */
@@ -258,9 +345,8 @@ static int remove_stale_in(int dfd, int depth)
                 continue;
             type = S_ISDIR(sb.st_mode) ? DT_DIR : S_ISREG(sb.st_mode) ? DT_REG : DT_UNKNOWN;
         }
-        if (type == DT_REG && strncmp(e->d_name, MOCK_TMP_PREFIX, strlen(MOCK_TMP_PREFIX)) == 0) {
-            if (unlinkat(dirfd(d), e->d_name, 0) == 0)
-                n++;
+        if (type == DT_REG && is_temp_name(e->d_name)) {
+            n += remove_if_stale(dirfd(d), e->d_name);
         } else if (type == DT_DIR && depth < STALE_MAX_DEPTH) {
             /* O_NOFOLLOW: a symlinked directory is not ours to clean (and may lead outside). */
             int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
