@@ -5,10 +5,14 @@
 #include "test_mock_util.h"
 
 #include <check.h>
+#include <locale.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
 
@@ -178,30 +182,40 @@ START_TEST(a_decoded_newline_cannot_forge_a_log_line)
                                "Content-Type: multipart/form-data; boundary=b\r\n", "x", &r),
                      200);
     ck_assert(tm_log_wait(&mock, "multipart framing", log_buf, sizeof log_buf, 5000));
-    ck_assert_ptr_nonnull(strstr(log_buf, "File-Path /a?fake line.txt: "));
+    ck_assert_ptr_nonnull(strstr(log_buf, "File-Path /a\\x0afake line.txt: "));
     ck_assert_ptr_null(strstr(log_buf, "\nfake line"));
     /* The stored name does hold the newline; only the log is flattened. */
     ck_assert(th_exists(th_path(env.root, "a\nfake line.txt")));
 }
 END_TEST
 
-START_TEST(json_access_log_lines_parse)
+/*
+ * Uploads to File-Path fp on a mock started with --log-format json and returns its access-log
+ * line, into buf (cap bytes, the newline cut off), parsed (caller deletes).
+ */
+static cJSON *json_log_line(const char *fp, char *buf, size_t cap)
 {
     static tm_resp r;
     th_mock js;
-    char buf[16384] = "";
+    buf[0] = '\0';
     ck_assert_int_eq(th_mock_start(&js, env.root, "--log-format", "json", NULL), 0);
-    ck_assert_int_eq(tm_upload(js.port, "/log.json", "", "x", &r), 200);
-    ck_assert(tm_log_wait(&js, "\n", buf, sizeof buf, 5000));
-    char *nl = strchr(buf, '\n');
-    *nl = '\0';
+    ck_assert_int_eq(tm_upload(js.port, fp, "", "x", &r), 200);
+    ck_assert(tm_log_wait(&js, "\n", buf, cap, 5000));
+    *strchr(buf, '\n') = '\0';
+    ck_assert_int_eq(th_mock_stop(&js), 0);
     cJSON *e = cJSON_Parse(buf);
     ck_assert_msg(e != NULL, "not JSON: %s", buf);
+    return e;
+}
+
+START_TEST(json_access_log_lines_parse)
+{
+    char buf[16384];
+    cJSON *e = json_log_line("/log.json", buf, sizeof buf);
     ck_assert_str_eq(str(e, "method"), "PUT");
     ck_assert_str_eq(str(e, "file_path"), "/log.json");
     ck_assert(num(e, "code") == 200);
     cJSON_Delete(e);
-    ck_assert_int_eq(th_mock_stop(&js), 0);
 }
 END_TEST
 
@@ -283,8 +297,374 @@ START_TEST(strict_refuses_multipart_and_stores_nothing)
 }
 END_TEST
 
+/* ---- bounded memory, capped values, streamed listings ---- */
+
+/* The headers the journal records as sent besides File-Path, Content-Type first. */
+static const char *const recorded_headers[] = {
+    "Content-Type", "X-File-Md5", "X-File-Sha1",  "X-File-Sha256",
+    "Overwrite",    "As-Task",    "X-Mock-Fault", "Last-Modified",
+};
+#define NRECORDED (sizeof recorded_headers / sizeof recorded_headers[0])
+
+/*
+ * Under AddressSanitizer freed memory waits in a quarantine and would look like growth, so the
+ * mocks run without one (main() sets quarantine_size_mb=0) and the VmHWM budgets double for
+ * ASan's shadow pages and allocator caches.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define HWM_FACTOR 2
+#else
+#define HWM_FACTOR 1
+#endif
+
+/*
+ * PUTs the body "x" to File-Path fp with every recorded header set to len bytes of fill, over
+ * its own connection, and reads the answer. Returns the HTTP status or -1.
+ */
+static int put_wide(int port, const char *fp, size_t len, char fill)
+{
+    size_t cap = 256 + strlen(fp) + NRECORDED * (len + 32);
+    char *req = malloc(cap);
+    ck_assert_ptr_nonnull(req);
+    size_t n = (size_t)snprintf(req, cap,
+                                "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                "File-Path: %s\r\nContent-Length: 1\r\n",
+                                fp);
+    for (size_t i = 0; i < NRECORDED; i++) {
+        n += (size_t)snprintf(req + n, cap - n, "%s: ", recorded_headers[i]);
+        memset(req + n, fill, len);
+        n += len;
+        memcpy(req + n, "\r\n", 2);
+        n += 2;
+    }
+    memcpy(req + n, "\r\nx", 3);
+    n += 3;
+    static tm_resp r;
+    int st = tm_raw(port, req, n, &r);
+    free(req);
+    return st;
+}
+
+/* put_wide() to File-Paths prefix0000, prefix0001 ... (n of them), draining the log as it goes. */
+static void put_wide_n(th_mock *m, const char *prefix, int n, size_t len, char fill)
+{
+    for (int i = 0; i < n; i++) {
+        char fp[64];
+        snprintf(fp, sizeof fp, "%s%04d", prefix, i);
+        ck_assert_int_ne(put_wide(m->port, fp, len, fill), -1);
+        tm_log_drain(m);
+    }
+}
+
+/* GET /_mock/requests into a malloc'd buffer of cap bytes (caller frees); *body points at it. */
+static char *listing_raw(int port, size_t cap, const char **body)
+{
+    static const char req[] =
+        "GET /_mock/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    char *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    long n = th_http(port, req, sizeof req - 1, buf, cap, 30000);
+    ck_assert_int_gt(n, 0);
+    ck_assert_msg((size_t)n < cap - 1, "listing larger than the test's %zu bytes", cap);
+    char *end = strstr(buf, "\r\n\r\n");
+    ck_assert_ptr_nonnull(end);
+    *body = end + 4;
+    return buf;
+}
+
+/* The listing parsed, for journals larger than tm_journal() reads (caller deletes). */
+static cJSON *journal_big(int port)
+{
+    const char *body;
+    char *buf = listing_raw(port, 32u << 20, &body);
+    cJSON *a = cJSON_Parse(body);
+    free(buf);
+    ck_assert_msg(cJSON_IsArray(a), "the listing is not a JSON array");
+    return a;
+}
+
+/* 1 if s is entirely valid UTF-8. */
+static int valid_utf8(const char *s)
+{
+    locale_t u = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    ck_assert_msg(u != (locale_t)0, "no C.UTF-8 locale");
+    locale_t old = uselocale(u);
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    const char *p = s;
+    size_t n = mbsrtowcs(NULL, &p, 0, &st);
+    uselocale(old);
+    freelocale(u);
+    return n != (size_t)-1;
+}
+
+START_TEST(a_long_value_is_cut_on_a_utf8_boundary_and_marked)
+{
+    static tm_resp r;
+    /* 1023 ASCII bytes, then two-byte characters: byte 1024 is the middle of one. */
+    static char md5[1023 + 2 * 100 + 1], hdr[sizeof md5 + 64];
+    memset(md5, 'm', 1023);
+    for (size_t i = 1023; i + 2 < sizeof md5; i += 2)
+        memcpy(md5 + i, "\xc3\xa9", 2);
+    snprintf(hdr, sizeof hdr, "X-File-Md5: %s\r\n", md5);
+    ck_assert_int_eq(tm_upload(mock.port, "/cut.txt", hdr, "x", &r), 200);
+    ck_assert_int_eq(tm_upload(mock.port, "/whole.txt", "X-File-Md5: abc\r\n", "x", &r), 200);
+    cJSON *a = tm_journal(mock.port);
+    cJSON *cut = cJSON_GetArrayItem(a, 0), *whole = cJSON_GetArrayItem(a, 1);
+    const char *v = str(cut, "x_file_md5");
+    ck_assert_uint_eq(strlen(v), 1023);
+    ck_assert(strspn(v, "m") == 1023);
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(cut, "truncated");
+    ck_assert_msg(cJSON_IsArray(t), "a cut entry has no truncated list");
+    ck_assert_int_eq(cJSON_GetArraySize(t), 1);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(t, 0)), "x_file_md5");
+    /* Everything else is as before, and truncated comes last. */
+    ck_assert_str_eq(str(cut, "file_path"), "/cut.txt");
+    ck_assert_str_eq(cut->child->string, "time");
+    ck_assert_str_eq(t->prev->string, "duration_ms");
+    ck_assert_ptr_null(t->next);
+    /* Control: an entry with nothing cut has exactly the keys it always had, in order. */
+    static const char *const keys[] = {"time",
+                                       "method",
+                                       "path",
+                                       "file_path",
+                                       "stored_path",
+                                       "content_length",
+                                       "transfer_encoding",
+                                       "content_type",
+                                       "x_file_size",
+                                       "x_file_md5",
+                                       "x_file_sha1",
+                                       "x_file_sha256",
+                                       "last_modified",
+                                       "overwrite",
+                                       "as_task",
+                                       "x_mock_fault",
+                                       "bytes_received",
+                                       "multipart_suspected",
+                                       "http_status",
+                                       "code",
+                                       "message",
+                                       "stored",
+                                       "duration_ms"};
+    const cJSON *k = whole->child;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++, k = k->next) {
+        ck_assert_ptr_nonnull(k);
+        ck_assert_str_eq(k->string, keys[i]);
+    }
+    ck_assert_ptr_null(k);
+    ck_assert_str_eq(str(whole, "x_file_md5"), "abc");
+    cJSON_Delete(a);
+}
+END_TEST
+
+#define WIDE (50 * 1000)
+
+START_TEST(wide_headers_do_not_grow_the_journal)
+{
+    /* A few first, so thread stacks and connection pools are part of the baseline. */
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_ne(put_wide(mock.port, "/wide.bin", WIDE, 'v'), -1);
+        tm_log_drain(&mock);
+    }
+    long base = th_vmhwm_kib(mock.pid);
+    ck_assert_int_gt(base, 0);
+    for (int i = 0; i < 300; i++) {
+        ck_assert_int_ne(put_wide(mock.port, "/wide.bin", WIDE, 'v'), -1);
+        tm_log_drain(&mock);
+    }
+    long peak = th_vmhwm_kib(mock.pid);
+    fprintf(stderr,
+            "mock VmHWM: after 5 requests with %zu headers of %d bytes %ld KiB, after 300 "
+            "more %ld KiB (+%ld)\n",
+            NRECORDED, WIDE, base, peak, peak - base);
+    /* 300 entries of eight 1 KiB values are under 3 MiB; the values as sent would be 114 MiB. */
+    ck_assert_msg(peak - base <= HWM_FACTOR * 6 * 1024, "VmHWM grew from %ld to %ld KiB", base,
+                  peak);
+    cJSON *a = journal_big(mock.port);
+    ck_assert_int_eq(cJSON_GetArraySize(a), 305);
+    cJSON *last = cJSON_GetArrayItem(a, 304);
+    ck_assert_str_eq(str(last, "file_path"), "/wide.bin");
+    ck_assert_uint_eq(strlen(str(last, "x_file_md5")), 1024);
+    ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(last, "truncated"));
+    cJSON_Delete(a);
+}
+END_TEST
+
+START_TEST(journal_bytes_drops_the_oldest_entries)
+{
+    th_mock m;
+    ck_assert_int_eq(th_mock_start(&m, env.root, "--journal-bytes", "64K", NULL), 0);
+    put_wide_n(&m, "/b", 40, 1000, 'v');
+    cJSON *a = journal_big(m.port);
+    int n = cJSON_GetArraySize(a);
+    /* Each entry holds 8000 bytes of header values: at most 8 fit in 64 KiB. */
+    ck_assert_msg(n >= 1 && n <= 8, "%d entries kept", n);
+    for (int i = 0; i < n; i++) {
+        char fp[32];
+        snprintf(fp, sizeof fp, "/b%04d", 40 - n + i);
+        ck_assert_str_eq(str(cJSON_GetArrayItem(a, i), "file_path"), fp);
+    }
+    cJSON_Delete(a);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+
+    /* Documented, and checked like every size option. */
+    static th_run run;
+    char mockbin[512];
+    snprintf(mockbin, sizeof mockbin, "%s/streamput-mock", TH_BIN_DIR);
+    char *help[] = {mockbin, "--help", NULL};
+    ck_assert_int_eq(th_run_argv(&run, help, NULL, 10000), 0);
+    ck_assert_ptr_nonnull(strstr(run.out, "--journal-bytes SIZE"));
+    char *bad[] = {mockbin, "--root", env.root, "--journal-bytes", "lots", NULL};
+    ck_assert_int_eq(th_run_argv(&run, bad, NULL, 10000), 2);
+    ck_assert_ptr_nonnull(strstr(run.err, "--journal-bytes needs a size"));
+}
+END_TEST
+
+#define NLIST 1000
+
+START_TEST(a_listing_is_streamed_in_bounded_memory)
+{
+    put_wide_n(&mock, "/l", NLIST, 1000, 'v');
+    long base = th_vmhwm_kib(mock.pid);
+    const char *body;
+    char *buf = listing_raw(mock.port, 32u << 20, &body);
+    long peak = th_vmhwm_kib(mock.pid);
+    size_t len = strlen(body);
+    fprintf(stderr, "mock VmHWM: %d entries %ld KiB, after a %zu-byte listing %ld KiB (+%ld)\n",
+            NLIST, base, len, peak, peak - base);
+    /* A whole copy of an 8 MiB journal, printed at once, would need twice that and more. */
+    ck_assert_msg(peak - base <= HWM_FACTOR * 2 * 1024, "VmHWM grew from %ld to %ld KiB", base,
+                  peak);
+    ck_assert_ptr_nonnull(strstr(buf, "\r\nContent-Type: application/json; charset=utf-8\r\n"));
+    cJSON *a = cJSON_Parse(body);
+    ck_assert_msg(cJSON_IsArray(a), "the listing is not a JSON array");
+    ck_assert_int_eq(cJSON_GetArraySize(a), NLIST);
+    ck_assert_str_eq(str(cJSON_GetArrayItem(a, NLIST - 1), "file_path"), "/l0999");
+    /* The same bytes as printing the whole array at once. */
+    char *again = cJSON_PrintUnformatted(a);
+    ck_assert_str_eq(again, body);
+    cJSON_free(again);
+    cJSON_Delete(a);
+    free(buf);
+    ck_assert_msg(len > 8000u * NLIST, "listing of %zu bytes", len);
+}
+END_TEST
+
+START_TEST(a_listing_survives_entries_dropped_while_it_runs)
+{
+    th_mock m;
+    ck_assert_int_eq(th_mock_start(&m, env.root, "--journal", "200", NULL), 0);
+    /* Go escapes each '<' as \u003c: 48 KB per entry, a listing far beyond socket buffers. */
+    put_wide_n(&m, "/old", 200, 1000, '<');
+    /* A slow reader: a small receive window keeps most of the 9.6 MB listing in the mock. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)m.port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    static const char req[] =
+        "GET /_mock/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    ck_assert_int_eq(th_send_all(fd, req, sizeof req - 1), 0);
+    static char resp[16u << 20];
+    ssize_t got = recv(fd, resp, 2000, MSG_WAITALL);
+    ck_assert_int_eq(got, 2000);
+    /* Every old entry is dropped while the listing runs, and new ones arrive. */
+    put_wide_n(&m, "/new", 200, 10, 'v');
+    long n = th_recv_all(fd, resp + got, sizeof resp - (size_t)got, 30000);
+    close(fd);
+    ck_assert_int_ge(n, 0);
+    const char *body = strstr(resp, "\r\n\r\n");
+    ck_assert_ptr_nonnull(body);
+    cJSON *a = cJSON_Parse(body + 4);
+    ck_assert_msg(cJSON_IsArray(a), "the listing broke: ...%s", resp + strlen(resp) - 200);
+    int count = cJSON_GetArraySize(a);
+    fprintf(stderr, "listing begun with 200 entries, all dropped meanwhile: %d listed\n", count);
+    /* The entries listed are the old ones from the first on, none twice, none new. */
+    ck_assert_int_ge(count, 1);
+    ck_assert_int_lt(count, 200);
+    for (int i = 0; i < count; i++) {
+        char fp[32];
+        snprintf(fp, sizeof fp, "/old%04d", i);
+        ck_assert_str_eq(str(cJSON_GetArrayItem(a, i), "file_path"), fp);
+    }
+    cJSON_Delete(a);
+    /* The journal is consistent afterwards: the 200 new entries, oldest first. */
+    a = journal_big(m.port);
+    ck_assert_int_eq(cJSON_GetArraySize(a), 200);
+    ck_assert_str_eq(str(cJSON_GetArrayItem(a, 0), "file_path"), "/new0000");
+    cJSON_Delete(a);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+}
+END_TEST
+
+/* ---- what the listing and the logs are made of ---- */
+
+START_TEST(an_invalid_utf8_file_path_lists_as_valid_json)
+{
+    static tm_resp r;
+    /* Percent-encoded: the header is ASCII, the decoded stored_path is not UTF-8. */
+    ck_assert_int_eq(tm_upload(mock.port, "/caf%E9.txt", "", "x", &r), 200);
+    /* Raw bytes in headers, and a character Go escapes. */
+    ck_assert_int_eq(tm_upload(mock.port, "/raw\xe9.txt", "X-File-Md5: <\xe9>\r\n", "x", &r), 200);
+    const char *body;
+    char *buf = listing_raw(mock.port, 1u << 20, &body);
+    ck_assert_msg(valid_utf8(body), "the listing is not UTF-8: %s", body);
+    ck_assert_ptr_nonnull(strstr(body, "\"x_file_md5\":\"\\u003c\\ufffd\\u003e\""));
+    cJSON *a = cJSON_Parse(body);
+    ck_assert(cJSON_IsArray(a));
+    ck_assert_str_eq(str(cJSON_GetArrayItem(a, 0), "file_path"), "/caf%E9.txt");
+    ck_assert_str_eq(str(cJSON_GetArrayItem(a, 0), "stored_path"), "/caf\xef\xbf\xbd.txt");
+    ck_assert_str_eq(str(cJSON_GetArrayItem(a, 1), "file_path"), "/raw\xef\xbf\xbd.txt");
+    cJSON_Delete(a);
+    free(buf);
+}
+END_TEST
+
+START_TEST(c1_controls_do_not_reach_the_text_log)
+{
+    static tm_resp r;
+    /* CSI as UTF-8 (C2 9B) and as a raw byte, invalid UTF-8, and a plain accent as a control. */
+    ck_assert_int_eq(tm_upload(mock.port,
+                               "/c1%C2%9B31m\xc2\x9b"
+                               "2J\x9b"
+                               "7m\xff-\xc3\xa9.txt",
+                               "", "x", &r),
+                     200);
+    ck_assert(tm_log_wait(&mock, ".txt\" bytes=1", log_buf, sizeof log_buf, 5000));
+    const char *line = strstr(log_buf, "file_path=\"/c1");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_msg(strchr(line, '\x9b') == NULL, "a C1 control reached the log: %s", line);
+    ck_assert_msg(strchr(line, '\xff') == NULL, "invalid UTF-8 reached the log: %s", line);
+    ck_assert_ptr_nonnull(strstr(line, "%C2%9B31m\\xc2\\x9b2J\\x9b7m\\xff-\xc3\xa9.txt\""));
+}
+END_TEST
+
+START_TEST(json_log_lines_are_terminal_safe)
+{
+    char buf[16384];
+    /* CSI as UTF-8, then a byte that is not UTF-8. */
+    cJSON *e = json_log_line("/j\xc2\x9b\xe9.txt", buf, sizeof buf);
+    ck_assert_msg(valid_utf8(buf), "not UTF-8: %s", buf);
+    ck_assert_msg(strstr(buf, "\xc2\x9b") == NULL, "a C1 control reached the log: %s", buf);
+    ck_assert_ptr_nonnull(strstr(buf, "\"file_path\":\"/j\\u009b\\ufffd.txt\""));
+    /* Escaped, not changed: the same string as sent, but for the invalid byte. */
+    ck_assert_str_eq(str(e, "file_path"), "/j\xc2\x9b\xef\xbf\xbd.txt");
+    cJSON_Delete(e);
+}
+END_TEST
+
 int main(void)
 {
+#if defined(__SANITIZE_ADDRESS__)
+    static char asan[1024];
+    const char *old = getenv("ASAN_OPTIONS");
+    snprintf(asan, sizeof asan, "%s%squarantine_size_mb=0", old != NULL ? old : "",
+             old != NULL && *old != '\0' ? ":" : "");
+    setenv("ASAN_OPTIONS", asan, 1);
+#endif
     Suite *s = suite_create("mock_journal");
     TCase *t = tcase_create("journal");
     tcase_add_checked_fixture(t, setup, teardown);
@@ -298,6 +678,14 @@ int main(void)
     tcase_add_loop_test(t, plain_bodies_are_not_suspected, 0,
                         sizeof not_multipart / sizeof not_multipart[0]);
     tcase_add_test(t, strict_refuses_multipart_and_stores_nothing);
+    tcase_add_test(t, a_long_value_is_cut_on_a_utf8_boundary_and_marked);
+    tcase_add_test(t, wide_headers_do_not_grow_the_journal);
+    tcase_add_test(t, journal_bytes_drops_the_oldest_entries);
+    tcase_add_test(t, a_listing_is_streamed_in_bounded_memory);
+    tcase_add_test(t, a_listing_survives_entries_dropped_while_it_runs);
+    tcase_add_test(t, an_invalid_utf8_file_path_lists_as_valid_json);
+    tcase_add_test(t, c1_controls_do_not_reach_the_text_log);
+    tcase_add_test(t, json_log_lines_are_terminal_safe);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

@@ -33,63 +33,6 @@ static mock_route route_of(const char *method, const char *url)
     return MOCK_ROUTE_NONE;
 }
 
-static cJSON *str_or_null(const char *s)
-{
-    return s != NULL ? cJSON_CreateString(s) : cJSON_CreateNull();
-}
-
-/*
- * The journal entry, with every key in its final order; what is known only at the end is null
- * until mock_completed() fills it in. Header values are recorded as sent.
- */
-static cJSON *entry_new(struct MHD_Connection *c, const char *method, const char *url)
-{
-    char now[40];
-    uint64_t cl;
-    const char *clh = mock_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = mock_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    cJSON *e = cJSON_CreateObject();
-    if (e == NULL)
-        return NULL;
-    mock_time_iso(now, sizeof now);
-    cJSON_AddStringToObject(e, "time", now);
-    cJSON_AddStringToObject(e, "method", method);
-    cJSON_AddStringToObject(e, "path", url);
-    cJSON_AddItemToObject(e, "file_path", str_or_null(mock_header(c, "File-Path")));
-    cJSON_AddNullToObject(e, "stored_path");
-    if (clh != NULL && te == NULL && sp__parse_uint(clh, UINT64_MAX, &cl) == 0)
-        cJSON_AddNumberToObject(e, "content_length", (double)cl);
-    else
-        cJSON_AddNullToObject(e, "content_length");
-    cJSON_AddItemToObject(e, "transfer_encoding", str_or_null(te));
-    cJSON_AddItemToObject(e, "content_type", str_or_null(mock_header(c, "Content-Type")));
-    static const char *const recorded[][2] = {
-        {"x_file_size", "X-File-Size"},
-        {"x_file_md5", "X-File-Md5"},
-        {"x_file_sha1", "X-File-Sha1"},
-        {"x_file_sha256", "X-File-Sha256"},
-        {"last_modified", "Last-Modified"},
-        {"overwrite", "Overwrite"},
-        {"as_task", "As-Task"},
-        {"x_mock_fault", "X-Mock-Fault"},
-    };
-    for (size_t i = 0; i < sizeof recorded / sizeof recorded[0]; i++)
-        cJSON_AddItemToObject(e, recorded[i][0], str_or_null(mock_header(c, recorded[i][1])));
-    cJSON_AddNumberToObject(e, "bytes_received", 0);
-    cJSON_AddFalseToObject(e, "multipart_suspected");
-    cJSON_AddNullToObject(e, "http_status");
-    cJSON_AddNullToObject(e, "code");
-    cJSON_AddNullToObject(e, "message");
-    cJSON_AddFalseToObject(e, "stored");
-    cJSON_AddNumberToObject(e, "duration_ms", 0);
-    return e;
-}
-
-static void entry_set(cJSON *e, const char *key, cJSON *v)
-{
-    cJSON_ReplaceItemInObjectCaseSensitive(e, key, v);
-}
-
 /* Why a request ended without an answer, for the journal. */
 static void unanswered(mock_req *rq, struct MHD_Connection *c, enum MHD_RequestTerminationCode toe,
                        char *out, size_t n)
@@ -118,25 +61,27 @@ static void unanswered(mock_req *rq, struct MHD_Connection *c, enum MHD_RequestT
         snprintf(out, n, "client closed the connection after %llu body bytes; nothing stored", got);
 }
 
-static void entry_finish(mock_req *rq, struct MHD_Connection *c,
-                         enum MHD_RequestTerminationCode toe)
+/* Hands the request's outcome to its journal entry, which the journal then keeps. */
+static void journal_outcome(mock_req *rq, struct MHD_Connection *c,
+                            enum MHD_RequestTerminationCode toe)
 {
-    cJSON *e = rq->entry;
-    char msg[256];
-    if (rq->path != NULL)
-        entry_set(e, "stored_path", cJSON_CreateString(rq->path));
-    entry_set(e, "bytes_received", cJSON_CreateNumber((double)rq->received));
-    entry_set(e, "multipart_suspected", cJSON_CreateBool(rq->multipart_suspected));
-    if (rq->http_status != 0) {
-        entry_set(e, "http_status", cJSON_CreateNumber(rq->http_status));
-        entry_set(e, "code", cJSON_CreateNumber(rq->code));
-        entry_set(e, "message", cJSON_CreateString(rq->msg));
-    } else {
-        unanswered(rq, c, toe, msg, sizeof msg);
-        entry_set(e, "message", cJSON_CreateString(msg));
+    char why[256];
+    mock_outcome o = {
+        .stored_path = rq->path,
+        .bytes_received = rq->received,
+        .multipart_suspected = rq->multipart_suspected,
+        .http_status = rq->http_status,
+        .code = rq->code,
+        .message = rq->msg,
+        .stored = rq->stored,
+        .duration_ms = sp__now_ms() - rq->t0,
+    };
+    if (rq->http_status == 0) {
+        unanswered(rq, c, toe, why, sizeof why);
+        o.message = why;
     }
-    entry_set(e, "stored", cJSON_CreateBool(rq->stored));
-    entry_set(e, "duration_ms", cJSON_CreateNumber((double)(sp__now_ms() - rq->t0)));
+    mock_journal_add(rq->entry, &o);
+    rq->entry = NULL;
 }
 
 /* Answers a route that has no body of interest, remembering the answer for the journal. */
@@ -168,12 +113,8 @@ static enum MHD_Result first_call(mock_req *rq, struct MHD_Connection *c, const 
         if (strcmp(method, "DELETE") == 0) {
             mock_journal_clear();
             return mock_respond(c, MHD_HTTP_OK, 200, "success", NULL, 0);
-        } else {
-            cJSON *a = mock_journal_snapshot();
-            char *s = a != NULL ? cJSON_PrintUnformatted(a) : NULL;
-            cJSON_Delete(a);
-            return mock_respond_raw(c, MHD_HTTP_OK, s, "application/json; charset=utf-8");
         }
+        return mock_journal_list(c);
     case MOCK_ROUTE_NONE:
         break;
     }
@@ -202,7 +143,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         mock_store_init(&rq->st);
         mock_fault_init(&rq->fault);
         /* The journal does not record reads of itself. */
-        if (rq->route != MOCK_ROUTE_JOURNAL && (rq->entry = entry_new(c, method, url)) == NULL) {
+        if (rq->route != MOCK_ROUTE_JOURNAL &&
+            (rq->entry = mock_entry_new(c, method, url)) == NULL) {
             free(rq);
             return MHD_NO;
         }
@@ -267,10 +209,8 @@ void mock_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         return;
     /* A client that went away mid-body leaves a temp file behind: it must not survive. */
     mock_upload_release(rq);
-    if (rq->entry != NULL) {
-        entry_finish(rq, c, toe);
-        mock_journal_add(rq->entry);
-    }
+    if (rq->entry != NULL)
+        journal_outcome(rq, c, toe);
     free(rq->path);
     free(rq);
     *req_cls = NULL;

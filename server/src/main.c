@@ -98,7 +98,7 @@ int main(int argc, char **argv)
                 srv.cfg.listen);
         return 2;
     }
-    if (mock_journal_init(srv.cfg.journal, srv.cfg.log_format) < 0) {
+    if (mock_journal_init(srv.cfg.journal, srv.cfg.journal_bytes, srv.cfg.log_format) < 0) {
         fprintf(stderr, "streamput-mock: out of memory for --journal %zu\n", srv.cfg.journal);
         return 1;
     }

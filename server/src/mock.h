@@ -55,7 +55,8 @@ typedef struct mock_config {
     int fsync;
     int verify_hash;
     int strict;
-    size_t journal; /* ring size of the request journal */
+    size_t journal;         /* most entries the request journal keeps */
+    uint64_t journal_bytes; /* most bytes the request journal keeps */
     mock_log_format log_format;
     const char *fault_spec; /* --fault, NULL if none */
     mock_fault fault;
@@ -179,6 +180,15 @@ typedef struct cJSON cJSON;
 /* Renders v compactly with Go's escaping. Returns a malloc'd string (caller frees), or NULL. */
 char *mock_json_go(const cJSON *v);
 
+/* As mock_json_go; escape_c1 also writes U+0080-U+009F as \u00XX (for terminal-safe logs). */
+char *mock_json_go_ex(const cJSON *v, int escape_c1);
+
+/*
+ * Rewrites raw, cJSON's compact output, with Go's escaping into out (outsz bytes, at most six
+ * per byte of raw are needed). Returns the length written, or -1 if out is too small.
+ */
+long mock_json_go_into(const char *raw, char *out, size_t outsz, int escape_c1);
+
 /*
  * Queues {"code":code,"message":msg,"data":data} with HTTP status; data (taken over, may be NULL
  * for null). close_after adds "Connection: close" (used when the body was not read).
@@ -203,15 +213,45 @@ typedef struct mock_req mock_req;
 
 /* ---- journal.c: request journal and access log ---- */
 
-/* Sets up a ring of capacity entries (0 keeps none) and the log format. Returns 0 or -1. */
-int mock_journal_init(size_t capacity, mock_log_format fmt);
+/* The most bytes of one recorded value (a header, the path, the message) an entry keeps. */
+#define MOCK_JOURNAL_VALUE_MAX 1024
+
+/* One request's journal entry; only journal.c reads or writes its fields. */
+typedef struct mock_entry mock_entry;
+
+/* What a request came to, handed to mock_journal_add() when it is done. */
+typedef struct mock_outcome {
+    const char *stored_path; /* the cleaned File-Path, NULL if there was none */
+    uint64_t bytes_received; /* body bytes on the wire */
+    int multipart_suspected;
+    unsigned http_status; /* 0: the request ended without an answer */
+    int code;             /* AList's code, when there was an answer */
+    const char *message;  /* the answer's message, or why there was none */
+    int stored;
+    int64_t duration_ms;
+} mock_outcome;
+
+/*
+ * Sets up a journal of at most capacity entries (0 keeps none) and max_bytes bytes, and the log
+ * format. Returns 0 or -1.
+ */
+int mock_journal_init(size_t capacity, uint64_t max_bytes, mock_log_format fmt);
 void mock_journal_free(void);
 
-/* Logs entry on stderr and keeps it (taken over) in the ring, dropping the oldest if full. */
-void mock_journal_add(cJSON *entry);
+/* A new entry recording the request head (method, URL, headers), or NULL if out of memory. */
+mock_entry *mock_entry_new(struct MHD_Connection *c, const char *method, const char *url);
 
-/* A deep copy of the ring as a JSON array, oldest first (caller deletes). */
-cJSON *mock_journal_snapshot(void);
+/* Frees an entry that was never added; NULL is a no-op. */
+void mock_entry_free(mock_entry *e);
+
+/*
+ * Completes e with the outcome o (whose strings are copied), logs it on stderr and keeps it
+ * (taken over), dropping the oldest entries past either limit.
+ */
+void mock_journal_add(mock_entry *e, const mock_outcome *o);
+
+/* Queues the journal as a JSON array, oldest first, streamed one entry at a time. */
+enum MHD_Result mock_journal_list(struct MHD_Connection *c);
 void mock_journal_clear(void);
 
 /* Logs a warning line on stderr in the configured format. */
@@ -325,8 +365,8 @@ typedef struct mock_frame {
 struct mock_req {
     mock_server *srv;
     mock_route route;
-    int64_t t0;   /* sp__now_ms() at the first call */
-    cJSON *entry; /* the journal entry, NULL for requests that are not journaled */
+    int64_t t0;        /* sp__now_ms() at the first call */
+    mock_entry *entry; /* the journal entry, NULL for requests that are not journaled */
 
     /* The answer. code 0 means "no error yet"; the first error wins, as AList stops at its
      * first failed check. */

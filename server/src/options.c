@@ -46,6 +46,8 @@ static const char usage[] =
     "\n"
     "Diagnostics:\n"
     "  --journal N             keep the last N requests for GET /_mock/requests (default 1000)\n"
+    "  --journal-bytes SIZE    and at most SIZE bytes of them (default 16M); each recorded\n"
+    "                          value is cut to 1 KiB and named in the entry's \"truncated\"\n"
     "  --log-format text|json  access log on stderr (default text)\n"
     "  --fault SPEC            inject faults into every upload\n"
     "  --allow-fault-header    let a request choose its faults with X-Mock-Fault: SPEC\n"
@@ -100,6 +102,7 @@ enum {
     OPT_VERIFY_HASH,
     OPT_STRICT,
     OPT_JOURNAL,
+    OPT_JOURNAL_BYTES,
     OPT_LOG_FORMAT,
     OPT_FAULT,
     OPT_ALLOW_FAULT_HEADER,
@@ -123,6 +126,7 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
         {"verify-hash", no_argument, NULL, OPT_VERIFY_HASH},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"journal", required_argument, NULL, OPT_JOURNAL},
+        {"journal-bytes", required_argument, NULL, OPT_JOURNAL_BYTES},
         {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"fault", required_argument, NULL, OPT_FAULT},
         {"allow-fault-header", no_argument, NULL, OPT_ALLOW_FAULT_HEADER},
@@ -138,6 +142,7 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->listen = "127.0.0.1:5244";
     cfg->journal = 1000;
+    cfg->journal_bytes = 16u << 20;
     cfg->max_connections = 512;
     cfg->idle_timeout = 120;
     cfg->header_timeout = 30; /* as nginx's client_header_timeout, give or take */
@@ -185,6 +190,10 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
             break;
         case OPT_JOURNAL:
             cfg->journal = (size_t)number("--journal", optarg, 1000000);
+            break;
+        case OPT_JOURNAL_BYTES:
+            if (sp__parse_size(optarg, &cfg->journal_bytes) < 0 || cfg->journal_bytes == 0)
+                die_usage("--journal-bytes needs a size such as 1048576 or 16M, not '%s'", optarg);
             break;
         case OPT_LOG_FORMAT:
             cfg->log_format =

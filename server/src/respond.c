@@ -19,51 +19,52 @@
 /* How long an answer written past MHD may wait for room in the socket's send buffer. */
 #define SEND_TIMEOUT_MS 5000
 
-char *mock_json_go(const cJSON *v)
+long mock_json_go_into(const char *raw, char *out, size_t outsz, int escape_c1)
+{
+    const unsigned char *s = (const unsigned char *)raw;
+    size_t n = strlen(raw), w = 0;
+    for (size_t i = 0; i < n;) {
+        char esc[8] = "";
+        size_t k = 1; /* bytes of raw this step consumes */
+        if (s[i] == '<' || s[i] == '>' || s[i] == '&') {
+            snprintf(esc, sizeof esc, "\\u%04x", s[i]);
+        } else if (s[i] >= 0x80 && (k = mock_utf8_len(s + i, n - i, NULL)) == 0) {
+            k = 1;
+            snprintf(esc, sizeof esc, "\\ufffd");
+        } else if (k == 3 && s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] & 0xfe) == 0xa8) {
+            snprintf(esc, sizeof esc, "\\u%04x", 0x2000u + s[i + 2] - 0x80u);
+        } else if (escape_c1 && k == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0) {
+            snprintf(esc, sizeof esc, "\\u%04x", s[i + 1]);
+        }
+        const char *from = esc[0] != '\0' ? esc : (const char *)s + i;
+        size_t m = esc[0] != '\0' ? 6 : k;
+        if (w + m >= outsz)
+            return -1;
+        memcpy(out + w, from, m);
+        w += m;
+        i += k;
+    }
+    out[w] = '\0';
+    return (long)w;
+}
+
+char *mock_json_go_ex(const cJSON *v, int escape_c1)
 {
     char *raw = cJSON_PrintUnformatted(v);
     if (raw == NULL)
         return NULL;
-    size_t n = strlen(raw);
     /* Worst case every byte becomes a six-byte \uXXXX escape. */
-    char *out = malloc(6 * n + 1);
-    if (out == NULL)
-        goto out;
-    const unsigned char *s = (const unsigned char *)raw;
-    size_t w = 0;
-    for (size_t i = 0; i < n;) {
-        size_t k;
-        const char *esc = NULL;
-        if (s[i] == '<')
-            esc = "\\u003c";
-        else if (s[i] == '>')
-            esc = "\\u003e";
-        else if (s[i] == '&')
-            esc = "\\u0026";
-        if (esc != NULL) {
-            memcpy(out + w, esc, 6);
-            w += 6;
-            i++;
-        } else if (s[i] < 0x80) {
-            out[w++] = (char)s[i++];
-        } else if ((k = mock_utf8_len(s + i, n - i, NULL)) == 0) {
-            memcpy(out + w, "\\ufffd", 6);
-            w += 6;
-            i++;
-        } else if (k == 3 && s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] & 0xfe) == 0xa8) {
-            memcpy(out + w, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
-            w += 6;
-            i += 3;
-        } else {
-            memcpy(out + w, s + i, k);
-            w += k;
-            i += k;
-        }
-    }
-    out[w] = '\0';
-out:
+    size_t sz = 6 * strlen(raw) + 1;
+    char *out = malloc(sz);
+    if (out != NULL)
+        mock_json_go_into(raw, out, sz, escape_c1);
     cJSON_free(raw);
     return out;
+}
+
+char *mock_json_go(const cJSON *v)
+{
+    return mock_json_go_ex(v, 0);
 }
 
 /* Queues body (malloc'd, taken over) with a Content-Type; Connection: close when asked. */
