@@ -549,6 +549,11 @@ START_TEST(first_file_part_wins_even_when_empty)
         "b.bin") "second\r\n--XyZ--\r\n";
     ck_assert_str_eq(form_put("/first3.bin", body3, sizeof body3 - 1, chunk), SUCCESS);
     ck_assert_str_eq(stored("first3.bin"), "first");
+    /* filename="" makes a value, not a file, for Go's ReadForm: the next part is the file. */
+    static const char body4[] = "--XyZ\r\n" FILE_PART("") "a value\r\n--XyZ\r\n" FILE_PART(
+        "b.bin") "the file\r\n--XyZ--\r\n";
+    ck_assert_str_eq(form_put("/first4.bin", body4, sizeof body4 - 1, chunk), SUCCESS);
+    ck_assert_str_eq(stored("first4.bin"), "the file");
 }
 END_TEST
 

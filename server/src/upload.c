@@ -277,7 +277,9 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
     (void)off;
     if (rq->form_part == 1 && rq->frame.parts != rq->frame.file)
         rq->form_part = 2; /* any later part ends the file */
-    if (rq->form_part == 0 && key != NULL && strcmp(key, "file") == 0 && filename != NULL) {
+    /* Go's Part.FileName() is "" for filename="", and ReadForm keeps such a part as a value. */
+    if (rq->form_part == 0 && key != NULL && strcmp(key, "file") == 0 && filename != NULL &&
+        *filename != '\0') {
         rq->form_part = 1;
         rq->frame.file = rq->frame.parts;
     }
