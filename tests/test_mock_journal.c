@@ -656,6 +656,45 @@ START_TEST(json_log_lines_are_terminal_safe)
 }
 END_TEST
 
+/*
+ * When the mock itself cuts a connection (an answer mid-body, a reset-after fault) or MHD refuses
+ * bad framing, libmicrohttpd has something to say too: in json mode that must come out as JSON
+ * lines like the rest, and its generic "internal error" line for the mock's own choices not at all.
+ */
+START_TEST(json_log_stays_json_when_connections_are_cut)
+{
+    static tm_resp r;
+    static char body[65536];
+    static char buf[32768];
+    th_mock js;
+    buf[0] = '\0';
+    ck_assert_int_eq(th_mock_start(&js, env.root, "--log-format", "json", "--max-body", "1K",
+                                   "--allow-fault-header", NULL),
+                     0);
+    tm_put(js.port, "/api/fs/put", "File-Path: /big.bin\r\n", body, sizeof body, 4096, &r);
+    static const char bad[] = "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: /bad.bin\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\nzz\r\n";
+    tm_raw(js.port, bad, sizeof bad - 1, &r);
+    tm_put(js.port, "/api/fs/put", "File-Path: /reset.bin\r\nX-Mock-Fault: reset-after=10\r\n",
+           "0123456789abcdef", 16, 0, &r);
+    ck_assert(tm_log_wait(&js, "reset-after=10", buf, sizeof buf, 5000));
+    ck_assert(tm_log_wait(&js, "chunked encoding", buf, sizeof buf, 5000));
+    ck_assert(tm_log_wait(&js, "request body too large", buf, sizeof buf, 5000));
+    ck_assert_int_eq(th_mock_stop(&js), 0);
+    int lines = 0;
+    for (char *line = buf, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+        *nl = '\0';
+        cJSON *e = cJSON_Parse(line);
+        ck_assert_msg(cJSON_IsObject(e), "not a JSON log line: %s", line);
+        ck_assert_msg(strstr(line, "Application reported") == NULL, "misleading line: %s", line);
+        cJSON_Delete(e);
+        lines++;
+    }
+    ck_assert_msg(lines >= 4, "%d lines",
+                  lines); /* three requests and MHD's word on the bad framing */
+}
+END_TEST
+
 int main(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
@@ -686,6 +725,7 @@ int main(void)
     tcase_add_test(t, an_invalid_utf8_file_path_lists_as_valid_json);
     tcase_add_test(t, c1_controls_do_not_reach_the_text_log);
     tcase_add_test(t, json_log_lines_are_terminal_safe);
+    tcase_add_test(t, json_log_stays_json_when_connections_are_cut);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,25 @@ static void raise_fd_limit(void)
     }
 }
 
+/*
+ * libmicrohttpd's own error messages, through the access log's writer so that --log-format json
+ * stays one JSON object per line. The handler returns MHD_NO only on purpose (a reset-after
+ * fault, an answer sent mid-body, no memory), each already journaled with its reason, so MHD's
+ * generic line for it would only mislead a reader into looking for a server bug.
+ */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    if (strncmp(msg, "Application reported internal error", 35) == 0)
+        return;
+    mock_warn("libmicrohttpd: %s", msg);
+}
+
 int main(int argc, char **argv)
 {
     mock_server srv = {.rootfd = -1};
@@ -149,14 +169,15 @@ int main(int argc, char **argv)
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    d = MHD_start_daemon(flags, 0, NULL, NULL, mock_handle, &srv, MHD_OPTION_SOCK_ADDR, &ss,
-                         MHD_OPTION_NOTIFY_COMPLETED, mock_completed, &srv,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MOCK_CONN_MEMORY,
-                         MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)MOCK_CONN_INCREMENT,
-                         MHD_OPTION_THREAD_STACK_SIZE, (size_t)MOCK_THREAD_STACK,
-                         MHD_OPTION_CONNECTION_LIMIT, srv.cfg.max_connections,
-                         MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.idle_timeout,
-                         MHD_OPTION_NOTIFY_CONNECTION, mock_watchdog_notify, NULL, MHD_OPTION_END);
+    /* The logger comes first, so that every message of MHD's goes through it. */
+    d = MHD_start_daemon(
+        flags, 0, NULL, NULL, mock_handle, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_NOTIFY_COMPLETED, mock_completed, &srv,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MOCK_CONN_MEMORY,
+        MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)MOCK_CONN_INCREMENT,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)MOCK_THREAD_STACK, MHD_OPTION_CONNECTION_LIMIT,
+        srv.cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.idle_timeout,
+        MHD_OPTION_NOTIFY_CONNECTION, mock_watchdog_notify, NULL, MHD_OPTION_END);
     if (d == NULL) {
         fprintf(stderr, "streamput-mock: cannot listen on %s\n", srv.cfg.listen);
         goto out;
