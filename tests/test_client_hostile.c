@@ -99,6 +99,21 @@ static void ok_response(int fd)
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 44\r\n\r\n" OK_JSON);
 }
 
+/*
+ * Reads the request head (and what of the body follows within 100 ms), then answers HTTP/1.1
+ * `status` with the extra header lines (each ending in CRLF; may be "") and body.
+ */
+static void answer(int fd, const char *status, const char *headers, const char *body)
+{
+    char head[512];
+    read_head(fd);
+    drain_for(fd, 100);
+    snprintf(head, sizeof head, "HTTP/1.1 %s\r\n%sContent-Length: %zu\r\n\r\n", status, headers,
+             strlen(body));
+    send_str(fd, head);
+    send_str(fd, body);
+}
+
 /* Runs the client and checks its exit code and that stderr mentions `says`. */
 static th_run *expect_exit(int code, const char *says, const char *file, const char *extra1,
                            const char *extra2)
@@ -455,14 +470,8 @@ END_TEST
  * already refuses control bytes in the status line and headers.) */
 static void b_escapes(int fd, int nth, void *arg)
 {
-    static const char body[] = "{\"code\":500,\"message\":\"\\u001b[2J\\nstreamput: uploaded OK\","
-                               "\"data\":null}";
-    char head[256];
-    read_head(fd);
-    drain_for(fd, 100);
-    snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", sizeof body - 1);
-    send_str(fd, head);
-    send_str(fd, body);
+    answer(fd, "200 OK", "",
+           "{\"code\":500,\"message\":\"\\u001b[2J\\nstreamput: uploaded OK\",\"data\":null}");
 }
 
 START_TEST(server_text_cannot_drive_the_terminal)
@@ -476,6 +485,34 @@ START_TEST(server_text_cannot_drive_the_terminal)
     ck_assert_msg(strchr(r.err, '\x07') == NULL, "a bell byte reached stderr");
     ck_assert_msg(strstr(r.err, "\nstreamput: uploaded OK") == NULL, "the server forged a line");
     ck_assert_ptr_nonnull(strstr(r.err, "\\x1b[2J")); /* shown, escaped */
+    stop_server(&s);
+}
+END_TEST
+
+/*
+ * C1 controls: CSI is U+009B (C2 9B in UTF-8, which cJSON makes of "\u009b") to a UTF-8
+ * terminal and the raw byte 0x9b to an 8-bit one. A success message carries both, and so does a
+ * response header that -v shows.
+ */
+static void b_c1_controls(int fd, int nth, void *arg)
+{
+    answer(fd, "200 OK",
+           "X-Note: \x9b"
+           "2J\r\n",
+           "{\"code\":200,\"message\":\"ok \\u009b31m red \x9b"
+           "0m\",\"data\":null}");
+}
+
+START_TEST(c1_controls_from_the_server_are_escaped)
+{
+    th_script s;
+    start_server(&s, b_c1_controls, 1);
+    th_run r;
+    th_client(&r, "-v", "--no-progress", small, url, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(strchr(r.err, '\x9b') == NULL, "a raw C1 byte reached stderr: %s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "< X-Note: \\x9b2J\n"));
+    ck_assert_ptr_nonnull(strstr(r.err, "HTTP 200 ok \\xc2\\x9b31m red \\x9b0m\n"));
     stop_server(&s);
 }
 END_TEST
@@ -652,6 +689,7 @@ int main(void)
     tcase_add_test(t, peer_gone_mid_body_is_connection_lost_for_every_engine);
     tcase_add_test(t, ctrl_c_while_waiting_for_the_server_ends_promptly);
     tcase_add_test(t, server_text_cannot_drive_the_terminal);
+    tcase_add_test(t, c1_controls_from_the_server_are_escaped);
     tcase_add_test(t, retry_recovers_from_a_503);
     tcase_add_test(t, timeout_covers_all_retries_together);
     tcase_add_test(t, timeout_holds_while_the_body_is_going);

@@ -221,6 +221,138 @@ START_TEST(printable_escapes_controls_and_marks_truncation)
 }
 END_TEST
 
+/* Checks one sp__printable() result in a buffer large enough for any of these inputs. */
+static void check_printable(const char *in, const char *want)
+{
+    char out[128];
+    sp__printable(in, out, sizeof out);
+    ck_assert_msg(strcmp(out, want) == 0, "got '%s', want '%s'", out, want);
+}
+
+START_TEST(printable_escapes_c1_controls_raw_and_as_utf8)
+{
+    /* CSI is 0x9b on an 8-bit terminal and U+009B (C2 9B) on a UTF-8 one: both start "ESC [". */
+    check_printable("ok \xc2\x9b"
+                    "31m",
+                    "ok \\xc2\\x9b31m");
+    check_printable("ok \x9b"
+                    "31m",
+                    "ok \\x9b31m");
+    check_printable("\xc2\x80\xc2\x9f", "\\xc2\\x80\\xc2\\x9f");
+    check_printable("\x80\x9f", "\\x80\\x9f");
+    check_printable("\xc2\xa0|\xc2\xbf", "\xc2\xa0|\xc2\xbf"); /* U+00A0 and U+00BF are text */
+}
+END_TEST
+
+START_TEST(printable_keeps_well_formed_utf8)
+{
+    static const char *kept[] = {
+        "caf\xc3\xa9",                          /* U+00E9 */
+        "\xdf\xbf",                             /* U+07FF, the last two-byte character */
+        "\xe0\xa0\x80",                         /* U+0800, the first three-byte one */
+        "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", /* CJK */
+        "\xed\x9f\xbf\xee\x80\x80",             /* U+D7FF and U+E000, around the surrogates */
+        "\xef\xbf\xbd",                         /* U+FFFD */
+        "\xf0\x90\x80\x80",                     /* U+10000 */
+        "\xf0\x9f\x98\x80 ok",                  /* an emoji */
+        "\xf4\x8f\xbf\xbf",                     /* U+10FFFF, the last code point */
+    };
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+        check_printable(kept[i], kept[i]);
+}
+END_TEST
+
+START_TEST(printable_escapes_every_byte_that_is_not_utf8)
+{
+    check_printable("\xc0\xaf", "\\xc0\\xaf");                   /* overlong '/' */
+    check_printable("\xc1\xbf", "\\xc1\\xbf");                   /* overlong U+007F */
+    check_printable("\xe0\x80\xaf", "\\xe0\\x80\\xaf");          /* overlong, three bytes */
+    check_printable("\xe0\x9f\xbf", "\\xe0\\x9f\\xbf");          /* overlong U+07FF */
+    check_printable("\xf0\x80\x80\xaf", "\\xf0\\x80\\x80\\xaf"); /* overlong, four bytes */
+    check_printable("\xf0\x8f\xbf\xbf", "\\xf0\\x8f\\xbf\\xbf"); /* overlong U+FFFF */
+    check_printable("\xed\xa0\x80", "\\xed\\xa0\\x80");          /* surrogate U+D800 */
+    check_printable("\xed\xbf\xbf", "\\xed\\xbf\\xbf");          /* surrogate U+DFFF */
+    check_printable("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"); /* U+110000 */
+    check_printable("\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80");
+    check_printable("\xf8\x88\x80\x80\x80", "\\xf8\\x88\\x80\\x80\\x80");
+    check_printable("a\xfe\xff", "a\\xfe\\xff");
+    check_printable("\xe2\x82", "\\xe2\\x82");          /* input ends mid-character */
+    check_printable("\xf0\x9f\x98", "\\xf0\\x9f\\x98"); /* likewise, four-byte form */
+    check_printable("\xe2\x82"
+                    "A",
+                    "\\xe2\\x82A");                   /* cut short by ASCII */
+    check_printable("\xc3\xc3\xa9", "\\xc3\xc3\xa9"); /* a lead byte, then a whole character */
+    check_printable("\xa9", "\\xa9");                 /* a lone continuation byte */
+}
+END_TEST
+
+/*
+ * With outsz 16 there is room for 12 bytes before "...": inputs that end exactly there are kept
+ * whole, and a character or escape that would cross it is left out whole.
+ */
+START_TEST(printable_cuts_between_characters_at_the_buffer_boundary)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"0123456789ab", "0123456789ab"},
+        {"0123456789abc", "0123456789ab..."},
+        {"0123456789\xc3\xa9", "0123456789\xc3\xa9"},
+        {"01234567890\xc3\xa9", "01234567890..."},
+        {"012345678\xe6\x97\xa5", "012345678\xe6\x97\xa5"},
+        {"0123456789\xe6\x97\xa5", "0123456789..."},
+        {"01234567\xf0\x9f\x98\x80", "01234567\xf0\x9f\x98\x80"},
+        {"012345678\xf0\x9f\x98\x80", "012345678..."},
+        {"01234567\n", "01234567\\x0a"},
+        {"012345678\n", "012345678..."},
+        {"0123\xc2\x9b", "0123\\xc2\\x9b"},
+        {"01234\xc2\x9b", "01234..."},
+        {"0123\xe2\x82", "0123\\xe2\\x82"},
+        {"01234\xe2\x82", "01234\\xe2..."},
+    };
+    char out[16];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sp__printable(cases[i].in, out, sizeof out);
+        ck_assert_msg(strcmp(out, cases[i].want) == 0, "case %zu: got '%s', want '%s'", i, out,
+                      cases[i].want);
+    }
+}
+END_TEST
+
+/*
+ * For every cut: the copy fits, is the uncut copy's prefix (plus "..." when cut), and is a fixed
+ * point: escaping it again changes nothing, so it holds no control byte and no broken UTF-8.
+ */
+START_TEST(printable_copies_are_prefixes_and_fixed_points_for_every_size)
+{
+    static const char *inputs[] = {
+        "plain ascii text that is long enough to be cut",
+        "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80 \xc2\x9b[31m \x9b \x1b[0m\r\n",
+        "\xed\xa0\x80\xc0\xaf\xf4\x90\x80\x80\xe2\x82\xff\xc3\xa9\xc3",
+    };
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        char full[512], again[512];
+        sp__printable(inputs[i], full, sizeof full);
+        ck_assert_str_eq(sp__printable(full, again, sizeof again), full);
+        for (size_t sz = 8; sz <= strlen(full) + 4; sz++) {
+            char out[512];
+            sp__printable(inputs[i], out, sz);
+            size_t n = strlen(out);
+            ck_assert_uint_lt(n, sz);
+            size_t kept =
+                n >= 3 && strcmp(out + n - 3, "...") == 0 && strcmp(out, full) != 0 ? n - 3 : n;
+            ck_assert_msg(strncmp(out, full, kept) == 0,
+                          "input %zu size %zu: '%s' is not a "
+                          "prefix of '%s'",
+                          i, sz, out, full);
+            ck_assert_msg(kept == n || full[kept] != '\0', "input %zu size %zu: cut for nothing", i,
+                          sz);
+            ck_assert_str_eq(sp__printable(out, again, sizeof again), out);
+        }
+    }
+}
+END_TEST
+
 START_TEST(write_all_reports_errors)
 {
     int fd = open("/dev/full", O_WRONLY);
@@ -246,6 +378,11 @@ int main(void)
     tcase_add_test(t, decode_is_go_path_unescape);
     tcase_add_test(t, decode_inverts_encode_for_every_byte);
     tcase_add_test(t, printable_escapes_controls_and_marks_truncation);
+    tcase_add_test(t, printable_escapes_c1_controls_raw_and_as_utf8);
+    tcase_add_test(t, printable_keeps_well_formed_utf8);
+    tcase_add_test(t, printable_escapes_every_byte_that_is_not_utf8);
+    tcase_add_test(t, printable_cuts_between_characters_at_the_buffer_boundary);
+    tcase_add_test(t, printable_copies_are_prefixes_and_fixed_points_for_every_size);
     suite_add_tcase(s, t);
     t = tcase_create("io");
     tcase_add_test(t, write_all_survives_signals_and_short_writes);

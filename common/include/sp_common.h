@@ -46,9 +46,13 @@ ssize_t sp__pct_decode(const char *in, char *out, const char **bad_at);
 int sp__write_all(int fd, const void *buf, size_t count);
 
 /*
- * Copies s into out for a one-line message: control bytes (below 0x20, and 0x7f) become \xHH so
- * user input can neither split a line nor drive the terminal, and a copy that does not fit ends
- * in "...". out holds outsz bytes (at least 8) and is always NUL-terminated. Returns out.
+ * Copies s into out for a one-line message that can neither split a line nor drive a terminal.
+ * Well-formed printable UTF-8 (accented letters, CJK, emoji) is kept as is. C0 controls (below
+ * 0x20), DEL, C1 controls (U+0080-U+009F, as raw bytes or as UTF-8) and every byte that is not
+ * part of well-formed UTF-8 (overlong forms, surrogates, code points above U+10FFFF, sequences
+ * cut short) become \xHH, one escape per byte. A copy that does not fit ends in "..." after a
+ * whole character or escape, never half of one. out holds outsz bytes (at least 8) and is always
+ * NUL-terminated. Returns out.
  */
 const char *sp__printable(const char *s, char *out, size_t outsz);
 
