@@ -445,6 +445,19 @@ START_TEST(peer_gone_mid_body_is_connection_lost_for_every_engine)
 }
 END_TEST
 
+/*
+ * Runs the shell command line `client` (which starts streamput with exec, so it has the pid
+ * the shell knows), sends it SIGINT after `after` (a sleep(1) duration) and waits for it.
+ */
+static void run_interrupted(th_run *r, const char *client, const char *after)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%.1024s & pid=$!; sleep %s; kill -INT $pid; wait $pid", client,
+             after);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    th_run_argv(r, argv, NULL, 30000);
+}
+
 START_TEST(ctrl_c_while_waiting_for_the_server_ends_promptly)
 {
     /* The server reads everything and never answers; the client waits on a 30 s stall timeout.
@@ -452,16 +465,80 @@ START_TEST(ctrl_c_while_waiting_for_the_server_ends_promptly)
     th_script s;
     start_server(&s, b_silent, 1);
     char cmd[512];
-    snprintf(
-        cmd, sizeof cmd,
-        "%s/streamput -s --stall-timeout 30 %s %s & pid=$!; sleep 1; kill -INT $pid; wait $pid",
-        TH_BIN_DIR, small, url);
-    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    snprintf(cmd, sizeof cmd, "exec %s/streamput -s --stall-timeout 30 %s %s", TH_BIN_DIR, small,
+             url);
     th_run r;
-    th_run_argv(&r, argv, NULL, 30000);
+    run_interrupted(&r, cmd, "1");
     ck_assert_msg(r.status == 10, "exit %d: %s", r.status, r.err);
     ck_assert_ptr_nonnull(strstr(r.err, "interrupted"));
     ck_assert_msg(r.seconds < 4.0, "took %.2f s to react to SIGINT", r.seconds);
+    stop_server(&s);
+}
+END_TEST
+
+/* Reads the whole request, sends the start of a status line, and says no more for 10 s. */
+static void b_answer_begun(int fd, int nth, void *arg)
+{
+    read_head(fd);
+    drain_for(fd, 100);
+    send_str(fd, "HTTP/1.1 2");
+    drain_for(fd, 10000);
+}
+
+/*
+ * Once the last byte is out, the server may be storing the file while the user presses Ctrl-C:
+ * saying only "interrupted" would let them believe nothing was stored. For a file, for a
+ * chunked stream (the last chunk sent), and with an answer that had begun to arrive.
+ */
+START_TEST(ctrl_c_after_the_whole_body_says_the_file_may_be_stored)
+{
+    static const struct {
+        th_script_fn server;
+        int piped;
+        const char *known;
+    } cases[] = {
+        {b_silent, 0, "* no byte of the server's answer had arrived\n"},
+        {b_silent, 1, "* no byte of the server's answer had arrived\n"},
+        {b_answer_begun, 0, "* 10 bytes of the server's answer had arrived, not all of it\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        th_script s;
+        start_server(&s, cases[i].server, 1);
+        char cmd[1024];
+        if (cases[i].piped)
+            snprintf(cmd, sizeof cmd,
+                     "exec %s/streamput -v --no-progress -H Expect: -p /x - %s < %s", TH_BIN_DIR,
+                     url, small);
+        else
+            snprintf(cmd, sizeof cmd, "exec %s/streamput -v --no-progress %s %s", TH_BIN_DIR, small,
+                     url);
+        th_run r;
+        run_interrupted(&r, cmd, "1");
+        ck_assert_msg(r.status == 10, "case %zu: exit %d: %s", i, r.status, r.err);
+        ck_assert_msg(strstr(r.err, "streamput: interrupted after sending all 1000 bytes, while "
+                                    "waiting for the server's answer: the file may have been "
+                                    "stored\n") != NULL,
+                      "case %zu: %s", i, r.err);
+        ck_assert_msg(strstr(r.err, cases[i].known) != NULL, "case %zu: %s", i, r.err);
+        stop_server(&s);
+    }
+}
+END_TEST
+
+START_TEST(ctrl_c_before_the_last_byte_says_how_far_it_got)
+{
+    /* 3 MiB at 1 MiB/s: a second in, most of the body has not gone out. */
+    th_script s;
+    start_server(&s, b_silent, 1);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "exec %s/streamput -v --no-progress -H Expect: --limit-rate 1M %s %s",
+             TH_BIN_DIR, medium, url);
+    th_run r;
+    run_interrupted(&r, cmd, "1");
+    ck_assert_msg(r.status == 10, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "streamput: interrupted after ") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "may have been stored") == NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "sending all") == NULL, "%s", r.err);
     stop_server(&s);
 }
 END_TEST
@@ -688,6 +765,8 @@ int main(void)
     tcase_add_test(t, success_before_the_body_is_not_taken_for_success);
     tcase_add_test(t, peer_gone_mid_body_is_connection_lost_for_every_engine);
     tcase_add_test(t, ctrl_c_while_waiting_for_the_server_ends_promptly);
+    tcase_add_test(t, ctrl_c_after_the_whole_body_says_the_file_may_be_stored);
+    tcase_add_test(t, ctrl_c_before_the_last_byte_says_how_far_it_got);
     tcase_add_test(t, server_text_cannot_drive_the_terminal);
     tcase_add_test(t, c1_controls_from_the_server_are_escaped);
     tcase_add_test(t, retry_recovers_from_a_503);

@@ -83,6 +83,14 @@ typedef struct sp_result {
     unsigned attempts;   /* connections made (1 + retries used) */
     int body_sent;       /* 0 if the server answered before the body was sent (e.g. Expect) */
     sp_engine engine;    /* the engine actually used */
+    /* 1 if the last attempt handed the whole body to the kernel (a chunked one with its last
+     * chunk): from then on the server may store the file whatever becomes of the answer. */
+    int body_complete;
+    /* Bytes of the server's answer received in the last attempt (0: it said nothing). */
+    uint64_t response_bytes;
+    /* On failure, 1 if an attempt sent the whole body and got no complete answer: the server
+     * may have stored the file although the call failed. */
+    int maybe_stored;
 } sp_result;
 
 typedef struct sp_client sp_client;

@@ -361,6 +361,14 @@ static int put_common(sp_client *c, int fd, int regular, const char *url, sp_res
             break;
         }
     }
+    if (rc != SP_OK && res->body_complete && res->http_status == 0) {
+        /* The server has every byte and said nothing we could read: it may well have stored the
+         * file, and a caller must not be told otherwise. */
+        res->maybe_stored = 1;
+        size_t n = strlen(c->errmsg);
+        snprintf(c->errmsg + n, sizeof c->errmsg - n,
+                 " (the whole body had been sent: the server may have stored the file)");
+    }
 out:
     res->seconds = (double)(sp__now_ms() - t0) / 1000.0;
     c->err = rc;

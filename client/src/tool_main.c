@@ -356,7 +356,19 @@ int main(int argc, char **argv)
     int err = from_stdin ? sp_put_stream(c, 0, url, &res) : sp_put_file(c, file, url, &res);
     if (pg.show)
         fputc('\n', stderr);
-    if (err == SP_ECANCELED && interrupted)
+    if (err == SP_ECANCELED && interrupted && res.body_complete) {
+        /* The server has the whole body: it may be storing the file right now. */
+        fprintf(stderr,
+                "streamput: interrupted after sending all %llu bytes, while waiting for the "
+                "server's answer: the file may have been stored\n",
+                (unsigned long long)res.bytes_sent);
+        if (verbose && !silent && res.response_bytes == 0)
+            fprintf(stderr, "* no byte of the server's answer had arrived\n");
+        else if (verbose && !silent)
+            fprintf(stderr, "* %llu bytes of the server's answer had arrived, not all of it\n",
+                    (unsigned long long)res.response_bytes);
+    } else if (err == SP_ECANCELED && interrupted)
+        /* Before the last byte the server cannot have a whole file to store. */
         fprintf(stderr, "streamput: interrupted after %llu bytes\n",
                 (unsigned long long)res.bytes_sent);
     else if (err != SP_OK)

@@ -335,6 +335,8 @@ static int body_progress(xfer *x, size_t n)
 {
     sp_client *c = x->c;
     x->res->bytes_sent += n;
+    if (x->res->bytes_sent == x->b->size)
+        x->res->body_complete = 1; /* before the callback, which may cancel */
     if (c->progress != NULL && c->progress(c->progress_ud, x->res->bytes_sent, x->b->size) != 0)
         return canceled(x);
     int r = check_deadline(x, "send body");
@@ -469,8 +471,11 @@ static int send_body_rw(xfer *x)
                 return r;
         }
         if (n == 0) {
-            if (chunked)
-                return send_all(x, "0\r\n\r\n", 5, "last chunk");
+            if (chunked) {
+                int r = send_all(x, "0\r\n\r\n", 5, "last chunk");
+                x->res->body_complete = r == SP_OK;
+                return r;
+            }
             return sp__fail(c, SP_EFILE, 0, "input ended after %llu of %llu bytes",
                             (unsigned long long)x->res->bytes_sent, (unsigned long long)size);
         }
@@ -644,6 +649,8 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
     res->message[0] = '\0';
     res->bytes_sent = 0;
     res->body_sent = 0;
+    res->body_complete = 0;
+    res->response_bytes = 0;
 
     size_t cap = 4096 + strlen(u->target) + (c->remote_path ? strlen(c->remote_path) : 0) +
                  (c->token ? strlen(c->token) : 0) +
@@ -673,8 +680,8 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
         rc = sp__resp_finish(&x->resp, res, b->size != 0, b->size);
         goto out;
     }
-    if (rc == SP_OK)
-        rc = send_body(x);
+    if (rc == SP_OK && (rc = send_body(x)) == SP_OK)
+        res->body_complete = 1; /* also when there was no body to send */
     if (rc == SP__ANSWERED) {
         /* The answer can be read in the same breath as the last byte: early only if short. */
         int early = b->size == SP_SIZE_UNKNOWN || res->bytes_sent < b->size;
@@ -700,6 +707,7 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
         goto out;
     rc = sp__resp_finish(&x->resp, res, 0, b->size);
 out:
+    res->response_bytes = x->resp.bytes;
     if (x->sock >= 0)
         close(x->sock);
     free(head);
