@@ -594,6 +594,48 @@ START_TEST(c1_controls_from_the_server_are_escaped)
 }
 END_TEST
 
+/* AList's answer to a route it does not know: HTTP 200 and the HTML of its web interface. */
+static void b_web_page(int fd, int nth, void *arg)
+{
+    answer(fd, "200 OK", "Content-Type: text/html\r\n",
+           "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/><title>AList</title>"
+           "</head><body></body></html>");
+}
+
+START_TEST(web_page_from_a_mistyped_api_route_is_not_success)
+{
+    th_script s;
+    start_server(&s, b_web_page, 1);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/fs/puut", s.port);
+    th_run *r = expect_exit(8,
+                            "server answered HTTP 200 with text/html, not AList's JSON envelope: "
+                            "\"<!DOCTYPE html><html lang=\"en\">",
+                            small, NULL, NULL);
+    ck_assert_ptr_null(strstr(r->err, "uploaded"));
+    stop_server(&s);
+}
+END_TEST
+
+/* A WebDAV server or nginx answers a PUT with an empty 201 Created. */
+static void b_created(int fd, int nth, void *arg)
+{
+    answer(fd, "201 Created", "", "");
+}
+
+START_TEST(plain_put_endpoint_keeps_2xx_as_success)
+{
+    th_script s;
+    start_server(&s, b_created, 1);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/dav/x.bin", s.port);
+    th_run r;
+    th_client(&r, "--no-progress", small, url, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "uploaded 1000 bytes"));
+    ck_assert_ptr_nonnull(strstr(r.err, "HTTP 201 Created"));
+    stop_server(&s);
+}
+END_TEST
+
 /* First connection: 503; second: success. */
 static void b_503_then_ok(int fd, int nth, void *arg)
 {
@@ -769,6 +811,8 @@ int main(void)
     tcase_add_test(t, ctrl_c_before_the_last_byte_says_how_far_it_got);
     tcase_add_test(t, server_text_cannot_drive_the_terminal);
     tcase_add_test(t, c1_controls_from_the_server_are_escaped);
+    tcase_add_test(t, web_page_from_a_mistyped_api_route_is_not_success);
+    tcase_add_test(t, plain_put_endpoint_keeps_2xx_as_success);
     tcase_add_test(t, retry_recovers_from_a_503);
     tcase_add_test(t, timeout_covers_all_retries_together);
     tcase_add_test(t, timeout_holds_while_the_body_is_going);

@@ -153,7 +153,10 @@ int sp_set_debug(sp_client *c, sp_debug_fn fn, void *userdata);
  * Uploads the file at path to url with PUT. The body length is the file's size when it is a
  * regular file (Content-Length), otherwise the stream is sent with chunked encoding unless a size
  * was set. res may be NULL; when given it is filled in whatever the outcome.
- * Returns SP_OK when the server answered 2xx and, if the body was JSON, with code 200.
+ * Returns SP_OK when the server answered 2xx and, if the body was JSON, with code 200. When the
+ * URL's path is an AList/OpenList API route ("/api/...", or ".../api/fs/..." under a site path)
+ * the body must be AList's JSON envelope with code 200: a 2xx without it (AList's web page for
+ * a mistyped route, say) is SP_EPROTO.
  */
 int sp_put_file(sp_client *c, const char *path, const char *url, sp_result *res);
 

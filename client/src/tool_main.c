@@ -53,12 +53,15 @@ static const char usage[] =
     "SIZE and RATE take K, M, G, T suffixes (powers of 1024); T takes s, ms or m (default s).\n"
     "\n"
     "Exit codes:\n"
-    "  0 success (HTTP 2xx and, for a JSON body, code 200)   6 HTTP status not 2xx\n"
+    "  0 success (see below)                                 6 HTTP status not 2xx\n"
     "  1 internal error (out of memory)                      7 API code other than 200\n"
     "  2 usage: bad option, URL or header                    8 malformed response\n"
     "  3 local file error                                    9 connection lost mid-transfer\n"
     "  4 name resolution or connection failed               10 interrupted\n"
-    "  5 timeout\n";
+    "  5 timeout\n"
+    "Success is HTTP 2xx with AList's JSON answer and code 200 when the URL's path is an AList\n"
+    "API route (/api/..., or .../api/fs/... under a site path); elsewhere any 2xx, with code 200\n"
+    "if the body is JSON.\n";
 
 enum {
     OPT_NO_OVERWRITE = 256,

@@ -643,6 +643,7 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
     x->last_progress = sp__now_ms();
     x->deadline = deadline;
     sp__resp_init(&x->resp, c);
+    x->resp.want_envelope = u->alist_api;
     res->http_status = 0;
     res->has_code = 0;
     res->code = 0;
