@@ -137,7 +137,7 @@ START_TEST(cancel_after_the_whole_body_says_it_may_be_stored)
     ck_assert_int_eq(res.body_complete, 1);
     ck_assert_uint_eq(res.response_bytes, 0);
     ck_assert_int_eq(res.maybe_stored, 1);
-    ck_assert_msg(strstr(sp_errmsg(c), "the whole body had been sent: the server may have "
+    ck_assert_msg(strstr(sp_errmsg(c), "; the whole body had been sent, so the server may have "
                                        "stored the file") != NULL,
                   "%s", sp_errmsg(c));
     ck_assert(th_mock_wait_request(&slow, "/done.bin", 10000));

@@ -78,6 +78,21 @@ static long drain_for(int fd, int ms)
     return total;
 }
 
+/* Reads until want body bytes have arrived in all (or 5 s pass without any); returns the count. */
+static long read_body(int fd, long got, long want)
+{
+    char buf[65536];
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (got < want && poll(&p, 1, 5000) > 0) {
+        ssize_t n =
+            recv(fd, buf, (size_t)(want - got) < sizeof buf ? (size_t)(want - got) : sizeof buf, 0);
+        if (n <= 0)
+            break;
+        got += n;
+    }
+    return got;
+}
+
 static void send_str(int fd, const char *s)
 {
     th_send_all(fd, s, strlen(s));
@@ -245,16 +260,56 @@ static void b_silent(int fd, int nth, void *arg)
     drain_for(fd, 10000);
 }
 
-START_TEST(silent_server_hits_the_stall_timeout)
+/*
+ * A server that has the whole body and says nothing may be storing it (OpenList passing a big
+ * file on to cloud storage): that is what --answer-timeout bounds, not the stall timeout, and
+ * the message must not let the user believe nothing was stored.
+ */
+START_TEST(silent_server_after_the_whole_body_hits_the_answer_timeout)
 {
     th_script s;
     start_server(&s, b_silent, 1);
     th_run r;
-    th_client(&r, "-s", "--stall-timeout", "0.5", small, url, NULL);
+    th_client(&r, "-s", "--stall-timeout", "0.3", "--answer-timeout", "1", small, url, NULL);
     ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
-    ck_assert_ptr_nonnull(strstr(r.err, "stall timeout"));
+    ck_assert_msg(strstr(r.err, "wait for response: no answer 1000 ms after the whole body was "
+                                "sent (answer timeout); the whole body had been sent, so the "
+                                "server may have stored the file") != NULL,
+                  "%s", r.err);
     ck_assert_double_lt(r.seconds, 5.0);
     stop_server(&s);
+}
+END_TEST
+
+/* Takes the head and 64 KiB of the body, then reads nothing more for 10 s. */
+static void b_stops_reading(int fd, int nth, void *arg)
+{
+    read_body(fd, read_head(fd), 64 * 1024);
+    poll(NULL, 0, 10000);
+}
+
+START_TEST(server_that_stops_taking_the_body_hits_the_stall_timeout)
+{
+    /*
+     * 64 MiB is more than the socket buffers on both sides hold: the sender blocks mid-body.
+     * 1 MiB usually fits in the client's send buffer: the whole body is out, but the server's
+     * TCP has not acknowledged it, so the stall timeout still runs while waiting for the answer.
+     */
+    static const uint64_t lens[] = {64u << 20, 1u << 20};
+    for (size_t i = 0; i < 2; i++) {
+        const char *big = th_path(dir, "big.bin");
+        ck_assert_int_eq(th_write_pattern(big, "0123456789abcdef", 16, lens[i]), 0);
+        th_script s;
+        start_server(&s, b_stops_reading, 1);
+        th_run r;
+        th_client(&r, "-s", "-H", "Expect:", "--stall-timeout", "0.5", big, url, NULL);
+        ck_assert_msg(r.status == 5, "%zu: exit %d: %s", i, r.status, r.err);
+        ck_assert_msg(strstr(r.err, "no progress for 500 ms (stall timeout)") != NULL, "%s", r.err);
+        if (i == 0)
+            ck_assert_msg(strstr(r.err, "may have stored") == NULL, "%s", r.err);
+        ck_assert_double_lt(r.seconds, 5.0);
+        stop_server(&s);
+    }
 }
 END_TEST
 
@@ -305,21 +360,6 @@ START_TEST(early_401_with_expect_sends_no_body)
     ck_assert_msg(strcmp(seen, "body=0\n") == 0, "server saw: %s", seen);
 }
 END_TEST
-
-/* Reads until want body bytes have arrived in all (or 5 s pass without any); returns the count. */
-static long read_body(int fd, long got, long want)
-{
-    char buf[65536];
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    while (got < want && poll(&p, 1, 5000) > 0) {
-        ssize_t n =
-            recv(fd, buf, (size_t)(want - got) < sizeof buf ? (size_t)(want - got) : sizeof buf, 0);
-        if (n <= 0)
-            break;
-        got += n;
-    }
-    return got;
-}
 
 /* Never sends 100 Continue, but takes the body and answers as soon as it is all there. */
 static void b_no_continue(int fd, int nth, void *arg)
@@ -659,7 +699,7 @@ START_TEST(retry_recovers_from_a_503)
 }
 END_TEST
 
-/* Accepts, reads the request, then says nothing: every attempt stalls. */
+/* Accepts, reads the request, then says nothing: every attempt waits in vain. */
 static void b_mute(int fd, int nth, void *arg)
 {
     read_head(fd);
@@ -672,10 +712,11 @@ START_TEST(timeout_covers_all_retries_together)
     start_server(&s, b_mute, 8);
     th_run r;
     /*
-     * Each attempt stalls out after 1.5 s; the third starts at about 3.2 s. Were the deadline
-     * per attempt, that one would run to about 4.8 s; the call's deadline cuts it at 3.5 s.
+     * Each attempt gives up on its answer after 1.5 s; the third starts at about 3.2 s. Were
+     * the deadline per attempt, that one would run to about 4.8 s; the call's deadline cuts it
+     * at 3.5 s.
      */
-    th_client(&r, "-s", "--timeout", "3.5", "--stall-timeout", "1.5", "--retry", "5",
+    th_client(&r, "-s", "--timeout", "3.5", "--answer-timeout", "1.5", "--retry", "5",
               "--retry-delay", "100ms", small, url, NULL);
     ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
     ck_assert_msg(r.seconds < 4.2, "took %.2f s: --timeout did not bound the retries", r.seconds);
@@ -723,6 +764,63 @@ START_TEST(timeout_holds_while_waiting_for_a_slow_pipe)
     ck_assert_msg(strstr(r.err, "read input: transfer timed out after 1000 ms") != NULL,
                   "stderr: %s", r.err);
     stop_server(&s);
+}
+END_TEST
+
+/* First connection: takes the whole body and never answers; then 503 for every other. */
+static void b_mute_then_503(int fd, int nth, void *arg)
+{
+    read_head(fd);
+    if (nth == 0) {
+        drain_for(fd, 5000); /* until the client gives up and closes */
+    } else {
+        drain_for(fd, 100);
+        send_str(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+    }
+    th_script_report("conn%d\n", nth);
+}
+
+/*
+ * The first attempt's whole body went out unanswered: the server may have stored the file, and
+ * the retry's 503 must not hide that. With Overwrite: false there is no retry at all, since it
+ * would be refused as "file exists" if the first attempt stored the file.
+ */
+START_TEST(retry_after_an_unanswered_whole_body_says_it_may_be_stored)
+{
+    th_script s;
+    start_server(&s, b_mute_then_503, 2);
+    th_run r;
+    th_client(&r, "-v", "--no-progress", "--answer-timeout", "300ms", "--retry", "1",
+              "--retry-delay", "100ms", small, url, NULL);
+    ck_assert_msg(r.status == 6, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "streamput: server answered HTTP 503: Service Unavailable; "
+                                "attempt 1 had sent the whole body and got no answer, so the "
+                                "server may have stored the file\n") != NULL,
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "after the whole body was sent: the server may have stored the "
+                                "file, which the retry replaces; retrying") != NULL,
+                  "%s", r.err);
+    ck_assert_str_eq(stop_server(&s), "conn0\nconn1\n");
+
+    static const char *no_overwrite[] = {"--no-overwrite", "-HOverwrite: false", "-HOverwrite: F"};
+    for (size_t i = 0; i < sizeof no_overwrite / sizeof no_overwrite[0]; i++) {
+        start_server(&s, b_mute_then_503, 2);
+        th_client(&r, "-s", "--answer-timeout", "300ms", "--retry", "3", "--retry-delay", "100ms",
+                  no_overwrite[i], small, url, NULL);
+        ck_assert_msg(r.status == 5, "%s: exit %d: %s", no_overwrite[i], r.status, r.err);
+        ck_assert_msg(strstr(r.err, "; the whole body had been sent, so the server may have "
+                                    "stored the file (not retried: with Overwrite: false a "
+                                    "second upload would be refused if this one stored the "
+                                    "file)\n") != NULL,
+                      "%s: %s", no_overwrite[i], r.err);
+        ck_assert_str_eq(stop_server(&s), "conn0\n");
+    }
+    /* The negative control: a body that never went out whole is retried with --no-overwrite. */
+    start_server(&s, b_503_then_ok, 2);
+    th_client(&r, "-s", "--retry", "1", "--retry-delay", "100ms", "--no-overwrite", small, url,
+              NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_str_eq(stop_server(&s), "conn0\nconn1\n");
 }
 END_TEST
 
@@ -798,7 +896,8 @@ int main(void)
     tcase_add_test(t, reset_after_response_headers_is_reported);
     tcase_add_test(t, endless_headers_are_cut_at_64_KiB);
     tcase_add_test(t, ten_gigabyte_response_body_is_refused_at_1_MiB);
-    tcase_add_test(t, silent_server_hits_the_stall_timeout);
+    tcase_add_test(t, silent_server_after_the_whole_body_hits_the_answer_timeout);
+    tcase_add_test(t, server_that_stops_taking_the_body_hits_the_stall_timeout);
     tcase_add_test(t, slow_drip_hits_the_whole_transfer_timeout);
     tcase_add_test(t, early_401_with_expect_sends_no_body);
     tcase_add_test(t, missing_100_continue_sends_the_body_after_the_expect_timeout);
@@ -818,6 +917,7 @@ int main(void)
     tcase_add_test(t, timeout_holds_while_the_body_is_going);
     tcase_add_test(t, timeout_holds_while_waiting_for_a_slow_pipe);
     tcase_add_test(t, without_retry_a_503_is_an_http_error);
+    tcase_add_test(t, retry_after_an_unanswered_whole_body_says_it_may_be_stored);
     tcase_add_test(t, stdin_is_never_retried_and_says_so);
     tcase_add_test(t, refused_port_and_unknown_host_are_connect_errors);
     tcase_add_test(t, local_and_usage_errors_have_their_own_codes);

@@ -453,6 +453,37 @@ START_TEST(url_knows_alist_api_routes)
 }
 END_TEST
 
+/*
+ * interim_bytes marks where the final answer begins, whatever the pieces: the transfer tells
+ * "no answer yet" (a 100 Continue is not one) from "the answer has begun" by it.
+ */
+START_TEST(response_interim_bytes_mark_where_the_answer_begins)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    static const char proc[] = "HTTP/1.1 102 Processing\r\n\r\n";
+    static const char fin[] = "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n" JSON_OK;
+    char wire[512];
+    snprintf(wire, sizeof wire, "%s%s%s", cont, proc, fin);
+    size_t len = strlen(wire), interim = strlen(cont) + strlen(proc);
+    for (size_t cut = 0; cut <= len; cut++) {
+        for (size_t step = 1; step <= len; step = step == 1 ? len : len + 1) {
+            sp_resp r;
+            sp__resp_init(&r, c);
+            /* Feed the first cut bytes in pieces of step, then stop: as if more were to come. */
+            for (size_t at = 0; at < cut; at += step)
+                ck_assert_int_eq(sp__resp_feed(&r, wire + at, at + step < cut ? step : cut - at),
+                                 SP_OK);
+            uint64_t want = cut < strlen(cont) ? 0 : cut < interim ? strlen(cont) : interim;
+            ck_assert_msg(r.interim_bytes == want,
+                          "cut %zu step %zu: interim_bytes %llu, want %llu", cut, step,
+                          (unsigned long long)r.interim_bytes, (unsigned long long)want);
+            ck_assert_uint_eq(r.bytes, cut);
+            ck_assert_int_eq(r.done, cut == len);
+        }
+    }
+}
+END_TEST
+
 START_TEST(response_garbage_truncation_and_silence)
 {
     resp_case garbage = {"garbage", "HELLO THERE\r\n\r\n", 0, 1, SP_EPROTO, 0, 0, NULL};
@@ -661,7 +692,8 @@ int main(void)
           response_http_error_keeps_json_message, response_non_json_2xx_is_success,
           response_garbage_truncation_and_silence, response_headers_are_bounded,
           response_body_is_bounded, response_endless_interim_responses_are_refused,
-          response_api_route_needs_the_json_envelope}},
+          response_api_route_needs_the_json_envelope,
+          response_interim_bytes_mark_where_the_answer_begins}},
         {"misc",
          {digests_match_known_vectors_at_any_chunk_size, options_reject_bad_values,
           error_strings_are_distinct_and_stable, exit_codes_follow_the_documented_table,

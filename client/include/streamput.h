@@ -86,7 +86,8 @@ typedef struct sp_result {
     /* 1 if the last attempt handed the whole body to the kernel (a chunked one with its last
      * chunk): from then on the server may store the file whatever becomes of the answer. */
     int body_complete;
-    /* Bytes of the server's answer received in the last attempt (0: it said nothing). */
+    /* Bytes of the server's final answer received in the last attempt (0: it said nothing but
+     * perhaps a 100 Continue). */
     uint64_t response_bytes;
     /* On failure, 1 if an attempt sent the whole body and got no complete answer: the server
      * may have stored the file although the call failed. */
@@ -138,11 +139,23 @@ int sp_set_as_task(sp_client *c, int as_task);           /* 1 sends "As-Task: tr
 int sp_set_last_modified(sp_client *c, int send);        /* send mtime in ms; default 1 */
 int sp_set_hashes(sp_client *c, unsigned mask);          /* SP_HASH_* bits; default 0 */
 int sp_set_size(sp_client *c, uint64_t size); /* a stream's exact length; a file must match */
-int sp_set_connect_timeout_ms(sp_client *c, uint64_t ms);    /* default 10000; 0 = none */
-int sp_set_timeout_ms(sp_client *c, uint64_t ms);            /* whole call; default 0 = none */
-int sp_set_stall_timeout_ms(sp_client *c, uint64_t ms);      /* no progress; default 60000 */
-int sp_set_expect_timeout_ms(sp_client *c, uint64_t ms);     /* wait for 100; default 1000 */
-int sp_set_expect_threshold(sp_client *c, uint64_t bytes);   /* Expect above; default 1 MiB */
+/*
+ * Timeouts, in milliseconds. The stall timeout ends a transfer in which no byte moved for that
+ * long while bytes had to; it does not run while the server works on a body its TCP has
+ * acknowledged in full, from then until the answer begins (storing a big file may take
+ * minutes). The answer timeout bounds that wait, from the whole body being sent.
+ */
+int sp_set_connect_timeout_ms(sp_client *c, uint64_t ms);  /* default 10000; 0 = none */
+int sp_set_timeout_ms(sp_client *c, uint64_t ms);          /* whole call; default 0 = none */
+int sp_set_stall_timeout_ms(sp_client *c, uint64_t ms);    /* no progress; default 60000 */
+int sp_set_answer_timeout_ms(sp_client *c, uint64_t ms);   /* after the body; default none */
+int sp_set_expect_timeout_ms(sp_client *c, uint64_t ms);   /* wait for 100; default 1000 */
+int sp_set_expect_threshold(sp_client *c, uint64_t bytes); /* Expect above; default 1 MiB */
+/*
+ * Retries start a failed attempt over (regular files only) after a connection failure, a
+ * timeout or HTTP 408, 429 or 5xx; never an Overwrite: false upload whose whole body went out
+ * unanswered, since the server may have stored it and would refuse the second as existing.
+ */
 int sp_set_retry(sp_client *c, unsigned retries);            /* default 0 */
 int sp_set_retry_delay_ms(sp_client *c, uint64_t ms);        /* first back-off; default 1000 */
 int sp_set_limit_rate(sp_client *c, uint64_t bytes_per_sec); /* 0 = unlimited (default) */

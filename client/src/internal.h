@@ -55,6 +55,7 @@ struct sp_client {
     uint64_t connect_timeout_ms;
     uint64_t timeout_ms;
     uint64_t stall_timeout_ms;
+    uint64_t answer_timeout_ms;
     uint64_t expect_timeout_ms;
     uint64_t expect_threshold;
     unsigned retries;
@@ -139,13 +140,14 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
 typedef struct sp_resp {
     sp_client *c; /* debug callback and the body buffer */
     http_parser parser;
-    uint64_t bytes;      /* fed so far */
-    size_t header_bytes; /* of the current message, bounded by SP_MAX_RESPONSE_HEADERS */
-    unsigned interim;    /* 1xx responses seen */
-    int got_continue;    /* a 100 Continue arrived */
-    int done;            /* the final response is complete */
-    int status;          /* its status code */
-    int failed;          /* sticky error code once parsing failed */
+    uint64_t bytes;         /* fed so far */
+    uint64_t interim_bytes; /* of those, the ones up to the end of the last 1xx response */
+    size_t header_bytes;    /* of the current message, bounded by SP_MAX_RESPONSE_HEADERS */
+    unsigned interim;       /* 1xx responses seen */
+    int got_continue;       /* a 100 Continue arrived */
+    int done;               /* the final response is complete */
+    int status;             /* its status code */
+    int failed;             /* sticky error code once parsing failed */
     int header_overflow, body_overflow, no_memory;
     int in_message; /* between the first byte of a response and its end */
     int in_value, status_shown;

@@ -145,7 +145,10 @@ static int on_message_complete(http_parser *p)
     if (p->status_code >= 100 && p->status_code < 200) {
         if (p->status_code == 100)
             r->got_continue = 1;
-        return ++r->interim > SP_MAX_INTERIM ? -1 : 0;
+        if (++r->interim > SP_MAX_INTERIM)
+            return -1;
+        http_parser_pause(p, 1); /* so that sp__resp_feed learns where it ended */
+        return 0;
     }
     r->done = 1;
     r->status = (int)p->status_code;
@@ -178,9 +181,22 @@ int sp__resp_feed(sp_resp *r, const char *data, size_t len)
         return SP_OK;
     if (r->failed)
         return r->failed;
+    uint64_t before = r->bytes;
     r->bytes += len;
-    http_parser_execute(&r->parser, &parser_settings, data, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+    size_t off = 0;
+    enum http_errno e;
+    for (;;) {
+        off += http_parser_execute(&r->parser, &parser_settings, data + off, len - off);
+        e = HTTP_PARSER_ERRNO(&r->parser);
+        if (e != HPE_PAUSED || r->done)
+            break;
+        /* An interim response ended here: the final answer's bytes are counted from here on. */
+        r->interim_bytes = before + off;
+        http_parser_pause(&r->parser, 0);
+        e = HPE_OK;
+        if (off == len)
+            break; /* never execute on nothing, which would mean end of stream */
+    }
     if (e == HPE_OK || e == HPE_PAUSED)
         return SP_OK;
     sp_client *c = r->c;

@@ -37,9 +37,13 @@ static const char usage[] =
     "      --limit-rate RATE    at most RATE bytes per second (e.g. 10M)\n"
     "      --connect-timeout T  (default: 10s)\n"
     "      --timeout T          for the whole upload (default: none)\n"
-    "      --stall-timeout T    without any progress (default: 60s; 0 = none)\n"
+    "      --stall-timeout T    without any progress (default: 60s; 0 = none); it does not\n"
+    "                           run while the server works on a body it has all received\n"
+    "      --answer-timeout T   for the answer after the whole body was sent (default: none;\n"
+    "                           AList may take minutes to pass a big file on to its storage)\n"
     "      --expect-timeout T   wait for 100 Continue (default: 1s)\n"
-    "      --retry N            retry connection failures and 408/429/5xx N times\n"
+    "      --retry N            retry connection failures and 408/429/5xx N times (not\n"
+    "                           after a whole body went out unanswered with --no-overwrite)\n"
     "      --retry-delay T      first back-off, doubled each retry (default: 1s)\n"
     "\n"
     "Output:\n"
@@ -73,6 +77,7 @@ enum {
     OPT_CONNECT_TIMEOUT,
     OPT_TIMEOUT,
     OPT_STALL_TIMEOUT,
+    OPT_ANSWER_TIMEOUT,
     OPT_EXPECT_TIMEOUT,
     OPT_RETRY,
     OPT_RETRY_DELAY,
@@ -96,6 +101,7 @@ static const struct option long_opts[] = {
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
+    {"answer-timeout", required_argument, NULL, OPT_ANSWER_TIMEOUT},
     {"expect-timeout", required_argument, NULL, OPT_EXPECT_TIMEOUT},
     {"retry", required_argument, NULL, OPT_RETRY},
     {"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
@@ -288,6 +294,9 @@ int main(int argc, char **argv)
             break;
         case OPT_STALL_TIMEOUT:
             e = set_duration(c, "stall-timeout", optarg, sp_set_stall_timeout_ms);
+            break;
+        case OPT_ANSWER_TIMEOUT:
+            e = set_duration(c, "answer-timeout", optarg, sp_set_answer_timeout_ms);
             break;
         case OPT_EXPECT_TIMEOUT:
             e = set_duration(c, "expect-timeout", optarg, sp_set_expect_timeout_ms);
