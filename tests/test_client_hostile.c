@@ -565,6 +565,38 @@ START_TEST(ctrl_c_after_the_whole_body_says_the_file_may_be_stored)
 }
 END_TEST
 
+/* First connection: takes the whole body and never answers; then takes 64 KiB and stops. */
+static void b_mute_then_stuck(int fd, int nth, void *arg)
+{
+    if (nth == 0)
+        b_silent(fd, nth, arg);
+    else
+        b_stops_reading(fd, nth, arg);
+}
+
+START_TEST(ctrl_c_in_a_retry_after_an_unanswered_whole_body_says_it_may_be_stored)
+{
+    /* Attempt 1 sends all 64 MiB and gets no answer; attempt 2 is stuck mid-body at SIGINT. */
+    const char *big = th_path(dir, "big.bin");
+    ck_assert_int_eq(th_write_pattern(big, "0123456789abcdef", 16, 64u << 20), 0);
+    th_script s;
+    start_server(&s, b_mute_then_stuck, 2);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "exec %s/streamput -s -H Expect: --answer-timeout 300ms --retry 1 --retry-delay "
+             "100ms %s %s",
+             TH_BIN_DIR, big, url);
+    th_run r;
+    run_interrupted(&r, cmd, "3");
+    ck_assert_msg(r.status == 10, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "; an earlier attempt had sent the whole body and got no answer: "
+                                "the file may have been stored\n") != NULL,
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "sending all") == NULL, "%s", r.err);
+    stop_server(&s);
+}
+END_TEST
+
 START_TEST(ctrl_c_before_the_last_byte_says_how_far_it_got)
 {
     /* 3 MiB at 1 MiB/s: a second in, most of the body has not gone out. */
@@ -908,6 +940,7 @@ int main(void)
     tcase_add_test(t, ctrl_c_while_waiting_for_the_server_ends_promptly);
     tcase_add_test(t, ctrl_c_after_the_whole_body_says_the_file_may_be_stored);
     tcase_add_test(t, ctrl_c_before_the_last_byte_says_how_far_it_got);
+    tcase_add_test(t, ctrl_c_in_a_retry_after_an_unanswered_whole_body_says_it_may_be_stored);
     tcase_add_test(t, server_text_cannot_drive_the_terminal);
     tcase_add_test(t, c1_controls_from_the_server_are_escaped);
     tcase_add_test(t, web_page_from_a_mistyped_api_route_is_not_success);

@@ -379,11 +379,16 @@ int main(int argc, char **argv)
         else if (verbose && !silent)
             fprintf(stderr, "* %llu bytes of the server's answer had arrived, not all of it\n",
                     (unsigned long long)res.response_bytes);
-    } else if (err == SP_ECANCELED && interrupted)
+    } else if (err == SP_ECANCELED && interrupted && res.maybe_stored) {
+        fprintf(stderr,
+                "streamput: interrupted after %llu bytes; an earlier attempt had sent the whole "
+                "body and got no answer: the file may have been stored\n",
+                (unsigned long long)res.bytes_sent);
+    } else if (err == SP_ECANCELED && interrupted) {
         /* Before the last byte the server cannot have a whole file to store. */
         fprintf(stderr, "streamput: interrupted after %llu bytes\n",
                 (unsigned long long)res.bytes_sent);
-    else if (err != SP_OK)
+    } else if (err != SP_OK)
         fprintf(stderr, "streamput: %s\n", sp_errmsg(c));
     else if (!silent) {
         char sent[32], message[sizeof res.message];
