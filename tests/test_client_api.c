@@ -107,9 +107,79 @@ START_TEST(progress_callback_cancels_and_nothing_is_stored)
     ck_assert_int_eq(sp_last_error(c), SP_ECANCELED);
     ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "canceled by the progress callback"));
     ck_assert_uint_lt(res.bytes_sent, 8u << 20);
+    ck_assert_int_eq(res.body_complete, 0);
+    ck_assert_int_eq(res.maybe_stored, 0);
+    ck_assert_ptr_null(strstr(sp_errmsg(c), "may have stored"));
     /* The mock must not keep a partial body once the connection is gone. */
     poll(NULL, 0, 300);
     ck_assert(!th_exists(th_path(root, "cancelled.bin")));
+}
+END_TEST
+
+/*
+ * Canceling once the last byte is out cannot take the upload back: the server has the whole
+ * body and stores it (here 1.5 s later, as a slow storage would). The result must say so.
+ */
+START_TEST(cancel_after_the_whole_body_says_it_may_be_stored)
+{
+    th_mock slow;
+    ck_assert_int_eq(th_mock_start(&slow, root, "--fault", "delay-response=1500", NULL), 0);
+    char slow_url[192];
+    snprintf(slow_url, sizeof slow_url, "%s/api/fs/put", slow.url);
+    const char *src = th_path(dir, "done.bin");
+    ck_assert_int_eq(th_write_random(src, 1000, 5), 0);
+    progress_log p = {.monotonic = 1, .cancel_after = 1000};
+    sp_set_remote_path(c, "/done.bin");
+    sp_set_progress(c, on_progress, &p);
+    sp_result res;
+    ck_assert_int_eq(sp_put_file(c, src, slow_url, &res), SP_ECANCELED);
+    ck_assert_uint_eq(res.bytes_sent, 1000);
+    ck_assert_int_eq(res.body_complete, 1);
+    ck_assert_uint_eq(res.response_bytes, 0);
+    ck_assert_int_eq(res.maybe_stored, 1);
+    ck_assert_msg(strstr(sp_errmsg(c), "; the whole body had been sent, so the server may have "
+                                       "stored the file") != NULL,
+                  "%s", sp_errmsg(c));
+    ck_assert(th_mock_wait_request(&slow, "/done.bin", 10000));
+    ck_assert_int_eq(th_files_equal(src, th_path(root, "done.bin")), 1);
+    ck_assert_int_eq(th_mock_stop(&slow), 0);
+}
+END_TEST
+
+/* Answers every request with AList's answer to an unknown route: HTTP 200 and its web page. */
+static void web_page(int fd, int nth, void *arg)
+{
+    (void)nth;
+    (void)arg;
+    char buf[8192];
+    size_t head;
+    static const char page[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 15"
+                               "\r\nConnection: close\r\n\r\n<!DOCTYPE html>";
+    if (th_read_head(fd, buf, sizeof buf, &head, 5000) >= 0) {
+        poll(NULL, 0, 100); /* let the small body arrive: closing on it would reset */
+        th_send_all(fd, page, sizeof page - 1);
+    }
+}
+
+START_TEST(api_route_without_the_json_envelope_is_a_protocol_error)
+{
+    th_script s;
+    ck_assert_int_eq(th_script_start(&s, web_page, NULL, 2), 0);
+    const char *src = th_path(dir, "page.bin");
+    ck_assert_int_eq(th_write_random(src, 1000, 6), 0);
+    char where[192];
+    sp_result res;
+    snprintf(where, sizeof where, "http://127.0.0.1:%d/api/fs/puut", s.port);
+    ck_assert_int_eq(sp_put_file(c, src, where, &res), SP_EPROTO);
+    ck_assert_int_eq(res.http_status, 200);
+    ck_assert_int_eq(res.has_code, 0);
+    ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "not AList's JSON envelope"));
+    /* The same answer from a path outside /api/ is a plain PUT endpoint's success. */
+    snprintf(where, sizeof where, "http://127.0.0.1:%d/upload/page.bin", s.port);
+    ck_assert_int_eq(sp_put_file(c, src, where, &res), SP_OK);
+    ck_assert_int_eq(res.http_status, 200);
+    char out[64];
+    th_script_stop(&s, out, sizeof out, 1000);
 }
 END_TEST
 
@@ -351,6 +421,8 @@ int main(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, result_and_progress_describe_the_transfer);
     tcase_add_test(t, progress_callback_cancels_and_nothing_is_stored);
+    tcase_add_test(t, cancel_after_the_whole_body_says_it_may_be_stored);
+    tcase_add_test(t, api_route_without_the_json_envelope_is_a_protocol_error);
     tcase_add_test(t, sendfile_is_the_default_for_regular_files);
     tcase_add_test(t, debug_callback_sees_request_and_response_heads);
     tcase_add_test(t, put_fd_starts_at_the_fd_offset);

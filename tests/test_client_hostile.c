@@ -78,6 +78,21 @@ static long drain_for(int fd, int ms)
     return total;
 }
 
+/* Reads until want body bytes have arrived in all (or 5 s pass without any); returns the count. */
+static long read_body(int fd, long got, long want)
+{
+    char buf[65536];
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (got < want && poll(&p, 1, 5000) > 0) {
+        ssize_t n =
+            recv(fd, buf, (size_t)(want - got) < sizeof buf ? (size_t)(want - got) : sizeof buf, 0);
+        if (n <= 0)
+            break;
+        got += n;
+    }
+    return got;
+}
+
 static void send_str(int fd, const char *s)
 {
     th_send_all(fd, s, strlen(s));
@@ -245,16 +260,56 @@ static void b_silent(int fd, int nth, void *arg)
     drain_for(fd, 10000);
 }
 
-START_TEST(silent_server_hits_the_stall_timeout)
+/*
+ * A server that has the whole body and says nothing may be storing it (OpenList passing a big
+ * file on to cloud storage): that is what --answer-timeout bounds, not the stall timeout, and
+ * the message must not let the user believe nothing was stored.
+ */
+START_TEST(silent_server_after_the_whole_body_hits_the_answer_timeout)
 {
     th_script s;
     start_server(&s, b_silent, 1);
     th_run r;
-    th_client(&r, "-s", "--stall-timeout", "0.5", small, url, NULL);
+    th_client(&r, "-s", "--stall-timeout", "0.3", "--answer-timeout", "1", small, url, NULL);
     ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
-    ck_assert_ptr_nonnull(strstr(r.err, "stall timeout"));
+    ck_assert_msg(strstr(r.err, "wait for response: no answer 1000 ms after the whole body was "
+                                "sent (answer timeout); the whole body had been sent, so the "
+                                "server may have stored the file") != NULL,
+                  "%s", r.err);
     ck_assert_double_lt(r.seconds, 5.0);
     stop_server(&s);
+}
+END_TEST
+
+/* Takes the head and 64 KiB of the body, then reads nothing more for 10 s. */
+static void b_stops_reading(int fd, int nth, void *arg)
+{
+    read_body(fd, read_head(fd), 64 * 1024);
+    poll(NULL, 0, 10000);
+}
+
+START_TEST(server_that_stops_taking_the_body_hits_the_stall_timeout)
+{
+    /*
+     * 64 MiB is more than the socket buffers on both sides hold: the sender blocks mid-body.
+     * 1 MiB usually fits in the client's send buffer: the whole body is out, but the server's
+     * TCP has not acknowledged it, so the stall timeout still runs while waiting for the answer.
+     */
+    static const uint64_t lens[] = {64u << 20, 1u << 20};
+    for (size_t i = 0; i < 2; i++) {
+        const char *big = th_path(dir, "big.bin");
+        ck_assert_int_eq(th_write_pattern(big, "0123456789abcdef", 16, lens[i]), 0);
+        th_script s;
+        start_server(&s, b_stops_reading, 1);
+        th_run r;
+        th_client(&r, "-s", "-H", "Expect:", "--stall-timeout", "0.5", big, url, NULL);
+        ck_assert_msg(r.status == 5, "%zu: exit %d: %s", i, r.status, r.err);
+        ck_assert_msg(strstr(r.err, "no progress for 500 ms (stall timeout)") != NULL, "%s", r.err);
+        if (i == 0)
+            ck_assert_msg(strstr(r.err, "may have stored") == NULL, "%s", r.err);
+        ck_assert_double_lt(r.seconds, 5.0);
+        stop_server(&s);
+    }
 }
 END_TEST
 
@@ -305,21 +360,6 @@ START_TEST(early_401_with_expect_sends_no_body)
     ck_assert_msg(strcmp(seen, "body=0\n") == 0, "server saw: %s", seen);
 }
 END_TEST
-
-/* Reads until want body bytes have arrived in all (or 5 s pass without any); returns the count. */
-static long read_body(int fd, long got, long want)
-{
-    char buf[65536];
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    while (got < want && poll(&p, 1, 5000) > 0) {
-        ssize_t n =
-            recv(fd, buf, (size_t)(want - got) < sizeof buf ? (size_t)(want - got) : sizeof buf, 0);
-        if (n <= 0)
-            break;
-        got += n;
-    }
-    return got;
-}
 
 /* Never sends 100 Continue, but takes the body and answers as soon as it is all there. */
 static void b_no_continue(int fd, int nth, void *arg)
@@ -445,6 +485,19 @@ START_TEST(peer_gone_mid_body_is_connection_lost_for_every_engine)
 }
 END_TEST
 
+/*
+ * Runs the shell command line `client` (which starts streamput with exec, so it has the pid
+ * the shell knows), sends it SIGINT after `after` (a sleep(1) duration) and waits for it.
+ */
+static void run_interrupted(th_run *r, const char *client, const char *after)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%.1024s & pid=$!; sleep %s; kill -INT $pid; wait $pid", client,
+             after);
+    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    th_run_argv(r, argv, NULL, 30000);
+}
+
 START_TEST(ctrl_c_while_waiting_for_the_server_ends_promptly)
 {
     /* The server reads everything and never answers; the client waits on a 30 s stall timeout.
@@ -452,16 +505,112 @@ START_TEST(ctrl_c_while_waiting_for_the_server_ends_promptly)
     th_script s;
     start_server(&s, b_silent, 1);
     char cmd[512];
-    snprintf(
-        cmd, sizeof cmd,
-        "%s/streamput -s --stall-timeout 30 %s %s & pid=$!; sleep 1; kill -INT $pid; wait $pid",
-        TH_BIN_DIR, small, url);
-    char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+    snprintf(cmd, sizeof cmd, "exec %s/streamput -s --stall-timeout 30 %s %s", TH_BIN_DIR, small,
+             url);
     th_run r;
-    th_run_argv(&r, argv, NULL, 30000);
+    run_interrupted(&r, cmd, "1");
     ck_assert_msg(r.status == 10, "exit %d: %s", r.status, r.err);
     ck_assert_ptr_nonnull(strstr(r.err, "interrupted"));
     ck_assert_msg(r.seconds < 4.0, "took %.2f s to react to SIGINT", r.seconds);
+    stop_server(&s);
+}
+END_TEST
+
+/* Reads the whole request, sends the start of a status line, and says no more for 10 s. */
+static void b_answer_begun(int fd, int nth, void *arg)
+{
+    read_head(fd);
+    drain_for(fd, 100);
+    send_str(fd, "HTTP/1.1 2");
+    drain_for(fd, 10000);
+}
+
+/*
+ * Once the last byte is out, the server may be storing the file while the user presses Ctrl-C:
+ * saying only "interrupted" would let them believe nothing was stored. For a file, for a
+ * chunked stream (the last chunk sent), and with an answer that had begun to arrive.
+ */
+START_TEST(ctrl_c_after_the_whole_body_says_the_file_may_be_stored)
+{
+    static const struct {
+        th_script_fn server;
+        int piped;
+        const char *known;
+    } cases[] = {
+        {b_silent, 0, "* no byte of the server's answer had arrived\n"},
+        {b_silent, 1, "* no byte of the server's answer had arrived\n"},
+        {b_answer_begun, 0, "* 10 bytes of the server's answer had arrived, not all of it\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        th_script s;
+        start_server(&s, cases[i].server, 1);
+        char cmd[1024];
+        if (cases[i].piped)
+            snprintf(cmd, sizeof cmd,
+                     "exec %s/streamput -v --no-progress -H Expect: -p /x - %s < %s", TH_BIN_DIR,
+                     url, small);
+        else
+            snprintf(cmd, sizeof cmd, "exec %s/streamput -v --no-progress %s %s", TH_BIN_DIR, small,
+                     url);
+        th_run r;
+        run_interrupted(&r, cmd, "1");
+        ck_assert_msg(r.status == 10, "case %zu: exit %d: %s", i, r.status, r.err);
+        ck_assert_msg(strstr(r.err, "streamput: interrupted after sending all 1000 bytes, while "
+                                    "waiting for the server's answer: the file may have been "
+                                    "stored\n") != NULL,
+                      "case %zu: %s", i, r.err);
+        ck_assert_msg(strstr(r.err, cases[i].known) != NULL, "case %zu: %s", i, r.err);
+        stop_server(&s);
+    }
+}
+END_TEST
+
+/* First connection: takes the whole body and never answers; then takes 64 KiB and stops. */
+static void b_mute_then_stuck(int fd, int nth, void *arg)
+{
+    if (nth == 0)
+        b_silent(fd, nth, arg);
+    else
+        b_stops_reading(fd, nth, arg);
+}
+
+START_TEST(ctrl_c_in_a_retry_after_an_unanswered_whole_body_says_it_may_be_stored)
+{
+    /* Attempt 1 sends all 64 MiB and gets no answer; attempt 2 is stuck mid-body at SIGINT. */
+    const char *big = th_path(dir, "big.bin");
+    ck_assert_int_eq(th_write_pattern(big, "0123456789abcdef", 16, 64u << 20), 0);
+    th_script s;
+    start_server(&s, b_mute_then_stuck, 2);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "exec %s/streamput -s -H Expect: --answer-timeout 300ms --retry 1 --retry-delay "
+             "100ms %s %s",
+             TH_BIN_DIR, big, url);
+    th_run r;
+    run_interrupted(&r, cmd, "3");
+    ck_assert_msg(r.status == 10, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "; an earlier attempt had sent the whole body and got no answer: "
+                                "the file may have been stored\n") != NULL,
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "sending all") == NULL, "%s", r.err);
+    stop_server(&s);
+}
+END_TEST
+
+START_TEST(ctrl_c_before_the_last_byte_says_how_far_it_got)
+{
+    /* 3 MiB at 1 MiB/s: a second in, most of the body has not gone out. */
+    th_script s;
+    start_server(&s, b_silent, 1);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "exec %s/streamput -v --no-progress -H Expect: --limit-rate 1M %s %s",
+             TH_BIN_DIR, medium, url);
+    th_run r;
+    run_interrupted(&r, cmd, "1");
+    ck_assert_msg(r.status == 10, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "streamput: interrupted after ") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "may have been stored") == NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "sending all") == NULL, "%s", r.err);
     stop_server(&s);
 }
 END_TEST
@@ -517,6 +666,48 @@ START_TEST(c1_controls_from_the_server_are_escaped)
 }
 END_TEST
 
+/* AList's answer to a route it does not know: HTTP 200 and the HTML of its web interface. */
+static void b_web_page(int fd, int nth, void *arg)
+{
+    answer(fd, "200 OK", "Content-Type: text/html\r\n",
+           "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/><title>AList</title>"
+           "</head><body></body></html>");
+}
+
+START_TEST(web_page_from_a_mistyped_api_route_is_not_success)
+{
+    th_script s;
+    start_server(&s, b_web_page, 1);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/fs/puut", s.port);
+    th_run *r = expect_exit(8,
+                            "server answered HTTP 200 with text/html, not AList's JSON envelope: "
+                            "\"<!DOCTYPE html><html lang=\"en\">",
+                            small, NULL, NULL);
+    ck_assert_ptr_null(strstr(r->err, "uploaded"));
+    stop_server(&s);
+}
+END_TEST
+
+/* A WebDAV server or nginx answers a PUT with an empty 201 Created. */
+static void b_created(int fd, int nth, void *arg)
+{
+    answer(fd, "201 Created", "", "");
+}
+
+START_TEST(plain_put_endpoint_keeps_2xx_as_success)
+{
+    th_script s;
+    start_server(&s, b_created, 1);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/dav/x.bin", s.port);
+    th_run r;
+    th_client(&r, "--no-progress", small, url, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "uploaded 1000 bytes"));
+    ck_assert_ptr_nonnull(strstr(r.err, "HTTP 201 Created"));
+    stop_server(&s);
+}
+END_TEST
+
 /* First connection: 503; second: success. */
 static void b_503_then_ok(int fd, int nth, void *arg)
 {
@@ -540,7 +731,7 @@ START_TEST(retry_recovers_from_a_503)
 }
 END_TEST
 
-/* Accepts, reads the request, then says nothing: every attempt stalls. */
+/* Accepts, reads the request, then says nothing: every attempt waits in vain. */
 static void b_mute(int fd, int nth, void *arg)
 {
     read_head(fd);
@@ -553,10 +744,11 @@ START_TEST(timeout_covers_all_retries_together)
     start_server(&s, b_mute, 8);
     th_run r;
     /*
-     * Each attempt stalls out after 1.5 s; the third starts at about 3.2 s. Were the deadline
-     * per attempt, that one would run to about 4.8 s; the call's deadline cuts it at 3.5 s.
+     * Each attempt gives up on its answer after 1.5 s; the third starts at about 3.2 s. Were
+     * the deadline per attempt, that one would run to about 4.8 s; the call's deadline cuts it
+     * at 3.5 s.
      */
-    th_client(&r, "-s", "--timeout", "3.5", "--stall-timeout", "1.5", "--retry", "5",
+    th_client(&r, "-s", "--timeout", "3.5", "--answer-timeout", "1.5", "--retry", "5",
               "--retry-delay", "100ms", small, url, NULL);
     ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
     ck_assert_msg(r.seconds < 4.2, "took %.2f s: --timeout did not bound the retries", r.seconds);
@@ -604,6 +796,63 @@ START_TEST(timeout_holds_while_waiting_for_a_slow_pipe)
     ck_assert_msg(strstr(r.err, "read input: transfer timed out after 1000 ms") != NULL,
                   "stderr: %s", r.err);
     stop_server(&s);
+}
+END_TEST
+
+/* First connection: takes the whole body and never answers; then 503 for every other. */
+static void b_mute_then_503(int fd, int nth, void *arg)
+{
+    read_head(fd);
+    if (nth == 0) {
+        drain_for(fd, 5000); /* until the client gives up and closes */
+    } else {
+        drain_for(fd, 100);
+        send_str(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+    }
+    th_script_report("conn%d\n", nth);
+}
+
+/*
+ * The first attempt's whole body went out unanswered: the server may have stored the file, and
+ * the retry's 503 must not hide that. With Overwrite: false there is no retry at all, since it
+ * would be refused as "file exists" if the first attempt stored the file.
+ */
+START_TEST(retry_after_an_unanswered_whole_body_says_it_may_be_stored)
+{
+    th_script s;
+    start_server(&s, b_mute_then_503, 2);
+    th_run r;
+    th_client(&r, "-v", "--no-progress", "--answer-timeout", "300ms", "--retry", "1",
+              "--retry-delay", "100ms", small, url, NULL);
+    ck_assert_msg(r.status == 6, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "streamput: server answered HTTP 503: Service Unavailable; "
+                                "attempt 1 had sent the whole body and got no answer, so the "
+                                "server may have stored the file\n") != NULL,
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "after the whole body was sent: the server may have stored the "
+                                "file, which the retry replaces; retrying") != NULL,
+                  "%s", r.err);
+    ck_assert_str_eq(stop_server(&s), "conn0\nconn1\n");
+
+    static const char *no_overwrite[] = {"--no-overwrite", "-HOverwrite: false", "-HOverwrite: F"};
+    for (size_t i = 0; i < sizeof no_overwrite / sizeof no_overwrite[0]; i++) {
+        start_server(&s, b_mute_then_503, 2);
+        th_client(&r, "-s", "--answer-timeout", "300ms", "--retry", "3", "--retry-delay", "100ms",
+                  no_overwrite[i], small, url, NULL);
+        ck_assert_msg(r.status == 5, "%s: exit %d: %s", no_overwrite[i], r.status, r.err);
+        ck_assert_msg(strstr(r.err, "; the whole body had been sent, so the server may have "
+                                    "stored the file (not retried: with Overwrite: false a "
+                                    "second upload would be refused if this one stored the "
+                                    "file)\n") != NULL,
+                      "%s: %s", no_overwrite[i], r.err);
+        ck_assert_str_eq(stop_server(&s), "conn0\n");
+    }
+    /* The negative control: a body that never went out whole is retried with --no-overwrite. */
+    start_server(&s, b_503_then_ok, 2);
+    th_client(&r, "-s", "--retry", "1", "--retry-delay", "100ms", "--no-overwrite", small, url,
+              NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_str_eq(stop_server(&s), "conn0\nconn1\n");
 }
 END_TEST
 
@@ -679,7 +928,8 @@ int main(void)
     tcase_add_test(t, reset_after_response_headers_is_reported);
     tcase_add_test(t, endless_headers_are_cut_at_64_KiB);
     tcase_add_test(t, ten_gigabyte_response_body_is_refused_at_1_MiB);
-    tcase_add_test(t, silent_server_hits_the_stall_timeout);
+    tcase_add_test(t, silent_server_after_the_whole_body_hits_the_answer_timeout);
+    tcase_add_test(t, server_that_stops_taking_the_body_hits_the_stall_timeout);
     tcase_add_test(t, slow_drip_hits_the_whole_transfer_timeout);
     tcase_add_test(t, early_401_with_expect_sends_no_body);
     tcase_add_test(t, missing_100_continue_sends_the_body_after_the_expect_timeout);
@@ -688,13 +938,19 @@ int main(void)
     tcase_add_test(t, success_before_the_body_is_not_taken_for_success);
     tcase_add_test(t, peer_gone_mid_body_is_connection_lost_for_every_engine);
     tcase_add_test(t, ctrl_c_while_waiting_for_the_server_ends_promptly);
+    tcase_add_test(t, ctrl_c_after_the_whole_body_says_the_file_may_be_stored);
+    tcase_add_test(t, ctrl_c_before_the_last_byte_says_how_far_it_got);
+    tcase_add_test(t, ctrl_c_in_a_retry_after_an_unanswered_whole_body_says_it_may_be_stored);
     tcase_add_test(t, server_text_cannot_drive_the_terminal);
     tcase_add_test(t, c1_controls_from_the_server_are_escaped);
+    tcase_add_test(t, web_page_from_a_mistyped_api_route_is_not_success);
+    tcase_add_test(t, plain_put_endpoint_keeps_2xx_as_success);
     tcase_add_test(t, retry_recovers_from_a_503);
     tcase_add_test(t, timeout_covers_all_retries_together);
     tcase_add_test(t, timeout_holds_while_the_body_is_going);
     tcase_add_test(t, timeout_holds_while_waiting_for_a_slow_pipe);
     tcase_add_test(t, without_retry_a_503_is_an_http_error);
+    tcase_add_test(t, retry_after_an_unanswered_whole_body_says_it_may_be_stored);
     tcase_add_test(t, stdin_is_never_retried_and_says_so);
     tcase_add_test(t, refused_port_and_unknown_host_are_connect_errors);
     tcase_add_test(t, local_and_usage_errors_have_their_own_codes);

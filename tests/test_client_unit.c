@@ -214,12 +214,14 @@ typedef struct resp_case {
     const char *want_message;
 } resp_case;
 
-/* Feeds wire in the given pieces and returns the verdict, with res filled. */
-static int run_resp(const resp_case *t, const size_t *cuts, size_t ncuts, sp_result *res)
+/* Feeds wire in the given pieces and returns the verdict, with res filled; api: the URL's path
+ * is an AList API route. */
+static int run_resp(const resp_case *t, int api, const size_t *cuts, size_t ncuts, sp_result *res)
 {
     sp_resp r;
     size_t len = t->len != 0 ? t->len : strlen(t->wire);
     sp__resp_init(&r, c);
+    r.want_envelope = api;
     memset(res, 0, sizeof *res);
     size_t at = 0;
     int rc = SP_OK;
@@ -239,7 +241,8 @@ static int run_resp(const resp_case *t, const size_t *cuts, size_t ncuts, sp_res
     return sp__resp_finish(&r, res, 0, 0);
 }
 
-static void check_resp(const resp_case *t)
+/* Checks t fed whole and in every split; detail (if not NULL) is what sp_errmsg() must say. */
+static void check_resp_api(const resp_case *t, int api, const char *detail)
 {
     size_t len = t->len != 0 ? t->len : strlen(t->wire);
     sp_result res;
@@ -248,16 +251,19 @@ static void check_resp(const resp_case *t)
         size_t cuts[1] = {cut};
         int rc;
         if (cut <= len) {
-            rc = run_resp(t, cut == 0 ? NULL : cuts, cut == 0 ? 0 : 1, &res);
+            rc = run_resp(t, api, cut == 0 ? NULL : cuts, cut == 0 ? 0 : 1, &res);
         } else {
             size_t *all = malloc(len * sizeof *all);
             for (size_t i = 0; i < len; i++)
                 all[i] = i + 1;
-            rc = run_resp(t, all, len, &res);
+            rc = run_resp(t, api, all, len, &res);
             free(all);
         }
         ck_assert_msg(rc == t->want_rc, "%s split at %zu: rc %d (%s), want %d", t->name, cut, rc,
                       sp_errmsg(c), t->want_rc);
+        if (detail != NULL)
+            ck_assert_msg(strcmp(sp_errmsg(c), detail) == 0, "%s split at %zu: '%s'", t->name, cut,
+                          sp_errmsg(c));
         if (t->want_status != 0) {
             ck_assert_int_eq(res.http_status, t->want_status);
             ck_assert_int_eq(res.has_code, t->want_code >= 0);
@@ -266,6 +272,12 @@ static void check_resp(const resp_case *t)
             ck_assert_str_eq(res.message, t->want_message);
         }
     }
+}
+
+/* As check_resp_api() for a plain PUT endpoint. */
+static void check_resp(const resp_case *t)
+{
+    check_resp_api(t, 0, NULL);
 }
 
 #define JSON_OK "{\"code\":200,\"message\":\"success\",\"data\":null}"
@@ -350,6 +362,125 @@ START_TEST(response_non_json_2xx_is_success)
     resp_case arr = {
         "array", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]", 0, 0, SP_OK, 200, -1, "OK"};
     check_resp(&arr);
+}
+END_TEST
+
+/*
+ * On an AList API route a 2xx must be the JSON envelope: AList answers a route it does not know
+ * (a mistyped /api/fs/puut) with HTTP 200 and its web page, which must not pass for success.
+ * The same answers on a plain PUT endpoint's path are a success, as before.
+ */
+START_TEST(response_api_route_needs_the_json_envelope)
+{
+    static const char html[] = "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n"
+                               "f\r\n<!DOCTYPE html>\r\n5\r\n<html\r\n0\r\n\r\n";
+    static const struct {
+        resp_case r;
+        const char *detail;
+    } api[] = {
+        {{"html", html, 0, 0, SP_EPROTO, 200, -1, "OK"},
+         "server answered HTTP 200 with text/html; charset=utf-8, not AList's JSON envelope: "
+         "\"<!DOCTYPE html><html\" (AList answers a path it does not know with its web page: "
+         "check the URL)"},
+        {{"empty-201", "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 0, 0, SP_EPROTO, 201,
+          -1, "Created"},
+         "server answered HTTP 201 with an empty body, not AList's JSON envelope"},
+        {{"typed-empty", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n",
+          0, 0, SP_EPROTO, 200, -1, "OK"},
+         "server answered HTTP 200 with text/plain and an empty body, not AList's JSON envelope"},
+        {{"no-code", "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"ok\":true}", 0, 0, SP_EPROTO,
+          200, -1, "OK"},
+         "server answered HTTP 200, not AList's JSON envelope: \"{\"ok\":true}\""},
+        {{"string-code", "HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\n{\"code\":\"200\"}", 0, 0,
+          SP_EPROTO, 200, -1, "OK"},
+         NULL},
+        {{"control-bytes", "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n\x1b[2J\xc2\x9b", 0, 0,
+          SP_EPROTO, 200, -1, "OK"},
+         "server answered HTTP 200, not AList's JSON envelope: \"\\x1b[2J\\xc2\\x9b\""},
+        {{"nul-byte", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab\0", 41, 0, SP_EPROTO, 200, -1,
+          "OK"},
+         "server answered HTTP 200, not AList's JSON envelope: \"ab...\""},
+        {{"envelope", "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n" JSON_OK, 0, 0, SP_OK, 200,
+          200, "success"},
+         NULL},
+        {{"404-html",
+          "HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 4\r\n\r\n<p/>", 0,
+          0, SP_EHTTP, 404, -1, "Not Found"},
+         "server answered HTTP 404: Not Found"},
+    };
+    for (size_t i = 0; i < sizeof api / sizeof api[0]; i++)
+        check_resp_api(&api[i].r, 1, api[i].detail);
+    /* The negative control: a plain PUT endpoint (nginx, WebDAV) is not held to the envelope. */
+    resp_case plain = {"html-plain", html, 0, 0, SP_OK, 200, -1, "OK"};
+    check_resp(&plain);
+    resp_case created = {"empty-201-plain",
+                         "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+                         0,
+                         0,
+                         SP_OK,
+                         201,
+                         -1,
+                         "Created"};
+    check_resp(&created);
+}
+END_TEST
+
+START_TEST(url_knows_alist_api_routes)
+{
+    static const struct {
+        const char *url;
+        int api;
+    } cases[] = {
+        {"http://h/api/fs/put", 1},
+        {"http://h/api/fs/puut", 1},
+        {"http://h/api/", 1},
+        {"http://h/alist/api/fs/put", 1}, /* AList under a site_url path */
+        {"http://h/api/fs/put?x=1", 1},
+        {"http://h/dav/x", 0},
+        {"http://h/", 0},
+        {"http://h", 0},
+        {"http://h/api", 0},
+        {"http://h/apix/fs/put", 0},
+        {"http://h/upload?to=/api/fs/", 0}, /* only the path counts */
+        {"http://h/dav/api/x", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sp_url u;
+        ck_assert_int_eq(sp__url_parse(c, cases[i].url, &u), SP_OK);
+        ck_assert_msg(u.alist_api == cases[i].api, "%s: alist_api %d", cases[i].url, u.alist_api);
+    }
+}
+END_TEST
+
+/*
+ * interim_bytes marks where the final answer begins, whatever the pieces: the transfer tells
+ * "no answer yet" (a 100 Continue is not one) from "the answer has begun" by it.
+ */
+START_TEST(response_interim_bytes_mark_where_the_answer_begins)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    static const char proc[] = "HTTP/1.1 102 Processing\r\n\r\n";
+    static const char fin[] = "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n" JSON_OK;
+    char wire[512];
+    snprintf(wire, sizeof wire, "%s%s%s", cont, proc, fin);
+    size_t len = strlen(wire), interim = strlen(cont) + strlen(proc);
+    for (size_t cut = 0; cut <= len; cut++) {
+        for (size_t step = 1; step <= len; step = step == 1 ? len : len + 1) {
+            sp_resp r;
+            sp__resp_init(&r, c);
+            /* Feed the first cut bytes in pieces of step, then stop: as if more were to come. */
+            for (size_t at = 0; at < cut; at += step)
+                ck_assert_int_eq(sp__resp_feed(&r, wire + at, at + step < cut ? step : cut - at),
+                                 SP_OK);
+            uint64_t want = cut < strlen(cont) ? 0 : cut < interim ? strlen(cont) : interim;
+            ck_assert_msg(r.interim_bytes == want,
+                          "cut %zu step %zu: interim_bytes %llu, want %llu", cut, step,
+                          (unsigned long long)r.interim_bytes, (unsigned long long)want);
+            ck_assert_uint_eq(r.bytes, cut);
+            ck_assert_int_eq(r.done, cut == len);
+        }
+    }
 }
 END_TEST
 
@@ -548,7 +679,9 @@ int main(void)
         const char *name;
         const TTest *tests[16];
     } groups[] = {
-        {"url", {url_parses_host_port_target, url_rejects_what_it_cannot_send}},
+        {"url",
+         {url_parses_host_port_target, url_rejects_what_it_cannot_send,
+          url_knows_alist_api_routes}},
         {"request",
          {header_validation_blocks_injection, request_has_the_alist_headers,
           request_user_headers_replace_and_remove_defaults, request_that_does_not_fit_fails_cleanly,
@@ -558,7 +691,9 @@ int main(void)
           response_close_delimited_needs_eof, response_after_100_continue,
           response_http_error_keeps_json_message, response_non_json_2xx_is_success,
           response_garbage_truncation_and_silence, response_headers_are_bounded,
-          response_body_is_bounded, response_endless_interim_responses_are_refused}},
+          response_body_is_bounded, response_endless_interim_responses_are_refused,
+          response_api_route_needs_the_json_envelope,
+          response_interim_bytes_mark_where_the_answer_begins}},
         {"misc",
          {digests_match_known_vectors_at_any_chunk_size, options_reject_bad_values,
           error_strings_are_distinct_and_stable, exit_codes_follow_the_documented_table,

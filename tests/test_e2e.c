@@ -103,6 +103,64 @@ START_TEST(stdin_is_sent_chunked_and_byte_exact)
 }
 END_TEST
 
+/* Starts a second mock on root with the given --fault and points url at its upload route. */
+static void start_slow_mock(th_mock *m, const char *fault, char *url, size_t urlsz)
+{
+    ck_assert_int_eq(th_mock_start(m, root, "--fault", fault, NULL), 0);
+    snprintf(url, urlsz, "%s/api/fs/put", m->url);
+}
+
+/*
+ * A server that takes its time to answer once it has the whole body is at work, not stalled:
+ * OpenList passes a big file on to cloud storage before it answers. Giving up there reported a
+ * failure for a file that was stored, and --retry with --no-overwrite then reported "file
+ * exists" for the client's own upload.
+ */
+START_TEST(slow_answer_after_the_whole_body_is_not_a_stall)
+{
+    th_mock slow;
+    char url[192];
+    start_slow_mock(&slow, "delay-response=1500", url, sizeof url);
+    static const uint64_t lens[] = {1000, 3u << 20}; /* without and with Expect */
+    for (size_t i = 0; i < 2; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "slow-%zu.bin", i);
+        const char *src = th_path(dir, name);
+        ck_assert_int_eq(th_write_random(src, lens[i], (uint32_t)i + 40), 0);
+        th_run r;
+        th_client(&r, "-v", "--no-progress", "--no-overwrite", "--stall-timeout", "0.5", "--retry",
+                  "2", "--retry-delay", "100ms", src, url, NULL);
+        ck_assert_msg(r.status == 0, "%s: exit %d: %s", name, r.status, r.err);
+        ck_assert_msg(strstr(r.err, "retrying") == NULL, "%s: retried: %s", name, r.err);
+        ck_assert_int_eq(th_files_equal(src, th_path(root, name)), 1);
+    }
+    ck_assert_int_eq(th_mock_stop(&slow), 0);
+}
+END_TEST
+
+/*
+ * When the client does give up on the answer (--answer-timeout), the file is stored anyway:
+ * the message says it may be, and with --no-overwrite it does not retry into "file exists".
+ */
+START_TEST(answer_timeout_says_the_file_may_be_stored_and_is_right)
+{
+    th_mock slow;
+    char url[192];
+    start_slow_mock(&slow, "delay-response=1000", url, sizeof url);
+    const char *src = th_path(dir, "late.bin");
+    ck_assert_int_eq(th_write_random(src, 3u << 20, 42), 0);
+    th_run r;
+    th_client(&r, "-s", "--no-overwrite", "--answer-timeout", "300ms", "--retry", "2",
+              "--retry-delay", "1500ms", src, url, NULL);
+    ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(strstr(r.err, "the server may have stored the file") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "not retried") != NULL, "%s", r.err);
+    ck_assert(th_mock_wait_request(&slow, "/late.bin", 10000));
+    ck_assert_int_eq(th_files_equal(src, th_path(root, "late.bin")), 1);
+    ck_assert_int_eq(th_mock_stop(&slow), 0);
+}
+END_TEST
+
 START_TEST(wrong_token_fails_with_the_api_exit_code)
 {
     th_mock authed;
@@ -134,6 +192,8 @@ int main(void)
     tcase_add_test(t, comparison_detects_a_single_flipped_byte);
     tcase_add_test(t, stdin_is_sent_chunked_and_byte_exact);
     tcase_add_test(t, wrong_token_fails_with_the_api_exit_code);
+    tcase_add_test(t, slow_answer_after_the_whole_body_is_not_a_stall);
+    tcase_add_test(t, answer_timeout_says_the_file_may_be_stored_and_is_right);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

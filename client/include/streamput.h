@@ -94,6 +94,15 @@ typedef struct sp_result {
     unsigned attempts;   /* connections made (1 + retries used) */
     int body_sent;       /* 0 if the server answered before the body was sent (e.g. Expect) */
     sp_engine engine;    /* the engine actually used */
+    /* 1 if the last attempt handed the whole body to the kernel (a chunked one with its last
+     * chunk): from then on the server may store the file whatever becomes of the answer. */
+    int body_complete;
+    /* Bytes of the server's final answer received in the last attempt (0: it said nothing but
+     * perhaps a 100 Continue). */
+    uint64_t response_bytes;
+    /* On failure, 1 if an attempt sent the whole body and got no complete answer: the server
+     * may have stored the file although the call failed. */
+    int maybe_stored;
 } sp_result;
 
 typedef struct sp_client sp_client;
@@ -157,20 +166,37 @@ SP_EXTERN int sp_set_last_modified(sp_client *c, int send);
 SP_EXTERN int sp_set_hashes(sp_client *c, unsigned mask);
 /* A stream's exact length (Content-Length instead of chunked); a file must match it. */
 SP_EXTERN int sp_set_size(sp_client *c, uint64_t size);
-/* Connecting, every address included; default 10000; 0 = none. */
+
+/*
+ * Timeouts, in milliseconds; 0 = none. The stall timeout ends a transfer in which no byte moved
+ * for that long while bytes had to; it does not run while the server works on a body its TCP has
+ * acknowledged in full, from then until the answer begins (storing a big file may take
+ * minutes). The answer timeout bounds that wait, from the whole body being sent.
+ */
+
+/* Connecting, every address included; default 10000. */
 SP_EXTERN int sp_set_connect_timeout_ms(sp_client *c, uint64_t ms);
-/* The whole call, retries included; default 0 = none. */
+/* The whole call, retries included; default none. */
 SP_EXTERN int sp_set_timeout_ms(sp_client *c, uint64_t ms);
-/* Without any progress; default 60000; 0 = none. */
+/* Without any progress; default 60000. */
 SP_EXTERN int sp_set_stall_timeout_ms(sp_client *c, uint64_t ms);
+/* From the whole body being sent to the answer; default none. */
+SP_EXTERN int sp_set_answer_timeout_ms(sp_client *c, uint64_t ms);
 /* How long to wait for "100 Continue" before sending anyway; default 1000. */
 SP_EXTERN int sp_set_expect_timeout_ms(sp_client *c, uint64_t ms);
 /* Bodies larger than this send "Expect: 100-continue"; default 1 MiB. */
 SP_EXTERN int sp_set_expect_threshold(sp_client *c, uint64_t bytes);
-/* Retries of connection failures and 408/429/5xx; default 0. */
+
+/*
+ * Retries start a failed attempt over (regular files only) after a connection failure, a
+ * timeout or HTTP 408, 429 or 5xx; never an Overwrite: false upload whose whole body went out
+ * unanswered, since the server may have stored it and would refuse the second as existing.
+ */
+/* How many retries; default 0. */
 SP_EXTERN int sp_set_retry(sp_client *c, unsigned retries);
 /* The first back-off, doubled after each retry; default 1000. */
 SP_EXTERN int sp_set_retry_delay_ms(sp_client *c, uint64_t ms);
+
 /* At most this many body bytes per second; 0 = unlimited (default). */
 SP_EXTERN int sp_set_limit_rate(sp_client *c, uint64_t bytes_per_sec);
 /* The progress callback (see sp_progress_fn); NULL removes it. */
@@ -182,7 +208,10 @@ SP_EXTERN int sp_set_debug(sp_client *c, sp_debug_fn fn, void *userdata);
  * Uploads the file at path to url with PUT. The body length is the file's size when it is a
  * regular file (Content-Length), otherwise the stream is sent with chunked encoding unless a size
  * was set. res may be NULL; when given it is filled in whatever the outcome.
- * Returns SP_OK when the server answered 2xx and, if the body was JSON, with code 200.
+ * Returns SP_OK when the server answered 2xx and, if the body was JSON, with code 200. When the
+ * URL's path is an AList/OpenList API route ("/api/...", or ".../api/fs/..." under a site path)
+ * the body must be AList's JSON envelope with code 200: a 2xx without it (AList's web page for
+ * a mistyped route, say) is SP_EPROTO.
  */
 SP_EXTERN int sp_put_file(sp_client *c, const char *path, const char *url, sp_result *res);
 

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -182,6 +184,12 @@ int sp_set_stall_timeout_ms(sp_client *c, uint64_t ms)
     return SP_OK;
 }
 
+int sp_set_answer_timeout_ms(sp_client *c, uint64_t ms)
+{
+    c->answer_timeout_ms = ms;
+    return SP_OK;
+}
+
 int sp_set_expect_timeout_ms(sp_client *c, uint64_t ms)
 {
     c->expect_timeout_ms = ms;
@@ -252,6 +260,26 @@ static int retryable(int err, const sp_result *res)
     default:
         return 0;
     }
+}
+
+/* Appends to the detail of the last failure, as far as it fits. */
+static void append_note(sp_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append_note(sp_client *c, const char *fmt, ...)
+{
+    size_t n = strlen(c->errmsg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errmsg + n, sizeof c->errmsg - n, fmt, ap);
+    va_end(ap);
+}
+
+/* Whether the request says Overwrite: false, as AList reads it (WebDAV's "F" too). */
+static int overwrite_off(const sp_client *c)
+{
+    const char *v = sp__user_header_value(c, "Overwrite");
+    if (v == NULL)
+        return !c->overwrite;
+    return strcmp(v, "false") == 0 || strcmp(v, "F") == 0;
 }
 
 /*
@@ -338,21 +366,36 @@ static int put_common(sp_client *c, int fd, int regular, const char *url, sp_res
 
     int64_t deadline = c->timeout_ms != 0 ? t0 + (int64_t)c->timeout_ms : INT64_MAX;
     uint64_t delay = c->retry_delay_ms;
+    unsigned unanswered = 0; /* the last attempt that sent the whole body and got no answer */
+    const char *not_retried = NULL;
     for (unsigned attempt = 0;; attempt++) {
         res->attempts = attempt + 1;
         rc = sp__transfer(c, &u, fd, &b, regular, deadline, res);
+        int unknown = rc != SP_OK && res->body_complete && res->http_status == 0;
+        if (unknown)
+            unanswered = attempt + 1;
         if (rc == SP_OK || attempt >= c->retries || !retryable(rc, res))
             break;
         if (!regular) {
-            size_t n = strlen(c->errmsg);
-            snprintf(c->errmsg + n, sizeof c->errmsg - n,
-                     " (not retried: the input is a stream and cannot be read again)");
+            not_retried = "not retried: the input is a stream and cannot be read again";
+            break;
+        }
+        /* Sending again is PUT's replace for an overwriting upload, but with Overwrite: false
+         * the retry would find the file this attempt may have stored and be refused as
+         * existing: a failure reported for an upload that worked. */
+        if (unknown && overwrite_off(c)) {
+            not_retried = "not retried: with Overwrite: false a second upload would be refused "
+                          "if this one stored the file";
             break;
         }
         if (sp__now_ms() + (int64_t)delay >= deadline)
             break; /* the back-off alone would outlast --timeout */
-        sp__debug(c, SP_DEBUG_INFO, "attempt %u failed (%s); retrying in %llu ms", attempt + 1,
-                  c->errmsg, (unsigned long long)delay);
+        sp__debug(c, SP_DEBUG_INFO, "attempt %u failed (%s)%s; retrying in %llu ms", attempt + 1,
+                  c->errmsg,
+                  unknown ? " after the whole body was sent: the server may have stored the "
+                            "file, which the retry replaces"
+                          : "",
+                  (unsigned long long)delay);
         if ((rc = back_off(c, delay, b.size)) != SP_OK)
             break;
         delay = delay * 2 > SP_MAX_BACKOFF_MS ? SP_MAX_BACKOFF_MS : delay * 2;
@@ -361,6 +404,21 @@ static int put_common(sp_client *c, int fd, int regular, const char *url, sp_res
             break;
         }
     }
+    /* The server has every byte and said nothing we could read: it may well have stored the
+     * file, and a caller must not be told otherwise, even when a later attempt failed. */
+    if (rc != SP_OK && unanswered != 0) {
+        res->maybe_stored = 1;
+        if (unanswered == res->attempts)
+            append_note(c,
+                        "; the whole body had been sent, so the server may have stored the file");
+        else
+            append_note(c,
+                        "; attempt %u had sent the whole body and got no answer, so the server "
+                        "may have stored the file",
+                        unanswered);
+    }
+    if (rc != SP_OK && not_retried != NULL)
+        append_note(c, " (%s)", not_retried);
 out:
     res->seconds = (double)(sp__now_ms() - t0) / 1000.0;
     c->err = rc;

@@ -36,6 +36,7 @@ typedef struct sp_url {
     char hostport[270]; /* the Host header value: brackets kept, port only when given */
     char target[8192];  /* path and query, "/" when empty; fragment removed */
     int numeric;        /* host is an IP literal: resolve with AI_NUMERICHOST */
+    int alist_api;      /* the path is an AList/OpenList API route (sp__url_is_alist_api) */
 } sp_url;
 
 struct sp_client {
@@ -54,6 +55,7 @@ struct sp_client {
     uint64_t connect_timeout_ms;
     uint64_t timeout_ms;
     uint64_t stall_timeout_ms;
+    uint64_t answer_timeout_ms;
     uint64_t expect_timeout_ms;
     uint64_t expect_threshold;
     unsigned retries;
@@ -84,6 +86,12 @@ int sp__fail(sp_client *c, int err, int sys_errno, const char *fmt, ...)
 /* Passes a note or header line to the debug callback, if any. */
 void sp__debug(sp_client *c, sp_debug_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Whether the request target names an AList/OpenList API route: its path starts with "/api/",
+ * or holds "/api/fs/" after a prefix (AList served under a site_url path such as /alist).
+ */
+int sp__url_is_alist_api(const char *target);
 
 /* Parses an http:// URL into u. Returns SP_OK, SP_EURL or SP_EUNSUPPORTED with a detail on c. */
 int sp__url_parse(sp_client *c, const char *url, sp_url *u);
@@ -132,13 +140,14 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
 typedef struct sp_resp {
     sp_client *c; /* debug callback and the body buffer */
     http_parser parser;
-    uint64_t bytes;      /* fed so far */
-    size_t header_bytes; /* of the current message, bounded by SP_MAX_RESPONSE_HEADERS */
-    unsigned interim;    /* 1xx responses seen */
-    int got_continue;    /* a 100 Continue arrived */
-    int done;            /* the final response is complete */
-    int status;          /* its status code */
-    int failed;          /* sticky error code once parsing failed */
+    uint64_t bytes;         /* fed so far */
+    uint64_t interim_bytes; /* of those, the ones up to the end of the last 1xx response */
+    size_t header_bytes;    /* of the current message, bounded by SP_MAX_RESPONSE_HEADERS */
+    unsigned interim;       /* 1xx responses seen */
+    int got_continue;       /* a 100 Continue arrived */
+    int done;               /* the final response is complete */
+    int status;             /* its status code */
+    int failed;             /* sticky error code once parsing failed */
     int header_overflow, body_overflow, no_memory;
     int in_message; /* between the first byte of a response and its end */
     int in_value, status_shown;
@@ -146,6 +155,8 @@ typedef struct sp_resp {
     size_t line_len;
     char reason[256];
     size_t reason_len;
+    char content_type[128]; /* of the current message, cut if longer; "" if none */
+    int want_envelope;      /* set by the caller: a 2xx must carry AList's JSON envelope */
 } sp_resp;
 
 /* Starts parsing a response for c; empties c's response body buffer. */
@@ -159,8 +170,10 @@ int sp__resp_eof(sp_resp *r);
 
 /*
  * Turns a complete final response into res (status, JSON code and message) and the verdict:
- * SP_OK for 2xx with no JSON code or code 200, else SP_EHTTP / SP_EAPI; a 2xx that came before
- * the body was complete (answered_early) is SP_EPROTO, since the upload cannot be whole.
+ * SP_OK for 2xx with code 200 or, unless r->want_envelope, with no JSON code at all; else
+ * SP_EHTTP (not 2xx), SP_EAPI (another code) or SP_EPROTO (want_envelope and no JSON object
+ * with a numeric code). A 2xx that came before the body was complete (answered_early) is
+ * SP_EPROTO too, since the upload cannot be whole.
  */
 int sp__resp_finish(sp_resp *r, sp_result *res, int answered_early, uint64_t size);
 

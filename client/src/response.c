@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int count_header(sp_resp *r, size_t len)
 {
@@ -31,8 +32,13 @@ static void line_add(sp_resp *r, const char *at, size_t len)
     r->line_len += len;
 }
 
+/* Passes a rebuilt header line on, and keeps the Content-Type value for messages. */
 static void line_flush(sp_resp *r)
 {
+    static const char ct[] = "content-type: ";
+    if (r->line_len >= sizeof ct - 1 && strncasecmp(r->line, ct, sizeof ct - 1) == 0)
+        snprintf(r->content_type, sizeof r->content_type, "%.*s",
+                 (int)(r->line_len - (sizeof ct - 1)), r->line + sizeof ct - 1);
     if (r->line_len > 0 && r->c->debug != NULL)
         r->c->debug(r->c->debug_ud, SP_DEBUG_HEADER_IN, r->line, r->line_len);
     r->line_len = 0;
@@ -58,6 +64,7 @@ static int on_message_begin(http_parser *p)
     r->line_len = 0;
     r->in_value = 0;
     r->status_shown = 0;
+    r->content_type[0] = '\0';
     return 0;
 }
 
@@ -138,7 +145,10 @@ static int on_message_complete(http_parser *p)
     if (p->status_code >= 100 && p->status_code < 200) {
         if (p->status_code == 100)
             r->got_continue = 1;
-        return ++r->interim > SP_MAX_INTERIM ? -1 : 0;
+        if (++r->interim > SP_MAX_INTERIM)
+            return -1;
+        http_parser_pause(p, 1); /* so that sp__resp_feed learns where it ended */
+        return 0;
     }
     r->done = 1;
     r->status = (int)p->status_code;
@@ -171,9 +181,22 @@ int sp__resp_feed(sp_resp *r, const char *data, size_t len)
         return SP_OK;
     if (r->failed)
         return r->failed;
+    uint64_t before = r->bytes;
     r->bytes += len;
-    http_parser_execute(&r->parser, &parser_settings, data, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+    size_t off = 0;
+    enum http_errno e;
+    for (;;) {
+        off += http_parser_execute(&r->parser, &parser_settings, data + off, len - off);
+        e = HTTP_PARSER_ERRNO(&r->parser);
+        if (e != HPE_PAUSED || r->done)
+            break;
+        /* An interim response ended here: the final answer's bytes are counted from here on. */
+        r->interim_bytes = before + off;
+        http_parser_pause(&r->parser, 0);
+        e = HPE_OK;
+        if (off == len)
+            break; /* never execute on nothing, which would mean end of stream */
+    }
     if (e == HPE_OK || e == HPE_PAUSED)
         return SP_OK;
     sp_client *c = r->c;
@@ -208,6 +231,43 @@ int sp__resp_eof(sp_resp *r)
                                 (unsigned long long)r->bytes);
 }
 
+/*
+ * Fails a 2xx that is not AList's envelope. AList and OpenList answer every route they do not
+ * know, /api/fs/puut included, with HTTP 200 and the HTML of their web interface: taken for
+ * success, a mistyped URL would say "uploaded" and store nothing. The message shows what came
+ * instead, escaped and cut short.
+ */
+static int not_envelope(sp_resp *r)
+{
+    sp_client *c = r->c;
+    char type[sizeof r->content_type + 32], body[80];
+    if (r->content_type[0] != '\0') {
+        char shown[sizeof r->content_type];
+        snprintf(type, sizeof type, " with %s",
+                 sp__printable(r->content_type, shown, sizeof shown));
+    } else {
+        type[0] = '\0';
+    }
+    if (c->resp_len == 0)
+        return sp__fail(c, SP_EPROTO, 0,
+                        "server answered HTTP %d%s%s an empty body, not AList's JSON envelope",
+                        r->status, type, type[0] != '\0' ? " and" : " with");
+    /* Copies stop at a NUL byte; one in the body gets the "..." a long body gets. Uncut, the
+     * copy leaves room for it. */
+    sp__printable(c->resp_body, body, sizeof body);
+    size_t n = strlen(body);
+    int cut = n >= 3 && strcmp(body + n - 3, "...") == 0;
+    if (!cut && strlen(c->resp_body) < c->resp_len)
+        memcpy(body + n, "...", 4);
+    int html = strncasecmp(r->content_type, "text/html", 9) == 0;
+    return sp__fail(c, SP_EPROTO, 0,
+                    "server answered HTTP %d%s, not AList's JSON envelope: \"%s\"%s", r->status,
+                    type, body,
+                    html ? " (AList answers a path it does not know with its web page: check the "
+                           "URL)"
+                         : "");
+}
+
 int sp__resp_finish(sp_resp *r, sp_result *res, int answered_early, uint64_t size)
 {
     sp_client *c = r->c;
@@ -235,6 +295,8 @@ int sp__resp_finish(sp_resp *r, sp_result *res, int answered_early, uint64_t siz
     sp__printable(res->message, shown, sizeof shown);
     if (r->status < 200 || r->status > 299)
         return sp__fail(c, SP_EHTTP, 0, "server answered HTTP %d: %s", r->status, shown);
+    if (r->want_envelope && !res->has_code)
+        return not_envelope(r);
     if (res->has_code && res->code != 200)
         return sp__fail(c, SP_EAPI, 0, "server answered code %ld: %s", res->code, shown);
     if (answered_early)

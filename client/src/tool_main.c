@@ -37,9 +37,13 @@ static const char usage[] =
     "      --limit-rate RATE    at most RATE bytes per second (e.g. 10M)\n"
     "      --connect-timeout T  (default: 10s)\n"
     "      --timeout T          for the whole upload (default: none)\n"
-    "      --stall-timeout T    without any progress (default: 60s; 0 = none)\n"
+    "      --stall-timeout T    without any progress (default: 60s; 0 = none); it does not\n"
+    "                           run while the server works on a body it has all received\n"
+    "      --answer-timeout T   for the answer after the whole body was sent (default: none;\n"
+    "                           AList may take minutes to pass a big file on to its storage)\n"
     "      --expect-timeout T   wait for 100 Continue (default: 1s)\n"
-    "      --retry N            retry connection failures and 408/429/5xx N times\n"
+    "      --retry N            retry connection failures and 408/429/5xx N times (not\n"
+    "                           after a whole body went out unanswered with --no-overwrite)\n"
     "      --retry-delay T      first back-off, doubled each retry (default: 1s)\n"
     "\n"
     "Output:\n"
@@ -53,12 +57,15 @@ static const char usage[] =
     "SIZE and RATE take K, M, G, T suffixes (powers of 1024); T takes s, ms or m (default s).\n"
     "\n"
     "Exit codes:\n"
-    "  0 success (HTTP 2xx and, for a JSON body, code 200)   6 HTTP status not 2xx\n"
+    "  0 success (see below)                                 6 HTTP status not 2xx\n"
     "  1 internal error (out of memory)                      7 API code other than 200\n"
     "  2 usage: bad option, URL or header                    8 malformed response\n"
     "  3 local file error                                    9 connection lost mid-transfer\n"
     "  4 name resolution or connection failed               10 interrupted\n"
-    "  5 timeout\n";
+    "  5 timeout\n"
+    "Success is HTTP 2xx with AList's JSON answer and code 200 when the URL's path is an AList\n"
+    "API route (/api/..., or .../api/fs/... under a site path); elsewhere any 2xx, with code 200\n"
+    "if the body is JSON.\n";
 
 enum {
     OPT_NO_OVERWRITE = 256,
@@ -70,6 +77,7 @@ enum {
     OPT_CONNECT_TIMEOUT,
     OPT_TIMEOUT,
     OPT_STALL_TIMEOUT,
+    OPT_ANSWER_TIMEOUT,
     OPT_EXPECT_TIMEOUT,
     OPT_RETRY,
     OPT_RETRY_DELAY,
@@ -93,6 +101,7 @@ static const struct option long_opts[] = {
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
+    {"answer-timeout", required_argument, NULL, OPT_ANSWER_TIMEOUT},
     {"expect-timeout", required_argument, NULL, OPT_EXPECT_TIMEOUT},
     {"retry", required_argument, NULL, OPT_RETRY},
     {"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
@@ -286,6 +295,9 @@ int main(int argc, char **argv)
         case OPT_STALL_TIMEOUT:
             e = set_duration(c, "stall-timeout", optarg, sp_set_stall_timeout_ms);
             break;
+        case OPT_ANSWER_TIMEOUT:
+            e = set_duration(c, "answer-timeout", optarg, sp_set_answer_timeout_ms);
+            break;
         case OPT_EXPECT_TIMEOUT:
             e = set_duration(c, "expect-timeout", optarg, sp_set_expect_timeout_ms);
             break;
@@ -356,10 +368,27 @@ int main(int argc, char **argv)
     int err = from_stdin ? sp_put_stream(c, 0, url, &res) : sp_put_file(c, file, url, &res);
     if (pg.show)
         fputc('\n', stderr);
-    if (err == SP_ECANCELED && interrupted)
+    if (err == SP_ECANCELED && interrupted && res.body_complete) {
+        /* The server has the whole body: it may be storing the file right now. */
+        fprintf(stderr,
+                "streamput: interrupted after sending all %llu bytes, while waiting for the "
+                "server's answer: the file may have been stored\n",
+                (unsigned long long)res.bytes_sent);
+        if (verbose && !silent && res.response_bytes == 0)
+            fprintf(stderr, "* no byte of the server's answer had arrived\n");
+        else if (verbose && !silent)
+            fprintf(stderr, "* %llu bytes of the server's answer had arrived, not all of it\n",
+                    (unsigned long long)res.response_bytes);
+    } else if (err == SP_ECANCELED && interrupted && res.maybe_stored) {
+        fprintf(stderr,
+                "streamput: interrupted after %llu bytes; an earlier attempt had sent the whole "
+                "body and got no answer: the file may have been stored\n",
+                (unsigned long long)res.bytes_sent);
+    } else if (err == SP_ECANCELED && interrupted) {
+        /* Before the last byte the server cannot have a whole file to store. */
         fprintf(stderr, "streamput: interrupted after %llu bytes\n",
                 (unsigned long long)res.bytes_sent);
-    else if (err != SP_OK)
+    } else if (err != SP_OK)
         fprintf(stderr, "streamput: %s\n", sp_errmsg(c));
     else if (!silent) {
         char sent[32], message[sizeof res.message];

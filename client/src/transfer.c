@@ -12,13 +12,17 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <linux/sockios.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -41,6 +45,8 @@ typedef struct xfer {
     int64_t last_progress; /* last time a byte moved either way, for the stall timeout */
     int64_t body_t0;
     uint64_t since_check; /* body bytes sent since the last look for an early response */
+    int64_t body_done_at; /* when the whole body was out, for the answer timeout */
+    int unacked;          /* body bytes the server's TCP had not acknowledged at the last look */
 
     sp_resp resp;
     int eof;
@@ -121,6 +127,46 @@ static int poll_slice(const xfer *x, int64_t wait)
     return wait > INT_MAX ? INT_MAX : (int)wait;
 }
 
+/* Body bytes the kernel still holds because the peer has not acknowledged them; -1 if unknown. */
+static int unacked_bytes(const xfer *x)
+{
+    int n;
+    return ioctl(x->sock, SIOCOUTQ, &n) == 0 ? n : -1;
+}
+
+/* Between the whole body going out and the first byte of the final answer (a 100 Continue is
+ * not the answer). */
+static int awaiting_answer(const xfer *x)
+{
+    return x->body_done_at != 0 && x->resp.bytes == x->resp.interim_bytes;
+}
+
+/*
+ * Decides, once the stall timeout has run out, whether the transfer really stalled. While bytes
+ * have to move it did. But once the whole body is out and the server's TCP has acknowledged
+ * every byte of it, the server is at work, not stalled: OpenList forwards a file to its cloud
+ * storage before it answers, which takes minutes for a big one, and a client that gave up then
+ * would report a failure for a file that gets stored, and with --retry send it all again. So
+ * the stall timeout covers that wait only while acknowledgements still come in (the server is
+ * still taking the body), and again as soon as the answer begins; the wait itself is bounded by
+ * --answer-timeout and --timeout, and a server host that vanishes by TCP keepalive. Returns 1
+ * for a stall, 0 if the timer was restarted or is off until the answer begins.
+ */
+static int stalled(xfer *x, int64_t now)
+{
+    if (!awaiting_answer(x))
+        return 1;
+    int n = unacked_bytes(x);
+    if (n < 0)
+        return 1;
+    if (n == 0 || n < x->unacked) {
+        x->last_progress = now;
+        x->unacked = n;
+        return 0;
+    }
+    return 1;
+}
+
 /*
  * Waits for events on the socket, until `limit` (absolute ms; INT64_MAX for none) or one of the
  * call's own deadlines. Returns the revents (> 0), 0 once `limit` has passed, or SP_ETIMEOUT
@@ -131,11 +177,18 @@ static int wait_sock(xfer *x, short events, int64_t limit, const char *doing)
     sp_client *c = x->c;
     for (;;) {
         int64_t now = sp__now_ms();
-        int64_t stall_at =
-            c->stall_timeout_ms != 0 ? x->last_progress + (int64_t)c->stall_timeout_ms : INT64_MAX;
+        int waiting = awaiting_answer(x);
+        int64_t stall_at = c->stall_timeout_ms != 0 && !(waiting && x->unacked == 0)
+                               ? x->last_progress + (int64_t)c->stall_timeout_ms
+                               : INT64_MAX;
+        int64_t answer_at = waiting && c->answer_timeout_ms != 0
+                                ? x->body_done_at + (int64_t)c->answer_timeout_ms
+                                : INT64_MAX;
         int64_t until = x->deadline;
         if (stall_at < until)
             until = stall_at;
+        if (answer_at < until)
+            until = answer_at;
         if (limit < until)
             until = limit;
         if (now >= until) {
@@ -143,6 +196,18 @@ static int wait_sock(xfer *x, short events, int64_t limit, const char *doing)
                 return 0;
             if (until == x->deadline)
                 return deadline_passed(x, doing);
+            if (until == answer_at)
+                return sp__fail(c, SP_ETIMEOUT, 0,
+                                "%s: no answer %llu ms after the whole body was sent (answer "
+                                "timeout)",
+                                doing, (unsigned long long)c->answer_timeout_ms);
+            if (!stalled(x, now))
+                continue;
+            if (waiting && x->unacked > 0)
+                return sp__fail(c, SP_ETIMEOUT, 0,
+                                "%s: no progress for %llu ms (stall timeout): the server has "
+                                "not yet taken the last %d bytes of the body",
+                                doing, (unsigned long long)c->stall_timeout_ms, x->unacked);
             return sp__fail(c, SP_ETIMEOUT, 0, "%s: no progress for %llu ms (stall timeout)", doing,
                             (unsigned long long)c->stall_timeout_ms);
         }
@@ -167,6 +232,21 @@ static void addr_str(const struct addrinfo *ai, char *out, size_t outsz)
         return;
     }
     snprintf(out, outsz, ai->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
+}
+
+/*
+ * Has the kernel probe an idle connection: a minute without traffic, then every 10 s, given up
+ * after 6 unanswered probes. The wait for an answer after the whole body can be long and is not
+ * under the stall timeout (see stalled()), so this is what notices a server host that vanished.
+ * Failure to set it only loses that early notice.
+ */
+static void keepalive(int fd)
+{
+    int on = 1, idle = 60, interval = 10, count = 6;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
 /*
@@ -229,6 +309,7 @@ static int do_connect(xfer *x)
             goto next;
         }
         sp__debug(c, SP_DEBUG_INFO, "Connected to %s", addr);
+        keepalive(fd);
         rc = SP_OK;
         break;
     next:
@@ -335,6 +416,8 @@ static int body_progress(xfer *x, size_t n)
 {
     sp_client *c = x->c;
     x->res->bytes_sent += n;
+    if (x->res->bytes_sent == x->b->size)
+        x->res->body_complete = 1; /* before the callback, which may cancel */
     if (c->progress != NULL && c->progress(c->progress_ud, x->res->bytes_sent, x->b->size) != 0)
         return canceled(x);
     int r = check_deadline(x, "send body");
@@ -469,8 +552,11 @@ static int send_body_rw(xfer *x)
                 return r;
         }
         if (n == 0) {
-            if (chunked)
-                return send_all(x, "0\r\n\r\n", 5, "last chunk");
+            if (chunked) {
+                int r = send_all(x, "0\r\n\r\n", 5, "last chunk");
+                x->res->body_complete = r == SP_OK;
+                return r;
+            }
             return sp__fail(c, SP_EFILE, 0, "input ended after %llu of %llu bytes",
                             (unsigned long long)x->res->bytes_sent, (unsigned long long)size);
         }
@@ -638,12 +724,15 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
     x->last_progress = sp__now_ms();
     x->deadline = deadline;
     sp__resp_init(&x->resp, c);
+    x->resp.want_envelope = u->alist_api;
     res->http_status = 0;
     res->has_code = 0;
     res->code = 0;
     res->message[0] = '\0';
     res->bytes_sent = 0;
     res->body_sent = 0;
+    res->body_complete = 0;
+    res->response_bytes = 0;
 
     size_t cap = 4096 + strlen(u->target) + (c->remote_path ? strlen(c->remote_path) : 0) +
                  (c->token ? strlen(c->token) : 0) +
@@ -673,8 +762,19 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
         rc = sp__resp_finish(&x->resp, res, b->size != 0, b->size);
         goto out;
     }
-    if (rc == SP_OK)
-        rc = send_body(x);
+    if (rc == SP_OK && (rc = send_body(x)) == SP_OK) {
+        res->body_complete = 1; /* also when there was no body to send */
+        x->body_done_at = sp__now_ms();
+        x->unacked = unacked_bytes(x);
+        if (x->unacked > 0)
+            sp__debug(c, SP_DEBUG_INFO,
+                      "whole body sent (%llu bytes, %d not yet acknowledged); waiting for the "
+                      "answer",
+                      (unsigned long long)res->bytes_sent, x->unacked);
+        else
+            sp__debug(c, SP_DEBUG_INFO, "whole body sent (%llu bytes); waiting for the answer",
+                      (unsigned long long)res->bytes_sent);
+    }
     if (rc == SP__ANSWERED) {
         /* The answer can be read in the same breath as the last byte: early only if short. */
         int early = b->size == SP_SIZE_UNKNOWN || res->bytes_sent < b->size;
@@ -700,6 +800,7 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
         goto out;
     rc = sp__resp_finish(&x->resp, res, 0, b->size);
 out:
+    res->response_bytes = x->resp.bytes - x->resp.interim_bytes;
     if (x->sock >= 0)
         close(x->sock);
     free(head);

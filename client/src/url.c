@@ -16,6 +16,15 @@ static int bad_target_byte(unsigned char ch)
     return ch <= 0x20 || ch == 0x7f;
 }
 
+int sp__url_is_alist_api(const char *target)
+{
+    size_t plen = strcspn(target, "?");
+    if (plen >= 5 && strncmp(target, "/api/", 5) == 0)
+        return 1;
+    const char *fs = strstr(target, "/api/fs/"); /* the first one is in the path, if any is */
+    return fs != NULL && (size_t)(fs - target) < plen;
+}
+
 int sp__url_parse(sp_client *c, const char *url, sp_url *u)
 {
     memset(u, 0, sizeof *u);
@@ -105,5 +114,6 @@ int sp__url_parse(sp_client *c, const char *url, sp_url *u)
                                 shown);
         memcpy(u->target + off, rest, tlen);
     }
+    u->alist_api = sp__url_is_alist_api(u->target);
     return SP_OK;
 }
