@@ -53,11 +53,7 @@ cppcheck -q --std=c11 --library=posix --enable=warning,performance,portability \
   --suppress=readdirCalled \
   -I client/include -I common/include -I client/src -I server/src \
   client common server
-done_stage "checksrc"
-bash ci/checksrc.sh "${sources[@]}"
-done_stage "checksrc"
-
-stage "cppcheck"
+done_stage "cppcheck"
 
 stage "release build and tests"
 # -g only adds debug info, so that a valgrind report below names files and lines.
