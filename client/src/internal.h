@@ -1,5 +1,8 @@
 /*
- * Private to libstreamput. Internal functions that cross files use the sp__ prefix.
+ * Private to libstreamput. Internal functions that cross files use the sp__ prefix; the library is
+ * built with hidden visibility, so they never leave a shared libstreamput, while the unit tests
+ * and fuzz targets reach them by linking the static streamput_internal library of the same
+ * objects.
  */
 #ifndef SP_INTERNAL_H
 #define SP_INTERNAL_H
@@ -10,14 +13,6 @@
 #include <http_parser.h>
 #include <stdarg.h>
 #include <stdint.h>
-
-/* In normal builds UNITTEST hides internals; unit tests compile with -DSP_UNITTEST to reach them.
- */
-#ifdef SP_UNITTEST
-#define UNITTEST
-#else
-#define UNITTEST static
-#endif
 
 #define SP_SIZE_UNKNOWN         UINT64_MAX
 #define SP_MAX_RESPONSE_HEADERS (64 * 1024)
