@@ -364,39 +364,48 @@ int main(int argc, char **argv)
     if (verbose && !silent)
         sp_set_debug(c, on_debug, NULL);
 
-    sp_result res;
-    int err = from_stdin ? sp_put_stream(c, 0, url, &res) : sp_put_file(c, file, url, &res);
+    int err = from_stdin ? sp_put_stream(c, 0, url) : sp_put_file(c, file, url);
     if (pg.show)
         fputc('\n', stderr);
-    if (err == SP_ECANCELED && interrupted && res.body_complete) {
+    long status = 0, body_complete = 0, maybe_stored = 0;
+    uint64_t sent = 0, answered = 0;
+    sp_getinfo(c, SP_INFO_HTTP_STATUS, &status);
+    sp_getinfo(c, SP_INFO_BODY_COMPLETE, &body_complete);
+    sp_getinfo(c, SP_INFO_MAYBE_STORED, &maybe_stored);
+    sp_getinfo(c, SP_INFO_BYTES_SENT, &sent);
+    sp_getinfo(c, SP_INFO_RESPONSE_BYTES, &answered);
+    if (err == SP_ECANCELED && interrupted && body_complete) {
         /* The server has the whole body: it may be storing the file right now. */
         fprintf(stderr,
                 "streamput: interrupted after sending all %llu bytes, while waiting for the "
                 "server's answer: the file may have been stored\n",
-                (unsigned long long)res.bytes_sent);
-        if (verbose && !silent && res.response_bytes == 0)
+                (unsigned long long)sent);
+        if (verbose && !silent && answered == 0)
             fprintf(stderr, "* no byte of the server's answer had arrived\n");
         else if (verbose && !silent)
             fprintf(stderr, "* %llu bytes of the server's answer had arrived, not all of it\n",
-                    (unsigned long long)res.response_bytes);
-    } else if (err == SP_ECANCELED && interrupted && res.maybe_stored) {
+                    (unsigned long long)answered);
+    } else if (err == SP_ECANCELED && interrupted && maybe_stored) {
         fprintf(stderr,
                 "streamput: interrupted after %llu bytes; an earlier attempt had sent the whole "
                 "body and got no answer: the file may have been stored\n",
-                (unsigned long long)res.bytes_sent);
+                (unsigned long long)sent);
     } else if (err == SP_ECANCELED && interrupted) {
         /* Before the last byte the server cannot have a whole file to store. */
-        fprintf(stderr, "streamput: interrupted after %llu bytes\n",
-                (unsigned long long)res.bytes_sent);
+        fprintf(stderr, "streamput: interrupted after %llu bytes\n", (unsigned long long)sent);
     } else if (err != SP_OK)
         fprintf(stderr, "streamput: %s\n", sp_errmsg(c));
     else if (!silent) {
-        char sent[32], message[sizeof res.message];
-        tool_format_bytes(res.bytes_sent, sent, sizeof sent);
-        double mib_s = res.seconds > 0 ? (double)res.bytes_sent / 1048576.0 / res.seconds : 0;
-        fprintf(stderr, "streamput: uploaded %llu bytes (%s) in %.3f s, %.1f MiB/s: HTTP %d %s\n",
-                (unsigned long long)res.bytes_sent, sent, res.seconds, mib_s, res.http_status,
-                sp__printable(res.message, message, sizeof message));
+        const char *msg = "";
+        double seconds = 0;
+        sp_getinfo(c, SP_INFO_MESSAGE, &msg);
+        sp_getinfo(c, SP_INFO_SECONDS, &seconds);
+        char human[32], message[256];
+        tool_format_bytes(sent, human, sizeof human);
+        double mib_s = seconds > 0 ? (double)sent / 1048576.0 / seconds : 0;
+        fprintf(stderr, "streamput: uploaded %llu bytes (%s) in %.3f s, %.1f MiB/s: HTTP %ld %s\n",
+                (unsigned long long)sent, human, seconds, mib_s, status,
+                sp__printable(msg, message, sizeof message));
     }
     rc = tool_exit_code(err);
 out:
