@@ -1,5 +1,5 @@
 /*
- * libstreamput's public API against the real streamput-mock: the result object, the progress
+ * libstreamput's public API against the real streamput-mock: the result (sp_getinfo), the progress
  * callback (and cancelling through it), the debug callback, uploads from an fd at an offset and
  * from a stream, errno kept for the caller, rate limiting; and the CLI's -v redaction and --hash.
  */
@@ -42,6 +42,36 @@ static void teardown(void)
     th_rmtree(dir);
 }
 
+/* The last call's result on c, one field at a time, of the kind each SP_INFO_ value names. */
+static long info_long(sp_info what)
+{
+    long v = -1;
+    ck_assert_int_eq(sp_getinfo(c, what, &v), SP_OK);
+    return v;
+}
+
+static uint64_t info_u64(sp_info what)
+{
+    uint64_t v = 12345;
+    ck_assert_int_eq(sp_getinfo(c, what, &v), SP_OK);
+    return v;
+}
+
+static double info_double(sp_info what)
+{
+    double v = -1;
+    ck_assert_int_eq(sp_getinfo(c, what, &v), SP_OK);
+    return v;
+}
+
+static const char *info_str(sp_info what)
+{
+    const char *v = NULL;
+    ck_assert_int_eq(sp_getinfo(c, what, &v), SP_OK);
+    ck_assert_ptr_nonnull(v);
+    return v;
+}
+
 typedef struct progress_log {
     unsigned calls;
     uint64_t last_sent;
@@ -70,18 +100,17 @@ START_TEST(result_and_progress_describe_the_transfer)
     sp_set_engine(c, SP_ENGINE_RW);
     sp_set_remote_path(c, "/a.bin");
     sp_set_progress(c, on_progress, &p);
-    sp_result res;
-    ck_assert_int_eq(sp_put_file(c, src, url, &res), SP_OK);
-    ck_assert_int_eq(res.http_status, 200);
-    ck_assert_int_eq(res.has_code, 1);
-    ck_assert_int_eq(res.code, 200);
-    ck_assert_str_eq(res.message, "success");
-    ck_assert_uint_eq(res.bytes_sent, 5u << 20);
-    ck_assert_uint_eq(res.body_size, 5u << 20);
-    ck_assert_uint_eq(res.attempts, 1);
-    ck_assert_int_eq(res.body_sent, 1);
-    ck_assert_int_eq(res.engine, SP_ENGINE_RW);
-    ck_assert_double_gt(res.seconds, 0.0);
+    ck_assert_int_eq(sp_put_file(c, src, url), SP_OK);
+    ck_assert_int_eq(info_long(SP_INFO_HTTP_STATUS), 200);
+    ck_assert_int_eq(info_long(SP_INFO_HAS_API_CODE), 1);
+    ck_assert_int_eq(info_long(SP_INFO_API_CODE), 200);
+    ck_assert_str_eq(info_str(SP_INFO_MESSAGE), "success");
+    ck_assert_uint_eq(info_u64(SP_INFO_BYTES_SENT), 5u << 20);
+    ck_assert_uint_eq(info_u64(SP_INFO_BODY_SIZE), 5u << 20);
+    ck_assert_uint_eq(info_long(SP_INFO_ATTEMPTS), 1);
+    ck_assert_int_eq(info_long(SP_INFO_BODY_SENT), 1);
+    ck_assert_int_eq(info_long(SP_INFO_ENGINE), SP_ENGINE_RW);
+    ck_assert_double_gt(info_double(SP_INFO_SECONDS), 0.0);
     ck_assert_uint_ge(p.calls, 20); /* one per 256 KiB chunk, plus a tick per idle second */
     ck_assert_int_eq(p.monotonic, 1);
     ck_assert_uint_eq(p.last_sent, 5u << 20);
@@ -102,13 +131,12 @@ START_TEST(progress_callback_cancels_and_nothing_is_stored)
     sp_set_chunk_size(c, 64 * 1024);
     sp_set_remote_path(c, "/cancelled.bin");
     sp_set_progress(c, on_progress, &p);
-    sp_result res;
-    ck_assert_int_eq(sp_put_file(c, src, url, &res), SP_ECANCELED);
+    ck_assert_int_eq(sp_put_file(c, src, url), SP_ECANCELED);
     ck_assert_int_eq(sp_last_error(c), SP_ECANCELED);
     ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "canceled by the progress callback"));
-    ck_assert_uint_lt(res.bytes_sent, 8u << 20);
-    ck_assert_int_eq(res.body_complete, 0);
-    ck_assert_int_eq(res.maybe_stored, 0);
+    ck_assert_uint_lt(info_u64(SP_INFO_BYTES_SENT), 8u << 20);
+    ck_assert_int_eq(info_long(SP_INFO_BODY_COMPLETE), 0);
+    ck_assert_int_eq(info_long(SP_INFO_MAYBE_STORED), 0);
     ck_assert_ptr_null(strstr(sp_errmsg(c), "may have stored"));
     /* The mock must not keep a partial body once the connection is gone. */
     poll(NULL, 0, 300);
@@ -131,12 +159,11 @@ START_TEST(cancel_after_the_whole_body_says_it_may_be_stored)
     progress_log p = {.monotonic = 1, .cancel_after = 1000};
     sp_set_remote_path(c, "/done.bin");
     sp_set_progress(c, on_progress, &p);
-    sp_result res;
-    ck_assert_int_eq(sp_put_file(c, src, slow_url, &res), SP_ECANCELED);
-    ck_assert_uint_eq(res.bytes_sent, 1000);
-    ck_assert_int_eq(res.body_complete, 1);
-    ck_assert_uint_eq(res.response_bytes, 0);
-    ck_assert_int_eq(res.maybe_stored, 1);
+    ck_assert_int_eq(sp_put_file(c, src, slow_url), SP_ECANCELED);
+    ck_assert_uint_eq(info_u64(SP_INFO_BYTES_SENT), 1000);
+    ck_assert_int_eq(info_long(SP_INFO_BODY_COMPLETE), 1);
+    ck_assert_uint_eq(info_u64(SP_INFO_RESPONSE_BYTES), 0);
+    ck_assert_int_eq(info_long(SP_INFO_MAYBE_STORED), 1);
     ck_assert_msg(strstr(sp_errmsg(c), "; the whole body had been sent, so the server may have "
                                        "stored the file") != NULL,
                   "%s", sp_errmsg(c));
@@ -168,16 +195,15 @@ START_TEST(api_route_without_the_json_envelope_is_a_protocol_error)
     const char *src = th_path(dir, "page.bin");
     ck_assert_int_eq(th_write_random(src, 1000, 6), 0);
     char where[192];
-    sp_result res;
     snprintf(where, sizeof where, "http://127.0.0.1:%d/api/fs/puut", s.port);
-    ck_assert_int_eq(sp_put_file(c, src, where, &res), SP_EPROTO);
-    ck_assert_int_eq(res.http_status, 200);
-    ck_assert_int_eq(res.has_code, 0);
+    ck_assert_int_eq(sp_put_file(c, src, where), SP_EPROTO);
+    ck_assert_int_eq(info_long(SP_INFO_HTTP_STATUS), 200);
+    ck_assert_int_eq(info_long(SP_INFO_HAS_API_CODE), 0);
     ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "not AList's JSON envelope"));
     /* The same answer from a path outside /api/ is a plain PUT endpoint's success. */
     snprintf(where, sizeof where, "http://127.0.0.1:%d/upload/page.bin", s.port);
-    ck_assert_int_eq(sp_put_file(c, src, where, &res), SP_OK);
-    ck_assert_int_eq(res.http_status, 200);
+    ck_assert_int_eq(sp_put_file(c, src, where), SP_OK);
+    ck_assert_int_eq(info_long(SP_INFO_HTTP_STATUS), 200);
     char out[64];
     th_script_stop(&s, out, sizeof out, 1000);
 }
@@ -188,9 +214,8 @@ START_TEST(sendfile_is_the_default_for_regular_files)
     const char *src = th_path(dir, "s.bin");
     ck_assert_int_eq(th_write_random(src, 100000, 5), 0);
     sp_set_remote_path(c, "/s.bin");
-    sp_result res;
-    ck_assert_int_eq(sp_put_file(c, src, url, &res), SP_OK);
-    ck_assert_int_eq(res.engine, SP_ENGINE_SENDFILE);
+    ck_assert_int_eq(sp_put_file(c, src, url), SP_OK);
+    ck_assert_int_eq(info_long(SP_INFO_ENGINE), SP_ENGINE_SENDFILE);
     ck_assert_int_eq(th_files_equal(src, th_path(root, "s.bin")), 1);
 }
 END_TEST
@@ -217,7 +242,7 @@ START_TEST(debug_callback_sees_request_and_response_heads)
     debug_log d = {.len = 0};
     sp_set_debug(c, on_debug, &d);
     sp_set_remote_path(c, "/dir with space/d.bin");
-    ck_assert_int_eq(sp_put_file(c, src, url, NULL), SP_OK);
+    ck_assert_int_eq(sp_put_file(c, src, url), SP_OK);
     ck_assert_ptr_nonnull(strstr(d.text, "> PUT /api/fs/put HTTP/1.1\n"));
     ck_assert_ptr_nonnull(strstr(d.text, "> Content-Length: 10\n"));
     ck_assert_ptr_nonnull(strstr(d.text, "> File-Path: /dir%20with%20space/d.bin\n"));
@@ -235,9 +260,8 @@ START_TEST(put_fd_starts_at_the_fd_offset)
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(lseek(fd, 995, SEEK_SET), 995);
     sp_set_remote_path(c, "/tail.bin");
-    sp_result res;
-    ck_assert_int_eq(sp_put_fd(c, fd, url, &res), SP_OK);
-    ck_assert_uint_eq(res.body_size, 5);
+    ck_assert_int_eq(sp_put_fd(c, fd, url), SP_OK);
+    ck_assert_uint_eq(info_u64(SP_INFO_BODY_SIZE), 5);
     close(fd);
     char got[16] = {0};
     fd = open(th_path(root, "tail.bin"), O_RDONLY);
@@ -257,10 +281,9 @@ START_TEST(put_stream_sends_chunked_or_the_declared_size)
         ck_assert_int_ge(fd, 0);
         sp_set_remote_path(c, declared ? "/declared.bin" : "/chunked.bin");
         sp_set_size(c, declared ? 300000 : UINT64_MAX);
-        sp_result res;
-        ck_assert_msg(sp_put_stream(c, fd, url, &res) == SP_OK, "%s", sp_errmsg(c));
-        ck_assert_uint_eq(res.body_size, declared ? 300000 : UINT64_MAX);
-        ck_assert_int_eq(res.engine, SP_ENGINE_RW);
+        ck_assert_msg(sp_put_stream(c, fd, url) == SP_OK, "%s", sp_errmsg(c));
+        ck_assert_uint_eq(info_u64(SP_INFO_BODY_SIZE), declared ? 300000 : UINT64_MAX);
+        ck_assert_int_eq(info_long(SP_INFO_ENGINE), SP_ENGINE_RW);
         close(fd);
         ck_assert_int_eq(
             th_files_equal(src, th_path(root, declared ? "declared.bin" : "chunked.bin")), 1);
@@ -275,7 +298,7 @@ START_TEST(stream_shorter_than_declared_is_a_file_error)
     int fd = open(src, O_RDONLY);
     sp_set_size(c, 5000);
     sp_set_remote_path(c, "/short.bin");
-    ck_assert_int_eq(sp_put_stream(c, fd, url, NULL), SP_EFILE);
+    ck_assert_int_eq(sp_put_stream(c, fd, url), SP_EFILE);
     ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "input ended after 1000 of 5000 bytes"));
     close(fd);
     poll(NULL, 0, 300);
@@ -290,11 +313,10 @@ START_TEST(stream_longer_than_declared_stores_nothing)
     int fd = open(src, O_RDONLY);
     sp_set_size(c, 1000);
     sp_set_remote_path(c, "/long.bin");
-    sp_result res;
-    ck_assert_int_eq(sp_put_stream(c, fd, url, &res), SP_EFILE);
+    ck_assert_int_eq(sp_put_stream(c, fd, url), SP_EFILE);
     ck_assert_msg(strstr(sp_errmsg(c), "input is longer than the declared 1000 bytes") != NULL,
                   "%s", sp_errmsg(c));
-    ck_assert_uint_lt(res.bytes_sent, 1000); /* the last piece was held back */
+    ck_assert_uint_lt(info_u64(SP_INFO_BYTES_SENT), 1000); /* the last piece was held back */
     close(fd);
     poll(NULL, 0, 300);
     ck_assert(!th_exists(th_path(root, "long.bin")));
@@ -303,7 +325,7 @@ START_TEST(stream_longer_than_declared_stores_nothing)
     ck_assert_int_eq(th_write_random(src, 1000, 9), 0);
     fd = open(src, O_RDONLY);
     sp_set_chunk_size(c, 500);
-    ck_assert_msg(sp_put_stream(c, fd, url, &res) == SP_OK, "%s", sp_errmsg(c));
+    ck_assert_msg(sp_put_stream(c, fd, url) == SP_OK, "%s", sp_errmsg(c));
     close(fd);
     ck_assert_int_eq(th_files_equal(src, th_path(root, "long.bin")), 1);
 }
@@ -315,11 +337,11 @@ START_TEST(size_that_contradicts_a_regular_file_is_refused)
     ck_assert_int_eq(th_write_random(src, 5000, 9), 0);
     sp_set_size(c, 1000);
     sp_set_remote_path(c, "/f.bin");
-    ck_assert_int_eq(sp_put_file(c, src, url, NULL), SP_EINVAL);
+    ck_assert_int_eq(sp_put_file(c, src, url), SP_EINVAL);
     ck_assert_msg(strstr(sp_errmsg(c), "does not match the file's 5000 bytes") != NULL, "%s",
                   sp_errmsg(c));
     sp_set_size(c, 5000);
-    ck_assert_int_eq(sp_put_file(c, src, url, NULL), SP_OK);
+    ck_assert_int_eq(sp_put_file(c, src, url), SP_OK);
 }
 END_TEST
 
@@ -332,11 +354,11 @@ START_TEST(system_errno_is_kept_for_the_caller)
     th_mock_stop(&gone);
     const char *src = th_path(dir, "e.bin");
     ck_assert_int_eq(th_write_random(src, 10, 10), 0);
-    ck_assert_int_eq(sp_put_file(c, src, dead, NULL), SP_ECONNECT);
+    ck_assert_int_eq(sp_put_file(c, src, dead), SP_ECONNECT);
     ck_assert_int_eq(sp_errno(c), ECONNREFUSED);
     ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "connect 127.0.0.1:"));
     ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "Connection refused"));
-    ck_assert_int_eq(sp_put_file(c, th_path(dir, "nope"), url, NULL), SP_EFILE);
+    ck_assert_int_eq(sp_put_file(c, th_path(dir, "nope"), url), SP_EFILE);
     ck_assert_int_eq(sp_errno(c), ENOENT);
 }
 END_TEST
@@ -348,9 +370,8 @@ START_TEST(limit_rate_holds_the_average_down)
     ck_assert_int_eq(th_write_random(src, 1u << 20, 11), 0);
     sp_set_limit_rate(c, 4u << 20);
     sp_set_remote_path(c, "/r.bin");
-    sp_result res;
-    ck_assert_int_eq(sp_put_file(c, src, url, &res), SP_OK);
-    ck_assert_double_ge(res.seconds, 0.2);
+    ck_assert_int_eq(sp_put_file(c, src, url), SP_OK);
+    ck_assert_double_ge(info_double(SP_INFO_SECONDS), 0.2);
     ck_assert_int_eq(th_files_equal(src, th_path(root, "r.bin")), 1);
 }
 END_TEST
@@ -400,7 +421,7 @@ START_TEST(hash_headers_carry_the_file_digests)
     sp_set_debug(c, on_debug, &d);
     sp_set_hashes(c, SP_HASH_MD5 | SP_HASH_SHA1 | SP_HASH_SHA256);
     sp_set_remote_path(c, "/abc.txt");
-    ck_assert_msg(sp_put_file(c, src, url, NULL) == SP_OK, "%s", sp_errmsg(c));
+    ck_assert_msg(sp_put_file(c, src, url) == SP_OK, "%s", sp_errmsg(c));
     ck_assert_ptr_nonnull(strstr(d.text, "> X-File-Md5: 900150983cd24fb0d6963f7d28e17f72\n"));
     ck_assert_ptr_nonnull(
         strstr(d.text, "> X-File-Sha1: a9993e364706816aba3e25717850c26c9cd0d89d\n"));
@@ -408,8 +429,126 @@ START_TEST(hash_headers_carry_the_file_digests)
         d.text,
         "> X-File-Sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"));
     int fd = open(src, O_RDONLY);
-    ck_assert_int_eq(sp_put_stream(c, fd, url, NULL), SP_EINVAL); /* a stream can't be hashed */
+    ck_assert_int_eq(sp_put_stream(c, fd, url), SP_EINVAL); /* a stream can't be hashed */
     close(fd);
+}
+END_TEST
+
+/*
+ * Every call replaces the handle's record of the last one, however early it fails: a bad fd, a
+ * directory or a missing file must not leave the previous upload's status, message, byte counts
+ * or response body readable as if they were this call's.
+ */
+START_TEST(a_failing_call_leaves_nothing_of_the_previous_result)
+{
+    ck_assert_int_eq(info_long(SP_INFO_HTTP_STATUS), 0); /* before any call */
+    ck_assert_uint_eq(info_u64(SP_INFO_BODY_SIZE), UINT64_MAX);
+    ck_assert_str_eq(info_str(SP_INFO_MESSAGE), "");
+    const char *src = th_path(dir, "ok.bin");
+    ck_assert_int_eq(th_write_random(src, 1000, 14), 0);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_ge(dfd, 0);
+    for (int how = 0; how < 4; how++) {
+        sp_set_remote_path(c, "/ok.bin");
+        ck_assert_msg(sp_put_file(c, src, url) == SP_OK, "%s", sp_errmsg(c));
+        ck_assert_int_eq(info_long(SP_INFO_HTTP_STATUS), 200);
+        int rc, want_errno;
+        if (how == 0)
+            rc = sp_put_fd(c, -1, url), want_errno = EBADF; /* fstat fails */
+        else if (how == 1)
+            rc = sp_put_fd(c, dfd, url), want_errno = EISDIR;
+        else if (how == 2)
+            rc = sp_put_file(c, th_path(dir, "missing"), url), want_errno = ENOENT;
+        else
+            rc = sp_put_file(c, dir, url), want_errno = EISDIR;
+        ck_assert_int_eq(rc, SP_EFILE);
+        ck_assert_int_eq(sp_last_error(c), SP_EFILE);
+        ck_assert_int_eq(sp_errno(c), want_errno);
+        ck_assert_int_eq(info_long(SP_INFO_HTTP_STATUS), 0);
+        ck_assert_int_eq(info_long(SP_INFO_HAS_API_CODE), 0);
+        ck_assert_int_eq(info_long(SP_INFO_API_CODE), 0);
+        ck_assert_str_eq(info_str(SP_INFO_MESSAGE), "");
+        ck_assert_uint_eq(info_u64(SP_INFO_BYTES_SENT), 0);
+        ck_assert_uint_eq(info_u64(SP_INFO_BODY_SIZE), UINT64_MAX);
+        ck_assert_int_eq(info_long(SP_INFO_ATTEMPTS), 0);
+        ck_assert_int_eq(info_long(SP_INFO_BODY_SENT), 0);
+        ck_assert_int_eq(info_long(SP_INFO_BODY_COMPLETE), 0);
+        ck_assert_double_lt(info_double(SP_INFO_SECONDS), 5.0);
+        size_t len = 99;
+        sp_response_body(c, &len);
+        ck_assert_uint_eq(len, 0);
+    }
+    close(dfd);
+}
+END_TEST
+
+START_TEST(getinfo_refuses_an_unknown_item_or_a_null_out)
+{
+    long v = 7;
+    ck_assert_int_eq(sp_getinfo(c, (sp_info)(SP_INFO_LONG + 999), &v), SP_EINVAL);
+    ck_assert_int_eq(sp_getinfo(c, (sp_info)0, &v), SP_EINVAL);
+    ck_assert_int_eq(v, 7);
+    ck_assert_int_eq(sp_getinfo(c, SP_INFO_HTTP_STATUS, NULL), SP_EINVAL);
+    ck_assert_int_eq(sp_getinfo(NULL, SP_INFO_HTTP_STATUS, &v), SP_EINVAL);
+}
+END_TEST
+
+/* sp_set_remote_path() takes plain text: the library encodes it, once, so '%' is data too. */
+START_TEST(remote_path_is_percent_encoded_exactly_once)
+{
+    const char *src = th_path(dir, "pct.bin");
+    ck_assert_int_eq(th_write_random(src, 10, 15), 0);
+    debug_log d = {.len = 0};
+    sp_set_debug(c, on_debug, &d);
+    sp_set_remote_path(c, "/50% off/a b%20c.bin");
+    ck_assert_msg(sp_put_file(c, src, url) == SP_OK, "%s", sp_errmsg(c));
+    ck_assert_msg(strstr(d.text, "> File-Path: /50%25%20off/a%20b%2520c.bin\n") != NULL, "%s",
+                  d.text);
+    ck_assert_int_eq(th_files_equal(src, th_path(root, "50% off/a b%20c.bin")), 1);
+}
+END_TEST
+
+/* Each setter returns what its comment in streamput.h promises, and a refusal changes nothing. */
+START_TEST(setters_refuse_what_their_contracts_exclude)
+{
+    static int (*const ms_setters[])(sp_client *, uint64_t) = {
+        sp_set_connect_timeout_ms, sp_set_timeout_ms,        sp_set_stall_timeout_ms,
+        sp_set_answer_timeout_ms,  sp_set_expect_timeout_ms, sp_set_retry_delay_ms,
+    };
+    ck_assert_int_eq(sp_set_chunk_size(c, 0), SP_EINVAL);
+    ck_assert_int_eq(sp_set_chunk_size(c, (1u << 30) + 1), SP_EINVAL);
+    ck_assert_int_eq(sp_set_chunk_size(c, 1u << 30), SP_OK);
+    ck_assert_int_eq(sp_set_chunk_size(c, 64 * 1024), SP_OK);
+    ck_assert_int_eq(sp_set_engine(c, (sp_engine)7), SP_EINVAL);
+    ck_assert_int_eq(sp_set_hashes(c, 1u << 5), SP_EINVAL);
+    ck_assert_int_eq(sp_set_token(c, "a\nb"), SP_EINVAL);
+    ck_assert_int_eq(sp_set_content_type(c, "text/plain\r"), SP_EINVAL);
+    ck_assert_int_eq(sp_add_header(c, NULL), SP_EHEADER);
+    ck_assert_int_eq(sp_add_header(c, "no colon"), SP_EHEADER);
+    ck_assert_int_eq(sp_add_header(c, "X-A: b\r\nX-B: c"), SP_EHEADER);
+    for (size_t i = 0; i < sizeof ms_setters / sizeof ms_setters[0]; i++) {
+        ck_assert_int_eq(ms_setters[i](c, UINT64_MAX), SP_EINVAL);
+        ck_assert_int_eq(sp_last_error(c), SP_EINVAL);
+        ck_assert_ptr_nonnull(strstr(sp_errmsg(c), "at most 10^15"));
+        ck_assert_int_eq(ms_setters[i](c, 1000000000000000ull), SP_OK);
+    }
+    /* The refused values left the defaults, and a too-long --timeout did not wrap to a deadline
+     * in the past: the upload goes through. */
+    ck_assert_int_eq(sp_set_timeout_ms(c, UINT64_MAX), SP_EINVAL);
+    ck_assert_int_eq(sp_set_stall_timeout_ms(c, 60000), SP_OK);
+    ck_assert_int_eq(sp_set_connect_timeout_ms(c, 10000), SP_OK);
+    ck_assert_int_eq(sp_set_expect_timeout_ms(c, 1000), SP_OK);
+    ck_assert_int_eq(sp_set_answer_timeout_ms(c, 0), SP_OK);
+    const char *src = th_path(dir, "set.bin");
+    ck_assert_int_eq(th_write_random(src, 2000, 16), 0);
+    sp_set_remote_path(c, "/set.bin");
+    ck_assert_msg(sp_put_file(c, src, url) == SP_OK, "%s", sp_errmsg(c));
+    ck_assert_int_eq(th_files_equal(src, th_path(root, "set.bin")), 1);
+    /* A failing setter reports itself but leaves the upload's result alone. */
+    ck_assert_int_eq(sp_set_chunk_size(c, 0), SP_EINVAL);
+    ck_assert_int_eq(sp_last_error(c), SP_EINVAL);
+    ck_assert_int_eq(info_long(SP_INFO_HTTP_STATUS), 200);
+    ck_assert_uint_eq(info_u64(SP_INFO_BYTES_SENT), 2000);
 }
 END_TEST
 
@@ -435,6 +574,10 @@ int main(void)
     tcase_add_test(t, verbose_output_redacts_the_token);
     tcase_add_test(t, token_comes_from_the_environment);
     tcase_add_test(t, hash_headers_carry_the_file_digests);
+    tcase_add_test(t, a_failing_call_leaves_nothing_of_the_previous_result);
+    tcase_add_test(t, getinfo_refuses_an_unknown_item_or_a_null_out);
+    tcase_add_test(t, remote_path_is_percent_encoded_exactly_once);
+    tcase_add_test(t, setters_refuse_what_their_contracts_exclude);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

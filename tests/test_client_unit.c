@@ -1,5 +1,5 @@
 /*
- * Unit tests for libstreamput's internals (built with SP_UNITTEST) and the CLI's helpers:
+ * Unit tests for libstreamput's internals (linked from streamput_internal) and the CLI's helpers:
  * URL parsing, header validation, request building, chunk framing, response parsing split at
  * every byte boundary, digests, error strings and exit-code mapping.
  */

@@ -2,8 +2,9 @@
  * libstreamput: stream a file of any size to an HTTP/1.1 PUT endpoint (AList/OpenList's
  * /api/fs/put and anything else that takes a raw PUT body) in constant memory.
  *
- * Lifecycle: sp_client_new() -> sp_set_*() -> sp_put_file() / sp_put_fd() / sp_put_stream()
- * (as many times as wanted) -> sp_client_free(). A handle is not thread-safe; use one per thread.
+ * Lifecycle: sp_client_new() -> sp_set_*() -> sp_put_file() / sp_put_fd() / sp_put_stream(),
+ * each followed by sp_getinfo() for what it came to (as many times as wanted) ->
+ * sp_client_free(). A handle is not thread-safe; use one per thread.
  *
  * Errors: every function that can fail returns SP_OK (0) or a negative sp_error code. The handle
  * keeps the system errno and a human-readable detail of the last failure ("what failed: why"),
@@ -20,7 +21,7 @@
 extern "C" {
 #endif
 
-#define SP_VERSION "0.1.0"
+#define SP_VERSION "0.2.0"
 
 /*
  * Marks the public API. The library is built with hidden visibility, so a shared libstreamput
@@ -81,29 +82,55 @@ enum {
     SP_HASH_SHA256 = 1u << 2, /* X-File-Sha256 */
 };
 
-/* What one transfer came to. Filled by the sp_put_* functions, on success and on failure. */
-typedef struct sp_result {
-    int http_status;     /* final HTTP status, or 0 if none was received */
-    int has_code;        /* 1 if the body was a JSON object with a numeric "code" */
-    long code;           /* that "code" */
-    char message[256];   /* JSON "message", else the reason phrase; raw bytes (escape before
-                           printing); truncated, NUL-terminated */
-    uint64_t body_size;  /* bytes the body was declared to have, or UINT64_MAX if unknown */
-    uint64_t bytes_sent; /* body bytes handed to the kernel in the last attempt */
-    double seconds;      /* wall time of the whole call, retries included */
-    unsigned attempts;   /* connections made (1 + retries used) */
-    int body_sent;       /* 0 if the server answered before the body was sent (e.g. Expect) */
-    sp_engine engine;    /* the engine actually used */
+/*
+ * What the last sp_put_*() call on a handle came to, read with sp_getinfo(). Results are read
+ * through one function and an enum, as curl_easy_getinfo() does, rather than a struct the
+ * caller allocates: a struct's size and field offsets would be ABI, so a new field (or a longer
+ * message) would break every program built against the old header, whereas a new SP_INFO_ value
+ * is only a new number. Each value carries the type of what it writes in its high bits
+ * (SP_INFO_LONG, SP_INFO_UINT64, SP_INFO_DOUBLE, SP_INFO_STRING), so the library checks the
+ * kind generically and a caller can see from the name's table which pointer to pass. Values are
+ * part of the ABI: never renumbered, only appended.
+ */
+#define SP_INFO_LONG     0x100000 /* out is a long * */
+#define SP_INFO_UINT64   0x200000 /* out is a uint64_t * */
+#define SP_INFO_DOUBLE   0x300000 /* out is a double * */
+#define SP_INFO_STRING   0x400000 /* out is a const char **, owned by the handle */
+#define SP_INFO_TYPEMASK 0xf00000
+
+typedef enum sp_info {
+    /* The final HTTP status, or 0 if none was received. */
+    SP_INFO_HTTP_STATUS = SP_INFO_LONG + 1,
+    /* 1 if the body was a JSON object with a numeric "code", else 0. */
+    SP_INFO_HAS_API_CODE = SP_INFO_LONG + 2,
+    /* That "code" (0 without one). */
+    SP_INFO_API_CODE = SP_INFO_LONG + 3,
+    /* The JSON "message", else the reason phrase, else "": raw bytes from the server (escape
+     * them before printing), NUL-terminated, cut at 255 bytes. */
+    SP_INFO_MESSAGE = SP_INFO_STRING + 4,
+    /* Bytes the body was declared to have, or UINT64_MAX if unknown (chunked, or the call
+     * failed before the source was inspected). */
+    SP_INFO_BODY_SIZE = SP_INFO_UINT64 + 5,
+    /* Body bytes handed to the kernel in the last attempt. */
+    SP_INFO_BYTES_SENT = SP_INFO_UINT64 + 6,
+    /* Wall time of the whole call in seconds, retries included. */
+    SP_INFO_SECONDS = SP_INFO_DOUBLE + 7,
+    /* Connections attempted: 1 + retries used; 0 if the call failed before connecting. */
+    SP_INFO_ATTEMPTS = SP_INFO_LONG + 8,
+    /* 1 once the body began to go out; 0 if the server answered first (e.g. to Expect). */
+    SP_INFO_BODY_SENT = SP_INFO_LONG + 9,
+    /* The sp_engine actually used for the body. */
+    SP_INFO_ENGINE = SP_INFO_LONG + 10,
     /* 1 if the last attempt handed the whole body to the kernel (a chunked one with its last
      * chunk): from then on the server may store the file whatever becomes of the answer. */
-    int body_complete;
+    SP_INFO_BODY_COMPLETE = SP_INFO_LONG + 11,
     /* Bytes of the server's final answer received in the last attempt (0: it said nothing but
      * perhaps a 100 Continue). */
-    uint64_t response_bytes;
+    SP_INFO_RESPONSE_BYTES = SP_INFO_UINT64 + 12,
     /* On failure, 1 if an attempt sent the whole body and got no complete answer: the server
      * may have stored the file although the call failed. */
-    int maybe_stored;
-} sp_result;
+    SP_INFO_MAYBE_STORED = SP_INFO_LONG + 13,
+} sp_info;
 
 typedef struct sp_client sp_client;
 
@@ -136,25 +163,33 @@ SP_EXTERN sp_client *sp_client_new(void);
 SP_EXTERN void sp_client_free(sp_client *c);
 
 /*
- * Options. Each returns SP_OK, or SP_EINVAL (with a detail in sp_errmsg()) and leaves the option
- * unchanged; sp_add_header() returns SP_EHEADER for a line it refuses. String arguments are
- * copied; the caller keeps ownership of what it passed.
+ * Options. Each returns SP_OK; or SP_EINVAL for a value outside what its comment allows, SP_ENOMEM
+ * if a string cannot be copied, and sp_add_header() SP_EHEADER for a line it refuses: then the
+ * option is left unchanged, and sp_last_error() and sp_errmsg() tell what was refused (what
+ * sp_getinfo() reports about the last upload stays). String arguments are copied; the caller
+ * keeps ownership of what it passed.
  */
 
 /* Bytes per read/send or sendfile call: 1 B .. 1 GiB; default 256 KiB. */
 SP_EXTERN int sp_set_chunk_size(sp_client *c, size_t bytes);
-/* How the body goes on the wire; default SP_ENGINE_AUTO. */
+/* How the body goes on the wire: one of the sp_engine values; default SP_ENGINE_AUTO. */
 SP_EXTERN int sp_set_engine(sp_client *c, sp_engine engine);
 /*
  * The File-Path header: path as plain text ("/dir/a b.txt"), which the library percent-encodes
  * as AList expects; NULL sends none.
  */
 SP_EXTERN int sp_set_remote_path(sp_client *c, const char *path);
-/* The Authorization header (AList's raw token, no "Bearer"); NULL sends none. */
+/*
+ * The Authorization header (AList's raw token, no "Bearer"); NULL sends none. A control character
+ * (CR, LF, ...; tab is allowed) is SP_EINVAL, here and in sp_set_content_type().
+ */
 SP_EXTERN int sp_set_token(sp_client *c, const char *token);
-/* The Content-Type; default application/octet-stream. */
+/* The Content-Type; default, and with NULL, application/octet-stream. */
 SP_EXTERN int sp_set_content_type(sp_client *c, const char *type);
-/* An extra "Name: value" line; it replaces a default header of that name, "Name:" removes it. */
+/*
+ * An extra "Name: value" line; it replaces a default header of that name, "Name:" removes it.
+ * A NULL, malformed or CR/LF-carrying line is SP_EHEADER.
+ */
 SP_EXTERN int sp_add_header(sp_client *c, const char *line);
 /* 0 sends "Overwrite: false": the server keeps an existing file. Default 1. */
 SP_EXTERN int sp_set_overwrite(sp_client *c, int overwrite);
@@ -162,13 +197,17 @@ SP_EXTERN int sp_set_overwrite(sp_client *c, int overwrite);
 SP_EXTERN int sp_set_as_task(sp_client *c, int as_task);
 /* 1 sends a file's mtime as Last-Modified (Unix milliseconds). Default 1. */
 SP_EXTERN int sp_set_last_modified(sp_client *c, int send);
-/* SP_HASH_* bits of the X-File-* digests to send. Default 0. */
+/* SP_HASH_* bits of the X-File-* digests to send (other bits are SP_EINVAL). Default 0. */
 SP_EXTERN int sp_set_hashes(sp_client *c, unsigned mask);
-/* A stream's exact length (Content-Length instead of chunked); a file must match it. */
+/*
+ * A stream's exact length (Content-Length instead of chunked); a file must match it. UINT64_MAX
+ * forgets a size set before (chunked again).
+ */
 SP_EXTERN int sp_set_size(sp_client *c, uint64_t size);
 
 /*
- * Timeouts, in milliseconds; 0 = none. The stall timeout ends a transfer in which no byte moved
+ * Timeouts, in milliseconds; 0 = none, at most 10^15 (some 31,000 years: more is SP_EINVAL, as
+ * for the retry delay). The stall timeout ends a transfer in which no byte moved
  * for that long while bytes had to; it does not run while the server works on a body its TCP has
  * acknowledged in full, from then until the answer begins (storing a big file may take
  * minutes). The answer timeout bounds that wait, from the whole body being sent.
@@ -207,22 +246,34 @@ SP_EXTERN int sp_set_debug(sp_client *c, sp_debug_fn fn, void *userdata);
 /*
  * Uploads the file at path to url with PUT. The body length is the file's size when it is a
  * regular file (Content-Length), otherwise the stream is sent with chunked encoding unless a size
- * was set. res may be NULL; when given it is filled in whatever the outcome.
- * Returns SP_OK when the server answered 2xx and, if the body was JSON, with code 200. When the
- * URL's path is an AList/OpenList API route ("/api/...", or ".../api/fs/..." under a site path)
- * the body must be AList's JSON envelope with code 200: a 2xx without it (AList's web page for
- * a mistyped route, say) is SP_EPROTO.
+ * was set. Returns SP_OK when the server answered 2xx and, if the body was JSON, with code 200.
+ * When the URL's path is an AList/OpenList API route ("/api/...", or ".../api/fs/..." under a
+ * site path) the body must be AList's JSON envelope with code 200: a 2xx without it (AList's web
+ * page for a mistyped route, say) is SP_EPROTO.
+ * Every call, whatever its outcome and however early it fails (a missing file, a bad URL),
+ * replaces the handle's record of the last call: sp_getinfo() and sp_response_body() then
+ * describe this call and nothing of an earlier one, until the next sp_put_*() call on the handle
+ * or sp_client_free(); sp_last_error(), sp_errno() and sp_errmsg() too, until a setter fails.
  */
-SP_EXTERN int sp_put_file(sp_client *c, const char *path, const char *url, sp_result *res);
+SP_EXTERN int sp_put_file(sp_client *c, const char *path, const char *url);
 
 /* As sp_put_file() for an open fd the caller keeps owning; reading starts at its offset. */
-SP_EXTERN int sp_put_fd(sp_client *c, int fd, const char *url, sp_result *res);
+SP_EXTERN int sp_put_fd(sp_client *c, int fd, const char *url);
 
 /*
  * As sp_put_fd() for a non-seekable fd (pipe, socket, terminal): always chunked unless a size was
  * set, and never retried, since the bytes cannot be read again.
  */
-SP_EXTERN int sp_put_stream(sp_client *c, int fd, const char *url, sp_result *res);
+SP_EXTERN int sp_put_stream(sp_client *c, int fd, const char *url);
+
+/*
+ * Reads one fact about the last sp_put_*() call on c into *out, whose type the value's
+ * SP_INFO_* kind names (long, uint64_t, double, or const char * owned by the handle and valid
+ * until the next sp_put_*() call or sp_client_free()). Before any call, every number reads 0
+ * but SP_INFO_BODY_SIZE (UINT64_MAX), and SP_INFO_MESSAGE reads "". Returns SP_OK, or SP_EINVAL
+ * for an unknown what or a NULL out (leaving *out and the record of the last call untouched).
+ */
+SP_EXTERN int sp_getinfo(const sp_client *c, sp_info what, void *out);
 
 /* The sp_error of the last failed call on c (SP_OK if none). */
 SP_EXTERN int sp_last_error(const sp_client *c);

@@ -16,6 +16,9 @@
 
 #define SP_MAX_CHUNK      ((size_t)1 << 30)
 #define SP_MAX_BACKOFF_MS 60000
+/* The longest timeout or delay: far beyond any use, and small enough that adding it to a clock
+ * reading in milliseconds can never overflow an int64_t deadline. */
+#define SP_MAX_MS 1000000000000000ull
 
 sp_client *sp_client_new(void)
 {
@@ -32,6 +35,7 @@ sp_client *sp_client_new(void)
     c->expect_timeout_ms = 1000;
     c->expect_threshold = 1024 * 1024;
     c->retry_delay_ms = 1000;
+    c->last.body_size = SP_SIZE_UNKNOWN;
     return c;
 }
 
@@ -68,6 +72,14 @@ static int value_ok(sp_client *c, const char *what, const char *value)
         if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
             return sp__fail(c, SP_EINVAL, 0, "%s: control character (0x%02x) not allowed", what,
                             *p);
+    return SP_OK;
+}
+
+/* Refuses a duration too long to add to the clock (it would wrap to a deadline in the past). */
+static int ms_ok(sp_client *c, const char *what, uint64_t ms)
+{
+    if (ms > SP_MAX_MS)
+        return sp__fail(c, SP_EINVAL, 0, "%s %llu ms: at most 10^15", what, (unsigned long long)ms);
     return SP_OK;
 }
 
@@ -168,30 +180,40 @@ int sp_set_size(sp_client *c, uint64_t size)
 
 int sp_set_connect_timeout_ms(sp_client *c, uint64_t ms)
 {
+    if (ms_ok(c, "connect timeout", ms) != SP_OK)
+        return c->err;
     c->connect_timeout_ms = ms;
     return SP_OK;
 }
 
 int sp_set_timeout_ms(sp_client *c, uint64_t ms)
 {
+    if (ms_ok(c, "timeout", ms) != SP_OK)
+        return c->err;
     c->timeout_ms = ms;
     return SP_OK;
 }
 
 int sp_set_stall_timeout_ms(sp_client *c, uint64_t ms)
 {
+    if (ms_ok(c, "stall timeout", ms) != SP_OK)
+        return c->err;
     c->stall_timeout_ms = ms;
     return SP_OK;
 }
 
 int sp_set_answer_timeout_ms(sp_client *c, uint64_t ms)
 {
+    if (ms_ok(c, "answer timeout", ms) != SP_OK)
+        return c->err;
     c->answer_timeout_ms = ms;
     return SP_OK;
 }
 
 int sp_set_expect_timeout_ms(sp_client *c, uint64_t ms)
 {
+    if (ms_ok(c, "expect timeout", ms) != SP_OK)
+        return c->err;
     c->expect_timeout_ms = ms;
     return SP_OK;
 }
@@ -210,6 +232,8 @@ int sp_set_retry(sp_client *c, unsigned retries)
 
 int sp_set_retry_delay_ms(sp_client *c, uint64_t ms)
 {
+    if (ms_ok(c, "retry delay", ms) != SP_OK)
+        return c->err;
     c->retry_delay_ms = ms;
     return SP_OK;
 }
@@ -300,61 +324,60 @@ static int back_off(sp_client *c, uint64_t ms, uint64_t total)
     return SP_OK;
 }
 
-/*
- * The common path of the three entry points: fd is open for reading; seekable says whether it can
- * be read again from start (regular file), which decides Content-Length, sendfile and retries.
- */
-static int put_common(sp_client *c, int fd, int regular, const char *url, sp_result *res)
+/* Forgets everything about the previous call, so that none of it shows through this one's. */
+static void begin_call(sp_client *c)
 {
-    int64_t t0 = sp__now_ms();
-    sp_url u;
-    sp_body_info b = {.size = SP_SIZE_UNKNOWN, .mtime_ms = -1};
-    int rc;
-
-    memset(res, 0, sizeof *res);
-    res->body_size = SP_SIZE_UNKNOWN;
+    memset(&c->last, 0, sizeof c->last);
+    c->last.body_size = SP_SIZE_UNKNOWN;
     c->err = SP_OK;
     c->sys_errno = 0;
     c->errmsg[0] = '\0';
     c->resp_len = 0;
+}
+
+/*
+ * The upload itself, once the source is open: fd is open for reading; regular says whether it can
+ * be read again from its start (a regular file), which decides Content-Length, sendfile and
+ * retries. t0 is when the call began, which --timeout counts from. Fills res as it goes.
+ */
+static int put_body(sp_client *c, int fd, int regular, const char *url, int64_t t0, sp_result *res)
+{
+    sp_url u;
+    sp_body_info b = {.size = SP_SIZE_UNKNOWN, .mtime_ms = -1};
+    int rc;
 
     if ((rc = sp__url_parse(c, url, &u)) != SP_OK)
-        goto out;
+        return rc;
 
     off_t start = 0;
     if (regular) {
         struct stat st;
         if (fstat(fd, &st) < 0) {
-            rc = sp__fail(c, SP_EFILE, errno, "stat input");
-            goto out;
+            return sp__fail(c, SP_EFILE, errno, "stat input");
         }
         if ((start = lseek(fd, 0, SEEK_CUR)) < 0) {
-            rc = sp__fail(c, SP_EFILE, errno, "seek input");
-            goto out;
+            return sp__fail(c, SP_EFILE, errno, "seek input");
         }
         b.size = (uint64_t)(st.st_size > start ? st.st_size - start : 0);
         /* A file knows its length: a declared size that disagrees is a mistake, not a range. */
         if (c->size != SP_SIZE_UNKNOWN && c->size != b.size) {
-            rc = sp__fail(c, SP_EINVAL, 0,
-                          "declared size %llu does not match the file's %llu bytes (--size is "
-                          "for streams)",
-                          (unsigned long long)c->size, (unsigned long long)b.size);
-            goto out;
+            return sp__fail(c, SP_EINVAL, 0,
+                            "declared size %llu does not match the file's %llu bytes (--size is "
+                            "for streams)",
+                            (unsigned long long)c->size, (unsigned long long)b.size);
         }
         if (c->last_modified)
             b.mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
         if (c->hashes != 0 && (rc = sp__hash_file(c, fd, (uint64_t)start, b.size, &b)) != SP_OK)
-            goto out;
+            return rc;
     } else {
         b.size = c->size;
         if (c->hashes != 0) {
-            rc = sp__fail(c, SP_EINVAL, 0,
-                          "digests need a regular file: a stream cannot be read twice");
-            goto out;
+            return sp__fail(c, SP_EINVAL, 0,
+                            "digests need a regular file: a stream cannot be read twice");
         }
         if (c->engine == SP_ENGINE_SENDFILE) {
-            rc = sp__fail(c, SP_EINVAL, 0, "the sendfile engine needs a regular file");
-            goto out;
+            return sp__fail(c, SP_EINVAL, 0, "the sendfile engine needs a regular file");
         }
     }
     res->body_size = b.size;
@@ -419,44 +442,139 @@ static int put_common(sp_client *c, int fd, int regular, const char *url, sp_res
     }
     if (rc != SP_OK && not_retried != NULL)
         append_note(c, " (%s)", not_retried);
+    return rc;
+}
+
+/* Where a body comes from: a path the library opens, or a caller's fd, seekable or not. */
+typedef enum source_kind { SOURCE_PATH, SOURCE_FD, SOURCE_STREAM } source_kind;
+
+/*
+ * The one path of the three entry points: opens or inspects the source, uploads it, and records
+ * the call on c whatever happens, so that an early failure does not leave the previous call's
+ * result visible.
+ */
+static int put(sp_client *c, source_kind kind, const char *path, int fd, const char *url)
+{
+    int64_t t0 = sp__now_ms();
+    char shown[200] = "input"; /* how messages name the source */
+    int owned = -1, regular = 0, rc;
+
+    begin_call(c);
+    if (kind == SOURCE_PATH) {
+        if (path == NULL) {
+            rc = sp__fail(c, SP_EINVAL, 0, "no file path given");
+            goto out;
+        }
+        sp__printable(path, shown, sizeof shown);
+        if ((fd = owned = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+            rc = sp__fail(c, SP_EFILE, errno, "open %s", shown);
+            goto out;
+        }
+    }
+    if (kind != SOURCE_STREAM) {
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+            rc = sp__fail(c, SP_EFILE, errno, "stat input fd %d", fd);
+            goto out;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            rc = sp__fail(c, SP_EFILE, EISDIR, "read %s", shown);
+            goto out;
+        }
+        regular = S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) >= 0;
+    }
+    rc = put_body(c, fd, regular, url, t0, &c->last);
 out:
-    res->seconds = (double)(sp__now_ms() - t0) / 1000.0;
+    if (owned >= 0)
+        close(owned);
+    c->last.seconds = (double)(sp__now_ms() - t0) / 1000.0;
     c->err = rc;
     return rc;
 }
 
-int sp_put_fd(sp_client *c, int fd, const char *url, sp_result *res)
+int sp_put_file(sp_client *c, const char *path, const char *url)
 {
-    sp_result local;
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return sp__fail(c, SP_EFILE, errno, "stat input fd %d", fd);
-    if (S_ISDIR(st.st_mode))
-        return sp__fail(c, SP_EFILE, EISDIR, "read input");
-    int regular = S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) >= 0;
-    return put_common(c, fd, regular, url, res != NULL ? res : &local);
+    return put(c, SOURCE_PATH, path, -1, url);
 }
 
-int sp_put_stream(sp_client *c, int fd, const char *url, sp_result *res)
+int sp_put_fd(sp_client *c, int fd, const char *url)
 {
-    sp_result local;
-    return put_common(c, fd, 0, url, res != NULL ? res : &local);
+    return put(c, SOURCE_FD, NULL, fd, url);
 }
 
-int sp_put_file(sp_client *c, const char *path, const char *url, sp_result *res)
+int sp_put_stream(sp_client *c, int fd, const char *url)
 {
-    sp_result local;
-    if (res == NULL)
-        res = &local;
-    memset(res, 0, sizeof *res);
-    char shown[200];
-    sp__printable(path, shown, sizeof shown);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return sp__fail(c, SP_EFILE, errno, "open %s", shown);
-    int rc = sp_put_fd(c, fd, url, res);
-    if (rc == SP_EFILE && c->sys_errno == EISDIR)
-        sp__fail(c, SP_EFILE, EISDIR, "read %s", shown);
-    close(fd);
-    return rc;
+    return put(c, SOURCE_STREAM, NULL, fd, url);
+}
+
+int sp_getinfo(const sp_client *c, sp_info what, void *out)
+{
+    const sp_result *r;
+    long l = 0;
+    uint64_t u = 0;
+    double d = 0;
+    const char *str = NULL;
+
+    if (c == NULL || out == NULL)
+        return SP_EINVAL;
+    r = &c->last;
+    switch (what) {
+    case SP_INFO_HTTP_STATUS:
+        l = r->http_status;
+        break;
+    case SP_INFO_HAS_API_CODE:
+        l = r->has_code;
+        break;
+    case SP_INFO_API_CODE:
+        l = r->code;
+        break;
+    case SP_INFO_MESSAGE:
+        str = r->message;
+        break;
+    case SP_INFO_BODY_SIZE:
+        u = r->body_size;
+        break;
+    case SP_INFO_BYTES_SENT:
+        u = r->bytes_sent;
+        break;
+    case SP_INFO_SECONDS:
+        d = r->seconds;
+        break;
+    case SP_INFO_ATTEMPTS:
+        l = (long)r->attempts;
+        break;
+    case SP_INFO_BODY_SENT:
+        l = r->body_sent;
+        break;
+    case SP_INFO_ENGINE:
+        l = r->engine;
+        break;
+    case SP_INFO_BODY_COMPLETE:
+        l = r->body_complete;
+        break;
+    case SP_INFO_RESPONSE_BYTES:
+        u = r->response_bytes;
+        break;
+    case SP_INFO_MAYBE_STORED:
+        l = r->maybe_stored;
+        break;
+    default:
+        return SP_EINVAL;
+    }
+    /* The kind is in the value itself, so one store per kind serves every field. */
+    switch ((unsigned)what & SP_INFO_TYPEMASK) {
+    case SP_INFO_LONG:
+        *(long *)out = l;
+        break;
+    case SP_INFO_UINT64:
+        *(uint64_t *)out = u;
+        break;
+    case SP_INFO_DOUBLE:
+        *(double *)out = d;
+        break;
+    case SP_INFO_STRING:
+        *(const char **)out = str;
+        break;
+    }
+    return SP_OK;
 }

@@ -1,5 +1,8 @@
 /*
- * Private to libstreamput. Internal functions that cross files use the sp__ prefix.
+ * Private to libstreamput. Internal functions that cross files use the sp__ prefix; the library is
+ * built with hidden visibility, so they never leave a shared libstreamput, while the unit tests
+ * and fuzz targets reach them by linking the static streamput_internal library of the same
+ * objects.
  */
 #ifndef SP_INTERNAL_H
 #define SP_INTERNAL_H
@@ -10,14 +13,6 @@
 #include <http_parser.h>
 #include <stdarg.h>
 #include <stdint.h>
-
-/* In normal builds UNITTEST hides internals; unit tests compile with -DSP_UNITTEST to reach them.
- */
-#ifdef SP_UNITTEST
-#define UNITTEST
-#else
-#define UNITTEST static
-#endif
 
 #define SP_SIZE_UNKNOWN         UINT64_MAX
 #define SP_MAX_RESPONSE_HEADERS (64 * 1024)
@@ -38,6 +33,26 @@ typedef struct sp_url {
     int numeric;        /* host is an IP literal: resolve with AI_NUMERICHOST */
     int alist_api;      /* the path is an AList/OpenList API route (sp__url_is_alist_api) */
 } sp_url;
+
+/*
+ * What one sp_put_*() call came to: the handle keeps the last one for sp_getinfo(). Private, so
+ * that its layout is no part of the ABI; the transfer fills it as the attempt goes.
+ */
+typedef struct sp_result {
+    int http_status;         /* final HTTP status, or 0 if none was received */
+    int has_code;            /* 1 if the body was a JSON object with a numeric "code" */
+    long code;               /* that "code" */
+    char message[256];       /* JSON "message", else the reason phrase; raw bytes; cut, NUL-ended */
+    uint64_t body_size;      /* bytes the body was declared to have, or UINT64_MAX if unknown */
+    uint64_t bytes_sent;     /* body bytes handed to the kernel in the last attempt */
+    double seconds;          /* wall time of the whole call, retries included */
+    unsigned attempts;       /* connections made (1 + retries used) */
+    int body_sent;           /* 0 if the server answered before the body was sent (e.g. Expect) */
+    sp_engine engine;        /* the engine actually used */
+    int body_complete;       /* the last attempt handed the whole body to the kernel */
+    uint64_t response_bytes; /* of the server's final answer, in the last attempt */
+    int maybe_stored;        /* on failure: an attempt sent it all and got no complete answer */
+} sp_result;
 
 struct sp_client {
     size_t chunk_size;
@@ -66,7 +81,8 @@ struct sp_client {
     sp_debug_fn debug;
     void *debug_ud;
 
-    /* The last failure. */
+    /* The last sp_put_*() call, and the last failure (of that call or of a setter since). */
+    sp_result last;
     int err;
     int sys_errno;
     char errmsg[512];

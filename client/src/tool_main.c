@@ -14,106 +14,6 @@
 #include <strings.h>
 #include <unistd.h>
 
-static const char usage[] =
-    "Usage: streamput [OPTIONS] FILE URL\n"
-    "Upload FILE (or - for standard input) to URL with HTTP PUT, streaming it in constant memory.\n"
-    "Made for AList/OpenList's PUT /api/fs/put; works with any endpoint that takes a raw body.\n"
-    "\n"
-    "Request:\n"
-    "  -p, --remote-path PATH   File-Path header (percent-encoded; default: /FILE's name)\n"
-    "  -t, --token TOKEN        Authorization header (default: $STREAMPUT_TOKEN)\n"
-    "  -T, --content-type TYPE  Content-Type (default: application/octet-stream)\n"
-    "  -H, --header 'N: V'      extra header, repeatable; replaces a default, 'N:' removes it\n"
-    "      --no-overwrite       send Overwrite: false (the server keeps an existing file)\n"
-    "      --as-task            send As-Task: true (AList queues the upload as a task)\n"
-    "      --no-last-modified   do not send the file's mtime as Last-Modified (ms)\n"
-    "      --hash LIST          send X-File-Md5/Sha1/Sha256 for LIST of md5,sha1,sha256\n"
-    "      --size SIZE          length of a stream (default: chunked encoding); input that\n"
-    "                           ends early or runs past it fails, and nothing is stored\n"
-    "\n"
-    "Transfer:\n"
-    "  -c, --chunk-size SIZE    bytes per read/send or sendfile call (default: 256K)\n"
-    "  -e, --engine ENGINE      rw, sendfile or auto (default: auto = sendfile for files)\n"
-    "      --limit-rate RATE    at most RATE bytes per second (e.g. 10M)\n"
-    "      --connect-timeout T  (default: 10s)\n"
-    "      --timeout T          for the whole upload (default: none)\n"
-    "      --stall-timeout T    without any progress (default: 60s; 0 = none); it does not\n"
-    "                           run while the server works on a body it has all received\n"
-    "      --answer-timeout T   for the answer after the whole body was sent (default: none;\n"
-    "                           AList may take minutes to pass a big file on to its storage)\n"
-    "      --expect-timeout T   wait for 100 Continue (default: 1s)\n"
-    "      --retry N            retry connection failures and 408/429/5xx N times (not\n"
-    "                           after a whole body went out unanswered with --no-overwrite)\n"
-    "      --retry-delay T      first back-off, doubled each retry (default: 1s)\n"
-    "\n"
-    "Output:\n"
-    "  -v, --verbose            show request and response headers (token redacted)\n"
-    "  -s, --silent             print nothing but errors\n"
-    "      --progress           show the progress bar even when stderr is not a terminal\n"
-    "      --no-progress        never show the progress bar\n"
-    "  -h, --help               show this help\n"
-    "  -V, --version            show the version\n"
-    "\n"
-    "SIZE and RATE take K, M, G, T suffixes (powers of 1024); T takes s, ms or m (default s).\n"
-    "\n"
-    "Exit codes:\n"
-    "  0 success (see below)                                 6 HTTP status not 2xx\n"
-    "  1 internal error (out of memory)                      7 API code other than 200\n"
-    "  2 usage: bad option, URL or header                    8 malformed response\n"
-    "  3 local file error                                    9 connection lost mid-transfer\n"
-    "  4 name resolution or connection failed               10 interrupted\n"
-    "  5 timeout\n"
-    "Success is HTTP 2xx with AList's JSON answer and code 200 when the URL's path is an AList\n"
-    "API route (/api/..., or .../api/fs/... under a site path); elsewhere any 2xx, with code 200\n"
-    "if the body is JSON.\n";
-
-enum {
-    OPT_NO_OVERWRITE = 256,
-    OPT_AS_TASK,
-    OPT_NO_LAST_MODIFIED,
-    OPT_HASH,
-    OPT_SIZE,
-    OPT_LIMIT_RATE,
-    OPT_CONNECT_TIMEOUT,
-    OPT_TIMEOUT,
-    OPT_STALL_TIMEOUT,
-    OPT_ANSWER_TIMEOUT,
-    OPT_EXPECT_TIMEOUT,
-    OPT_RETRY,
-    OPT_RETRY_DELAY,
-    OPT_PROGRESS,
-    OPT_NO_PROGRESS,
-};
-
-static const struct option long_opts[] = {
-    {"remote-path", required_argument, NULL, 'p'},
-    {"token", required_argument, NULL, 't'},
-    {"content-type", required_argument, NULL, 'T'},
-    {"header", required_argument, NULL, 'H'},
-    {"no-overwrite", no_argument, NULL, OPT_NO_OVERWRITE},
-    {"as-task", no_argument, NULL, OPT_AS_TASK},
-    {"no-last-modified", no_argument, NULL, OPT_NO_LAST_MODIFIED},
-    {"hash", required_argument, NULL, OPT_HASH},
-    {"size", required_argument, NULL, OPT_SIZE},
-    {"chunk-size", required_argument, NULL, 'c'},
-    {"engine", required_argument, NULL, 'e'},
-    {"limit-rate", required_argument, NULL, OPT_LIMIT_RATE},
-    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT},
-    {"answer-timeout", required_argument, NULL, OPT_ANSWER_TIMEOUT},
-    {"expect-timeout", required_argument, NULL, OPT_EXPECT_TIMEOUT},
-    {"retry", required_argument, NULL, OPT_RETRY},
-    {"retry-delay", required_argument, NULL, OPT_RETRY_DELAY},
-    {"verbose", no_argument, NULL, 'v'},
-    {"silent", no_argument, NULL, 's'},
-    {"progress", no_argument, NULL, OPT_PROGRESS},
-    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
-};
-
 /* Set from the SIGINT/SIGTERM handler; the progress callback turns it into a cancel. */
 static volatile sig_atomic_t interrupted;
 
@@ -202,204 +102,430 @@ static int check(sp_client *c, int rc)
     return rc == SP_OK ? 0 : TOOL_EXIT_USAGE;
 }
 
-/* Parses a --*-timeout value into the setter; a usage error names the option. */
-static int set_duration(sp_client *c, const char *opt, const char *arg,
-                        int (*setter)(sp_client *, uint64_t))
+/* What the command line asked for besides the library's options. */
+typedef struct cli {
+    sp_client *c;
+    int verbose, silent;
+    int progress; /* 1 --progress, 0 --no-progress, -1 only on a terminal */
+    int remote_path_set, token_set;
+    int done; /* --help or --version answered: exit 0 without uploading */
+} cli;
+
+typedef struct tool_opt tool_opt;
+
+/*
+ * Applies one option: arg is its argument (NULL for none) and shown the same escaped for
+ * messages. Returns 0, or the exit code to stop with.
+ */
+typedef int (*opt_fn)(cli *cl, const tool_opt *o, const char *arg, const char *shown);
+
+/* One row of the option table: what getopt_long, --help and the dispatch are all made from. */
+struct tool_opt {
+    const char *section; /* the --help heading the option is listed under */
+    const char *name;    /* the long name, without "--" */
+    char letter;         /* the short option, or 0 */
+    const char *arg;     /* the argument's name in --help; NULL takes none */
+    const char *help;    /* its --help text; a '\n' continues it on the next line */
+    opt_fn fn;
+    /* The library setter the handler calls, of the kind the handler knows. */
+    union {
+        int (*str)(sp_client *, const char *);
+        int (*flag)(sp_client *, int);
+        int (*u64)(sp_client *, uint64_t);
+    } set;
+    int value;        /* opt_flag: what it passes; opt_size: 1 if zero is refused */
+    const char *hint; /* opt_size: the example given when a value is invalid */
+};
+
+static int opt_string(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    return check(cl->c, o->set.str(cl->c, arg));
+}
+
+/* The File-Path and the token also stop their defaults (the file's name, $STREAMPUT_TOKEN). */
+static int opt_remote_path(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    cl->remote_path_set = 1;
+    return opt_string(cl, o, arg, shown);
+}
+
+static int opt_token(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    cl->token_set = 1;
+    return opt_string(cl, o, arg, shown);
+}
+
+static int opt_flag(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    return check(cl->c, o->set.flag(cl->c, o->value));
+}
+
+static int opt_size(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    uint64_t v;
+    if (sp__parse_size(arg, &v) < 0 || (o->value && v == 0))
+        return usage_error("invalid --%s '%s'%s", o->name, shown, o->hint);
+    return check(cl->c, o->set.u64(cl->c, v));
+}
+
+static int opt_chunk_size(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    uint64_t v;
+    if (sp__parse_size(arg, &v) < 0 || v == 0 || v > SIZE_MAX)
+        return usage_error("invalid --chunk-size '%s' (e.g. 1024, 64K, 1M)", shown);
+    return check(cl->c, sp_set_chunk_size(cl->c, (size_t)v));
+}
+
+/* A --*-timeout or --retry-delay value; a usage error names the option. */
+static int opt_duration(cli *cl, const tool_opt *o, const char *arg, const char *shown)
 {
     uint64_t ms;
     if (tool_parse_duration(arg, &ms) < 0)
-        return usage_error("invalid duration for --%s (e.g. 10, 1.5s, 500ms)", opt);
-    return check(c, setter(c, ms));
+        return usage_error("invalid duration for --%s (e.g. 10, 1.5s, 500ms)", o->name);
+    return check(cl->c, o->set.u64(cl->c, ms));
 }
 
-int main(int argc, char **argv)
+static int opt_hash(cli *cl, const tool_opt *o, const char *arg, const char *shown)
 {
-    sp_client *c = sp_client_new();
-    progress pg = {0};
-    int verbose = 0, silent = 0, force_progress = -1;
-    int remote_path_set = 0, token_set = 0;
-    int rc = TOOL_EXIT_USAGE, opt, idx;
+    unsigned mask;
+    if (tool_parse_hashes(arg, &mask) < 0)
+        return usage_error("invalid --hash '%s' (use md5,sha1,sha256)", shown);
+    return check(cl->c, sp_set_hashes(cl->c, mask));
+}
+
+static int opt_engine(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    static const struct {
+        const char *name;
+        sp_engine engine;
+    } engines[] = {
+        {"auto", SP_ENGINE_AUTO}, {"rw", SP_ENGINE_RW}, {"sendfile", SP_ENGINE_SENDFILE}};
+    for (size_t i = 0; i < sizeof engines / sizeof engines[0]; i++)
+        if (strcmp(arg, engines[i].name) == 0)
+            return check(cl->c, sp_set_engine(cl->c, engines[i].engine));
+    return usage_error("invalid --engine '%s' (use rw, sendfile or auto)", shown);
+}
+
+static int opt_retry(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
     uint64_t v;
-    char arg[128]; /* optarg, escaped for messages */
+    if (sp__parse_uint(arg, 1000, &v) < 0)
+        return usage_error("invalid --retry '%s' (0 to 1000)", shown);
+    return check(cl->c, sp_set_retry(cl->c, (unsigned)v));
+}
 
-    if (c == NULL) {
-        fprintf(stderr, "streamput: out of memory\n");
-        return TOOL_EXIT_INTERNAL;
-    }
-    while ((opt = getopt_long(argc, argv, "p:t:T:H:c:e:vshV", long_opts, &idx)) != -1) {
-        int e = 0;
-        if (optarg != NULL)
-            sp__printable(optarg, arg, sizeof arg);
-        switch (opt) {
-        case 'p':
-            e = check(c, sp_set_remote_path(c, optarg));
-            remote_path_set = 1;
-            break;
-        case 't':
-            e = check(c, sp_set_token(c, optarg));
-            token_set = 1;
-            break;
-        case 'T':
-            e = check(c, sp_set_content_type(c, optarg));
-            break;
-        case 'H':
-            e = check(c, sp_add_header(c, optarg));
-            break;
-        case OPT_NO_OVERWRITE:
-            sp_set_overwrite(c, 0);
-            break;
-        case OPT_AS_TASK:
-            sp_set_as_task(c, 1);
-            break;
-        case OPT_NO_LAST_MODIFIED:
-            sp_set_last_modified(c, 0);
-            break;
-        case OPT_HASH: {
-            unsigned mask;
-            e = tool_parse_hashes(optarg, &mask) < 0
-                    ? usage_error("invalid --hash '%s' (use md5,sha1,sha256)", arg)
-                    : check(c, sp_set_hashes(c, mask));
-            break;
+static int opt_verbose(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    cl->verbose = 1;
+    return 0;
+}
+
+static int opt_silent(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    cl->silent = 1;
+    return 0;
+}
+
+static int opt_progress(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    cl->progress = o->value;
+    return 0;
+}
+
+static int opt_help(cli *cl, const tool_opt *o, const char *arg, const char *shown);
+
+static int opt_version(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    printf("streamput %s\n", SP_VERSION);
+    cl->done = 1;
+    return 0;
+}
+
+#define REQUEST  "Request"
+#define TRANSFER "Transfer"
+#define OUTPUT   "Output"
+
+/* Every option, in --help's order. Adding an option is adding a row (and its handler if new). */
+static const tool_opt options[] = {
+    {REQUEST, "remote-path", 'p', "PATH",
+     "File-Path header (percent-encoded; default: /FILE's name)", .fn = opt_remote_path,
+     .set.str = sp_set_remote_path},
+    {REQUEST, "token", 't', "TOKEN", "Authorization header (default: $STREAMPUT_TOKEN)",
+     .fn = opt_token, .set.str = sp_set_token},
+    {REQUEST, "content-type", 'T', "TYPE", "Content-Type (default: application/octet-stream)",
+     .fn = opt_string, .set.str = sp_set_content_type},
+    {REQUEST, "header", 'H', "'N: V'",
+     "extra header, repeatable; replaces a default, 'N:' removes it", .fn = opt_string,
+     .set.str = sp_add_header},
+    {REQUEST, "no-overwrite", 0, NULL, "send Overwrite: false (the server keeps an existing file)",
+     .fn = opt_flag, .set.flag = sp_set_overwrite, .value = 0},
+    {REQUEST, "as-task", 0, NULL, "send As-Task: true (AList queues the upload as a task)",
+     .fn = opt_flag, .set.flag = sp_set_as_task, .value = 1},
+    {REQUEST, "no-last-modified", 0, NULL, "do not send the file's mtime as Last-Modified (ms)",
+     .fn = opt_flag, .set.flag = sp_set_last_modified, .value = 0},
+    {REQUEST, "hash", 0, "LIST", "send X-File-Md5/Sha1/Sha256 for LIST of md5,sha1,sha256",
+     .fn = opt_hash},
+    {REQUEST, "size", 0, "SIZE",
+     "length of a stream (default: chunked encoding); input that\n"
+     "ends early or runs past it fails, and nothing is stored",
+     .fn = opt_size, .set.u64 = sp_set_size, .hint = ""},
+
+    {TRANSFER, "chunk-size", 'c', "SIZE", "bytes per read/send or sendfile call (default: 256K)",
+     .fn = opt_chunk_size},
+    {TRANSFER, "engine", 'e', "ENGINE", "rw, sendfile or auto (default: auto = sendfile for files)",
+     .fn = opt_engine},
+    {TRANSFER, "limit-rate", 0, "RATE", "at most RATE bytes per second (e.g. 10M)", .fn = opt_size,
+     .set.u64 = sp_set_limit_rate, .value = 1, .hint = " (e.g. 10M)"},
+    {TRANSFER, "connect-timeout", 0, "T", "(default: 10s)", .fn = opt_duration,
+     .set.u64 = sp_set_connect_timeout_ms},
+    {TRANSFER, "timeout", 0, "T", "for the whole upload (default: none)", .fn = opt_duration,
+     .set.u64 = sp_set_timeout_ms},
+    {TRANSFER, "stall-timeout", 0, "T",
+     "without any progress (default: 60s; 0 = none); it does not\n"
+     "run while the server works on a body it has all received",
+     .fn = opt_duration, .set.u64 = sp_set_stall_timeout_ms},
+    {TRANSFER, "answer-timeout", 0, "T",
+     "for the answer after the whole body was sent (default: none;\n"
+     "AList may take minutes to pass a big file on to its storage)",
+     .fn = opt_duration, .set.u64 = sp_set_answer_timeout_ms},
+    {TRANSFER, "expect-timeout", 0, "T", "wait for 100 Continue (default: 1s)", .fn = opt_duration,
+     .set.u64 = sp_set_expect_timeout_ms},
+    {TRANSFER, "retry", 0, "N",
+     "retry connection failures and 408/429/5xx N times (not\n"
+     "after a whole body went out unanswered with --no-overwrite)",
+     .fn = opt_retry},
+    {TRANSFER, "retry-delay", 0, "T", "first back-off, doubled each retry (default: 1s)",
+     .fn = opt_duration, .set.u64 = sp_set_retry_delay_ms},
+
+    {OUTPUT, "verbose", 'v', NULL, "show request and response headers (token redacted)",
+     .fn = opt_verbose},
+    {OUTPUT, "silent", 's', NULL, "print nothing but errors", .fn = opt_silent},
+    {OUTPUT, "progress", 0, NULL, "show the progress bar even when stderr is not a terminal",
+     .fn = opt_progress, .value = 1},
+    {OUTPUT, "no-progress", 0, NULL, "never show the progress bar", .fn = opt_progress, .value = 0},
+    {OUTPUT, "help", 'h', NULL, "show this help", .fn = opt_help},
+    {OUTPUT, "version", 'V', NULL, "show the version", .fn = opt_version},
+};
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+/* getopt_long's value for an option without a letter: past every char. */
+#define OPT_LONG_ONLY 256
+/* The column --help starts option descriptions at. */
+#define HELP_COLUMN 27
+
+/* Prints --help: the synopsis, the table's rows under their headings, units and exit codes. */
+static int opt_help(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    fputs("Usage: streamput [OPTIONS] FILE URL\n"
+          "Upload FILE (or - for standard input) to URL with HTTP PUT, streaming it in constant "
+          "memory.\n"
+          "Made for AList/OpenList's PUT /api/fs/put; works with any endpoint that takes a raw "
+          "body.\n",
+          stdout);
+    const char *section = NULL;
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const tool_opt *r = &options[i];
+        if (section == NULL || strcmp(section, r->section) != 0)
+            printf("\n%s:\n", section = r->section);
+        char left[64];
+        int n = snprintf(left, sizeof left, "  %c%c%c --%s%s%s", r->letter ? '-' : ' ',
+                         r->letter ? r->letter : ' ', r->letter ? ',' : ' ', r->name,
+                         r->arg ? " " : "", r->arg ? r->arg : "");
+        printf("%s%*s", left, n < HELP_COLUMN - 1 ? HELP_COLUMN - n : 1, "");
+        for (const char *h = r->help;;) {
+            size_t len = strcspn(h, "\n");
+            printf("%.*s\n", (int)len, h);
+            if (h[len] == '\0')
+                break;
+            h += len + 1;
+            printf("%*s", HELP_COLUMN, "");
         }
-        case OPT_SIZE:
-            e = sp__parse_size(optarg, &v) < 0 ? usage_error("invalid --size '%s'", arg)
-                                               : check(c, sp_set_size(c, v));
-            break;
-        case 'c':
-            if (sp__parse_size(optarg, &v) < 0 || v == 0 || v > SIZE_MAX)
-                e = usage_error("invalid --chunk-size '%s' (e.g. 1024, 64K, 1M)", arg);
-            else
-                e = check(c, sp_set_chunk_size(c, (size_t)v));
-            break;
-        case 'e':
-            if (strcmp(optarg, "auto") == 0)
-                sp_set_engine(c, SP_ENGINE_AUTO);
-            else if (strcmp(optarg, "rw") == 0)
-                sp_set_engine(c, SP_ENGINE_RW);
-            else if (strcmp(optarg, "sendfile") == 0)
-                sp_set_engine(c, SP_ENGINE_SENDFILE);
-            else
-                e = usage_error("invalid --engine '%s' (use rw, sendfile or auto)", arg);
-            break;
-        case OPT_LIMIT_RATE:
-            e = sp__parse_size(optarg, &v) < 0 || v == 0
-                    ? usage_error("invalid --limit-rate '%s' (e.g. 10M)", arg)
-                    : check(c, sp_set_limit_rate(c, v));
-            break;
-        case OPT_CONNECT_TIMEOUT:
-            e = set_duration(c, "connect-timeout", optarg, sp_set_connect_timeout_ms);
-            break;
-        case OPT_TIMEOUT:
-            e = set_duration(c, "timeout", optarg, sp_set_timeout_ms);
-            break;
-        case OPT_STALL_TIMEOUT:
-            e = set_duration(c, "stall-timeout", optarg, sp_set_stall_timeout_ms);
-            break;
-        case OPT_ANSWER_TIMEOUT:
-            e = set_duration(c, "answer-timeout", optarg, sp_set_answer_timeout_ms);
-            break;
-        case OPT_EXPECT_TIMEOUT:
-            e = set_duration(c, "expect-timeout", optarg, sp_set_expect_timeout_ms);
-            break;
-        case OPT_RETRY_DELAY:
-            e = set_duration(c, "retry-delay", optarg, sp_set_retry_delay_ms);
-            break;
-        case OPT_RETRY:
-            e = sp__parse_uint(optarg, 1000, &v) < 0
-                    ? usage_error("invalid --retry '%s' (0 to 1000)", arg)
-                    : check(c, sp_set_retry(c, (unsigned)v));
-            break;
-        case 'v':
-            verbose = 1;
-            break;
-        case 's':
-            silent = 1;
-            break;
-        case OPT_PROGRESS:
-            force_progress = 1;
-            break;
-        case OPT_NO_PROGRESS:
-            force_progress = 0;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            rc = TOOL_EXIT_OK;
-            goto out;
-        case 'V':
-            printf("streamput %s\n", SP_VERSION);
-            rc = TOOL_EXIT_OK;
-            goto out;
-        default:
+    }
+    fputs("\n"
+          "SIZE and RATE take K, M, G, T suffixes (powers of 1024); T takes s, ms or m (default "
+          "s).\n"
+          "\n"
+          "Exit codes:\n"
+          "  0 success (see below)                                 6 HTTP status not 2xx\n"
+          "  1 internal error (out of memory)                      7 API code other than 200\n"
+          "  2 usage: bad option, URL or header                    8 malformed response\n"
+          "  3 local file error                                    9 connection lost "
+          "mid-transfer\n"
+          "  4 name resolution or connection failed               10 interrupted\n"
+          "  5 timeout\n"
+          "Success is HTTP 2xx with AList's JSON answer and code 200 when the URL's path is an "
+          "AList\n"
+          "API route (/api/..., or .../api/fs/... under a site path); elsewhere any 2xx, with "
+          "code 200\n"
+          "if the body is JSON.\n",
+          stdout);
+    cl->done = 1;
+    return 0;
+}
+
+/*
+ * Parses the options through the table into cl, building getopt_long's arrays from it. Returns 0
+ * to go on with the operands from optind, or the exit code to stop with (0 and cl->done after
+ * --help or --version).
+ */
+static int parse_options(cli *cl, int argc, char **argv)
+{
+    struct option longs[NOPTIONS + 1];
+    char letters[2 * NOPTIONS + 1];
+    size_t nl = 0;
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const tool_opt *r = &options[i];
+        longs[i] = (struct option){r->name, r->arg ? required_argument : no_argument, NULL,
+                                   r->letter ? r->letter : OPT_LONG_ONLY + (int)i};
+        if (r->letter) {
+            letters[nl++] = r->letter;
+            if (r->arg)
+                letters[nl++] = ':';
+        }
+    }
+    longs[NOPTIONS] = (struct option){NULL, 0, NULL, 0};
+    letters[nl] = '\0';
+
+    int opt;
+    while ((opt = getopt_long(argc, argv, letters, longs, NULL)) != -1) {
+        const tool_opt *r = NULL;
+        if (opt >= OPT_LONG_ONLY && (size_t)(opt - OPT_LONG_ONLY) < NOPTIONS)
+            r = &options[opt - OPT_LONG_ONLY];
+        for (size_t i = 0; r == NULL && opt != '?' && i < NOPTIONS; i++)
+            if (options[i].letter == opt)
+                r = &options[i];
+        if (r == NULL) { /* getopt_long has said what was wrong */
             fprintf(stderr, "Try 'streamput --help' for more information.\n");
-            goto out;
+            return TOOL_EXIT_USAGE;
         }
-        if (e != 0)
-            goto out;
+        char shown[128]; /* optarg, escaped for messages */
+        if (optarg != NULL)
+            sp__printable(optarg, shown, sizeof shown);
+        int e = r->fn(cl, r, optarg, optarg != NULL ? shown : "");
+        if (e != 0 || cl->done)
+            return e;
     }
-    if (argc - optind != 2) {
-        usage_error("%s", argc - optind < 2 ? "expected FILE and URL" : "too many arguments");
-        goto out;
-    }
-    const char *file = argv[optind], *url = argv[optind + 1];
-    int from_stdin = strcmp(file, "-") == 0;
+    return 0;
+}
 
+/* The defaults that depend on the operands: the token from the environment, File-Path. */
+static int apply_defaults(cli *cl, const char *file, int from_stdin)
+{
     const char *env_token = getenv("STREAMPUT_TOKEN");
-    if (!token_set && env_token != NULL && *env_token != '\0' &&
-        check(c, sp_set_token(c, env_token)) != 0)
-        goto out;
-    if (!remote_path_set && !from_stdin) {
+    if (!cl->token_set && env_token != NULL && *env_token != '\0' &&
+        check(cl->c, sp_set_token(cl->c, env_token)) != 0)
+        return TOOL_EXIT_USAGE;
+    if (!cl->remote_path_set && !from_stdin) {
         const char *base = strrchr(file, '/');
         base = base != NULL ? base + 1 : file;
         char path[4096];
         snprintf(path, sizeof path, "/%s", base);
-        sp_set_remote_path(c, path);
+        if (sp_set_remote_path(cl->c, path) != SP_OK) {
+            fprintf(stderr, "streamput: %s\n", sp_errmsg(cl->c));
+            return TOOL_EXIT_INTERNAL;
+        }
     }
+    return 0;
+}
 
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    pg.show = !silent && (force_progress == 1 || (force_progress == -1 && isatty(2)));
-    pg.t0 = sp__now_ms();
-    sp_set_progress(c, on_progress, &pg);
-    if (verbose && !silent)
-        sp_set_debug(c, on_debug, NULL);
+/* Reads one number about the last upload; the table in streamput.h says which kind each is. */
+static long info_long(const sp_client *c, sp_info what)
+{
+    long v = 0;
+    sp_getinfo(c, what, &v);
+    return v;
+}
 
-    sp_result res;
-    int err = from_stdin ? sp_put_stream(c, 0, url, &res) : sp_put_file(c, file, url, &res);
-    if (pg.show)
-        fputc('\n', stderr);
-    if (err == SP_ECANCELED && interrupted && res.body_complete) {
+static unsigned long long info_u64(const sp_client *c, sp_info what)
+{
+    uint64_t v = 0;
+    sp_getinfo(c, what, &v);
+    return (unsigned long long)v;
+}
+
+/* Says how the upload ended: what was sent and answered, or why it failed. */
+static void report(const cli *cl, int err)
+{
+    const sp_client *c = cl->c;
+    int talk = cl->verbose && !cl->silent;
+    unsigned long long sent = info_u64(c, SP_INFO_BYTES_SENT);
+    if (err == SP_ECANCELED && interrupted && info_long(c, SP_INFO_BODY_COMPLETE)) {
         /* The server has the whole body: it may be storing the file right now. */
         fprintf(stderr,
                 "streamput: interrupted after sending all %llu bytes, while waiting for the "
                 "server's answer: the file may have been stored\n",
-                (unsigned long long)res.bytes_sent);
-        if (verbose && !silent && res.response_bytes == 0)
+                sent);
+        unsigned long long answered = info_u64(c, SP_INFO_RESPONSE_BYTES);
+        if (talk && answered == 0)
             fprintf(stderr, "* no byte of the server's answer had arrived\n");
-        else if (verbose && !silent)
+        else if (talk)
             fprintf(stderr, "* %llu bytes of the server's answer had arrived, not all of it\n",
-                    (unsigned long long)res.response_bytes);
-    } else if (err == SP_ECANCELED && interrupted && res.maybe_stored) {
+                    answered);
+    } else if (err == SP_ECANCELED && interrupted && info_long(c, SP_INFO_MAYBE_STORED)) {
         fprintf(stderr,
                 "streamput: interrupted after %llu bytes; an earlier attempt had sent the whole "
                 "body and got no answer: the file may have been stored\n",
-                (unsigned long long)res.bytes_sent);
+                sent);
     } else if (err == SP_ECANCELED && interrupted) {
         /* Before the last byte the server cannot have a whole file to store. */
-        fprintf(stderr, "streamput: interrupted after %llu bytes\n",
-                (unsigned long long)res.bytes_sent);
-    } else if (err != SP_OK)
+        fprintf(stderr, "streamput: interrupted after %llu bytes\n", sent);
+    } else if (err != SP_OK) {
         fprintf(stderr, "streamput: %s\n", sp_errmsg(c));
-    else if (!silent) {
-        char sent[32], message[sizeof res.message];
-        tool_format_bytes(res.bytes_sent, sent, sizeof sent);
-        double mib_s = res.seconds > 0 ? (double)res.bytes_sent / 1048576.0 / res.seconds : 0;
-        fprintf(stderr, "streamput: uploaded %llu bytes (%s) in %.3f s, %.1f MiB/s: HTTP %d %s\n",
-                (unsigned long long)res.bytes_sent, sent, res.seconds, mib_s, res.http_status,
-                sp__printable(res.message, message, sizeof message));
+    } else if (!cl->silent) {
+        const char *message = "";
+        double seconds = 0;
+        char human[32], shown[256];
+        sp_getinfo(c, SP_INFO_MESSAGE, &message);
+        sp_getinfo(c, SP_INFO_SECONDS, &seconds);
+        tool_format_bytes(sent, human, sizeof human);
+        double mib_s = seconds > 0 ? (double)sent / 1048576.0 / seconds : 0;
+        fprintf(stderr, "streamput: uploaded %llu bytes (%s) in %.3f s, %.1f MiB/s: HTTP %ld %s\n",
+                sent, human, seconds, mib_s, info_long(c, SP_INFO_HTTP_STATUS),
+                sp__printable(message, shown, sizeof shown));
     }
-    rc = tool_exit_code(err);
+}
+
+/* Uploads FILE (or standard input for "-") to URL with the progress bar and -v output asked for. */
+static int upload(cli *cl, const char *file, const char *url)
+{
+    int from_stdin = strcmp(file, "-") == 0;
+    int rc = apply_defaults(cl, file, from_stdin);
+    if (rc != 0)
+        return rc;
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    progress pg = {0};
+    pg.show = !cl->silent && (cl->progress == 1 || (cl->progress == -1 && isatty(2)));
+    pg.t0 = sp__now_ms();
+    sp_set_progress(cl->c, on_progress, &pg);
+    if (cl->verbose && !cl->silent)
+        sp_set_debug(cl->c, on_debug, NULL);
+
+    int err = from_stdin ? sp_put_stream(cl->c, 0, url) : sp_put_file(cl->c, file, url);
+    if (pg.show)
+        fputc('\n', stderr);
+    report(cl, err);
+    return tool_exit_code(err);
+}
+
+int main(int argc, char **argv)
+{
+    cli cl = {.progress = -1};
+    int rc;
+
+    if ((cl.c = sp_client_new()) == NULL) {
+        fprintf(stderr, "streamput: out of memory\n");
+        return TOOL_EXIT_INTERNAL;
+    }
+    if ((rc = parse_options(&cl, argc, argv)) != 0 || cl.done)
+        goto out;
+    if (argc - optind != 2)
+        rc = usage_error("%s", argc - optind < 2 ? "expected FILE and URL" : "too many arguments");
+    else
+        rc = upload(&cl, argv[optind], argv[optind + 1]);
 out:
-    sp_client_free(c);
+    sp_client_free(cl.c);
     return rc;
 }
