@@ -12,11 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *mock_header(struct MHD_Connection *c, const char *name)
-{
-    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-}
-
 static mock_route route_of(const char *method, const char *url)
 {
     int put = strcmp(method, "PUT") == 0;

@@ -205,6 +205,9 @@ enum MHD_Result mock_respond(struct MHD_Connection *c, unsigned status, int code
  */
 int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const char *msg);
 
+/* A request header (case-insensitive name, first value, as Go's Header.Get), or NULL. */
+const char *mock_header(struct MHD_Connection *c, const char *name);
+
 /* Queues body (malloc'd, taken over) as is with the given Content-Type. */
 enum MHD_Result mock_respond_raw(struct MHD_Connection *c, unsigned status, char *body,
                                  const char *type);
@@ -415,9 +418,6 @@ enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c);
 void mock_upload_release(mock_req *rq);
 
 /* ---- handler.c ---- */
-
-/* A request header (case-insensitive name, first value, as Go's Header.Get), or NULL. */
-const char *mock_header(struct MHD_Connection *c, const char *name);
 
 /* The MHD access handler and completion callback; cls is the mock_server. */
 enum MHD_Result mock_handle(void *cls, struct MHD_Connection *c, const char *url,

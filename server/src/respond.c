@@ -14,6 +14,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
+const char *mock_header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
 #define JSON_TYPE "application/json; charset=utf-8"
 
 /* How long an answer written past MHD may wait for room in the socket's send buffer. */
