@@ -4,7 +4,11 @@
  * done with the request, however it ended, and is where the journal entry is finished and any
  * temp file of an aborted upload is removed.
  */
-#include "mock.h"
+#include "handler.h"
+#include "journal.h"
+#include "respond.h"
+#include "upload.h"
+#include "watchdog.h"
 #include "sp_common.h"
 
 #include <cjson/cJSON.h>

@@ -2,7 +2,13 @@
  * streamput-mock: a constant-memory stand-in for AList/OpenList's PUT /api/fs/put.
  * main() parses the options, opens the root, starts libmicrohttpd and waits for SIGINT/SIGTERM.
  */
-#include "mock.h"
+#include "config.h"
+#include "handler.h"
+#include "journal.h"
+#include "options.h"
+#include "sleep.h"
+#include "storage.h"
+#include "watchdog.h"
 #include "sp_common.h"
 
 #include <arpa/inet.h>

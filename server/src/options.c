@@ -2,7 +2,8 @@
  * Command-line options. Every mistake exits 2 with one clear line, as the issue asks, so a CI
  * script that starts the mock wrongly fails loudly instead of testing against the wrong server.
  */
-#include "mock.h"
+#include "options.h"
+#include "fault.h"
 #include "sp_common.h"
 
 #include <getopt.h>

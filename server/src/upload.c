@@ -6,7 +6,15 @@
  * A body that crosses --max-body or the X-File-Size it declared is answered as it crosses, and
  * the rest of it is never read.
  */
-#include "mock.h"
+#include "upload.h"
+#include "apath.h"
+#include "fault.h"
+#include "gostr.h"
+#include "journal.h"
+#include "respond.h"
+#include "sleep.h"
+#include "sniff.h"
+#include "storage.h"
 #include "sp_common.h"
 
 #include <cjson/cJSON.h>
@@ -516,7 +524,7 @@ enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
 
     if (rq->fault.reset_after == 0) {
         rq->reset = 1;
-        mock_fault_reset(c);
+        mock_respond_reset(c);
         return MHD_NO;
     }
     /*
@@ -607,7 +615,7 @@ enum MHD_Result mock_upload_body(mock_req *rq, struct MHD_Connection *c, const c
         rq->received = (uint64_t)rq->fault.reset_after;
         rq->reset = 1;
         mock_store_abort(&rq->st);
-        mock_fault_reset(c);
+        mock_respond_reset(c);
         return MHD_NO;
     }
     /* The stall starts at the exact byte count: the piece is split there. */
