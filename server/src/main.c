@@ -97,7 +97,7 @@ static void raise_fd_limit(void)
  * fault, an answer sent mid-body, no memory), each already journaled with its reason, so MHD's
  * generic line for it would only mislead a reader into looking for a server bug.
  */
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     (void)cls;
