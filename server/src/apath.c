@@ -3,7 +3,8 @@
  * (relative-path check, backslashes to '/', a leading '/', path.Clean). The messages are the
  * ones Go produces, because clients and their tests match on them.
  */
-#include "mock.h"
+#include "apath.h"
+#include "gostr.h"
 #include "sp_common.h"
 
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * strconv.Quote, strconv.ParseInt (base 10, 64 bits) and UTF-8 validation as encoding/json and
  * strconv apply it.
  */
-#include "mock.h"
+#include "gostr.h"
 
 #include <stdio.h>
 #include <string.h>

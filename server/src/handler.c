@@ -4,7 +4,11 @@
  * done with the request, however it ended, and is where the journal entry is finished and any
  * temp file of an aborted upload is removed.
  */
-#include "mock.h"
+#include "handler.h"
+#include "journal.h"
+#include "respond.h"
+#include "upload.h"
+#include "watchdog.h"
 #include "sp_common.h"
 
 #include <cjson/cJSON.h>
@@ -12,10 +16,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *mock_header(struct MHD_Connection *c, const char *name)
-{
-    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-}
+typedef enum mock_route {
+    MOCK_ROUTE_NONE = 0, /* unknown: HTTP 404 with a JSON body */
+    MOCK_ROUTE_PUT,      /* PUT /api/fs/put */
+    MOCK_ROUTE_FORM,     /* PUT /api/fs/form */
+    MOCK_ROUTE_PING,     /* any method /ping */
+    MOCK_ROUTE_JOURNAL,  /* GET|DELETE /_mock/requests */
+} mock_route;
+
+/*
+ * Per-request state, allocated on the first handler call and freed by mock_completed(). An
+ * upload's own state is upload.c's: the request holds it, and asks it only through its functions.
+ */
+typedef struct mock_req {
+    mock_server *srv;
+    mock_route route;
+    int64_t t0;        /* sp__now_ms() at the first call */
+    mock_entry *entry; /* the journal entry, NULL for requests that are not journaled */
+    mock_answer ans;   /* what the request was answered, as the journal records it */
+    uint64_t drained;  /* body bytes discarded because the request had answered already */
+    mock_upload *up;   /* the upload, NULL on every other route */
+} mock_req;
 
 static mock_route route_of(const char *method, const char *url)
 {
@@ -37,13 +58,10 @@ static mock_route route_of(const char *method, const char *url)
 static void unanswered(mock_req *rq, struct MHD_Connection *c, enum MHD_RequestTerminationCode toe,
                        char *out, size_t n)
 {
-    unsigned long long got = (unsigned long long)rq->received;
-    if (mock_watchdog_why(c, out, n))
+    unsigned long long got = (unsigned long long)(mock_upload_received(rq->up) + rq->drained);
+    if (mock_watchdog_why(c, out, n) || mock_upload_why(rq->up, out, n))
         return;
-    if (rq->reset)
-        snprintf(out, n, "injected fault: reset-after=%lld, connection reset after %llu bytes",
-                 (long long)rq->fault.reset_after, got);
-    else if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
+    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
         snprintf(out, n, "idle timeout after %llu body bytes; nothing stored", got);
     else if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
         snprintf(out, n, "server shut down after %llu body bytes; nothing stored", got);
@@ -67,16 +85,16 @@ static void journal_outcome(mock_req *rq, struct MHD_Connection *c,
 {
     char why[256];
     mock_outcome o = {
-        .stored_path = rq->path,
-        .bytes_received = rq->received,
-        .multipart_suspected = rq->multipart_suspected,
-        .http_status = rq->http_status,
-        .code = rq->code,
-        .message = rq->msg,
-        .stored = rq->stored,
+        .stored_path = mock_upload_path(rq->up),
+        .bytes_received = mock_upload_received(rq->up) + rq->drained,
+        .multipart_suspected = mock_upload_multipart(rq->up),
+        .http_status = rq->ans.http_status,
+        .code = rq->ans.code,
+        .message = rq->ans.msg,
+        .stored = mock_upload_stored(rq->up),
         .duration_ms = sp__now_ms() - rq->t0,
     };
-    if (rq->http_status == 0) {
+    if (rq->ans.http_status == 0) {
         unanswered(rq, c, toe, why, sizeof why);
         o.message = why;
     }
@@ -88,9 +106,9 @@ static void journal_outcome(mock_req *rq, struct MHD_Connection *c,
 static enum MHD_Result answer(mock_req *rq, struct MHD_Connection *c, unsigned status, int code,
                               const char *msg, cJSON *data)
 {
-    rq->http_status = status;
-    rq->code = code;
-    snprintf(rq->msg, sizeof rq->msg, "%s", msg);
+    rq->ans.http_status = status;
+    rq->ans.code = code;
+    snprintf(rq->ans.msg, sizeof rq->ans.msg, "%s", msg);
     return mock_respond(c, status, code, msg, data, 0);
 }
 
@@ -101,12 +119,13 @@ static enum MHD_Result first_call(mock_req *rq, struct MHD_Connection *c, const 
     switch (rq->route) {
     case MOCK_ROUTE_PUT:
     case MOCK_ROUTE_FORM:
-        return mock_upload_begin(rq, c);
+        return mock_upload_begin(&rq->up, rq->srv, c, rq->route == MOCK_ROUTE_FORM, rq->t0,
+                                 &rq->ans);
     case MOCK_ROUTE_PING: {
         /* gin's c.String(200, "pong"): no newline. */
-        rq->http_status = MHD_HTTP_OK;
-        rq->code = 200;
-        snprintf(rq->msg, sizeof rq->msg, "pong");
+        rq->ans.http_status = MHD_HTTP_OK;
+        rq->ans.code = 200;
+        snprintf(rq->ans.msg, sizeof rq->ans.msg, "pong");
         return mock_respond_raw(c, MHD_HTTP_OK, strdup("pong"), "text/plain; charset=utf-8");
     }
     case MOCK_ROUTE_JOURNAL:
@@ -140,8 +159,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         rq->srv = cls;
         rq->t0 = sp__now_ms();
         rq->route = route_of(method, url);
-        mock_store_init(&rq->st);
-        mock_fault_init(&rq->fault);
         /* The journal does not record reads of itself. */
         if (rq->route != MOCK_ROUTE_JOURNAL &&
             (rq->entry = mock_entry_new(c, method, url)) == NULL) {
@@ -151,17 +168,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *req_cls = rq;
         return first_call(rq, c, method, url);
     }
-    int upload = rq->route == MOCK_ROUTE_PUT || rq->route == MOCK_ROUTE_FORM;
+    int upload = rq->up != NULL && rq->ans.http_status == 0;
     if (*upload_data_size > 0) {
-        if (upload && rq->http_status == 0)
-            return mock_upload_body(rq, c, upload_data, upload_data_size);
+        if (upload)
+            return mock_upload_body(rq->up, c, upload_data, upload_data_size);
         /* A body sent to a route that has already answered is discarded. */
-        rq->received += *upload_data_size;
+        rq->drained += *upload_data_size;
         *upload_data_size = 0;
         return MHD_YES;
     }
-    if (upload && rq->http_status == 0)
-        return mock_upload_finish(rq, c);
+    if (upload)
+        return mock_upload_finish(rq->up, c);
     return MHD_YES;
 }
 
@@ -189,8 +206,9 @@ enum MHD_Result mock_handle(void *cls, struct MHD_Connection *c, const char *url
         mock_watchdog_head_done(c, has_body(c)); /* the first call comes once the head is in */
     if (mock_watchdog_enter(c) < 0) {
         /* Cut for a body too slow: whatever the upload holds goes, nothing is stored. */
-        if (!first)
-            mock_upload_release(*req_cls);
+        mock_req *rq = *req_cls;
+        if (rq != NULL)
+            mock_upload_release(rq->up);
         mock_watchdog_leave(c, 0, 1);
         return MHD_NO;
     }
@@ -208,10 +226,10 @@ void mock_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     if (rq == NULL)
         return;
     /* A client that went away mid-body leaves a temp file behind: it must not survive. */
-    mock_upload_release(rq);
+    mock_upload_release(rq->up);
     if (rq->entry != NULL)
         journal_outcome(rq, c, toe);
-    free(rq->path);
+    mock_upload_free(rq->up);
     free(rq);
     *req_cls = NULL;
 }

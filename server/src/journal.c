@@ -12,7 +12,8 @@
  * bytes of them (the oldest go first), and a listing is streamed one entry at a time through
  * buffers of a fixed size instead of being printed whole.
  */
-#include "mock.h"
+#include "journal.h"
+#include "respond.h"
 #include "sp_common.h"
 
 #include <cjson/cJSON.h>

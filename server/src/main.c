@@ -2,7 +2,13 @@
  * streamput-mock: a constant-memory stand-in for AList/OpenList's PUT /api/fs/put.
  * main() parses the options, opens the root, starts libmicrohttpd and waits for SIGINT/SIGTERM.
  */
-#include "mock.h"
+#include "config.h"
+#include "handler.h"
+#include "journal.h"
+#include "options.h"
+#include "sleep.h"
+#include "storage.h"
+#include "watchdog.h"
 #include "sp_common.h"
 
 #include <arpa/inet.h>
@@ -91,7 +97,7 @@ static void raise_fd_limit(void)
  * fault, an answer sent mid-body, no memory), each already journaled with its reason, so MHD's
  * generic line for it would only mislead a reader into looking for a server bug.
  */
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     (void)cls;
@@ -104,15 +110,90 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     mock_warn("libmicrohttpd: %s", msg);
 }
 
+/*
+ * Opens --root, the directory fd every path is resolved beneath, and removes the temp files a
+ * crashed run left in it. Returns 0, or -1 with a message on stderr.
+ */
+static int open_root(mock_server *srv)
+{
+    srv->rootfd = open(srv->cfg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (srv->rootfd < 0) {
+        fprintf(stderr, "streamput-mock: --root %s: %s\n", srv->cfg.root, strerror(errno));
+        return -1;
+    }
+    int stale = mock_store_remove_stale(srv->rootfd);
+    if (stale > 0)
+        fprintf(stderr, "streamput-mock: removed %d stale temp file(s)\n", stale);
+    return 0;
+}
+
+/*
+ * SIGINT and SIGTERM are blocked before MHD starts its threads, so they inherit the mask and
+ * only main()'s sigwait() ever sees the signals; sigs receives the set to wait for.
+ */
+static void block_signals(sigset_t *sigs)
+{
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGINT);
+    sigaddset(sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /*
+     * Under a file size limit (ulimit -f, RLIMIT_FSIZE) a write past it raises SIGXFSZ, whose
+     * default action kills the whole server mid-upload and leaves the temp file behind. Ignored,
+     * the write fails with EFBIG and only that upload gets an error.
+     */
+    signal(SIGXFSZ, SIG_IGN);
+}
+
+/*
+ * Starts libmicrohttpd on ss, or returns NULL.
+ *
+ * Thread per connection: every body piece is written to disk synchronously, and in a shared
+ * epoll thread a blocking write (or a fault's sleep) would stall every other upload on that
+ * thread. Measured against MHD_USE_EPOLL_INTERNAL_THREAD with a pool of 4 threads: one 1 GiB
+ * upload 0.37 s vs 0.45 s wall, eight parallel 256 MiB uploads 5.1 s vs 4.7 s wall but
+ * 2.3 s vs 3.0 s of mock CPU; no throughput reason to give up the simpler model, in which a
+ * fault simply sleeps in its own handler (MHD 0.9.75 cannot suspend connections in this
+ * mode, and need not). poll() rather than select() so descriptors above 1023 work.
+ */
+static struct MHD_Daemon *start_daemon(mock_server *srv, const struct sockaddr_storage *ss)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    if (ss->ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    /* The logger comes first, so that every message of MHD's goes through it. */
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, mock_handle, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, ss, MHD_OPTION_NOTIFY_COMPLETED, mock_completed, srv,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MOCK_CONN_MEMORY,
+        MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)MOCK_CONN_INCREMENT,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)MOCK_THREAD_STACK, MHD_OPTION_CONNECTION_LIMIT,
+        srv->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.idle_timeout,
+        MHD_OPTION_NOTIFY_CONNECTION, mock_watchdog_notify, NULL, MHD_OPTION_END);
+}
+
+/* The first stdout line: the URL with the port really bound, which tests read back. */
+static void announce(struct MHD_Daemon *d, const char *host)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    int v6 = strchr(host, ':') != NULL;
+    printf("streamput-mock listening on http://%s%s%s:%u/\n", v6 ? "[" : "", host, v6 ? "]" : "",
+           info != NULL ? info->port : 0);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
     mock_server srv = {.rootfd = -1};
     struct MHD_Daemon *d = NULL;
-    int rc = 1;
-    mock_parse_options(argc, argv, &srv.cfg);
-
     struct sockaddr_storage ss;
     char host[128];
+    sigset_t sigs;
+    int rc = 1, sig;
+
+    mock_parse_options(argc, argv, &srv.cfg);
     if (parse_listen(srv.cfg.listen, &ss, host, sizeof host) < 0) {
         fprintf(stderr, "streamput-mock: --listen needs HOST:PORT with a numeric host, not '%s'\n",
                 srv.cfg.listen);
@@ -123,72 +204,20 @@ int main(int argc, char **argv)
         return 1;
     }
     raise_fd_limit();
-
-    srv.rootfd = open(srv.cfg.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (srv.rootfd < 0) {
-        fprintf(stderr, "streamput-mock: --root %s: %s\n", srv.cfg.root, strerror(errno));
+    if (open_root(&srv) < 0)
         goto out;
-    }
-    int stale = mock_store_remove_stale(srv.rootfd);
-    if (stale > 0)
-        fprintf(stderr, "streamput-mock: removed %d stale temp file(s)\n", stale);
-
-    /*
-     * SIGINT and SIGTERM are blocked before MHD starts its threads, so they inherit the mask and
-     * only sigwait() below ever sees the signals.
-     */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    /*
-     * Under a file size limit (ulimit -f, RLIMIT_FSIZE) a write past it raises SIGXFSZ, whose
-     * default action kills the whole server mid-upload and leaves the temp file behind. Ignored,
-     * the write fails with EFBIG and only that upload gets an error.
-     */
-    signal(SIGXFSZ, SIG_IGN);
-
-    /*
-     * Thread per connection: every body piece is written to disk synchronously, and in a shared
-     * epoll thread a blocking write (or a fault's sleep) would stall every other upload on that
-     * thread. Measured against MHD_USE_EPOLL_INTERNAL_THREAD with a pool of 4 threads: one 1 GiB
-     * upload 0.37 s vs 0.45 s wall, eight parallel 256 MiB uploads 5.1 s vs 4.7 s wall but
-     * 2.3 s vs 3.0 s of mock CPU; no throughput reason to give up the simpler model, in which a
-     * fault simply sleeps in its own handler (MHD 0.9.75 cannot suspend connections in this
-     * mode, and need not). poll() rather than select() so descriptors above 1023 work.
-     */
+    block_signals(&sigs);
     if (mock_watchdog_start(srv.cfg.header_timeout, srv.cfg.body_min_rate, srv.cfg.body_grace) <
         0) {
         fprintf(stderr, "streamput-mock: cannot start the --header-timeout and --body-min-rate "
                         "watchdog\n");
         goto out;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    /* The logger comes first, so that every message of MHD's goes through it. */
-    d = MHD_start_daemon(
-        flags, 0, NULL, NULL, mock_handle, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_NOTIFY_COMPLETED, mock_completed, &srv,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MOCK_CONN_MEMORY,
-        MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)MOCK_CONN_INCREMENT,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)MOCK_THREAD_STACK, MHD_OPTION_CONNECTION_LIMIT,
-        srv.cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv.cfg.idle_timeout,
-        MHD_OPTION_NOTIFY_CONNECTION, mock_watchdog_notify, NULL, MHD_OPTION_END);
-    if (d == NULL) {
+    if ((d = start_daemon(&srv, &ss)) == NULL) {
         fprintf(stderr, "streamput-mock: cannot listen on %s\n", srv.cfg.listen);
         goto out;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    int v6 = strchr(host, ':') != NULL;
-    printf("streamput-mock listening on http://%s%s%s:%u/\n", v6 ? "[" : "", host, v6 ? "]" : "",
-           info != NULL ? info->port : 0);
-    fflush(stdout);
-
-    int sig;
+    announce(d, host);
     while (sigwait(&sigs, &sig) != 0) {
     }
     rc = 0;

@@ -1,57 +1,27 @@
 /*
- * Command-line options. Every mistake exits 2 with one clear line, as the issue asks, so a CI
- * script that starts the mock wrongly fails loudly instead of testing against the wrong server.
+ * Command-line options. Every mistake exits 2 with one clear line, so a CI script that starts
+ * the mock wrongly fails loudly instead of testing against the wrong server.
+ *
+ * One table (rows[]) describes every option: its row generates the getopt_long() array, its
+ * lines of --help and the call that takes its value, so adding an option is adding a row.
  */
-#include "mock.h"
+#include "options.h"
+#include "fault.h"
 #include "sp_common.h"
 
 #include <getopt.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
+static const char usage_head[] =
     "Usage: streamput-mock --root DIR [options]\n"
     "A constant-memory stand-in for AList/OpenList's PUT /api/fs/put: every body is streamed to\n"
-    "a temp file next to its target and renamed into place only when complete and accepted.\n"
-    "\n"
-    "Server:\n"
-    "  --listen HOST:PORT      address to bind (default 127.0.0.1:5244; port 0 picks a free\n"
-    "                          one); the first stdout line names the real URL\n"
-    "  --root DIR              directory that receives uploads (required); nothing outside it\n"
-    "                          is ever touched, symlinks included\n"
-    "  --max-connections N     concurrent connections (default 512)\n"
-    "  --idle-timeout SECONDS  close a connection idle this long (default 120, 0: never)\n"
-    "  --header-timeout SECONDS  close a connection whose request head takes longer to\n"
-    "                          arrive, however it dribbles (default 30, 0: never)\n"
-    "  --body-min-rate SIZE    close a connection whose body arrives slower than SIZE bytes\n"
-    "                          per second (e.g. 500, 4K; default 500, 0: never): the body\n"
-    "                          must be complete --body-grace seconds after its head, plus a\n"
-    "                          second per SIZE bytes received; time the mock spends not\n"
-    "                          reading (its faults, its disk) does not count\n"
-    "  --body-grace SECONDS    how long a body may take before the rate applies (default 30)\n"
-    "\n"
-    "AList behaviour:\n"
-    "  --token TOKEN           require Authorization: TOKEN (default: guest access)\n"
-    "  --profile alist|openlist  body-length rules (default openlist): alist needs\n"
-    "                          Content-Length; openlist also takes chunked bodies\n"
-    "\n"
-    "Checks beyond AList:\n"
-    "  --max-body SIZE         refuse bodies larger than SIZE (e.g. 64M) with code 413\n"
-    "  --verify-hash           check X-File-Md5/Sha1/Sha256 against the body; a mismatch is\n"
-    "                          code 400 and stores nothing\n"
-    "  --strict                refuse a multipart body on /api/fs/put (code 400)\n"
-    "  --fsync                 fsync each file and its directory before answering\n"
-    "\n"
-    "Diagnostics:\n"
-    "  --journal N             keep the last N requests for GET /_mock/requests (default 1000)\n"
-    "  --journal-bytes SIZE    and at most SIZE bytes of them (default 16M); each recorded\n"
-    "                          value is cut to 1 KiB and named in the entry's \"truncated\"\n"
-    "  --log-format text|json  access log on stderr (default text)\n"
-    "  --fault SPEC            inject faults into every upload\n"
-    "  --allow-fault-header    let a request choose its faults with X-Mock-Fault: SPEC\n"
-    "  --help                  show this help\n"
+    "a temp file next to its target and renamed into place only when complete and accepted.\n";
+
+static const char usage_tail[] =
     "\n"
     "A fault SPEC is a comma-separated list of:\n"
     "  reset-after=BYTES       reset the connection (RST) once BYTES of body arrived\n"
@@ -62,6 +32,27 @@ static const char usage[] =
     "  status=N                answer with HTTP status N\n"
     "Failing faults (reset-after, code, status) store nothing; slowing faults store a complete\n"
     "body as usual.\n";
+
+/* Where an option's help text starts in --help, after "  --name ARG" and at least two spaces. */
+#define HELP_COLUMN 26
+
+typedef struct opt_row opt_row;
+
+/* Takes an option's value (NULL for a flag) into cfg, or exits 2 with a message. */
+typedef void (*opt_set)(const opt_row *o, mock_config *cfg, const char *val);
+
+/* One option, or with name NULL a heading of --help. */
+struct opt_row {
+    const char *name; /* the long option without "--"; NULL: help is a heading */
+    const char *arg;  /* the value's name in --help, NULL for an option without a value */
+    opt_set set;
+    size_t off, size;  /* the mock_config field the generic setters fill (CFG) */
+    uint64_t min, max; /* the range set_number and set_size accept */
+    const char *what;  /* set_size: what a good value looks like, for the message */
+    const char *help;  /* the --help text; each '\n' starts an indented line */
+};
+
+#define CFG(field) offsetof(mock_config, field), sizeof(((mock_config *)0)->field)
 
 /* Prints "streamput-mock: <msg>" and a hint, and exits 2, as every option error does. */
 __attribute__((format(printf, 1, 2), noreturn)) static void die_usage(const char *fmt, ...)
@@ -75,70 +66,186 @@ __attribute__((format(printf, 1, 2), noreturn)) static void die_usage(const char
     exit(2);
 }
 
-static uint64_t number(const char *opt, const char *val, uint64_t max)
+/* Stores v into the row's field, which is an unsigned integer of 4 or 8 bytes. */
+static void store_uint(const opt_row *o, mock_config *cfg, uint64_t v)
 {
-    uint64_t v;
-    if (sp__parse_uint(val, max, &v) < 0)
-        die_usage("%s needs a whole number up to %llu, not '%s'", opt, (unsigned long long)max,
-                  val);
-    return v;
+    char *field = (char *)cfg + o->off;
+    if (o->size == sizeof(uint64_t)) {
+        memcpy(field, &v, sizeof v);
+    } else {
+        unsigned u = (unsigned)v;
+        memcpy(field, &u, sizeof u);
+    }
 }
 
-/* Index of val among the two accepted words of opt; any other word is a usage error. */
-static int one_of(const char *opt, const char *val, const char *w0, const char *w1)
+static void set_string(const opt_row *o, mock_config *cfg, const char *val)
+{
+    memcpy((char *)cfg + o->off, &val, sizeof val);
+}
+
+static void set_flag(const opt_row *o, mock_config *cfg, const char *val)
+{
+    int one = 1;
+    (void)val;
+    memcpy((char *)cfg + o->off, &one, sizeof one);
+}
+
+/* A whole number from min to max. */
+static void set_number(const opt_row *o, mock_config *cfg, const char *val)
+{
+    uint64_t v;
+    if (sp__parse_uint(val, o->max, &v) < 0)
+        die_usage("--%s needs a whole number up to %llu, not '%s'", o->name,
+                  (unsigned long long)o->max, val);
+    if (v < o->min)
+        die_usage("--%s must be at least %llu", o->name, (unsigned long long)o->min);
+    store_uint(o, cfg, v);
+}
+
+/* A size with an optional K/M/G suffix, at least min. */
+static void set_size(const opt_row *o, mock_config *cfg, const char *val)
+{
+    uint64_t v;
+    if (sp__parse_size(val, &v) < 0 || v < o->min)
+        die_usage("--%s needs %s, not '%s'", o->name, o->what, val);
+    store_uint(o, cfg, v);
+}
+
+/* Index of val among the two accepted words of the option; any other word is a usage error. */
+static int one_of(const opt_row *o, const char *val, const char *w0, const char *w1)
 {
     if (strcmp(val, w0) != 0 && strcmp(val, w1) != 0)
-        die_usage("%s must be %s or %s, not '%s'", opt, w0, w1, val);
+        die_usage("--%s must be %s or %s, not '%s'", o->name, w0, w1, val);
     return strcmp(val, w1) == 0;
 }
 
-enum {
-    OPT_LISTEN = 256,
-    OPT_ROOT,
-    OPT_TOKEN,
-    OPT_PROFILE,
-    OPT_MAX_BODY,
-    OPT_FSYNC,
-    OPT_VERIFY_HASH,
-    OPT_STRICT,
-    OPT_JOURNAL,
-    OPT_JOURNAL_BYTES,
-    OPT_LOG_FORMAT,
-    OPT_FAULT,
-    OPT_ALLOW_FAULT_HEADER,
-    OPT_MAX_CONNECTIONS,
-    OPT_IDLE_TIMEOUT,
-    OPT_HEADER_TIMEOUT,
-    OPT_BODY_MIN_RATE,
-    OPT_BODY_GRACE,
-    OPT_HELP,
+static void set_token(const opt_row *o, mock_config *cfg, const char *val)
+{
+    (void)o;
+    if (*val == '\0')
+        die_usage("--token must not be empty (leave it out for guest access)");
+    cfg->token = val;
+    cfg->token_len = strlen(val);
+}
+
+static void set_profile(const opt_row *o, mock_config *cfg, const char *val)
+{
+    cfg->profile = one_of(o, val, "alist", "openlist") ? MOCK_PROFILE_OPENLIST : MOCK_PROFILE_ALIST;
+}
+
+static void set_log_format(const opt_row *o, mock_config *cfg, const char *val)
+{
+    cfg->log_format = one_of(o, val, "text", "json") ? MOCK_LOG_JSON : MOCK_LOG_TEXT;
+}
+
+static void set_fault(const opt_row *o, mock_config *cfg, const char *val)
+{
+    char err[256];
+    (void)o;
+    if (mock_fault_parse(val, &cfg->fault, err, sizeof err) < 0)
+        die_usage("--fault: %s", err);
+    cfg->fault_spec = val;
+}
+
+static void set_help(const opt_row *o, mock_config *cfg, const char *val);
+
+static const opt_row rows[] = {
+    {.help = "Server:"},
+    {"listen", "HOST:PORT", set_string, CFG(listen),
+     .help = "address to bind (default 127.0.0.1:5244; port 0 picks a free\n"
+             "one); the first stdout line names the real URL"},
+    {"root", "DIR", set_string, CFG(root),
+     .help = "directory that receives uploads (required); nothing outside it\n"
+             "is ever touched, symlinks included"},
+    {"max-connections", "N", set_number, CFG(max_connections), 1, 65536,
+     .help = "concurrent connections (default 512)"},
+    {"idle-timeout", "SECONDS", set_number, CFG(idle_timeout), 0, 86400,
+     .help = "close a connection idle this long (default 120, 0: never)"},
+    {"header-timeout", "SECONDS", set_number, CFG(header_timeout), 0, 86400,
+     .help = "close a connection whose request head takes longer to\n"
+             "arrive, however it dribbles (default 30, 0: never)"},
+    {"body-min-rate", "SIZE", set_size, CFG(body_min_rate), 0, 0,
+     "a size in bytes per second such as 500 or 4K (0: no minimum)",
+     "close a connection whose body arrives slower than SIZE bytes\n"
+     "per second (e.g. 500, 4K; default 500, 0: never): the body\n"
+     "must be complete --body-grace seconds after its head, plus a\n"
+     "second per SIZE bytes received; time the mock spends not\n"
+     "reading (its faults, its disk) does not count"},
+    {"body-grace", "SECONDS", set_number, CFG(body_grace), 0, 86400,
+     .help = "how long a body may take before the rate applies (default 30)"},
+    {.help = "AList behaviour:"},
+    {"token", "TOKEN", set_token, CFG(token),
+     .help = "require Authorization: TOKEN (default: guest access)"},
+    {"profile", "alist|openlist", set_profile, CFG(profile),
+     .help = "body-length rules (default openlist): alist needs\n"
+             "Content-Length; openlist also takes chunked bodies"},
+    {.help = "Checks beyond AList:"},
+    {"max-body", "SIZE", set_size, CFG(max_body), 1, 0, "a size such as 1048576 or 64M",
+     "refuse bodies larger than SIZE (e.g. 64M) with code 413"},
+    {"verify-hash", NULL, set_flag, CFG(verify_hash),
+     .help = "check X-File-Md5/Sha1/Sha256 against the body; a mismatch is\n"
+             "code 400 and stores nothing"},
+    {"strict", NULL, set_flag, CFG(strict),
+     .help = "refuse a multipart body on /api/fs/put (code 400)"},
+    {"fsync", NULL, set_flag, CFG(fsync),
+     .help = "fsync each file and its directory before answering"},
+    {.help = "Diagnostics:"},
+    {"journal", "N", set_number, CFG(journal), 0, 1000000,
+     .help = "keep the last N requests for GET /_mock/requests (default 1000)"},
+    {"journal-bytes", "SIZE", set_size, CFG(journal_bytes), 1, 0, "a size such as 1048576 or 16M",
+     "and at most SIZE bytes of them (default 16M); each recorded\n"
+     "value is cut to 1 KiB and named in the entry's \"truncated\""},
+    {"log-format", "text|json", set_log_format, CFG(log_format),
+     .help = "access log on stderr (default text)"},
+    {"fault", "SPEC", set_fault, CFG(fault), .help = "inject faults into every upload"},
+    {"allow-fault-header", NULL, set_flag, CFG(allow_fault_header),
+     .help = "let a request choose its faults with X-Mock-Fault: SPEC"},
+    {"help", NULL, set_help, 0, 0, .help = "show this help"},
 };
 
-void mock_parse_options(int argc, char **argv, mock_config *cfg)
+#define NROWS (sizeof rows / sizeof rows[0])
+
+/* getopt_long() returns this plus the row's index for an option. */
+#define OPT_BASE 256
+
+/* --help, generated from the rows: each option's name and value, its help in one column. */
+static void print_usage(FILE *out)
 {
-    static const struct option opts[] = {
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"root", required_argument, NULL, OPT_ROOT},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"profile", required_argument, NULL, OPT_PROFILE},
-        {"max-body", required_argument, NULL, OPT_MAX_BODY},
-        {"fsync", no_argument, NULL, OPT_FSYNC},
-        {"verify-hash", no_argument, NULL, OPT_VERIFY_HASH},
-        {"strict", no_argument, NULL, OPT_STRICT},
-        {"journal", required_argument, NULL, OPT_JOURNAL},
-        {"journal-bytes", required_argument, NULL, OPT_JOURNAL_BYTES},
-        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-        {"fault", required_argument, NULL, OPT_FAULT},
-        {"allow-fault-header", no_argument, NULL, OPT_ALLOW_FAULT_HEADER},
-        {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
-        {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
-        {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
-        {"body-min-rate", required_argument, NULL, OPT_BODY_MIN_RATE},
-        {"body-grace", required_argument, NULL, OPT_BODY_GRACE},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
-    char err[256];
+    fputs(usage_head, out);
+    for (size_t i = 0; i < NROWS; i++) {
+        const opt_row *o = &rows[i];
+        if (o->name == NULL) {
+            fprintf(out, "\n%s\n", o->help);
+            continue;
+        }
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s%s%s", o->name, o->arg != NULL ? " " : "",
+                 o->arg != NULL ? o->arg : "");
+        fprintf(out, "  %-*s  ", HELP_COLUMN - 4, flag);
+        for (const char *line = o->help;;) {
+            size_t n = strcspn(line, "\n");
+            fprintf(out, "%.*s\n", (int)n, line);
+            if (line[n] == '\0')
+                break;
+            line += n + 1;
+            fprintf(out, "%*s", HELP_COLUMN, "");
+        }
+    }
+    fputs(usage_tail, out);
+}
+
+static void set_help(const opt_row *o, mock_config *cfg, const char *val)
+{
+    (void)o;
+    (void)cfg;
+    (void)val;
+    print_usage(stdout);
+    exit(0);
+}
+
+/* The defaults of every option that has one. */
+static void set_defaults(mock_config *cfg)
+{
     memset(cfg, 0, sizeof *cfg);
     cfg->listen = "127.0.0.1:5244";
     cfg->journal = 1000;
@@ -155,86 +262,29 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
     cfg->body_min_rate = 500;
     cfg->body_grace = 30;
     mock_fault_init(&cfg->fault);
+}
+
+void mock_parse_options(int argc, char **argv, mock_config *cfg)
+{
+    static struct option longopts[NROWS + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < NROWS; i++)
+        if (rows[i].name != NULL)
+            longopts[n++] =
+                (struct option){rows[i].name, rows[i].arg != NULL ? required_argument : no_argument,
+                                NULL, OPT_BASE + (int)i};
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
+
+    set_defaults(cfg);
     opterr = 0;
     int o;
-    while ((o = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (o) {
-        case OPT_LISTEN:
-            cfg->listen = optarg;
-            break;
-        case OPT_ROOT:
-            cfg->root = optarg;
-            break;
-        case OPT_TOKEN:
-            if (*optarg == '\0')
-                die_usage("--token must not be empty (leave it out for guest access)");
-            cfg->token = optarg;
-            cfg->token_len = strlen(optarg);
-            break;
-        case OPT_PROFILE:
-            cfg->profile = one_of("--profile", optarg, "alist", "openlist") ? MOCK_PROFILE_OPENLIST
-                                                                            : MOCK_PROFILE_ALIST;
-            break;
-        case OPT_MAX_BODY:
-            if (sp__parse_size(optarg, &cfg->max_body) < 0 || cfg->max_body == 0)
-                die_usage("--max-body needs a size such as 1048576 or 64M, not '%s'", optarg);
-            break;
-        case OPT_FSYNC:
-            cfg->fsync = 1;
-            break;
-        case OPT_VERIFY_HASH:
-            cfg->verify_hash = 1;
-            break;
-        case OPT_STRICT:
-            cfg->strict = 1;
-            break;
-        case OPT_JOURNAL:
-            cfg->journal = (size_t)number("--journal", optarg, 1000000);
-            break;
-        case OPT_JOURNAL_BYTES:
-            if (sp__parse_size(optarg, &cfg->journal_bytes) < 0 || cfg->journal_bytes == 0)
-                die_usage("--journal-bytes needs a size such as 1048576 or 16M, not '%s'", optarg);
-            break;
-        case OPT_LOG_FORMAT:
-            cfg->log_format =
-                one_of("--log-format", optarg, "text", "json") ? MOCK_LOG_JSON : MOCK_LOG_TEXT;
-            break;
-        case OPT_FAULT:
-            if (mock_fault_parse(optarg, &cfg->fault, err, sizeof err) < 0)
-                die_usage("--fault: %s", err);
-            cfg->fault_spec = optarg;
-            break;
-        case OPT_ALLOW_FAULT_HEADER:
-            cfg->allow_fault_header = 1;
-            break;
-        case OPT_MAX_CONNECTIONS:
-            cfg->max_connections = (unsigned)number("--max-connections", optarg, 65536);
-            if (cfg->max_connections == 0)
-                die_usage("--max-connections must be at least 1");
-            break;
-        case OPT_IDLE_TIMEOUT:
-            cfg->idle_timeout = (unsigned)number("--idle-timeout", optarg, 86400);
-            break;
-        case OPT_HEADER_TIMEOUT:
-            cfg->header_timeout = (unsigned)number("--header-timeout", optarg, 86400);
-            break;
-        case OPT_BODY_MIN_RATE:
-            if (sp__parse_size(optarg, &cfg->body_min_rate) < 0)
-                die_usage("--body-min-rate needs a size in bytes per second such as 500 or 4K "
-                          "(0: no minimum), not '%s'",
-                          optarg);
-            break;
-        case OPT_BODY_GRACE:
-            cfg->body_grace = (unsigned)number("--body-grace", optarg, 86400);
-            break;
-        case OPT_HELP:
-            fputs(usage, stdout);
-            exit(0);
-        case ':':
+    while ((o = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        if (o == ':')
             die_usage("option '%s' needs a value", argv[optind - 1]);
-        default:
+        if (o < OPT_BASE || o >= OPT_BASE + (int)NROWS)
             die_usage("unknown option '%s'", argv[optind - 1]);
-        }
+        const opt_row *row = &rows[o - OPT_BASE];
+        row->set(row, cfg, optarg);
     }
     if (optind < argc)
         die_usage("unexpected argument '%s'", argv[optind]);

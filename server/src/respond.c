@@ -3,16 +3,24 @@
  * U+2028 and U+2029 and replaces invalid UTF-8 with U+FFFD; cJSON does none of that, so its
  * compact output is rewritten here to be byte-identical to what a Go server sends.
  */
-#include "mock.h"
+#include "respond.h"
+#include "gostr.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
+
+const char *mock_header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
 
 #define JSON_TYPE "application/json; charset=utf-8"
 
@@ -165,4 +173,27 @@ enum MHD_Result mock_respond_raw(struct MHD_Connection *c, unsigned status, char
                                  const char *type)
 {
     return queue(c, status, body, type, 0);
+}
+
+void mock_respond_reset(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci == NULL)
+        return;
+    int fd = ci->connect_fd;
+    /*
+     * With linger 0, closing the last reference to a TCP socket sends RST. MHD itself would
+     * shutdown(SHUT_WR) first, and the client would see a clean FIN before the reset, so the
+     * connection is reset here: dup3() atomically closes it and leaves an unconnected socket
+     * under the same descriptor number for MHD to shut down and close harmlessly. Only this
+     * connection's own thread (the one running this handler) ever touches fd.
+     */
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    int spare = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (spare >= 0) {
+        dup3(spare, fd, O_CLOEXEC);
+        close(spare);
+    }
 }

@@ -4,7 +4,7 @@
  * a Content-Disposition header line. Fed the body as it arrives, in pieces of any size; the
  * verdict never depends on where the pieces were cut.
  */
-#include "mock.h"
+#include "sniff.h"
 
 #include <string.h>
 #include <strings.h>

@@ -4,7 +4,8 @@
  * the root can make the server touch anything outside it. String checks on the path happen
  * earlier (apath.c) and only decide which AList message to send; this file is the enforcement.
  */
-#include "mock.h"
+#include "storage.h"
+#include "config.h"
 #include "sp_common.h"
 
 #include <dirent.h>

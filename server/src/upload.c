@@ -6,7 +6,15 @@
  * A body that crosses --max-body or the X-File-Size it declared is answered as it crosses, and
  * the rest of it is never read.
  */
-#include "mock.h"
+#include "upload.h"
+#include "apath.h"
+#include "fault.h"
+#include "gostr.h"
+#include "journal.h"
+#include "respond.h"
+#include "sleep.h"
+#include "sniff.h"
+#include "storage.h"
 #include "sp_common.h"
 
 #include <cjson/cJSON.h>
@@ -26,6 +34,57 @@
 /* A path longer than this loses its middle in messages (see msg_path). */
 #define MSG_PATH_MAX 200
 
+/* The digests a client may announce (see hashes below). */
+#define MOCK_NHASH 3
+
+/*
+ * The multipart framing as it passes (form_scan), for what MHD's post processor does not tell:
+ * which part a piece belongs to, and where a cut-off body ended.
+ */
+typedef struct mock_frame {
+    char *delim; /* "\r\n--" and the boundary, exactly as MHD matches it (malloc'd) */
+    size_t dlen;
+    size_t matched; /* bytes of delim matched by the body's latest bytes */
+    unsigned parts; /* delimiters passed to the post processor so far */
+    unsigned file;  /* parts while the "file" part was being delivered */
+    int at;         /* where the body stands: enum form_at */
+    size_t line;    /* bytes of the current boundary or header line */
+    int dash;       /* the boundary line so far is a single '-' */
+    int cr;         /* the latest header byte was '\r' */
+} mock_frame;
+
+/* One upload, allocated by mock_upload_begin() and freed by mock_upload_free(). */
+struct mock_upload {
+    const mock_server *srv;
+    mock_answer *ans; /* the request's answer, which the upload decides */
+    int form;         /* /api/fs/form rather than /api/fs/put */
+    int64_t t0;       /* when the request's head arrived, for the slow-read pace */
+    int answer_now;   /* the error must be answered before the body is read */
+    int stored;       /* the file is in place (even if the answer is an error) */
+    int reset;        /* a reset-after fault fired */
+
+    mock_store st;
+    char *path;           /* cleaned File-Path (malloc'd), NULL if there is none */
+    uint64_t received;    /* body bytes on the wire */
+    uint64_t file_bytes;  /* bytes written to the temp file */
+    int64_t declared;     /* the size the client declared (Content-Length / X-File-Size), -1 */
+    int size_from_header; /* declared comes from X-File-Size and must match */
+    int has_body;
+    int overwrite, as_task;
+    int has_mtime;
+    int64_t mtime_ms;
+    EVP_MD_CTX *md[MOCK_NHASH];
+    const char *md_expect[MOCK_NHASH]; /* header values, valid until the request completes */
+    mock_sniff sniff;                  /* the multipart diagnosis of the body's first bytes */
+    int multipart_suspected;
+    mock_fault fault;
+    int stalled;
+    int stop_now; /* a limit was crossed mid-body: answer and close without reading on */
+    struct MHD_PostProcessor *pp;
+    int form_part;    /* 0 before the "file" part, 1 inside it, 2 after it */
+    mock_frame frame; /* the multipart framing, for /api/fs/form */
+};
+
 /* The digests a client may announce, in the order the journal lists them. */
 static const struct {
     const char *header;
@@ -38,34 +97,35 @@ static const struct {
 };
 
 /* Records the request's error; the first one wins, as AList stops at its first failed check. */
-__attribute__((format(printf, 3, 4))) static void fail(mock_req *rq, int code, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void fail(mock_upload *up, int code, const char *fmt,
+                                                       ...)
 {
-    if (rq->code != 0)
+    if (up->ans->code != 0)
         return;
-    rq->code = code;
+    up->ans->code = code;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(rq->msg, sizeof rq->msg, fmt, ap);
+    vsnprintf(up->ans->msg, sizeof up->ans->msg, fmt, ap);
     va_end(ap);
     /* Nothing of a failed upload may be stored. */
-    mock_store_abort(&rq->st);
+    mock_store_abort(&up->st);
 }
 
 /* AList's Auth middleware: the raw header (no "Bearer"), constant-time compared with the token. */
-static void check_auth(mock_req *rq, struct MHD_Connection *c)
+static void check_auth(mock_upload *up, struct MHD_Connection *c)
 {
-    const mock_config *cfg = &rq->srv->cfg;
+    const mock_config *cfg = &up->srv->cfg;
     const char *tok = mock_header(c, MHD_HTTP_HEADER_AUTHORIZATION);
     if (cfg->token == NULL)
         return;
     if (tok == NULL || *tok == '\0') {
-        fail(rq, 401, "Guest user is disabled, login please");
+        fail(up, 401, "Guest user is disabled, login please");
         return;
     }
     size_t n = strlen(tok);
     /* The length is not secret (AList's ConstantTimeCompare leaks it as well). */
     if (n != cfg->token_len || CRYPTO_memcmp(tok, cfg->token, n) != 0)
-        fail(rq, 401, "token is invalidated");
+        fail(up, 401, "token is invalidated");
 }
 
 /*
@@ -89,7 +149,7 @@ static const char *msg_path(const char *path, size_t len, char buf[MSG_PATH_MAX 
 }
 
 /* Maps a storage failure to AList's code and message. */
-static void fail_store(mock_req *rq, mock_store_err e, size_t failed_dir)
+static void fail_store(mock_upload *up, mock_store_err e, size_t failed_dir)
 {
     int err = errno;
     char p[MSG_PATH_MAX + 1], why[128];
@@ -98,34 +158,34 @@ static void fail_store(mock_req *rq, mock_store_err e, size_t failed_dir)
         return;
     case MOCK_STORE_ESCAPE:
         /* A symlink leading out of the root: AList would refuse, errs.PermissionDenied. */
-        fail(rq, 403, "permission denied");
+        fail(up, 403, "permission denied");
         return;
     case MOCK_STORE_NOTDIR:
         /* op.Put's MakeDir failure for a parent component that is a file. */
-        fail(rq, 500, "failed to make dir [%s]: file exists", msg_path(rq->path, failed_dir, p));
+        fail(up, 500, "failed to make dir [%s]: file exists", msg_path(up->path, failed_dir, p));
         return;
     case MOCK_STORE_EXISTS:
-        fail(rq, 403, "file exists");
+        fail(up, 403, "file exists");
         return;
     case MOCK_STORE_IO:
-        fail(rq, 500, "failed to put [%s]: %s", msg_path(rq->path, strlen(rq->path), p),
+        fail(up, 500, "failed to put [%s]: %s", msg_path(up->path, strlen(up->path), p),
              mock_go_errno(err, why, sizeof why));
         return;
     case MOCK_STORE_UNSYNCED:
         /* AList has no --fsync, so there is no message of its to copy: this one says both what
          * failed and that the file is there. */
-        fail(rq, 500, "[%s] is stored, but --fsync could not sync its directory: %s",
-             msg_path(rq->path, strlen(rq->path), p), mock_go_errno(err, why, sizeof why));
+        fail(up, 500, "[%s] is stored, but --fsync could not sync its directory: %s",
+             msg_path(up->path, strlen(up->path), p), mock_go_errno(err, why, sizeof why));
         return;
     }
 }
 
 /* X-Mock-Fault replaces --fault for one request, but only when --allow-fault-header is on. */
-static void pick_fault(mock_req *rq, struct MHD_Connection *c)
+static void pick_fault(mock_upload *up, struct MHD_Connection *c)
 {
-    const mock_config *cfg = &rq->srv->cfg;
+    const mock_config *cfg = &up->srv->cfg;
     const char *spec = mock_header(c, "X-Mock-Fault");
-    rq->fault = cfg->fault;
+    up->fault = cfg->fault;
     if (spec == NULL)
         return;
     if (!cfg->allow_fault_header) {
@@ -136,9 +196,9 @@ static void pick_fault(mock_req *rq, struct MHD_Connection *c)
     char err[256];
     /* A bad spec is reported plainly, with no fault at all, not even the server-wide one:
      * "status=503,bogus" answers its 400 with HTTP 200. */
-    if (mock_fault_parse(spec, &rq->fault, err, sizeof err) < 0) {
-        mock_fault_init(&rq->fault);
-        fail(rq, 400, "invalid X-Mock-Fault: %s", err);
+    if (mock_fault_parse(spec, &up->fault, err, sizeof err) < 0) {
+        mock_fault_init(&up->fault);
+        fail(up, 400, "invalid X-Mock-Fault: %s", err);
     }
 }
 
@@ -150,41 +210,41 @@ static void pick_fault(mock_req *rq, struct MHD_Connection *c)
  * would store an empty file, which is exactly the silent failure this mock exists to expose,
  * so both profiles refuse it.
  */
-static void check_length(mock_req *rq, struct MHD_Connection *c, int chunked, const char *cl)
+static void check_length(mock_upload *up, struct MHD_Connection *c, int chunked, const char *cl)
 {
     char m[300];
-    if (rq->srv->cfg.profile == MOCK_PROFILE_ALIST && (chunked || cl == NULL)) {
-        mock_go_parse_int("", &rq->declared, m, sizeof m);
-        fail(rq, 400, "%s", m);
+    if (up->srv->cfg.profile == MOCK_PROFILE_ALIST && (chunked || cl == NULL)) {
+        mock_go_parse_int("", &up->declared, m, sizeof m);
+        fail(up, 400, "%s", m);
         return;
     }
     if (cl != NULL && !chunked) {
-        mock_go_parse_int(cl, &rq->declared, NULL, 0); /* MHD has validated it already */
+        mock_go_parse_int(cl, &up->declared, NULL, 0); /* MHD has validated it already */
         return;
     }
     if (!chunked) {
-        fail(rq, 400,
+        fail(up, 400,
              "no Content-Length and no Transfer-Encoding: chunked, so the body is empty "
              "by HTTP's rules; OpenList would store an empty file");
-        rq->answer_now = 1;
+        up->answer_now = 1;
         return;
     }
     const char *xs = mock_header(c, "X-File-Size");
     if (xs != NULL) {
-        if (mock_go_parse_int(xs, &rq->declared, m, sizeof m) < 0)
-            fail(rq, 400, "%s", m);
+        if (mock_go_parse_int(xs, &up->declared, m, sizeof m) < 0)
+            fail(up, 400, "%s", m);
         else
-            rq->size_from_header = rq->declared >= 0;
+            up->size_from_header = up->declared >= 0;
     }
 }
 
 /* A multipart Content-Type on /api/fs/put: the framing would become part of the file. */
-static void suspect_multipart(mock_req *rq, const char *why)
+static void suspect_multipart(mock_upload *up, const char *why)
 {
-    rq->multipart_suspected = 1;
-    rq->sniff.done = 1;
-    if (rq->srv->cfg.strict) {
-        fail(rq, 400,
+    up->multipart_suspected = 1;
+    up->sniff.done = 1;
+    if (up->srv->cfg.strict) {
+        fail(up, 400,
              "multipart body on /api/fs/put (%s): the framing would be stored as part of "
              "the file; send the raw bytes, or use /api/fs/form",
              why);
@@ -192,69 +252,69 @@ static void suspect_multipart(mock_req *rq, const char *why)
     }
     mock_warn("PUT /api/fs/put File-Path %s: %s; the multipart framing will be stored as part of "
               "the file. Send the raw file bytes as the body, or use PUT /api/fs/form.",
-              rq->path != NULL ? rq->path : "-", why);
+              up->path != NULL ? up->path : "-", why);
 }
 
 /* Feeds the multipart sniffer and reports its verdict once, when it is first reached. */
-static void sniff_body(mock_req *rq, const char *data, size_t len, int at_end)
+static void sniff_body(mock_upload *up, const char *data, size_t len, int at_end)
 {
-    if (rq->sniff.done)
+    if (up->sniff.done)
         return;
-    mock_sniff_feed(&rq->sniff, data, len, at_end);
-    if (rq->sniff.suspected)
-        suspect_multipart(rq, "the body starts with a --boundary line and Content-Disposition");
+    mock_sniff_feed(&up->sniff, data, len, at_end);
+    if (up->sniff.suspected)
+        suspect_multipart(up, "the body starts with a --boundary line and Content-Disposition");
 }
 
 /* Starts the digests of the X-File-* headers present, when --verify-hash asks for checking. */
-static void start_hashes(mock_req *rq, struct MHD_Connection *c)
+static void start_hashes(mock_upload *up, struct MHD_Connection *c)
 {
     for (int i = 0; i < MOCK_NHASH; i++) {
         const char *v = mock_header(c, hashes[i].header);
-        if (v == NULL || *v == '\0' || !rq->srv->cfg.verify_hash)
+        if (v == NULL || *v == '\0' || !up->srv->cfg.verify_hash)
             continue;
-        rq->md_expect[i] = v;
-        rq->md[i] = EVP_MD_CTX_new();
-        if (rq->md[i] == NULL || EVP_DigestInit_ex(rq->md[i], hashes[i].md(), NULL) != 1)
-            fail(rq, 500, "cannot start %s digest", hashes[i].name);
+        up->md_expect[i] = v;
+        up->md[i] = EVP_MD_CTX_new();
+        if (up->md[i] == NULL || EVP_DigestInit_ex(up->md[i], hashes[i].md(), NULL) != 1)
+            fail(up, 500, "cannot start %s digest", hashes[i].name);
     }
 }
 
 /* Compares the finished digests with the headers (hex, either case). */
-static void verify_hashes(mock_req *rq)
+static void verify_hashes(mock_upload *up)
 {
-    for (int i = 0; i < MOCK_NHASH && rq->code == 0; i++) {
-        if (rq->md[i] == NULL)
+    for (int i = 0; i < MOCK_NHASH && up->ans->code == 0; i++) {
+        if (up->md[i] == NULL)
             continue;
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned len = 0;
         char hex[2 * EVP_MAX_MD_SIZE + 1];
-        if (EVP_DigestFinal_ex(rq->md[i], md, &len) != 1) {
-            fail(rq, 500, "cannot finish %s digest", hashes[i].name);
+        if (EVP_DigestFinal_ex(up->md[i], md, &len) != 1) {
+            fail(up, 500, "cannot finish %s digest", hashes[i].name);
             return;
         }
         for (unsigned j = 0; j < len; j++)
             snprintf(hex + 2 * j, 3, "%02x", md[j]);
-        if (strcasecmp(hex, rq->md_expect[i]) != 0)
-            fail(rq, 400, "%s mismatch: %s says %s, the body's %s is %s", hashes[i].name,
-                 hashes[i].header, rq->md_expect[i], hashes[i].name, hex);
+        if (strcasecmp(hex, up->md_expect[i]) != 0)
+            fail(up, 400, "%s mismatch: %s says %s, the body's %s is %s", hashes[i].name,
+                 hashes[i].header, up->md_expect[i], hashes[i].name, hex);
     }
 }
 
 /* File bytes: digested, counted, written. */
-static void store_piece(mock_req *rq, const char *data, size_t len)
+static void store_piece(mock_upload *up, const char *data, size_t len)
 {
-    if (rq->code != 0)
+    if (up->ans->code != 0)
         return;
     for (int i = 0; i < MOCK_NHASH; i++)
-        if (rq->md[i] != NULL)
-            EVP_DigestUpdate(rq->md[i], data, len);
-    rq->file_bytes += len;
-    if (mock_store_write(&rq->st, data, len) < 0) {
+        if (up->md[i] != NULL)
+            EVP_DigestUpdate(up->md[i], data, len);
+    up->file_bytes += len;
+    if (mock_store_write(&up->st, data, len) < 0) {
         /* Go's *os.PathError, as AList's local driver reports a failed write: "write /a.bin: no
          * space left on device". */
         char p[MSG_PATH_MAX + 1], why[128];
         mock_go_errno(errno, why, sizeof why);
-        fail(rq, 500, "write %s: %s", msg_path(rq->path, strlen(rq->path), p), why);
+        fail(up, 500, "write %s: %s", msg_path(up->path, strlen(up->path), p), why);
     }
 }
 
@@ -270,21 +330,21 @@ static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char 
                                  const char *transfer_encoding, const char *data, uint64_t off,
                                  size_t size)
 {
-    mock_req *rq = cls;
+    mock_upload *up = cls;
     (void)kind;
     (void)content_type;
     (void)transfer_encoding;
     (void)off;
-    if (rq->form_part == 1 && rq->frame.parts != rq->frame.file)
-        rq->form_part = 2; /* any later part ends the file */
+    if (up->form_part == 1 && up->frame.parts != up->frame.file)
+        up->form_part = 2; /* any later part ends the file */
     /* Go's Part.FileName() is "" for filename="", and ReadForm keeps such a part as a value. */
-    if (rq->form_part == 0 && key != NULL && strcmp(key, "file") == 0 && filename != NULL &&
+    if (up->form_part == 0 && key != NULL && strcmp(key, "file") == 0 && filename != NULL &&
         *filename != '\0') {
-        rq->form_part = 1;
-        rq->frame.file = rq->frame.parts;
+        up->form_part = 1;
+        up->frame.file = up->frame.parts;
     }
-    if (rq->form_part == 1 && size > 0)
-        store_piece(rq, data, size);
+    if (up->form_part == 1 && size > 0)
+        store_piece(up, data, size);
     return MHD_YES;
 }
 
@@ -302,51 +362,51 @@ enum form_at {
  * (CR LF "--" boundary, found anywhere in a part's content); the first may open the body
  * without the CR LF. Since no boundary holds a CR, a failed match restarts only at a CR.
  */
-static size_t form_scan(mock_req *rq, const unsigned char *data, size_t n, int *delim)
+static size_t form_scan(mock_upload *up, const unsigned char *data, size_t n, int *delim)
 {
     *delim = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char b = data[i];
-        switch (rq->frame.at) {
+        switch (up->frame.at) {
         case FORM_DATA:
-            if (b == (unsigned char)rq->frame.delim[rq->frame.matched]) {
-                if (++rq->frame.matched < rq->frame.dlen)
+            if (b == (unsigned char)up->frame.delim[up->frame.matched]) {
+                if (++up->frame.matched < up->frame.dlen)
                     break;
-                rq->frame.matched = 0;
-                rq->frame.at = FORM_DELIM;
-                rq->frame.line = 0;
-                rq->frame.dash = 0;
+                up->frame.matched = 0;
+                up->frame.at = FORM_DELIM;
+                up->frame.line = 0;
+                up->frame.dash = 0;
                 *delim = 1;
                 return i + 1;
             }
-            rq->frame.matched = b == '\r';
+            up->frame.matched = b == '\r';
             break;
         case FORM_DELIM:
-            if (b == '-' && rq->frame.line <= 1 && (rq->frame.line == 0 || rq->frame.dash)) {
-                rq->frame.dash = rq->frame.line == 0;
-                if (rq->frame.line == 1) {
-                    rq->frame.at = FORM_END;
+            if (b == '-' && up->frame.line <= 1 && (up->frame.line == 0 || up->frame.dash)) {
+                up->frame.dash = up->frame.line == 0;
+                if (up->frame.line == 1) {
+                    up->frame.at = FORM_END;
                     return n;
                 }
             } else {
-                rq->frame.dash = 0;
+                up->frame.dash = 0;
             }
-            rq->frame.line++;
+            up->frame.line++;
             if (b == '\n') {
-                rq->frame.at = FORM_HEADERS;
-                rq->frame.line = 0;
-                rq->frame.cr = 0;
+                up->frame.at = FORM_HEADERS;
+                up->frame.line = 0;
+                up->frame.cr = 0;
             }
             break;
         case FORM_HEADERS:
             if (b != '\n') {
-                rq->frame.line++;
-                rq->frame.cr = b == '\r';
-            } else if (rq->frame.line == 0 || (rq->frame.line == 1 && rq->frame.cr)) {
-                rq->frame.at = FORM_DATA; /* the empty line: the part's content follows */
-                rq->frame.matched = 0;
+                up->frame.line++;
+                up->frame.cr = b == '\r';
+            } else if (up->frame.line == 0 || (up->frame.line == 1 && up->frame.cr)) {
+                up->frame.at = FORM_DATA; /* the empty line: the part's content follows */
+                up->frame.matched = 0;
             } else {
-                rq->frame.line = 0;
+                up->frame.line = 0;
             }
             break;
         default:
@@ -361,14 +421,14 @@ static size_t form_scan(mock_req *rq, const unsigned char *data, size_t n, int *
  * has delivered everything of the part before it, so every iterator call during one feed belongs
  * to the part that frame.parts counts.
  */
-static void consume_form(mock_req *rq, const char *data, size_t n)
+static void consume_form(mock_upload *up, const char *data, size_t n)
 {
-    while (n > 0 && rq->code == 0) {
+    while (n > 0 && up->ans->code == 0) {
         int delim;
-        size_t cut = form_scan(rq, (const unsigned char *)data, n, &delim);
-        if (MHD_post_process(rq->pp, data, cut) != MHD_YES)
-            fail(rq, 500, "malformed multipart body");
-        rq->frame.parts += (unsigned)delim;
+        size_t cut = form_scan(up, (const unsigned char *)data, n, &delim);
+        if (MHD_post_process(up->pp, data, cut) != MHD_YES)
+            fail(up, 500, "malformed multipart body");
+        up->frame.parts += (unsigned)delim;
         data += cut;
         n -= cut;
     }
@@ -380,28 +440,28 @@ static void consume_form(mock_req *rq, const char *data, size_t n)
  * body without its closing boundary must fail here, as it fails in AList (FsForm answers
  * FormFile's error with code 500), with Go's words for where it stopped.
  */
-static void finish_form(mock_req *rq)
+static void finish_form(mock_upload *up)
 {
-    int parsed = MHD_destroy_post_processor(rq->pp) == MHD_YES;
-    rq->pp = NULL;
-    switch (rq->frame.at) {
+    int parsed = MHD_destroy_post_processor(up->pp) == MHD_YES;
+    up->pp = NULL;
+    switch (up->frame.at) {
     case FORM_END:
         if (!parsed)
-            fail(rq, 500, "malformed multipart body");
+            fail(up, 500, "malformed multipart body");
         return;
     case FORM_DELIM:
         /* NextPart reads the boundary line to its end. Only after a part's content is a lone
          * '-' still content ("--boundary-" is no delimiter), which then ends unexpectedly. */
-        if (rq->frame.parts == 1 || !rq->frame.dash || rq->frame.line != 1) {
-            fail(rq, 500, "multipart: NextPart: EOF");
+        if (up->frame.parts == 1 || !up->frame.dash || up->frame.line != 1) {
+            fail(up, 500, "multipart: NextPart: EOF");
             return;
         }
-        fail(rq, 500, "unexpected EOF");
+        fail(up, 500, "unexpected EOF");
         return;
     case FORM_DATA:
         /* No delimiter at all is NextPart's EOF; inside a part's content, the part's reader
          * meets the end before any boundary. */
-        fail(rq, 500, rq->frame.parts == 0 ? "multipart: NextPart: EOF" : "unexpected EOF");
+        fail(up, 500, up->frame.parts == 0 ? "multipart: NextPart: EOF" : "unexpected EOF");
         return;
     default:
         /* Cut inside a part's headers: Go's header reader returns io.EOF there, which ReadForm
@@ -415,7 +475,7 @@ static void finish_form(mock_req *rq)
  * The delimiter MHD's post processor looks for: everything after the first "boundary=" in the
  * Content-Type, enclosing quotes removed, behind CR LF "--". Returns 0 or -1.
  */
-static int form_delimiter(mock_req *rq, const char *ct)
+static int form_delimiter(mock_upload *up, const char *ct)
 {
     const char *b = strstr(ct + 19, "boundary=");
     if (b == NULL)
@@ -426,115 +486,125 @@ static int form_delimiter(mock_req *rq, const char *ct)
         b++;
         blen -= 2;
     }
-    if ((rq->frame.delim = malloc(blen + 5)) == NULL)
+    if ((up->frame.delim = malloc(blen + 5)) == NULL)
         return -1;
-    memcpy(rq->frame.delim, "\r\n--", 4);
-    memcpy(rq->frame.delim + 4, b, blen);
-    rq->frame.delim[blen + 4] = '\0';
-    rq->frame.dlen = blen + 4;
-    rq->frame.matched = 2; /* the first delimiter may open the body without its CR LF */
+    memcpy(up->frame.delim, "\r\n--", 4);
+    memcpy(up->frame.delim + 4, b, blen);
+    up->frame.delim[blen + 4] = '\0';
+    up->frame.dlen = blen + 4;
+    up->frame.matched = 2; /* the first delimiter may open the body without its CR LF */
     return 0;
 }
 
-enum MHD_Result mock_upload_begin(mock_req *rq, struct MHD_Connection *c)
+enum MHD_Result mock_upload_begin(mock_upload **out, const mock_server *srv,
+                                  struct MHD_Connection *c, int form, int64_t t0, mock_answer *ans)
 {
-    const mock_config *cfg = &rq->srv->cfg;
-    int form = rq->route == MOCK_ROUTE_FORM;
+    mock_upload *up = *out = calloc(1, sizeof *up);
+    if (up == NULL)
+        return MHD_NO;
+    up->srv = srv;
+    up->ans = ans;
+    up->form = form;
+    up->t0 = t0;
+    mock_store_init(&up->st);
+    mock_fault_init(&up->fault);
+
+    const mock_config *cfg = &srv->cfg;
     const char *te = mock_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *cl = mock_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *ct = mock_header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
     const char *expect = mock_header(c, MHD_HTTP_HEADER_EXPECT);
     int chunked = te != NULL && strcasestr(te, "chunked") != NULL;
     uint64_t clv = 0;
-    rq->declared = -1;
-    rq->has_body = chunked || (cl != NULL && sp__parse_uint(cl, UINT64_MAX, &clv) == 0 && clv > 0);
+    up->declared = -1;
+    up->has_body = chunked || (cl != NULL && sp__parse_uint(cl, UINT64_MAX, &clv) == 0 && clv > 0);
 
-    pick_fault(rq, c);
-    check_auth(rq, c);
+    pick_fault(up, c);
+    check_auth(up, c);
 
     /* FsUp middleware: url.PathUnescape (400), JoinBasePath (403). */
     const char *raw = mock_header(c, "File-Path");
-    rq->path = malloc(strlen(raw != NULL ? raw : "") + 2);
-    if (rq->path == NULL)
+    up->path = malloc(strlen(raw != NULL ? raw : "") + 2);
+    if (up->path == NULL)
         return MHD_NO;
     char m[300];
-    int code = mock_file_path(raw != NULL ? raw : "", cfg->profile, rq->path, m, sizeof m);
+    int code = mock_file_path(raw != NULL ? raw : "", cfg->profile, up->path, m, sizeof m);
     if (code != 0) {
-        fail(rq, code, "%s", m);
+        fail(up, code, "%s", m);
         /* No cleaned path exists: the journal's stored_path stays null. */
-        free(rq->path);
-        rq->path = NULL;
+        free(up->path);
+        up->path = NULL;
     }
     /*
      * AList does not check that File-Path is present ("" becomes "/") and the outcome depends on
      * the storage driver; a clear 400 serves a developer better.
      */
     if (raw == NULL || *raw == '\0')
-        fail(rq, 400, "missing File-Path header");
-    else if (rq->path != NULL && strcmp(rq->path, "/") == 0)
-        fail(rq, 400, "File-Path names the root directory, not a file");
+        fail(up, 400, "missing File-Path header");
+    else if (up->path != NULL && strcmp(up->path, "/") == 0)
+        fail(up, 400, "File-Path names the root directory, not a file");
 
     /* FsStream: As-Task and Overwrite are exact, case-sensitive matches. */
-    rq->as_task =
+    up->as_task =
         mock_header(c, "As-Task") != NULL && strcmp(mock_header(c, "As-Task"), "true") == 0;
-    rq->overwrite =
+    up->overwrite =
         mock_header(c, "Overwrite") == NULL || strcmp(mock_header(c, "Overwrite"), "false") != 0;
-    if (!rq->overwrite && rq->code == 0 && mock_store_exists(rq->srv->rootfd, rq->path))
-        fail(rq, 403, "file exists");
+    if (!up->overwrite && up->ans->code == 0 && mock_store_exists(up->srv->rootfd, up->path))
+        fail(up, 403, "file exists");
 
     if (form) {
         /* Go's multipart reader refuses anything else with this text (code 500 in FsForm). */
         if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0)
-            fail(rq, 500, "request Content-Type isn't multipart/form-data");
-        else if (rq->code == 0 &&
-                 ((rq->pp = MHD_create_post_processor(c, FORM_BUFFER, form_iter, rq)) == NULL ||
-                  form_delimiter(rq, ct) < 0))
-            fail(rq, 500, "request Content-Type isn't multipart/form-data");
+            fail(up, 500, "request Content-Type isn't multipart/form-data");
+        else if (up->ans->code == 0 &&
+                 ((up->pp = MHD_create_post_processor(c, FORM_BUFFER, form_iter, up)) == NULL ||
+                  form_delimiter(up, ct) < 0))
+            fail(up, 500, "request Content-Type isn't multipart/form-data");
     } else {
-        check_length(rq, c, chunked, cl);
+        check_length(up, c, chunked, cl);
     }
 
     /* Our addition: refuse an over-long body before reading it. */
     if (cfg->max_body > 0 && !chunked && cl != NULL && clv > cfg->max_body) {
-        fail(rq, 413, "http: request body too large");
-        rq->answer_now = 1;
+        fail(up, 413, "http: request body too large");
+        up->answer_now = 1;
     }
     if (!form && ct != NULL && strncasecmp(ct, "multipart/", 10) == 0)
-        suspect_multipart(rq, "its Content-Type is multipart/*");
+        suspect_multipart(up, "its Content-Type is multipart/*");
 
     const char *lm = mock_header(c, "Last-Modified");
-    rq->has_mtime = lm != NULL && mock_go_parse_int(lm, &rq->mtime_ms, NULL, 0) == 0;
-    start_hashes(rq, c);
+    up->has_mtime = lm != NULL && mock_go_parse_int(lm, &up->mtime_ms, NULL, 0) == 0;
+    start_hashes(up, c);
 
-    if (rq->code == 0) {
+    if (up->ans->code == 0) {
         size_t failed_dir = 0;
-        rq->st.noreplace = !rq->overwrite;
-        rq->st.fsync = cfg->fsync;
-        mock_store_err e = mock_store_begin(&rq->st, rq->srv->rootfd, rq->path, &failed_dir);
-        fail_store(rq, e, failed_dir);
+        up->st.noreplace = !up->overwrite;
+        up->st.fsync = cfg->fsync;
+        mock_store_err e = mock_store_begin(&up->st, up->srv->rootfd, up->path, &failed_dir);
+        fail_store(up, e, failed_dir);
     }
 
-    if (rq->fault.reset_after == 0) {
-        rq->reset = 1;
-        mock_fault_reset(c);
+    if (up->fault.reset_after == 0) {
+        up->reset = 1;
+        mock_respond_reset(c);
         return MHD_NO;
     }
     /*
      * A client that waits for "100 Continue" gets the error instead, and one without a body
      * has nothing to drain; MHD closes the connection after an early answer to a PUT.
      */
-    if (rq->code != 0 && (rq->answer_now || !rq->has_body ||
-                          (expect != NULL && strcasecmp(expect, "100-continue") == 0))) {
-        rq->answer_now = 1;
-        return mock_upload_finish(rq, c);
+    if (up->ans->code != 0 && (up->answer_now || !up->has_body ||
+                               (expect != NULL && strcasecmp(expect, "100-continue") == 0))) {
+        up->answer_now = 1;
+        return mock_upload_finish(up, c);
     }
     return MHD_YES;
 }
 
 /* Sleeps until total body bytes fit the slow-read rate, counted from the request's start. */
-static void pace(mock_req *rq, uint64_t total)
+static void pace(mock_upload *up, uint64_t total)
 {
-    int64_t due = rq->t0 + (int64_t)(total * 1000 / rq->fault.slow_read);
+    int64_t due = up->t0 + (int64_t)(total * 1000 / up->fault.slow_read);
     int64_t now = sp__now_ms();
     if (due > now)
         mock_sleep_ms((uint64_t)(due - now));
@@ -546,34 +616,34 @@ static void pace(mock_req *rq, uint64_t total)
  * nothing more of it is read (stop_now): with a first error found before the body, that error is
  * the answer, as the first error always is.
  */
-static void consume(mock_req *rq, const char *data, size_t n)
+static void consume(mock_upload *up, const char *data, size_t n)
 {
-    const mock_config *cfg = &rq->srv->cfg;
+    const mock_config *cfg = &up->srv->cfg;
     if (n == 0)
         return;
-    rq->received += n;
-    if (cfg->max_body > 0 && rq->received > cfg->max_body) {
-        fail(rq, 413, "http: request body too large");
-        rq->stop_now = 1;
+    up->received += n;
+    if (cfg->max_body > 0 && up->received > cfg->max_body) {
+        fail(up, 413, "http: request body too large");
+        up->stop_now = 1;
     }
-    if (rq->size_from_header && rq->received > (uint64_t)rq->declared) {
-        fail(rq, 400, "the body is longer than the %lld bytes X-File-Size says",
-             (long long)rq->declared);
-        rq->stop_now = 1;
+    if (up->size_from_header && up->received > (uint64_t)up->declared) {
+        fail(up, 400, "the body is longer than the %lld bytes X-File-Size says",
+             (long long)up->declared);
+        up->stop_now = 1;
     }
-    if (rq->stop_now)
+    if (up->stop_now)
         return;
-    if (rq->route == MOCK_ROUTE_FORM) {
-        consume_form(rq, data, n);
+    if (up->form) {
+        consume_form(up, data, n);
     } else {
-        sniff_body(rq, data, n, 0);
-        store_piece(rq, data, n);
+        sniff_body(up, data, n, 0);
+        store_piece(up, data, n);
     }
-    if (rq->fault.slow_read > 0)
-        pace(rq, rq->received);
+    if (up->fault.slow_read > 0)
+        pace(up, up->received);
 }
 
-static void conclude(mock_req *rq);
+static void conclude(mock_upload *up);
 
 /*
  * Go's rstAvoidanceDelay: after an answer that leaves body bytes unread, net/http half-closes
@@ -588,40 +658,40 @@ static void conclude(mock_req *rq);
  * before the body has been read (see mock_respond_now), so it is written past MHD, and MHD_NO
  * makes MHD close the connection without reading the rest.
  */
-static enum MHD_Result answer_mid_body(mock_req *rq, struct MHD_Connection *c)
+static enum MHD_Result answer_mid_body(mock_upload *up, struct MHD_Connection *c)
 {
-    conclude(rq);
-    if (mock_respond_now(c, rq->http_status, rq->code, rq->msg) == 0)
+    conclude(up);
+    if (mock_respond_now(c, up->ans->http_status, up->ans->code, up->ans->msg) == 0)
         mock_sleep_ms(RST_AVOIDANCE_MS);
     else
-        rq->http_status = 0; /* the journal says how the connection ended instead */
+        up->ans->http_status = 0; /* the journal says how the connection ended instead */
     return MHD_NO;
 }
 
-enum MHD_Result mock_upload_body(mock_req *rq, struct MHD_Connection *c, const char *data,
+enum MHD_Result mock_upload_body(mock_upload *up, struct MHD_Connection *c, const char *data,
                                  size_t *size)
 {
     size_t len = *size, off = 0;
     *size = 0;
-    if (rq->fault.reset_after > 0 && rq->received + len >= (uint64_t)rq->fault.reset_after) {
-        rq->received = (uint64_t)rq->fault.reset_after;
-        rq->reset = 1;
-        mock_store_abort(&rq->st);
-        mock_fault_reset(c);
+    if (up->fault.reset_after > 0 && up->received + len >= (uint64_t)up->fault.reset_after) {
+        up->received = (uint64_t)up->fault.reset_after;
+        up->reset = 1;
+        mock_store_abort(&up->st);
+        mock_respond_reset(c);
         return MHD_NO;
     }
     /* The stall starts at the exact byte count: the piece is split there. */
-    if (rq->fault.stall_after >= 0 && !rq->stalled &&
-        rq->received + len > (uint64_t)rq->fault.stall_after) {
-        off = (size_t)((uint64_t)rq->fault.stall_after - rq->received);
-        consume(rq, data, off);
-        rq->stalled = 1;
-        if (!rq->stop_now)
-            mock_sleep_ms(rq->fault.stall_ms);
+    if (up->fault.stall_after >= 0 && !up->stalled &&
+        up->received + len > (uint64_t)up->fault.stall_after) {
+        off = (size_t)((uint64_t)up->fault.stall_after - up->received);
+        consume(up, data, off);
+        up->stalled = 1;
+        if (!up->stop_now)
+            mock_sleep_ms(up->fault.stall_ms);
     }
-    if (!rq->stop_now)
-        consume(rq, data + off, len - off);
-    return rq->stop_now ? answer_mid_body(rq, c) : MHD_YES;
+    if (!up->stop_now)
+        consume(up, data + off, len - off);
+    return up->stop_now ? answer_mid_body(up, c) : MHD_YES;
 }
 
 /* nanoid's default: 21 characters from A-Za-z0-9_- (tache's task ids). */
@@ -641,18 +711,18 @@ static void nanoid(char out[22])
  * pending). The whole root plays a storage mounted at "/", so the name reads
  * "upload b.txt to [/](/a)".
  */
-static cJSON *task_info(const mock_req *rq)
+static cJSON *task_info(const mock_upload *up)
 {
-    const char *slash = strrchr(rq->path, '/');
-    size_t cap = 2 * strlen(rq->path) + 32;
+    const char *slash = strrchr(up->path, '/');
+    size_t cap = 2 * strlen(up->path) + 32;
     char id[22], *name = malloc(cap);
     if (name == NULL)
         return NULL;
     snprintf(name, cap, "upload %s to [/](%.*s)", slash + 1,
-             slash == rq->path ? 1 : (int)(slash - rq->path), rq->path);
+             slash == up->path ? 1 : (int)(slash - up->path), up->path);
     nanoid(id);
-    int admin = rq->srv->cfg.token != NULL;
-    int64_t total = rq->route == MOCK_ROUTE_FORM ? (int64_t)rq->file_bytes : rq->declared;
+    int admin = up->srv->cfg.token != NULL;
+    int64_t total = up->form ? (int64_t)up->file_bytes : up->declared;
 
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "id", id);
@@ -672,69 +742,109 @@ static cJSON *task_info(const mock_req *rq)
     return d;
 }
 
-/* Decides the answer into rq (code, msg, http_status), commits the upload or not, and releases
+/* Decides the answer into up (code, msg, http_status), commits the upload or not, and releases
  * what it holds. */
-static void conclude(mock_req *rq)
+static void conclude(mock_upload *up)
 {
-    const mock_fault *f = &rq->fault;
-    if (rq->code == 0) {
+    const mock_fault *f = &up->fault;
+    if (up->ans->code == 0) {
         /* ParseMultipartForm's errors come before FormFile looks for the part. */
-        if (rq->route == MOCK_ROUTE_FORM)
-            finish_form(rq);
-        if (rq->route == MOCK_ROUTE_FORM && rq->form_part == 0)
-            fail(rq, 500, "http: no such file");
-        if (rq->route == MOCK_ROUTE_PUT)
-            sniff_body(rq, "", 0, 1);
-        if (rq->size_from_header && rq->received != (uint64_t)rq->declared)
-            fail(rq, 400, "the body has %llu bytes but X-File-Size says %lld",
-                 (unsigned long long)rq->received, (long long)rq->declared);
-        verify_hashes(rq);
+        if (up->form)
+            finish_form(up);
+        if (up->form && up->form_part == 0)
+            fail(up, 500, "http: no such file");
+        if (!up->form)
+            sniff_body(up, "", 0, 1);
+        if (up->size_from_header && up->received != (uint64_t)up->declared)
+            fail(up, 400, "the body has %llu bytes but X-File-Size says %lld",
+                 (unsigned long long)up->received, (long long)up->declared);
+        verify_hashes(up);
     }
     if (f->code != 0)
-        fail(rq, f->code, "injected fault: code=%d", f->code);
+        fail(up, f->code, "injected fault: code=%d", f->code);
     if (f->status != 0)
-        fail(rq, (int)f->status, "injected fault: status=%u", f->status);
+        fail(up, (int)f->status, "injected fault: status=%u", f->status);
     if (f->delay_ms > 0)
         mock_sleep_ms(f->delay_ms);
-    if (rq->code == 0) {
+    if (up->ans->code == 0) {
         char why[128];
-        if (rq->has_mtime && mock_store_set_mtime(&rq->st, rq->mtime_ms) < 0)
-            fail(rq, 500, "failed to set the modification time: %s",
+        if (up->has_mtime && mock_store_set_mtime(&up->st, up->mtime_ms) < 0)
+            fail(up, 500, "failed to set the modification time: %s",
                  mock_go_errno(errno, why, sizeof why));
-        if (rq->code == 0) {
-            mock_store_err e = mock_store_commit(&rq->st);
+        if (up->ans->code == 0) {
+            mock_store_err e = mock_store_commit(&up->st);
             /* The journal says what is on disk, even when the answer is an error. */
-            rq->stored = e == MOCK_STORE_OK || e == MOCK_STORE_UNSYNCED;
-            fail_store(rq, e, 0);
+            up->stored = e == MOCK_STORE_OK || e == MOCK_STORE_UNSYNCED;
+            fail_store(up, e, 0);
         }
     }
-    mock_upload_release(rq);
-    if (rq->code == 0) {
-        rq->code = 200;
-        snprintf(rq->msg, sizeof rq->msg, "success");
+    mock_upload_release(up);
+    if (up->ans->code == 0) {
+        up->ans->code = 200;
+        snprintf(up->ans->msg, sizeof up->ans->msg, "success");
     }
-    rq->http_status = f->status != 0 ? f->status : MHD_HTTP_OK;
+    up->ans->http_status = f->status != 0 ? f->status : MHD_HTTP_OK;
 }
 
-enum MHD_Result mock_upload_finish(mock_req *rq, struct MHD_Connection *c)
+enum MHD_Result mock_upload_finish(mock_upload *up, struct MHD_Connection *c)
 {
-    conclude(rq);
+    conclude(up);
     /* An answer before the body means the connection cannot carry another request. */
-    return mock_respond(c, rq->http_status, rq->code, rq->msg,
-                        rq->code == 200 && rq->as_task ? task_info(rq) : NULL, rq->answer_now);
+    return mock_respond(c, up->ans->http_status, up->ans->code, up->ans->msg,
+                        up->ans->code == 200 && up->as_task ? task_info(up) : NULL, up->answer_now);
 }
 
-void mock_upload_release(mock_req *rq)
+void mock_upload_release(mock_upload *up)
 {
-    mock_store_abort(&rq->st);
+    if (up == NULL)
+        return;
+    mock_store_abort(&up->st);
     for (int i = 0; i < MOCK_NHASH; i++) {
-        EVP_MD_CTX_free(rq->md[i]);
-        rq->md[i] = NULL;
+        EVP_MD_CTX_free(up->md[i]);
+        up->md[i] = NULL;
     }
-    if (rq->pp != NULL) {
-        MHD_destroy_post_processor(rq->pp);
-        rq->pp = NULL;
+    if (up->pp != NULL) {
+        MHD_destroy_post_processor(up->pp);
+        up->pp = NULL;
     }
-    free(rq->frame.delim);
-    rq->frame.delim = NULL;
+    free(up->frame.delim);
+    up->frame.delim = NULL;
+}
+
+void mock_upload_free(mock_upload *up)
+{
+    if (up == NULL)
+        return;
+    mock_upload_release(up);
+    free(up->path);
+    free(up);
+}
+
+const char *mock_upload_path(const mock_upload *up)
+{
+    return up != NULL ? up->path : NULL;
+}
+
+uint64_t mock_upload_received(const mock_upload *up)
+{
+    return up != NULL ? up->received : 0;
+}
+
+int mock_upload_stored(const mock_upload *up)
+{
+    return up != NULL && up->stored;
+}
+
+int mock_upload_multipart(const mock_upload *up)
+{
+    return up != NULL && up->multipart_suspected;
+}
+
+int mock_upload_why(const mock_upload *up, char *out, size_t outsz)
+{
+    if (up == NULL || !up->reset)
+        return 0;
+    snprintf(out, outsz, "injected fault: reset-after=%lld, connection reset after %llu bytes",
+             (long long)up->fault.reset_after, (unsigned long long)up->received);
+    return 1;
 }

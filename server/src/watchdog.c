@@ -20,7 +20,8 @@
  * it closes the socket, and entries leave the list under the lock in that report, so the
  * watchdog never touches a descriptor that could already belong to another connection.
  */
-#include "mock.h"
+#include "watchdog.h"
+#include "journal.h"
 #include "sp_common.h"
 
 #include <pthread.h>

@@ -2,7 +2,7 @@
  * Fuzzes --fault / X-Mock-Fault spec parsing: any input either parses or fails with a message,
  * and a spec that fails leaves no fault half-applied.
  */
-#include "mock.h"
+#include "fault.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * rules of both profiles). Whatever it accepts must be a clean absolute path that cannot climb
  * out of the root: no "..", "." or empty segments, no NUL, and cleaning it again changes nothing.
  */
-#include "mock.h"
+#include "apath.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * Fuzzes the multipart sniffer: its verdict on a body must not depend on how the body was cut
  * into pieces on the way in (whole, one byte at a time, or at a point the input chooses).
  */
-#include "mock.h"
+#include "sniff.h"
 
 #include <stdint.h>
 #include <stdlib.h>

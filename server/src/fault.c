@@ -1,40 +1,18 @@
 /*
- * Fault injection: parsing of "--fault SPEC" / "X-Mock-Fault: SPEC", sleeps that a shutdown can
- * cut short, and the TCP reset. A SPEC is a comma-separated list of
+ * Fault SPEC parsing, for "--fault SPEC" and "X-Mock-Fault: SPEC". A SPEC is a comma-separated
+ * list of
  *   reset-after=BYTES  stall-after=BYTES:MS  delay-response=MS  code=N  status=N
  *   slow-read=BYTES_PER_SEC
- * In thread-per-connection mode each request owns its thread, so a fault simply sleeps in the
- * handler: MHD does not read the socket meanwhile and TCP back-pressure stalls the client.
+ * Pure: acting on a fault is upload.c's, with sleep.c's sleeps and respond.c's reset.
  */
-#include "mock.h"
+#include "fault.h"
 #include "sp_common.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 /* Longest sleep a fault may ask for: an hour is plenty for any client timeout test. */
 #define FAULT_MAX_MS 3600000u
-
-static pthread_mutex_t stop_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t stop_cv;
-static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
-static int stopping;
-
-/* The condition variable waits on CLOCK_MONOTONIC, so a wall-clock jump cannot stretch a fault. */
-static void stop_cv_init(void)
-{
-    pthread_condattr_t a;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&stop_cv, &a);
-    pthread_condattr_destroy(&a);
-}
 
 void mock_fault_init(mock_fault *f)
 {
@@ -125,56 +103,4 @@ int mock_fault_parse(const char *spec, mock_fault *out, char *err, size_t errsz)
     }
     *out = parsed;
     return 0;
-}
-
-void mock_stop_sleepers(void)
-{
-    pthread_once(&stop_once, stop_cv_init);
-    pthread_mutex_lock(&stop_mu);
-    stopping = 1;
-    pthread_cond_broadcast(&stop_cv);
-    pthread_mutex_unlock(&stop_mu);
-}
-
-int mock_sleep_ms(uint64_t ms)
-{
-    struct timespec until;
-    pthread_once(&stop_once, stop_cv_init);
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(ms / 1000);
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&stop_mu);
-    int rc = 0;
-    while (!stopping && rc != ETIMEDOUT)
-        rc = pthread_cond_timedwait(&stop_cv, &stop_mu, &until);
-    int stopped = stopping;
-    pthread_mutex_unlock(&stop_mu);
-    return stopped ? -1 : 0;
-}
-
-void mock_fault_reset(struct MHD_Connection *c)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (ci == NULL)
-        return;
-    int fd = ci->connect_fd;
-    /*
-     * With linger 0, closing the last reference to a TCP socket sends RST. MHD itself would
-     * shutdown(SHUT_WR) first, and the client would see a clean FIN before the reset, so the
-     * connection is reset here: dup3() atomically closes it and leaves an unconnected socket
-     * under the same descriptor number for MHD to shut down and close harmlessly. Only this
-     * connection's own thread (the one running this handler) ever touches fd.
-     */
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    int spare = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (spare >= 0) {
-        dup3(spare, fd, O_CLOEXEC);
-        close(spare);
-    }
 }
