@@ -272,8 +272,7 @@ sp_engine sp__body_engine(sp_engine asked, int regular, uint64_t size, int can_s
         return SP_ENGINE_RW;
     if (asked == SP_ENGINE_SENDFILE)
         return SP_ENGINE_SENDFILE;
-    (void)peer_local;
-    return can_sendfile ? SP_ENGINE_SENDFILE : SP_ENGINE_RW;
+    return can_sendfile && !peer_local ? SP_ENGINE_SENDFILE : SP_ENGINE_RW;
 }
 
 int sp__body_send(sp__exchange *x, int src, int regular)
