@@ -170,11 +170,11 @@ static int awaiting_answer(const sp__exchange *x)
  * --answer-timeout and --timeout, and a server host that vanishes by TCP keepalive. Returns 1
  * for a stall, 0 if the timer was restarted or is off until the answer begins.
  */
-static int stalled(sp__exchange *x, int64_t now)
+static int stalled(sp__exchange *x, sp__conn *cn, int64_t now)
 {
     if (!awaiting_answer(x))
         return 1;
-    int n = sp__conn_unacked(x->cn);
+    int n = sp__conn_unacked(cn);
     if (n < 0)
         return 1;
     if (n == 0 || n < x->unacked) {
@@ -219,7 +219,7 @@ static int wait_conn(sp__exchange *x, sp__conn *cn, unsigned what, int64_t limit
                                 "%s: no answer %llu ms after the whole body was sent (answer "
                                 "timeout)",
                                 doing, (unsigned long long)c->answer_timeout_ms);
-            if (!stalled(x, now))
+            if (!stalled(x, cn, now))
                 continue;
             if (waiting && x->unacked > 0)
                 return sp__fail(c, SP_ETIMEOUT, 0,
