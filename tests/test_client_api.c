@@ -209,14 +209,20 @@ START_TEST(api_route_without_the_json_envelope_is_a_protocol_error)
 }
 END_TEST
 
-START_TEST(sendfile_is_the_default_for_regular_files)
+/* Toward this host auto copies with read/send (faster there); sendfile stays one option away. */
+START_TEST(auto_sends_with_rw_to_this_host_and_sendfile_when_asked)
 {
     const char *src = th_path(dir, "s.bin");
     ck_assert_int_eq(th_write_random(src, 100000, 5), 0);
     sp_set_remote_path(c, "/s.bin");
     ck_assert_int_eq(sp_put_file(c, src, url), SP_OK);
-    ck_assert_int_eq(info_long(SP_INFO_ENGINE), SP_ENGINE_SENDFILE);
+    ck_assert_int_eq(info_long(SP_INFO_ENGINE), SP_ENGINE_RW);
     ck_assert_int_eq(th_files_equal(src, th_path(root, "s.bin")), 1);
+    sp_set_engine(c, SP_ENGINE_SENDFILE);
+    sp_set_remote_path(c, "/s2.bin");
+    ck_assert_int_eq(sp_put_file(c, src, url), SP_OK);
+    ck_assert_int_eq(info_long(SP_INFO_ENGINE), SP_ENGINE_SENDFILE);
+    ck_assert_int_eq(th_files_equal(src, th_path(root, "s2.bin")), 1);
 }
 END_TEST
 
@@ -562,7 +568,7 @@ int main(void)
     tcase_add_test(t, progress_callback_cancels_and_nothing_is_stored);
     tcase_add_test(t, cancel_after_the_whole_body_says_it_may_be_stored);
     tcase_add_test(t, api_route_without_the_json_envelope_is_a_protocol_error);
-    tcase_add_test(t, sendfile_is_the_default_for_regular_files);
+    tcase_add_test(t, auto_sends_with_rw_to_this_host_and_sendfile_when_asked);
     tcase_add_test(t, debug_callback_sees_request_and_response_heads);
     tcase_add_test(t, put_fd_starts_at_the_fd_offset);
     tcase_add_test(t, put_stream_sends_chunked_or_the_declared_size);

@@ -3,13 +3,16 @@
  * URL parsing, header validation, request building, chunk framing, response parsing split at
  * every byte boundary, digests, error strings and exit-code mapping.
  */
+#include "exchange.h"
 #include "internal.h"
 #include "tool.h"
 
 #include "harness.h"
 
 #include <check.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -198,6 +201,61 @@ START_TEST(chunk_head_is_lowercase_hex_with_crlf)
         ck_assert_int_eq((int)(end - start), (int)strlen(cases[i].want));
         ck_assert_int_eq(memcmp(start, cases[i].want, strlen(cases[i].want)), 0);
     }
+}
+END_TEST
+
+/* ---- Connections: where the peer is, and the engine auto picks for it ---- */
+
+/* Whether the numeric address text is judged local; AF_INET6 if it holds a colon. */
+static int local_text(const char *text)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (strchr(text, ':') != NULL) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        a6->sin6_family = AF_INET6;
+        ck_assert_int_eq(inet_pton(AF_INET6, text, &a6->sin6_addr), 1);
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        a4->sin_family = AF_INET;
+        ck_assert_int_eq(inet_pton(AF_INET, text, &a4->sin_addr), 1);
+    }
+    return sp__addr_is_local((const struct sockaddr *)&ss);
+}
+
+START_TEST(loopback_and_own_addresses_are_local)
+{
+    static const char *local[] = {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"};
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+        ck_assert_msg(local_text(local[i]) == 1, "%s not local", local[i]);
+    /* Documentation ranges (RFC 5737, RFC 3849): never this host's. */
+    static const char *remote[] = {"192.0.2.1", "198.51.100.7", "2001:db8::1", "::ffff:192.0.2.1"};
+    for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++)
+        ck_assert_msg(local_text(remote[i]) == 0, "%s taken as local", remote[i]);
+    /* Each of this host's own addresses counts, not only loopback. */
+    struct ifaddrs *list;
+    ck_assert_int_eq(getifaddrs(&list), 0);
+    for (const struct ifaddrs *i = list; i != NULL; i = i->ifa_next)
+        if (i->ifa_addr != NULL &&
+            (i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6))
+            ck_assert_msg(sp__addr_is_local(i->ifa_addr) == 1, "own address on %s not local",
+                          i->ifa_name);
+    freeifaddrs(list);
+}
+END_TEST
+
+START_TEST(auto_engine_is_sendfile_only_toward_another_host)
+{
+    const uint64_t n = 1000, unknown = SP_SIZE_UNKNOWN;
+    /* auto: sendfile to another host, rw to this one, rw where sendfile cannot run. */
+    ck_assert_int_eq(sp__body_engine(SP_ENGINE_AUTO, 1, n, 1, 0), SP_ENGINE_SENDFILE);
+    ck_assert_int_eq(sp__body_engine(SP_ENGINE_AUTO, 1, n, 1, 1), SP_ENGINE_RW);
+    ck_assert_int_eq(sp__body_engine(SP_ENGINE_AUTO, 1, n, 0, 0), SP_ENGINE_RW);
+    ck_assert_int_eq(sp__body_engine(SP_ENGINE_AUTO, 0, n, 1, 0), SP_ENGINE_RW);
+    ck_assert_int_eq(sp__body_engine(SP_ENGINE_AUTO, 1, unknown, 1, 0), SP_ENGINE_RW);
+    /* Asked for explicitly, an engine is used wherever the peer is. */
+    ck_assert_int_eq(sp__body_engine(SP_ENGINE_SENDFILE, 1, n, 1, 1), SP_ENGINE_SENDFILE);
+    ck_assert_int_eq(sp__body_engine(SP_ENGINE_RW, 1, n, 1, 0), SP_ENGINE_RW);
 }
 END_TEST
 
@@ -686,6 +744,8 @@ int main(void)
          {header_validation_blocks_injection, request_has_the_alist_headers,
           request_user_headers_replace_and_remove_defaults, request_that_does_not_fit_fails_cleanly,
           chunk_head_is_lowercase_hex_with_crlf}},
+        {"conn",
+         {loopback_and_own_addresses_are_local, auto_engine_is_sendfile_only_toward_another_host}},
         {"response",
          {response_content_length_json_success, response_chunked_api_error,
           response_close_delimited_needs_eof, response_after_100_continue,

@@ -70,7 +70,9 @@ SP_EXTERN const char *sp_err_name(int err);
 
 /* How the body is put on the wire. */
 typedef enum sp_engine {
-    SP_ENGINE_AUTO = 0,     /* sendfile for regular files, rw otherwise */
+    /* sendfile for regular files sent to another host; rw toward this host (where sendfile only
+     * moves the copy into the receiver), for streams, or where sendfile cannot run */
+    SP_ENGINE_AUTO = 0,
     SP_ENGINE_RW = 1,       /* read() into one buffer of chunk_size bytes, then send() */
     SP_ENGINE_SENDFILE = 2, /* sendfile(2), zero-copy; regular files only */
 } sp_engine;

@@ -272,7 +272,9 @@ static const tool_opt options[] = {
 
     {TRANSFER, "chunk-size", 'c', "SIZE", "bytes per read/send or sendfile call (default: 256K)",
      .fn = opt_chunk_size},
-    {TRANSFER, "engine", 'e', "ENGINE", "rw, sendfile or auto (default: auto = sendfile for files)",
+    {TRANSFER, "engine", 'e', "ENGINE",
+     "rw, sendfile or auto (default: auto = sendfile for files\n"
+     "sent to another host, rw toward this host and for streams)",
      .fn = opt_engine},
     {TRANSFER, "limit-rate", 0, "RATE", "at most RATE bytes per second (e.g. 10M)", .fn = opt_size,
      .set.u64 = sp_set_limit_rate, .value = 1, .hint = " (e.g. 10M)"},
