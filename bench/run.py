@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""streamput benchmarks: the chunk-size sweep and the interleaved comparisons (issue 6).
+"""streamput benchmarks: the chunk-size sweep, the interleaved comparisons (issue 6) and the
+engines (rw, sendfile, the default, curl -T) on loopback and across a shaped veth link.
 
-    bench/run.py [--quick] [--size SIZE] [--runs K] [--only PARTS] [--bin DIR] [--out DIR]
+    bench/run.py [--quick] [--size SIZE] [--runs K] [--only PARTS] [--rates LIST] [--bin DIR]
+                 [--out DIR]
 
-Everything runs on this machine over 127.0.0.1, with files on tmpfs (/dev/shm) so the disk does
-not dominate. Prints Markdown tables to stdout and writes CSV files, a summary and PNG plots under
+Everything runs on this machine, with files on tmpfs (/dev/shm) so the disk does not dominate:
+over 127.0.0.1, and for the link part (root only) between two network namespaces the driver
+creates and deletes, joined by a veth pair on a private /30 that exists only inside them. Prints Markdown tables to stdout and writes CSV files, a summary and PNG plots under
 bench/results/<timestamp>/ (--out to change). See bench/README.md for what each figure means.
 
 Exit status: 0 when every run succeeded (targets missed or not), 1 when a run failed or a stored
@@ -47,6 +50,14 @@ T_MOCK_VS_NGINX = 1.0
 T_CLIENT_RSS_KIB = 4 * KiB
 T_CLIENT_RSS_GROWTH_KIB = 256
 T_MOCK_RSS_GROWTH_KIB = KiB
+
+
+# Network namespaces of the link part are named NETNS_PREFIX<driver pid>-<random>-{m,c}.
+NETNS_PREFIX = "spb-"
+# The link part's default rates: tbf on the client's end of the veth pair; "none" = unshaped.
+LINK_RATES = "1gbit,10gbit,none"
+# At a shaped rate the file is cut (halved) until one run takes at most about this long.
+LINK_RUN_S = 5
 
 
 class BenchError(Exception):
@@ -145,6 +156,98 @@ def write_source(path, size):
             index += 1
 
 
+def in_netns(netns):
+    """The argv prefix that runs a command inside network namespace netns (none: nothing)."""
+    return ["ip", "netns", "exec", netns] if netns else []
+
+
+def parse_rate(text):
+    """'1gbit', '10gbit', '500mbit' -> bits per second (tc's units, powers of 1000); 'none' ->
+    None (unshaped)."""
+    if text == "none":
+        return None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([kmg]?)bit", text.strip().lower())
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a rate: {text!r} (e.g. 1gbit, 10gbit, none)")
+    return float(m.group(1)) * 1000 ** " kmg".index(m.group(2) or " ")
+
+
+def run_ip(argv, check=True):
+    """Runs an ip/tc command; a failure of one the link needs ends the run with its message."""
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    if check and p.returncode != 0:
+        raise BenchError(f"{' '.join(argv)}: {p.stderr.decode(errors='replace').strip()}")
+    return p
+
+
+def remove_stale_netns():
+    """Deletes the namespaces of earlier runs whose driver died before it could clean up (the
+    veth pair goes with them)."""
+    p = run_ip(["ip", "netns", "list"], check=False)
+    for line in p.stdout.decode(errors="replace").splitlines():
+        name = line.split()[0] if line.split() else ""
+        m = re.fullmatch(re.escape(NETNS_PREFIX) + r"(\d+)-[0-9a-f]+-[mc]", name)
+        if m and not pid_alive(int(m.group(1))):
+            run_ip(["ip", "netns", "del", name], check=False)
+
+
+class Link:
+    """'Another machine' on this one: the mock in one network namespace, the client in another,
+    joined by a veth pair with a private /30 that exists only inside the two namespaces. Neither
+    namespace has any other interface up but its own loopback, nor any route beyond the /30, so
+    nothing can reach the outside network. The client's end is shaped with tbf (this kernel has
+    tbf and htb, not netem); the mock's CPU is then spent apart from the link's rate limit, as
+    on a receiver across a real network."""
+
+    def __init__(self):
+        tag = f"{os.getpid()}-{os.urandom(2).hex()}"
+        self.ns_mock = f"{NETNS_PREFIX}{tag}-m"
+        self.ns_client = f"{NETNS_PREFIX}{tag}-c"
+        short = os.urandom(3).hex()  # interface names are at most 15 bytes
+        self.if_mock, self.if_client = f"spb{short}m", f"spb{short}c"
+        x, k = os.urandom(1)[0], os.urandom(1)[0] % 64
+        self.addr_mock = f"10.200.{x}.{4 * k + 1}"
+        self.addr_client = f"10.200.{x}.{4 * k + 2}"
+        self.made = []
+
+    def create(self):
+        for ns in (self.ns_mock, self.ns_client):
+            run_ip(["ip", "netns", "add", ns])
+            self.made.append(ns)
+        # Both ends are created inside their namespaces: no interface of the pair ever exists in
+        # the namespace this driver runs in.
+        run_ip(["ip", "link", "add", self.if_mock, "netns", self.ns_mock, "type", "veth", "peer",
+                "name", self.if_client, "netns", self.ns_client])
+        for ns, dev, addr in ((self.ns_mock, self.if_mock, self.addr_mock),
+                              (self.ns_client, self.if_client, self.addr_client)):
+            run_ip(["ip", "-n", ns, "addr", "add", f"{addr}/30", "dev", dev])
+            run_ip(["ip", "-n", ns, "link", "set", dev, "up"])
+            run_ip(["ip", "-n", ns, "link", "set", "lo", "up"])
+
+    def shape(self, rate_bps):
+        """tbf at rate_bps on the client's egress (the body's direction); None removes it. The
+        bucket holds at least two 64 KiB GSO packets and 1 ms at the rate, so tbf never has to
+        split a packet and a 10 Gbit/s bucket refills in steps the timer can keep up with."""
+        tc = in_netns(self.ns_client) + ["tc", "qdisc"]
+        if rate_bps is None:
+            run_ip(tc + ["del", "dev", self.if_client, "root"], check=False)
+            return "unshaped"
+        burst = max(128 * KiB, int(rate_bps / 8 / 1000))
+        run_ip(tc + ["replace", "dev", self.if_client, "root", "tbf", "rate", f"{int(rate_bps)}bit",
+                     "burst", str(burst), "latency", "20ms"])
+        show = run_ip(tc + ["show", "dev", self.if_client]).stdout.decode(errors="replace")
+        return show.strip().splitlines()[0] if show.strip() else "tbf"
+
+    def destroy(self):
+        while self.made:
+            run_ip(["ip", "netns", "del", self.made.pop()], check=False)
+
+
+def load1():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
 def proc_vmhwm_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -184,6 +287,8 @@ class Bench:
         self.timeout = 30 + self.size // (8 * MiB)  # per run: generous, but bounded
         self.tools = {}
         self.mock_uploads = 0
+        self.link = None
+        self.link_srcs = {}
 
     # ----- setup and teardown -------------------------------------------------------------
 
@@ -206,6 +311,15 @@ class Bench:
             self.tools[name] = path
         if missing:
             raise Missing("missing: " + ", ".join(missing))
+
+    def check_link_tools(self):
+        """The link part makes network namespaces: it needs root (CAP_NET_ADMIN), ip and tc."""
+        missing = [f"{t} (install: apt-get install iproute2)" for t in ("ip", "tc")
+                   if find_tool(t, ("/usr/sbin", "/sbin")) is None]
+        if os.geteuid() != 0:
+            missing.append("root (the link part creates network namespaces)")
+        if missing:
+            raise Missing("missing for --only link: " + ", ".join(missing))
 
     def setup(self):
         with open("/proc/meminfo") as f:
@@ -251,15 +365,21 @@ class Bench:
         for s in reversed(self.servers):
             s.stop()
         self.servers.clear()
+        if self.link:
+            self.link.destroy()
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def start_mock(self):
-        root = os.path.join(self.tmp, "mock-root")
+    def start_mock(self, host="127.0.0.1", netns=None, name="mock-root"):
+        """A streamput-mock on host, port 0, storing into the temp tree's directory name; with
+        netns it runs inside that network namespace (ip netns exec execs it in place, so the
+        pid is the mock's own and its CPU time is read as on loopback)."""
+        root = os.path.join(self.tmp, name)
         os.mkdir(root)
-        log = open(os.path.join(self.tmp, "mock.log"), "wb")
+        log = open(os.path.join(self.tmp, f"{name}.log"), "wb")
         proc = subprocess.Popen(
-            [self.tools["streamput-mock"], "--listen", "127.0.0.1:0", "--root", root],
+            in_netns(netns) + [self.tools["streamput-mock"], "--listen", f"{host}:0",
+                               "--root", root],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
             preexec_fn=die_with_parent)
         log.close()
@@ -267,7 +387,7 @@ class Bench:
         self.servers.append(server)
         ready, _, _ = select.select([proc.stdout], [], [], 10)
         line = proc.stdout.readline().decode(errors="replace") if ready else ""
-        m = re.search(r"listening on (http://127\.0\.0\.1:\d+/)", line)
+        m = re.search(r"listening on (http://" + re.escape(host) + r":\d+/)", line)
         if not m:
             raise BenchError(f"streamput-mock did not start: {line.strip()!r}; see {log.name}")
         # Keep draining stdout so the mock can never block on a full pipe.
@@ -339,10 +459,11 @@ http {{
 
     # ----- one measured run -----------------------------------------------------------------
 
-    def measure(self, what, cmd, peers=(), nbytes=None):
-        """Runs cmd under sp_measure; returns its figures, with per-GiB rates for nbytes."""
+    def measure(self, what, cmd, peers=(), nbytes=None, netns=None):
+        """Runs cmd under sp_measure (inside netns if given); returns its figures, with per-GiB
+        rates for nbytes."""
         out = os.path.join(self.tmp, "measure.txt")
-        argv = [self.tools["sp_measure"], "-o", out, "-t", str(self.timeout)]
+        argv = in_netns(netns) + [self.tools["sp_measure"], "-o", out, "-t", str(self.timeout)]
         if peers:
             argv += ["-p", ",".join(str(p) for p in peers)]
         p = subprocess.run(argv + ["--"] + cmd, stdin=subprocess.DEVNULL,
@@ -367,8 +488,9 @@ http {{
         fig["peer_per_gib"] = peer / gib if peer is not None and peer == peer else None
         return fig
 
-    def check_stored(self, what, path, nbytes, full):
-        """The stored copy has the right size (every run) and bytes (full=True); then removed."""
+    def check_stored(self, what, path, nbytes, full, src=None):
+        """The stored copy has the right size (every run) and bytes (full=True: compared with
+        src, by default the source file of that size); then removed."""
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -376,12 +498,13 @@ http {{
         if st.st_size != nbytes:
             raise BenchError(f"{what}: stored {st.st_size} bytes, expected {nbytes}")
         if full:
-            src = self.src if nbytes == self.size else self.sys_src
+            if src is None:
+                src = self.src if nbytes == self.size else self.sys_src
             if subprocess.run([self.tools["cmp"], "-s", src, path]).returncode != 0:
                 raise BenchError(f"{what}: stored copy differs from the source")
         os.unlink(path)
 
-    def upload(self, what, cmd, peers, dest, nbytes=None, full=False):
+    def upload(self, what, cmd, peers, dest, nbytes=None, full=False, netns=None, src=None):
         """measure() + check_stored(), tried up to 3 times: a failed attempt is recorded and
         reported with the results instead of ending a long run (a flaky failure is a finding,
         not a reason to lose the other figures); the third failure ends the run."""
@@ -389,8 +512,8 @@ http {{
         for attempt in range(3):
             self.count_upload(dest)
             try:
-                fig = self.measure(what, cmd, peers, nbytes)
-                self.check_stored(what, dest, nbytes, full)
+                fig = self.measure(what, cmd, peers, nbytes, netns)
+                self.check_stored(what, dest, nbytes, full, src)
                 return fig
             except BenchError as e:
                 self.failures.append(str(e))
@@ -543,6 +666,86 @@ http {{
                 cmd, _, dest = contenders[name]
                 sys_counts[name] = self.syscalls_per_gib(name, cmd, dest)
         return runs, sys_counts
+
+
+    # ----- the engines: rw, sendfile, the default and curl -T, on loopback and across a link -----
+
+    def engine_contenders(self, url, src, store_dir):
+        """name -> (command, where the copy lands): streamput with each engine and with its
+        default (whatever auto picks in this build), and curl -T as the comparison runs it."""
+        def sp(engine, tag):
+            return (self.streamput_cmd(url, src, engine, remote=f"/eng-{tag}.bin"),
+                    os.path.join(store_dir, f"eng-{tag}.bin"))
+
+        return {
+            "streamput -e rw": sp("rw", "rw"),
+            "streamput -e sendfile": sp("sendfile", "sendfile"),
+            "streamput (default)": sp(None, "default"),
+            "curl -T": ([self.tools["curl"], "-sS", "-o", "/dev/null", "-T", src,
+                         "-H", "File-Path: /eng-curl.bin", url],
+                        os.path.join(store_dir, "eng-curl.bin")),
+        }
+
+    def interleave(self, label, contenders, peers, nbytes, src, netns=None):
+        """One checked warm-up per contender, then args.runs rounds, the order reversed every
+        other round (A B C D, D C B A, ...) so that no contender always runs first or right
+        after the same neighbour. Each run keeps its round, position and the 1-minute load."""
+        names = list(contenders)
+        runs = {name: [] for name in names}
+        for name in names:
+            cmd, dest = contenders[name]
+            self.upload(f"{label}: {name} warm-up", cmd, peers, dest, nbytes, full=True,
+                        netns=netns, src=src)
+        for r in range(self.args.runs):
+            order = names if r % 2 == 0 else names[::-1]
+            for pos, name in enumerate(order):
+                cmd, dest = contenders[name]
+                fig = self.upload(f"{label}: {name} run {r + 1}", cmd, peers, dest, nbytes,
+                                  netns=netns, src=src)
+                fig.update({"round": r + 1, "pos": pos + 1, "load1": load1()})
+                runs[name].append(fig)
+            progress(f"{label}: round {r + 1}/{self.args.runs} done")
+        return runs
+
+    def engines_loopback(self, mock):
+        runs = self.interleave("loopback", self.engine_contenders(mock.url, self.src,
+                                                                  mock.store_dir),
+                               [mock.pid], self.size, self.src)
+        return {"path": "loopback 127.0.0.1", "size": self.size, "runs": runs,
+                "qdisc": "loopback, no qdisc"}
+
+    def link_src(self, size):
+        if size == self.size:
+            return self.src
+        if size not in self.link_srcs:
+            self.link_srcs[size] = os.path.join(self.tmp, f"link-{fmt_size(size)}.bin")
+            write_source(self.link_srcs[size], size)
+        return self.link_srcs[size]
+
+    def engines_link(self):
+        """The same contenders from one namespace to a mock in another, at each of args.rates.
+        At a shaped rate the file is halved until a run takes about LINK_RUN_S seconds or less."""
+        remove_stale_netns()
+        self.link = Link()
+        self.link.create()
+        mock = self.start_mock(self.link.addr_mock, self.link.ns_mock, "link-root")
+        sections = []
+        for rate_text in self.args.rates:
+            rate = parse_rate(rate_text)
+            size = self.size
+            while rate is not None and size > MiB and size > rate / 8 * LINK_RUN_S:
+                size //= 2
+            src = self.link_src(size)
+            qdisc = self.link.shape(rate)
+            label = f"veth {rate_text if rate else 'unshaped'}"
+            runs = self.interleave(label, self.engine_contenders(mock.url, src, mock.store_dir),
+                                   [mock.pid], size, src, netns=self.link.ns_client)
+            sections.append({"path": label, "size": size, "runs": runs, "qdisc": qdisc})
+        mock.stop()
+        self.servers.remove(mock)
+        self.link.destroy()
+        self.link = None
+        return sections
 
 
 def per_gib_calls(big, small, nbytes):
@@ -820,6 +1023,90 @@ def memory_rows(bench, sweep_runs, compare_runs, rss_base, mock_hwm):
     return rows
 
 
+ENGINE_RATIOS = (
+    # (label, numerator, denominator, figure)
+    ("wall rw ÷ sendfile", "streamput -e rw", "streamput -e sendfile", "wall_s"),
+    ("wall default ÷ rw", "streamput (default)", "streamput -e rw", "wall_s"),
+    ("wall rw ÷ curl", "streamput -e rw", "curl -T", "wall_s"),
+    ("wall sendfile ÷ curl", "streamput -e sendfile", "curl -T", "wall_s"),
+    ("client CPU sendfile ÷ rw", "streamput -e sendfile", "streamput -e rw", "cpu_per_gib"),
+    ("client CPU rw ÷ curl", "streamput -e rw", "curl -T", "cpu_per_gib"),
+    ("client CPU sendfile ÷ curl", "streamput -e sendfile", "curl -T", "cpu_per_gib"),
+    ("mock CPU sendfile ÷ rw", "streamput -e sendfile", "streamput -e rw", "peer_per_gib"),
+)
+
+
+def report_engines(out, outdir, bench, sections):
+    """The engines part: one table of figures and one of per-round ratios over every path."""
+    rows, csv_rows, raw, ratio_csv = [], [], [], []
+    for sec in sections:
+        for name, rs in sec["runs"].items():
+            wall = [r["wall_s"] for r in rs]
+            mibs = [r["mibs"] for r in rs]
+            cpu = [r["cpu_per_gib"] for r in rs]
+            mock = [r["peer_per_gib"] for r in rs]
+            both = [c + m for c, m in zip(cpu, mock) if m is not None]
+            rows.append([sec["path"], fmt_size(sec["size"]), name, spread(wall, "{:.2f}"),
+                         spread(mibs, "{:.0f}"), spread(cpu, "{:.3f}"), spread(mock, "{:.2f}"),
+                         spread(both, "{:.2f}")])
+            m = [v for v in mock if v is not None]
+            csv_rows.append([sec["path"], sec["size"], name, len(rs), statistics.median(wall),
+                             min(wall), max(wall), statistics.median(mibs),
+                             statistics.median(cpu), min(cpu), max(cpu),
+                             statistics.median(m) if m else "", min(m) if m else "",
+                             max(m) if m else ""])
+            for r in rs:
+                raw.append([sec["path"], sec["size"], name, r["round"], r["pos"], r["wall_s"],
+                            r["user_s"], r["sys_s"], r["maxrss_kib"], r.get("peer_cpu_s", ""),
+                            r["mibs"], r["cpu_per_gib"], r["load1"]])
+    write_csv(os.path.join(outdir, "engines.csv"),
+              ["path", "bytes", "contender", "runs", "wall_s_median", "wall_s_min", "wall_s_max",
+               "mibs_median", "client_cpu_s_per_gib_median", "client_cpu_min", "client_cpu_max",
+               "mock_cpu_s_per_gib_median", "mock_cpu_min", "mock_cpu_max"], csv_rows)
+    write_csv(os.path.join(outdir, "engines_runs.csv"),
+              ["path", "bytes", "contender", "round", "position", "wall_s", "user_s", "sys_s",
+               "maxrss_kib", "mock_cpu_s", "mibs", "client_cpu_s_per_gib", "load1"], raw)
+    out(f"## Engines: rw, sendfile, the default and curl -T, {bench.args.runs} interleaved "
+        "rounds (order reversed every other round), median (min–max)\n")
+    out(table(["path", "file", "contender", "wall s", "MiB/s", "client CPU s/GiB",
+               "mock CPU s/GiB", "client + mock s/GiB"], rows))
+    out("")
+    for sec in sections:
+        loads = [r["load1"] for rs in sec["runs"].values() for r in rs]
+        out(f"- {sec['path']}: {sec['qdisc']}; 1-minute load average during the runs "
+            f"{min(loads):.1f}–{max(loads):.1f}")
+    out("")
+    header, rows = ["path"] + [label for label, *_ in ENGINE_RATIOS], []
+    for sec in sections:
+        row = [sec["path"]]
+        for label, a, b, key in ENGINE_RATIOS:
+            values = paired(sec["runs"], a, b, key)
+            row.append(spread(values, "{:.2f}"))
+            if values:
+                ratio_csv.append([sec["path"], label, statistics.median(values), min(values),
+                                  max(values), len(values)])
+        rows.append(row)
+    write_csv(os.path.join(outdir, "engines_ratios.csv"),
+              ["path", "ratio", "median", "min", "max", "rounds"], ratio_csv)
+    out("### Per-round ratios, median (min–max) over rounds (below 1: the first is faster or "
+        "cheaper)\n")
+    out(table(header, rows))
+    out("")
+    for sec in sections:
+        w = median_or_none(paired(sec["runs"], "streamput -e rw", "streamput -e sendfile",
+                                  "wall_s"))
+        c = median_or_none(paired(sec["runs"], "streamput -e sendfile", "streamput -e rw",
+                                  "cpu_per_gib"))
+        if w is None or c is None:
+            continue
+        # Within 3% the two are the same: a shaped link sets the pace, not the engine.
+        pace = ("the same wall time within 3%" if 0.97 <= w <= 1.03 else
+                f"{'rw' if w < 1 else 'sendfile'} is faster end to end")
+        out(f"- {sec['path']}: {pace} (wall rw ÷ sendfile {w:.2f}); "
+            f"sendfile costs the client {c:.2f} × rw's CPU")
+    out("")
+
+
 def environment(bench):
     def first_line(cmd):
         try:
@@ -860,7 +1147,10 @@ def main():
     ap.add_argument("--size", type=parse_size, help="file size (default 1G; --quick 64M)")
     ap.add_argument("--runs", type=int, help="runs per cell (default 5; --quick 3)")
     ap.add_argument("--only", default="sweep,compare",
-                    help="comma-separated parts: sweep, compare (default both)")
+                    help="comma-separated parts: sweep, compare, engines, link "
+                         "(default sweep,compare)")
+    ap.add_argument("--rates", default=LINK_RATES,
+                    help=f"tbf rates of the link part, 'none' = unshaped (default {LINK_RATES})")
     ap.add_argument("--chunks", help="comma-separated chunk sizes (default 1K,2K,...,8M)")
     ap.add_argument("--strace-size", type=parse_size,
                     help="file size for the strace runs (default 64M; --quick 16M)")
@@ -877,8 +1167,14 @@ def main():
     args.chunks = (sorted(parse_size(c) for c in args.chunks.split(",")) if args.chunks
                    else list(CHUNKS))
     parts = set(args.only.split(","))
-    if not parts <= {"sweep", "compare"} or not parts:
-        ap.error("--only takes sweep, compare")
+    if not parts <= {"sweep", "compare", "engines", "link"} or not parts:
+        ap.error("--only takes sweep, compare, engines, link")
+    try:
+        args.rates = args.rates.split(",")
+        for r in args.rates:
+            parse_rate(r)
+    except argparse.ArgumentTypeError as e:
+        ap.error(str(e))
     if args.runs < 1 or args.runs > 100 or args.size < 1 or args.size > 64 * GiB:
         ap.error("--runs must be 1..100 and --size 1..64G")
     if "sweep" in parts and MiB not in args.chunks:
@@ -891,6 +1187,8 @@ def main():
     bench = Bench(args)
     try:
         bench.check_tools()
+        if "link" in parts:
+            bench.check_link_tools()
     except Missing as e:
         print(f"bench: {e}", file=sys.stderr)
         return SKIP
@@ -937,6 +1235,13 @@ def main():
             nginx_1m = bench.start_nginx("nginx-1m", "client_body_buffer_size 1m;")
             compare_runs, compare_sys = bench.compare(mock, nginx, nginx_1m)
             report_compare(out, outdir, bench, compare_runs, compare_sys)
+        sections = []
+        if "engines" in parts:
+            sections.append(bench.engines_loopback(mock))
+        if "link" in parts:
+            sections += bench.engines_link()
+        if sections:
+            report_engines(out, outdir, bench, sections)
         mock_hwm = (mock_base, mock_one, proc_vmhwm_kib(mock.pid), bench.mock_uploads)
         rss_rows = memory_rows(bench, sweep_runs, compare_runs, rss_base, mock_hwm)
         if compare_runs:
