@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""streamput benchmarks: the chunk-size sweep, the interleaved comparisons (issue 6) and the
+"""streamput benchmarks: the chunk-size sweep, the interleaved comparisons and the
 engines (rw, sendfile, the default, curl -T) on loopback and across a shaped veth link.
 
     bench/run.py [--quick] [--size SIZE] [--runs K] [--only PARTS] [--rates LIST] [--bin DIR]
@@ -43,7 +43,7 @@ TMP_PREFIX = "streamput-bench."
 # Calls that move body bytes out of the client ("send calls"), as strace -c names them.
 SEND_CALLS = {"send", "sendto", "sendmsg", "sendfile", "sendfile64", "write", "writev", "splice"}
 
-# The targets of issues 3, 4 and 6.
+# The targets the README states (client CPU, throughput, memory).
 T_CPU_VS_CURL = 0.5
 T_TPUT_VS_FLOOR = 0.9
 T_MOCK_VS_NGINX = 1.0
@@ -941,7 +941,7 @@ def report_compare(out, outdir, bench, runs, sys_counts):
 
 
 def ratio_rows(runs):
-    """(label, per-round ratios, target text, met?) for each ratio the issue asks for."""
+    """(label, per-round ratios, target text, met?) for each target ratio."""
     rows = []
 
     def add(label, values, target, ok):
@@ -1215,7 +1215,7 @@ def main():
         bench.upload("mock baseline", bench.streamput_cmd(mock.url, small), [mock.pid],
                      os.path.join(mock.store_dir, "bench.bin"), 4 * KiB)
         mock_base = proc_vmhwm_kib(mock.pid)
-        # Then one body of the full size: the growth is what the body's size costs (issue 3).
+        # Then one body of the full size: the growth is what the body's size costs.
         # Later uploads add journal entries, so the figure at the end is shown apart.
         bench.upload("mock one body", bench.streamput_cmd(mock.url, bench.src), [mock.pid],
                      os.path.join(mock.store_dir, "bench.bin"))
