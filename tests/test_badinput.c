@@ -89,11 +89,8 @@ static th_run *run(const char *stdin_path, ...)
     argv[n++] = "-s";
     va_list ap;
     va_start(ap, stdin_path);
-    char *a;
-    while ((a = va_arg(ap, char *)) != NULL && n < 23)
-        argv[n++] = a;
+    th_argv_va(argv, n, 24, ap);
     va_end(ap);
-    argv[n] = NULL;
     th_run_argv(&r, argv, stdin_path, 30000);
     return &r;
 }

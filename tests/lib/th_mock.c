@@ -26,11 +26,8 @@ int th_mock_start(th_mock *m, const char *root, ...)
     argv[n++] = (char *)root;
     va_list ap;
     va_start(ap, root);
-    char *a;
-    while ((a = va_arg(ap, char *)) != NULL && n < 63)
-        argv[n++] = a;
+    th_argv_va(argv, n, 64, ap);
     va_end(ap);
-    argv[n] = NULL;
 
     int outp[2], errp[2];
     memset(m, 0, sizeof *m);

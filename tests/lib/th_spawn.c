@@ -133,18 +133,23 @@ int th_run_argv(th_run *r, char *const argv[], const char *stdin_path, int timeo
     return r->status;
 }
 
+int th_argv_va(char **argv, int n, int cap, va_list ap)
+{
+    char *a;
+    while ((a = va_arg(ap, char *)) != NULL && n < cap - 1)
+        argv[n++] = a;
+    argv[n] = NULL;
+    return n;
+}
+
 int th_client(th_run *r, ...)
 {
     char *argv[64];
-    int n = 0;
-    argv[n++] = TH_BIN_DIR "/streamput";
+    argv[0] = TH_BIN_DIR "/streamput";
     va_list ap;
     va_start(ap, r);
-    char *a;
-    while ((a = va_arg(ap, char *)) != NULL && n < 63)
-        argv[n++] = a;
+    th_argv_va(argv, 1, 64, ap);
     va_end(ap);
-    argv[n] = NULL;
     return th_run_argv(r, argv, NULL, 60000);
 }
 

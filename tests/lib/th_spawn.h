@@ -6,6 +6,7 @@
 #define TH_SPAWN_H
 
 #include <check.h>
+#include <stdarg.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -32,6 +33,12 @@ typedef struct th_run {
  * Returns r->status.
  */
 int th_run_argv(th_run *r, char *const argv[], const char *stdin_path, int timeout_ms);
+
+/*
+ * Appends the char * arguments of ap, up to a NULL, to argv[0..n) and terminates it; argv has
+ * room for cap entries, the NULL included, and what does not fit is dropped. Returns the count.
+ */
+int th_argv_va(char **argv, int n, int cap, va_list ap);
 
 /* Runs build/bin/streamput with the NULL-terminated arguments, stdin /dev/null, 60 s limit. */
 int th_client(th_run *r, ...);
