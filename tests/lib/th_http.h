@@ -41,8 +41,8 @@ typedef struct th_msg {
 } th_msg;
 
 /*
- * Reads one response from fd into m (which it initialises) until the response ends, the peer
- * closes, or timeout_ms passes without its end. Returns m->status.
+ * Reads one response from fd into m (which it initialises) until the response ends (and, when it
+ * says the connection closes, until the peer closes), or timeout_ms passes. Returns m->status.
  */
 int th_msg_read(int fd, th_msg *m, int timeout_ms);
 
