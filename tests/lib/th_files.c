@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,11 +50,11 @@ const char *th_path(const char *dir, const char *name)
     return b;
 }
 
-int th_write_all(int fd, const void *buf, size_t len)
+int th_io_all(int fd, const void *buf, size_t len, int socket)
 {
     const char *p = buf;
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = socket ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -62,6 +63,11 @@ int th_write_all(int fd, const void *buf, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+int th_write_all(int fd, const void *buf, size_t len)
+{
+    return th_io_all(fd, buf, len, 0);
 }
 
 ssize_t th_read_full(int fd, void *buf, size_t n)

@@ -25,6 +25,10 @@ const char *th_path(const char *dir, const char *name);
 /* Like write(2), but writes all len bytes, retrying EINTR. Returns 0, or -1. */
 int th_write_all(int fd, const void *buf, size_t len);
 
+/* The loop behind th_write_all and th_send_all: with socket set it uses send(MSG_NOSIGNAL), so
+ * a peer that went away is an error return, not a SIGPIPE. */
+int th_io_all(int fd, const void *buf, size_t len, int socket);
+
 /* read() until n bytes or end of file, retrying EINTR. Returns the count, or -1. */
 ssize_t th_read_full(int fd, void *buf, size_t n);
 

@@ -1,6 +1,7 @@
 #include "th_http.h"
 
 #include "th_clock.h"
+#include "th_files.h"
 
 #include <check.h>
 #include <errno.h>
@@ -30,17 +31,7 @@ int th_connect(int port)
 
 int th_send_all(int fd, const void *buf, size_t len)
 {
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return th_io_all(fd, buf, len, 1);
 }
 
 void th_nonblock(int fd)
