@@ -662,6 +662,67 @@ START_TEST(json_log_stays_json_when_connections_are_cut)
 }
 END_TEST
 
+/* ---- the tests' own journal fetcher ---- */
+
+/* A stand-in for the mock's listing: 3000 entries (more than 16 KiB), sent in the framing arg
+ * names: "chunked" in uneven chunks, "close" ended by the connection, "short" cut off early. */
+static void fake_listing(int fd, int nth, void *arg)
+{
+    (void)nth;
+    const char *how = arg;
+    th_skip_head(fd);
+    if (strcmp(how, "chunked") == 0)
+        th_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n");
+    else
+        th_send_str(fd, "HTTP/1.0 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+                        "Connection: close\r\n\r\n");
+    for (int i = 0; i < 3000; i++) {
+        char e[64], c[96];
+        int n = snprintf(e, sizeof e, "%s{\"file_path\":\"/f%04d\"}", i ? "," : "[", i);
+        if (strcmp(how, "short") == 0 && i == 1500)
+            return; /* closed in the middle: not a whole listing */
+        if (strcmp(how, "chunked") == 0) {
+            int k = snprintf(c, sizeof c, "%x\r\n%s\r\n", n, e);
+            th_send_all(fd, c, (size_t)k);
+        } else {
+            th_send_all(fd, e, (size_t)n);
+        }
+    }
+    th_send_str(fd, strcmp(how, "chunked") == 0 ? "1\r\n]\r\n0\r\n\r\n" : "]");
+    if (strcmp(how, "chunked") == 0)
+        th_drain_for(fd, 10000); /* kept alive: the reader must stop at the last chunk */
+}
+
+START_TEST(the_fetcher_reads_chunked_and_close_delimited_listings)
+{
+    static const char *const framings[] = {"chunked", "close"};
+    for (size_t i = 0; i < 2; i++) {
+        th_script s;
+        ck_assert_int_eq(th_script_start(&s, fake_listing, (void *)framings[i], 1), 0);
+        int64_t t0 = th_now_ms();
+        cJSON *a = th_journal(s.port);
+        ck_assert_msg(th_now_ms() - t0 < 5000, "%s: waited for a close", framings[i]);
+        ck_assert_int_eq(cJSON_GetArraySize(a), 3000);
+        ck_assert_str_eq(str(cJSON_GetArrayItem(a, 2999), "file_path"), "/f2999");
+        cJSON_Delete(a);
+        char out[64];
+        th_script_stop(&s, out, sizeof out, 200);
+    }
+    /* The negative control: a listing cut off by the close is not taken for a whole one. */
+    th_script s;
+    ck_assert_int_eq(th_script_start(&s, fake_listing, (void *)"short", 1), 0);
+    th_msg m;
+    th_msg_request(s.port, TH_JOURNAL_REQUEST, sizeof TH_JOURNAL_REQUEST - 1, &m, 5000);
+    ck_assert_int_eq(m.status, 200);
+    ck_assert_int_gt(m.body_len, 16384);
+    ck_assert_ptr_null(cJSON_Parse(m.body));
+    th_msg_free(&m);
+    char out[64];
+    th_script_stop(&s, out, sizeof out, 200);
+}
+END_TEST
+
 int main(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
@@ -688,6 +749,7 @@ int main(void)
     tcase_add_test(t, wide_headers_do_not_grow_the_journal);
     tcase_add_test(t, journal_bytes_drops_the_oldest_entries);
     tcase_add_test(t, a_listing_is_streamed_in_bounded_memory);
+    tcase_add_test(t, the_fetcher_reads_chunked_and_close_delimited_listings);
     tcase_add_test(t, a_listing_survives_entries_dropped_while_it_runs);
     tcase_add_test(t, an_invalid_utf8_file_path_lists_as_valid_json);
     tcase_add_test(t, c1_controls_do_not_reach_the_text_log);
