@@ -66,16 +66,6 @@ static int partial_upload(int port, const char *file_path, size_t total, size_t 
     return fd;
 }
 
-/* Waits up to 5 s for exactly want temp files beneath the root; returns the last count. */
-static int wait_temps(int want)
-{
-    int n = -1;
-    for (int64_t end = th_now_ms() + 5000; th_now_ms() < end; th_sleep_ms(20))
-        if ((n = th_count_files(env.root, TH_TMP_PREFIX)) == want)
-            break;
-    return n;
-}
-
 START_TEST(sigkill_mid_upload_stores_nothing_and_the_next_start_cleans_up)
 {
     static char log[16384];
@@ -84,7 +74,7 @@ START_TEST(sigkill_mid_upload_stores_nothing_and_the_next_start_cleans_up)
     th_client_upload_ok(&m, env.root, small, "/done.bin"); /* stored before the crash */
     int a = partial_upload(m.port, "/a/big.bin", 64u << 20, 4u << 20);
     int b = partial_upload(m.port, "/b/c/deep.bin", 64u << 20, 1u << 20);
-    ck_assert_int_eq(wait_temps(2), 2);
+    ck_assert_int_eq(th_wait_temps(env.root, 2, 5000), 2);
     ck_assert_int_eq(kill(m.pid, SIGKILL), 0);
     ck_assert_int_eq(th_mock_stop(&m), 128 + SIGKILL);
     close(a);

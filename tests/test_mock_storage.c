@@ -42,20 +42,6 @@ static int entries(const char *dir)
     return n;
 }
 
-/* Polls until th_count_prefix(dir, TH_TMP_PREFIX) == want or timeout_ms passes; returns the last
- * count. */
-static int wait_temps(const char *dir, int want, int timeout_ms)
-{
-    int n = -1;
-    for (int waited = 0; waited <= timeout_ms; waited += 20) {
-        n = th_count_prefix(dir, TH_TMP_PREFIX);
-        if (n == want)
-            break;
-        th_sleep_ms(20);
-    }
-    return n;
-}
-
 START_TEST(traversal_never_leaves_the_root)
 {
     static th_resp r;
@@ -151,18 +137,18 @@ START_TEST(client_abort_leaves_no_temp_file)
     const char *dir = th_path(env.root, "ab");
     int fd = start_upload("/ab/big.bin", 10ull << 20, 1 << 20);
     /* Control: while the body arrives, the temp file is there to be cleaned up. */
-    ck_assert_int_eq(wait_temps(dir, 1, 5000), 1);
+    ck_assert_int_eq(th_wait_temps(dir, 1, 5000), 1);
     close(fd);
-    ck_assert_int_eq(wait_temps(dir, 0, 5000), 0);
+    ck_assert_int_eq(th_wait_temps(dir, 0, 5000), 0);
     ck_assert(!th_exists(th_path(env.root, "ab/big.bin")));
 
     /* The same with a RST instead of a FIN. */
     fd = start_upload("/ab/rst.bin", 10ull << 20, 1 << 20);
-    ck_assert_int_eq(wait_temps(dir, 1, 5000), 1);
+    ck_assert_int_eq(th_wait_temps(dir, 1, 5000), 1);
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(fd);
-    ck_assert_int_eq(wait_temps(dir, 0, 5000), 0);
+    ck_assert_int_eq(th_wait_temps(dir, 0, 5000), 0);
     ck_assert(!th_exists(th_path(env.root, "ab/rst.bin")));
 }
 END_TEST
@@ -174,7 +160,7 @@ START_TEST(short_body_stores_nothing)
     static th_resp r;
     th_recv_all(fd, r.raw, sizeof r.raw, 5000);
     close(fd);
-    ck_assert_int_eq(wait_temps(env.root, 0, 5000), 0);
+    ck_assert_int_eq(th_wait_temps(env.root, 0, 5000), 0);
     ck_assert(!th_exists(th_path(env.root, "short.bin")));
     ck_assert_ptr_null(strstr(r.raw, "success"));
 }

@@ -161,13 +161,18 @@ void th_drain_stop(th_drain *d)
     pthread_join(d->th, NULL);
 }
 
-void th_assert_no_temps(const char *root)
+int th_wait_temps(const char *dir, int want, int timeout_ms)
 {
     int n = -1;
-    for (int64_t end = th_now_ms() + 5000; th_now_ms() < end; th_sleep_ms(20))
-        if ((n = th_count_files(root, TH_TMP_PREFIX)) == 0)
-            return;
-    ck_abort_msg("%d temp file(s) left beneath %s", n, root);
+    for (int64_t end = th_now_ms() + timeout_ms;; th_sleep_ms(20))
+        if ((n = th_count_files(dir, TH_TMP_PREFIX)) == want || th_now_ms() >= end)
+            return n;
+}
+
+void th_assert_no_temps(const char *root)
+{
+    int n = th_wait_temps(root, 0, 5000);
+    ck_assert_msg(n == 0, "%d temp file(s) left beneath %s", n, root);
 }
 
 void th_client_upload_ok(const th_mock *m, const char *root, const char *src, const char *file_path)

@@ -62,6 +62,10 @@ typedef struct th_drain {
 void th_drain_start(th_drain *d, const th_mock *m);
 void th_drain_stop(th_drain *d);
 
+/* Polls until exactly want temp files are beneath dir (recursively) or timeout_ms passes;
+ * returns the last count (-1 while dir does not exist). */
+int th_wait_temps(const char *dir, int want, int timeout_ms);
+
 /* Asserts, waiting up to 5 s for the mock to finish aborted requests, that no temp file is left
  * anywhere beneath root. */
 void th_assert_no_temps(const char *root);
