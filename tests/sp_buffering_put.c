@@ -5,6 +5,8 @@
  * http://127.0.0.1:PORT/api/fs/put. Its peak RSS therefore grows with the file, and the memory
  * suite's measurement must see that. Exits 0 if the answer carries "code":200, 1 otherwise.
  */
+#include "th_http.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,21 +16,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Sends all of len bytes, retrying short writes and EINTR. */
-static int send_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -77,8 +64,8 @@ int main(int argc, char **argv)
                         "Content-Type: application/octet-stream\r\nContent-Length: %zu\r\n"
                         "Connection: close\r\n\r\n",
                         port, argv[3], size);
-    if (hlen < 0 || (size_t)hlen >= sizeof head || send_all(sock, head, (size_t)hlen) < 0 ||
-        send_all(sock, body, size) < 0) {
+    if (hlen < 0 || (size_t)hlen >= sizeof head || th_send_all(sock, head, (size_t)hlen) < 0 ||
+        th_send_all(sock, body, size) < 0) {
         perror("send");
         goto out;
     }

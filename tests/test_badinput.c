@@ -8,7 +8,7 @@
  * 127.0.0.1, and host names that a broken parser might pass on carry a 64-byte label, which
  * glibc refuses without sending a packet.
  */
-#include "harness.h"
+#include "th.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -89,11 +89,8 @@ static th_run *run(const char *stdin_path, ...)
     argv[n++] = "-s";
     va_list ap;
     va_start(ap, stdin_path);
-    char *a;
-    while ((a = va_arg(ap, char *)) != NULL && n < 23)
-        argv[n++] = a;
+    th_argv_va(argv, n, 24, ap);
     va_end(ap);
-    argv[n] = NULL;
     th_run_argv(&r, argv, stdin_path, 30000);
     return &r;
 }
@@ -339,9 +336,9 @@ START_TEST(stream_shorter_than_size_is_a_file_error_and_nothing_is_stored)
     th_run *r = run(small, "--size", "5000", "-p", "/short.bin", "-", url, NULL);
     expect_verdict(r, 3, "input ended after 1000 of 5000 bytes", "--size 5000, 1000 on stdin");
     /* The mock finishes the aborted request on its own time; its journal says when. */
-    ck_assert_msg(th_mock_wait_request(&m, "/short.bin", 5000), "the mock never logged it");
+    ck_assert_msg(th_journal_wait(&m, "/short.bin", 5000), "the mock never logged it");
     ck_assert(!th_exists(th_path(root, "short.bin")));
-    ck_assert_int_eq(th_count_prefix(root, ".streamput-tmp."), 0);
+    ck_assert_int_eq(th_count_prefix(root, TH_TMP_PREFIX), 0);
     ck_assert_int_eq(th_mock_stop(&m), 0);
     free(root);
 }
@@ -420,10 +417,9 @@ START_TEST(mock_reset_mid_body_stores_nothing)
         r = run(NULL, "-c", "64K", "-e", engines[_i], "-p", "/reset.bin", big, url, NULL);
     th_mock_drain_log(&m);
     expect_verdict(r, 9, NULL, label);
-    ck_assert_msg(th_mock_wait_request(&m, "/reset.bin", 5000), "%s: the mock never logged it",
-                  label);
+    ck_assert_msg(th_journal_wait(&m, "/reset.bin", 5000), "%s: the mock never logged it", label);
     ck_assert_msg(!th_exists(th_path(root, "reset.bin")), "%s: a partial file was stored", label);
-    ck_assert_int_eq(th_count_prefix(root, ".streamput-tmp."), 0);
+    ck_assert_int_eq(th_count_prefix(root, TH_TMP_PREFIX), 0);
     ck_assert_int_eq(th_mock_stop(&m), 0);
     free(root);
 }

@@ -3,7 +3,7 @@
  * callback (and cancelling through it), the debug callback, uploads from an fd at an offset and
  * from a stream, errno kept for the caller, rate limiting; and the CLI's -v redaction and --hash.
  */
-#include "harness.h"
+#include "th.h"
 #include "streamput.h"
 
 #include <check.h>
@@ -167,7 +167,7 @@ START_TEST(cancel_after_the_whole_body_says_it_may_be_stored)
     ck_assert_msg(strstr(sp_errmsg(c), "; the whole body had been sent, so the server may have "
                                        "stored the file") != NULL,
                   "%s", sp_errmsg(c));
-    ck_assert(th_mock_wait_request(&slow, "/done.bin", 10000));
+    ck_assert(th_journal_wait(&slow, "/done.bin", 10000));
     ck_assert_int_eq(th_files_equal(src, th_path(root, "done.bin")), 1);
     ck_assert_int_eq(th_mock_stop(&slow), 0);
 }

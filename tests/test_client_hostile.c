@@ -3,7 +3,7 @@
  * 0 in a child process: every case must end with the documented exit code and a clear message,
  * within its timeout, and never by SIGPIPE.
  */
-#include "harness.h"
+#include "th.h"
 
 #include <check.h>
 #include <errno.h>
@@ -40,7 +40,7 @@ static void teardown(void)
     th_rmtree(dir);
 }
 
-/* Starts a scripted server (tests/harness.h) and points url at it. */
+/* Starts a scripted server (th_script.h) and points url at it. */
 static void start_server(th_script *s, th_script_fn fn, int conns)
 {
     ck_assert_int_eq(th_script_start(s, fn, NULL, conns), 0);
@@ -52,81 +52,6 @@ static const char *stop_server(th_script *s)
 {
     static char out[4096];
     return th_script_stop(s, out, sizeof out, 200);
-}
-
-/* Reads until the end of the request head; returns body bytes that came with it, or -1. */
-static long read_head(int fd)
-{
-    char buf[65536];
-    size_t head;
-    long n = th_read_head(fd, buf, sizeof buf, &head, 10000);
-    return n < 0 ? -1 : n - (long)head;
-}
-
-/* Reads and discards for up to ms milliseconds (or until EOF); returns the byte count. */
-static long drain_for(int fd, int ms)
-{
-    long total = 0;
-    char buf[65536];
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    while (poll(&p, 1, ms) > 0) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0)
-            break;
-        total += n;
-    }
-    return total;
-}
-
-/* Reads until want body bytes have arrived in all (or 5 s pass without any); returns the count. */
-static long read_body(int fd, long got, long want)
-{
-    char buf[65536];
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    while (got < want && poll(&p, 1, 5000) > 0) {
-        ssize_t n =
-            recv(fd, buf, (size_t)(want - got) < sizeof buf ? (size_t)(want - got) : sizeof buf, 0);
-        if (n <= 0)
-            break;
-        got += n;
-    }
-    return got;
-}
-
-static void send_str(int fd, const char *s)
-{
-    th_send_all(fd, s, strlen(s));
-}
-
-/* Closes with RST rather than FIN. */
-static void reset(int fd)
-{
-    struct linger l = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-}
-
-#define OK_JSON "{\"code\":200,\"message\":\"success\",\"data\":null}"
-
-static void ok_response(int fd)
-{
-    send_str(
-        fd,
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 44\r\n\r\n" OK_JSON);
-}
-
-/*
- * Reads the request head (and what of the body follows within 100 ms), then answers HTTP/1.1
- * `status` with the extra header lines (each ending in CRLF; may be "") and body.
- */
-static void answer(int fd, const char *status, const char *headers, const char *body)
-{
-    char head[512];
-    read_head(fd);
-    drain_for(fd, 100);
-    snprintf(head, sizeof head, "HTTP/1.1 %s\r\n%sContent-Length: %zu\r\n\r\n", status, headers,
-             strlen(body));
-    send_str(fd, head);
-    send_str(fd, body);
 }
 
 /* Runs the client and checks its exit code and that stderr mentions `says`. */
@@ -144,9 +69,9 @@ static th_run *expect_exit(int code, const char *says, const char *file, const c
 
 static void b_garbage(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    drain_for(fd, 100);
-    send_str(fd, "GARBAGE NOT HTTP\r\n\r\n");
+    th_skip_head(fd);
+    th_drain_for(fd, 100);
+    th_send_str(fd, "GARBAGE NOT HTTP\r\n\r\n");
 }
 
 START_TEST(garbage_response_is_a_protocol_error)
@@ -160,7 +85,7 @@ END_TEST
 
 static void b_reset_at_once(int fd, int nth, void *arg)
 {
-    reset(fd);
+    th_reset(fd);
 }
 
 START_TEST(reset_before_anything_is_connection_lost)
@@ -174,9 +99,9 @@ END_TEST
 
 static void b_truncated(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    drain_for(fd, 100);
-    send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n{\"code\":2");
+    th_skip_head(fd);
+    th_drain_for(fd, 100);
+    th_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n{\"code\":2");
 }
 
 START_TEST(truncated_response_is_a_protocol_error)
@@ -190,11 +115,11 @@ END_TEST
 
 static void b_reset_after_headers(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    drain_for(fd, 100);
-    send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n");
+    th_skip_head(fd);
+    th_drain_for(fd, 100);
+    th_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n");
     poll(NULL, 0, 100);
-    reset(fd);
+    th_reset(fd);
 }
 
 START_TEST(reset_after_response_headers_is_reported)
@@ -209,9 +134,9 @@ END_TEST
 
 static void b_endless_headers(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    drain_for(fd, 100);
-    send_str(fd, "HTTP/1.1 200 OK\r\n");
+    th_skip_head(fd);
+    th_drain_for(fd, 100);
+    th_send_str(fd, "HTTP/1.1 200 OK\r\n");
     char line[1024];
     memset(line, 'h', sizeof line);
     memcpy(line, "X-Endless: ", 11);
@@ -219,7 +144,7 @@ static void b_endless_headers(int fd, int nth, void *arg)
     for (int i = 0; i < 1024; i++) /* 1 MiB of headers, then hold the line open */
         if (th_send_all(fd, line, sizeof line) < 0)
             return;
-    drain_for(fd, 5000);
+    th_drain_for(fd, 5000);
 }
 
 START_TEST(endless_headers_are_cut_at_64_KiB)
@@ -234,9 +159,9 @@ END_TEST
 
 static void b_huge_body(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    drain_for(fd, 100);
-    send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n");
+    th_skip_head(fd);
+    th_drain_for(fd, 100);
+    th_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n");
     char block[65536];
     memset(block, '{', sizeof block);
     for (int i = 0; i < 64; i++)
@@ -256,8 +181,8 @@ END_TEST
 
 static void b_silent(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    drain_for(fd, 10000);
+    th_skip_head(fd);
+    th_drain_for(fd, 10000);
 }
 
 /*
@@ -284,7 +209,7 @@ END_TEST
 /* Takes the head and 64 KiB of the body, then reads nothing more for 10 s. */
 static void b_stops_reading(int fd, int nth, void *arg)
 {
-    read_body(fd, read_head(fd), 64 * 1024);
+    th_read_body(fd, th_skip_head(fd), 64 * 1024);
     poll(NULL, 0, 10000);
 }
 
@@ -315,9 +240,9 @@ END_TEST
 
 static void b_slow_drip(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    drain_for(fd, 100);
-    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n" OK_JSON;
+    th_skip_head(fd);
+    th_drain_for(fd, 100);
+    const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n" TH_SUCCESS;
     for (const char *p = resp; *p != '\0'; p++) {
         if (th_send_all(fd, p, 1) < 0)
             return;
@@ -344,11 +269,11 @@ static void b_early_401(int fd, int nth, void *arg)
     static const char body[] =
         "{\"code\":401,\"message\":\"Guest user is disabled, login please\",\"data\":null}";
     char head[128];
-    long extra = read_head(fd);
+    long extra = th_skip_head(fd);
     snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n", strlen(body));
-    send_str(fd, head);
-    send_str(fd, body);
-    th_script_report("body=%ld\n", extra + drain_for(fd, 500));
+    th_send_str(fd, head);
+    th_send_str(fd, body);
+    th_script_report("body=%ld\n", extra + th_drain_for(fd, 500));
 }
 
 START_TEST(early_401_with_expect_sends_no_body)
@@ -364,9 +289,9 @@ END_TEST
 /* Never sends 100 Continue, but takes the body and answers as soon as it is all there. */
 static void b_no_continue(int fd, int nth, void *arg)
 {
-    long got = read_body(fd, read_head(fd), 3L << 20);
+    long got = th_read_body(fd, th_skip_head(fd), 3L << 20);
     th_script_report("body=%ld\n", got);
-    ok_response(fd);
+    th_answer_ok(fd);
 }
 
 START_TEST(missing_100_continue_sends_the_body_after_the_expect_timeout)
@@ -399,7 +324,7 @@ END_TEST
 /* Reads part of the body, answers 413 and closes while the client is still sending. */
 static void b_413_midway(int fd, int nth, void *arg)
 {
-    long got = read_head(fd);
+    long got = th_skip_head(fd);
     char buf[65536];
     while (got < 256 * 1024) {
         ssize_t n = recv(fd, buf, sizeof buf, 0);
@@ -407,8 +332,8 @@ static void b_413_midway(int fd, int nth, void *arg)
             break;
         got += n;
     }
-    send_str(fd,
-             "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    th_send_str(fd,
+                "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     shutdown(fd, SHUT_WR);
     poll(NULL, 0, 200);
 }
@@ -431,8 +356,8 @@ END_TEST
 /* Answers success the moment it accepts, before reading anything: a response to no request. */
 static void b_answer_first(int fd, int nth, void *arg)
 {
-    ok_response(fd);
-    th_script_report("body=%ld\n", drain_for(fd, 500));
+    th_answer_ok(fd);
+    th_script_report("body=%ld\n", th_drain_for(fd, 500));
 }
 
 START_TEST(success_before_the_body_is_not_taken_for_success)
@@ -449,16 +374,16 @@ END_TEST
 /* Takes 256 KiB of body, then resets (odd connections) or closes (even ones). */
 static void b_gone_mid_body(int fd, int nth, void *arg)
 {
-    read_body(fd, read_head(fd), 256 * 1024);
+    th_read_body(fd, th_skip_head(fd), 256 * 1024);
     if (nth % 2 == 1)
-        reset(fd);
+        th_reset(fd);
 }
 
 /* Resets as soon as the request head is in, while the body is about to go out. */
 static void b_reset_after_head(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    reset(fd);
+    th_skip_head(fd);
+    th_reset(fd);
 }
 
 /* sendfile(2) has no MSG_NOSIGNAL: only the client's own care keeps SIGPIPE from killing it. */
@@ -519,10 +444,10 @@ END_TEST
 /* Reads the whole request, sends the start of a status line, and says no more for 10 s. */
 static void b_answer_begun(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    drain_for(fd, 100);
-    send_str(fd, "HTTP/1.1 2");
-    drain_for(fd, 10000);
+    th_skip_head(fd);
+    th_drain_for(fd, 100);
+    th_send_str(fd, "HTTP/1.1 2");
+    th_drain_for(fd, 10000);
 }
 
 /*
@@ -619,8 +544,8 @@ END_TEST
  * already refuses control bytes in the status line and headers.) */
 static void b_escapes(int fd, int nth, void *arg)
 {
-    answer(fd, "200 OK", "",
-           "{\"code\":500,\"message\":\"\\u001b[2J\\nstreamput: uploaded OK\",\"data\":null}");
+    th_answer(fd, "200 OK", "",
+              "{\"code\":500,\"message\":\"\\u001b[2J\\nstreamput: uploaded OK\",\"data\":null}");
 }
 
 START_TEST(server_text_cannot_drive_the_terminal)
@@ -645,11 +570,11 @@ END_TEST
  */
 static void b_c1_controls(int fd, int nth, void *arg)
 {
-    answer(fd, "200 OK",
-           "X-Note: \x9b"
-           "2J\r\n",
-           "{\"code\":200,\"message\":\"ok \\u009b31m red \x9b"
-           "0m\",\"data\":null}");
+    th_answer(fd, "200 OK",
+              "X-Note: \x9b"
+              "2J\r\n",
+              "{\"code\":200,\"message\":\"ok \\u009b31m red \x9b"
+              "0m\",\"data\":null}");
 }
 
 START_TEST(c1_controls_from_the_server_are_escaped)
@@ -669,9 +594,9 @@ END_TEST
 /* AList's answer to a route it does not know: HTTP 200 and the HTML of its web interface. */
 static void b_web_page(int fd, int nth, void *arg)
 {
-    answer(fd, "200 OK", "Content-Type: text/html\r\n",
-           "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/><title>AList</title>"
-           "</head><body></body></html>");
+    th_answer(fd, "200 OK", "Content-Type: text/html\r\n",
+              "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/><title>AList</title>"
+              "</head><body></body></html>");
 }
 
 START_TEST(web_page_from_a_mistyped_api_route_is_not_success)
@@ -691,7 +616,7 @@ END_TEST
 /* A WebDAV server or nginx answers a PUT with an empty 201 Created. */
 static void b_created(int fd, int nth, void *arg)
 {
-    answer(fd, "201 Created", "", "");
+    th_answer(fd, "201 Created", "", "");
 }
 
 START_TEST(plain_put_endpoint_keeps_2xx_as_success)
@@ -711,12 +636,12 @@ END_TEST
 /* First connection: 503; second: success. */
 static void b_503_then_ok(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    drain_for(fd, 200);
+    th_skip_head(fd);
+    th_drain_for(fd, 200);
     if (nth == 0)
-        send_str(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+        th_send_str(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
     else
-        ok_response(fd);
+        th_answer_ok(fd);
     th_script_report("conn%d\n", nth);
 }
 
@@ -734,8 +659,8 @@ END_TEST
 /* Accepts, reads the request, then says nothing: every attempt waits in vain. */
 static void b_mute(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    drain_for(fd, 3000);
+    th_skip_head(fd);
+    th_drain_for(fd, 3000);
 }
 
 START_TEST(timeout_covers_all_retries_together)
@@ -759,8 +684,8 @@ END_TEST
 /* Takes whatever comes, slowly enough never to block a sender on loopback, and never answers. */
 static void b_sink(int fd, int nth, void *arg)
 {
-    read_head(fd);
-    drain_for(fd, 10000);
+    th_skip_head(fd);
+    th_drain_for(fd, 10000);
 }
 
 START_TEST(timeout_holds_while_the_body_is_going)
@@ -802,12 +727,12 @@ END_TEST
 /* First connection: takes the whole body and never answers; then 503 for every other. */
 static void b_mute_then_503(int fd, int nth, void *arg)
 {
-    read_head(fd);
+    th_skip_head(fd);
     if (nth == 0) {
-        drain_for(fd, 5000); /* until the client gives up and closes */
+        th_drain_for(fd, 5000); /* until the client gives up and closes */
     } else {
-        drain_for(fd, 100);
-        send_str(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+        th_drain_for(fd, 100);
+        th_send_str(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
     }
     th_script_report("conn%d\n", nth);
 }

@@ -7,7 +7,7 @@
 #include "internal.h"
 #include "tool.h"
 
-#include "harness.h"
+#include "th.h"
 
 #include <check.h>
 #include <arpa/inet.h>
@@ -338,19 +338,17 @@ static void check_resp(const resp_case *t)
     check_resp_api(t, 0, NULL);
 }
 
-#define JSON_OK "{\"code\":200,\"message\":\"success\",\"data\":null}"
-
 START_TEST(response_content_length_json_success)
 {
-    resp_case t = {
-        "cl-ok",
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 44\r\n\r\n" JSON_OK,
-        0,
-        0,
-        SP_OK,
-        200,
-        200,
-        "success"};
+    resp_case t = {"cl-ok",
+                   "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                   "44\r\n\r\n" TH_SUCCESS,
+                   0,
+                   0,
+                   SP_OK,
+                   200,
+                   200,
+                   "success"};
     check_resp(&t);
 }
 END_TEST
@@ -373,9 +371,9 @@ END_TEST
 
 START_TEST(response_close_delimited_needs_eof)
 {
-    resp_case t = {"close", "HTTP/1.0 200 OK\r\n\r\n" JSON_OK, 0, 1, SP_OK, 200, 200, "success"};
+    resp_case t = {"close", "HTTP/1.0 200 OK\r\n\r\n" TH_SUCCESS, 0, 1, SP_OK, 200, 200, "success"};
     check_resp(&t);
-    resp_case open = {"close-no-eof", "HTTP/1.0 200 OK\r\n\r\n" JSON_OK, 0, 0, 99, 0, 0, NULL};
+    resp_case open = {"close-no-eof", "HTTP/1.0 200 OK\r\n\r\n" TH_SUCCESS, 0, 0, 99, 0, 0, NULL};
     check_resp(&open);
 }
 END_TEST
@@ -459,7 +457,7 @@ START_TEST(response_api_route_needs_the_json_envelope)
         {{"nul-byte", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nab\0", 41, 0, SP_EPROTO, 200, -1,
           "OK"},
          "server answered HTTP 200, not AList's JSON envelope: \"ab...\""},
-        {{"envelope", "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n" JSON_OK, 0, 0, SP_OK, 200,
+        {{"envelope", "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n" TH_SUCCESS, 0, 0, SP_OK, 200,
           200, "success"},
          NULL},
         {{"404-html",
@@ -519,7 +517,7 @@ START_TEST(response_interim_bytes_mark_where_the_answer_begins)
 {
     static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
     static const char proc[] = "HTTP/1.1 102 Processing\r\n\r\n";
-    static const char fin[] = "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n" JSON_OK;
+    static const char fin[] = "HTTP/1.1 200 OK\r\nContent-Length: 44\r\n\r\n" TH_SUCCESS;
     char wire[512];
     snprintf(wire, sizeof wire, "%s%s%s", cont, proc, fin);
     size_t len = strlen(wire), interim = strlen(cont) + strlen(proc);

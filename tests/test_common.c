@@ -1,7 +1,7 @@
 /* Unit tests for the helpers shared by client and mock: sizes, percent-encoding, write loops. */
 #include "sp_common.h"
 
-#include "harness.h"
+#include "th.h"
 
 #include <check.h>
 #include <errno.h>

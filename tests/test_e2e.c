@@ -2,7 +2,7 @@
  * End to end: the real streamput uploads to the real streamput-mock on 127.0.0.1 port 0, and the
  * stored file is compared with the source byte for byte.
  */
-#include "harness.h"
+#include "th.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -155,7 +155,7 @@ START_TEST(answer_timeout_says_the_file_may_be_stored_and_is_right)
     ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
     ck_assert_msg(strstr(r.err, "the server may have stored the file") != NULL, "%s", r.err);
     ck_assert_msg(strstr(r.err, "not retried") != NULL, "%s", r.err);
-    ck_assert(th_mock_wait_request(&slow, "/late.bin", 10000));
+    ck_assert(th_journal_wait(&slow, "/late.bin", 10000));
     ck_assert_int_eq(th_files_equal(src, th_path(root, "late.bin")), 1);
     ck_assert_int_eq(th_mock_stop(&slow), 0);
 }

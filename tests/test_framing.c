@@ -14,7 +14,7 @@
  * hides behind application/octet-stream; and streamput told to send a multipart Content-Type is
  * caught by the wire check.
  */
-#include "harness.h"
+#include "th.h"
 
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -146,38 +146,13 @@ static int stored_verdict(const char *src, const char *stored, char *why, size_t
 
 /* ---- the mock's journal ---- */
 
-/* Fetches GET /_mock/requests and returns the newest entry whose file_path is fp (caller
- * deletes), waiting up to 3 s: the mock journals a request once its connection is done. */
+/* The newest journal entry whose file_path is fp (caller deletes), waiting up to 3 s: the mock
+ * journals a request once its connection is done. */
 static cJSON *journal_entry(const char *fp)
 {
-    static const char req[] =
-        "GET /_mock/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    static char resp[1 << 20];
-    for (int tries = 0; tries < 60; tries++) {
-        long n = th_http(mock.port, req, sizeof req - 1, resp, sizeof resp, 5000);
-        th_mock_drain_log(&mock);
-        const char *body = n > 0 ? strstr(resp, "\r\n\r\n") : NULL;
-        ck_assert_msg(body != NULL, "no answer from GET /_mock/requests");
-        ck_assert_msg(strncmp(resp, "HTTP/1.1 200", 12) == 0, "journal: %.200s", resp);
-        cJSON *all = cJSON_Parse(body + 4);
-        ck_assert_msg(cJSON_IsArray(all), "journal is not a JSON array: %.200s", body + 4);
-        cJSON *found = NULL, *e;
-        cJSON_ArrayForEach(e, all)
-        {
-            const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "file_path"));
-            if (p != NULL && strcmp(p, fp) == 0)
-                found = e; /* the newest one wins */
-        }
-        if (found != NULL) {
-            cJSON *copy = cJSON_Duplicate(found, 1);
-            cJSON_Delete(all);
-            return copy;
-        }
-        cJSON_Delete(all);
-        poll(NULL, 0, 50);
-    }
-    ck_abort_msg("no journal entry for File-Path %s", fp);
-    return NULL;
+    cJSON *e = th_journal_find(&mock, fp, 3000);
+    ck_assert_msg(e != NULL, "no journal entry for File-Path %s", fp);
+    return e;
 }
 
 static const char *jstr(const cJSON *e, const char *key)

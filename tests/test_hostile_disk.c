@@ -9,7 +9,7 @@
  *
  *   ctest --test-dir build -R test_hostile_disk          (a few seconds; no long form)
  */
-#include "test_hostile_util.h"
+#include "th.h"
 
 #include <check.h>
 #include <errno.h>
@@ -25,18 +25,17 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define SUCCESS   "{\"code\":200,\"message\":\"success\",\"data\":null}"
 #define EFBIG_MSG "{\"code\":500,\"message\":\"write /big.bin: file too large\",\"data\":null}"
 #define ENOSPC_MSG                                                                                 \
     "{\"code\":500,\"message\":\"write /big.bin: no space left on device\",\"data\":null}"
 
-static tm_env env;
+static th_env env;
 static char small[4096]; /* 256 KiB: fits every limit here */
 static char big[4096];   /* 3 MiB: fits none */
 
 static void setup(void)
 {
-    tm_env_init(&env);
+    th_env_init(&env);
     snprintf(small, sizeof small, "%s", th_path(env.dir, "small.bin"));
     snprintf(big, sizeof big, "%s", th_path(env.dir, "big.bin"));
     ck_assert_int_eq(th_write_random(small, 256 << 10, 11), 0);
@@ -45,7 +44,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    tm_env_free(&env);
+    th_env_free(&env);
 }
 
 /* Starts a PUT of total body bytes to file_path and sends `sent` of them; returns the socket. */
@@ -67,25 +66,15 @@ static int partial_upload(int port, const char *file_path, size_t total, size_t 
     return fd;
 }
 
-/* Waits up to 5 s for exactly want temp files beneath the root; returns the last count. */
-static int wait_temps(int want)
-{
-    int n = -1;
-    for (int64_t end = hu_now_ms() + 5000; hu_now_ms() < end; tm_sleep_ms(20))
-        if ((n = hu_count_files(env.root, HU_TMP_PREFIX)) == want)
-            break;
-    return n;
-}
-
 START_TEST(sigkill_mid_upload_stores_nothing_and_the_next_start_cleans_up)
 {
     static char log[16384];
     th_mock m;
     ck_assert_int_eq(th_mock_start(&m, env.root, NULL), 0);
-    hu_client_upload_ok(&m, env.root, small, "/done.bin"); /* stored before the crash */
+    th_client_upload_ok(&m, env.root, small, "/done.bin"); /* stored before the crash */
     int a = partial_upload(m.port, "/a/big.bin", 64u << 20, 4u << 20);
     int b = partial_upload(m.port, "/b/c/deep.bin", 64u << 20, 1u << 20);
-    ck_assert_int_eq(wait_temps(2), 2);
+    ck_assert_int_eq(th_wait_temps(env.root, 2, 5000), 2);
     ck_assert_int_eq(kill(m.pid, SIGKILL), 0);
     ck_assert_int_eq(th_mock_stop(&m), 128 + SIGKILL);
     close(a);
@@ -93,23 +82,23 @@ START_TEST(sigkill_mid_upload_stores_nothing_and_the_next_start_cleans_up)
     /* No target, and (the control) the crash did leave both temp files behind. */
     ck_assert(!th_exists(th_path(env.root, "a/big.bin")));
     ck_assert(!th_exists(th_path(env.root, "b/c/deep.bin")));
-    ck_assert_int_eq(hu_count_files(env.root, HU_TMP_PREFIX), 2);
+    ck_assert_int_eq(th_count_files(env.root, TH_TMP_PREFIX), 2);
 
     /* The next start on the same root removes them and says so on stderr. */
     ck_assert_int_eq(th_mock_start(&m, env.root, NULL), 0);
     log[0] = '\0';
-    ck_assert_msg(tm_log_wait(&m, "removed 2 stale temp file(s)", log, sizeof log, 2000), "%s",
+    ck_assert_msg(th_mock_log_wait(&m, "removed 2 stale temp file(s)", log, sizeof log, 2000), "%s",
                   log);
-    ck_assert_int_eq(hu_count_files(env.root, HU_TMP_PREFIX), 0);
+    ck_assert_int_eq(th_count_files(env.root, TH_TMP_PREFIX), 0);
     ck_assert(!th_exists(th_path(env.root, "a/big.bin")));
     ck_assert_int_eq(th_files_equal(small, th_path(env.root, "done.bin")), 1);
-    hu_client_upload_ok(&m, env.root, small, "/a/big.bin");
+    th_client_upload_ok(&m, env.root, small, "/a/big.bin");
     ck_assert_int_eq(th_mock_stop(&m), 0);
 
     /* Control: a start with nothing stale says nothing about it. */
     ck_assert_int_eq(th_mock_start(&m, env.root, NULL), 0);
     log[0] = '\0';
-    ck_assert(!tm_log_wait(&m, "stale", log, sizeof log, 300));
+    ck_assert(!th_mock_log_wait(&m, "stale", log, sizeof log, 300));
     ck_assert_int_eq(th_mock_stop(&m), 0);
 }
 END_TEST
@@ -131,13 +120,13 @@ static void start_fsize_limited(th_mock *m, rlim_t bytes)
  * Content-Length, else chunked in pieces of chunk bytes); returns the JSON body. */
 static const char *put_file(int port, const char *path, size_t len, size_t chunk)
 {
-    static tm_resp r;
+    static th_resp r;
     char *body = malloc(len);
     FILE *f = fopen(path, "rb");
     ck_assert(body != NULL && f != NULL);
     ck_assert_uint_eq(fread(body, 1, len, f), len);
     fclose(f);
-    ck_assert_int_eq(tm_put(port, "/api/fs/put", "File-Path: /big.bin\r\n", body, len, chunk, &r),
+    ck_assert_int_eq(th_put(port, "/api/fs/put", "File-Path: /big.bin\r\n", body, len, chunk, &r),
                      200);
     free(body);
     return r.body;
@@ -154,25 +143,25 @@ START_TEST(file_size_limit_fails_the_upload_not_the_server)
     th_client(&r, "-s", "--timeout", "10", "-p", "/big.bin", big, url, NULL);
     ck_assert_msg(r.status == 7, "exit %d: %s", r.status, r.err);
     ck_assert_msg(strstr(r.err, "write /big.bin: file too large") != NULL, "%s", r.err);
-    ck_assert_msg(hu_alive(m.pid), "the mock died: SIGXFSZ must be ignored");
-    hu_assert_no_temps(env.root);
+    ck_assert_msg(th_alive(m.pid), "the mock died: SIGXFSZ must be ignored");
+    th_assert_no_temps(env.root);
     ck_assert(!th_exists(th_path(env.root, "big.bin")));
     /* The exact answer, for a Content-Length and a chunked body. */
     ck_assert_str_eq(put_file(m.port, big, 3 << 20, 0), EFBIG_MSG);
     ck_assert_str_eq(put_file(m.port, big, 3 << 20, 65536), EFBIG_MSG);
     /* The limit is exact: one byte over fails, the limit itself is stored. */
     ck_assert_str_eq(put_file(m.port, big, (1 << 20) + 1, 0), EFBIG_MSG);
-    hu_assert_no_temps(env.root);
-    ck_assert_str_eq(put_file(m.port, big, 1 << 20, 0), SUCCESS);
+    th_assert_no_temps(env.root);
+    ck_assert_str_eq(put_file(m.port, big, 1 << 20, 0), TH_SUCCESS);
     ck_assert_int_eq(unlink(th_path(env.root, "big.bin")), 0);
     /* The mock keeps serving. */
-    ck_assert(hu_alive(m.pid));
-    hu_client_upload_ok(&m, env.root, small, "/after.bin");
-    tm_log_drain(&m);
+    ck_assert(th_alive(m.pid));
+    th_client_upload_ok(&m, env.root, small, "/after.bin");
+    th_mock_drain_log(&m);
     ck_assert_int_eq(th_mock_stop(&m), 0);
     /* Control: without the limit the same upload is stored. */
     ck_assert_int_eq(th_mock_start(&m, env.root, NULL), 0);
-    hu_client_upload_ok(&m, env.root, big, "/big.bin");
+    th_client_upload_ok(&m, env.root, big, "/big.bin");
     ck_assert_int_eq(th_mock_stop(&m), 0);
 }
 END_TEST
@@ -208,25 +197,25 @@ START_TEST(full_and_read_only_file_systems_fail_the_upload_not_the_server)
 
     ck_assert_str_eq(put_file(m.port, big, 3 << 20, 0), ENOSPC_MSG);
     ck_assert_str_eq(put_file(m.port, big, 3 << 20, 65536), ENOSPC_MSG);
-    hu_assert_no_temps(root);
+    th_assert_no_temps(root);
     ck_assert(!th_exists(th_path(root, "big.bin")));
     /* The space is given back: no temp file is kept open behind its unlinked name. */
     ck_assert_uint_ge(free_blocks(fs) + 1, empty);
-    ck_assert(hu_alive(m.pid));
-    hu_client_upload_ok(&m, root, small, "/after.bin");
+    ck_assert(th_alive(m.pid));
+    th_client_upload_ok(&m, root, small, "/after.bin");
 
     /* Read-only: the upload cannot even begin, and says why. */
     ck_assert_int_eq(mount(NULL, fs, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
-    static tm_resp r;
-    ck_assert_int_eq(tm_upload(m.port, "/ro.bin", "", "x", &r), 200);
+    static th_resp r;
+    ck_assert_int_eq(th_upload(m.port, "/ro.bin", "", "x", &r), 200);
     ck_assert_str_eq(r.body,
                      "{\"code\":500,\"message\":\"failed to put [/ro.bin]: read-only file system\","
                      "\"data\":null}");
-    ck_assert(hu_alive(m.pid));
+    ck_assert(th_alive(m.pid));
     ck_assert_int_eq(mount(NULL, fs, NULL, MS_REMOUNT, NULL), 0);
-    hu_client_upload_ok(&m, root, small, "/after-ro.bin");
+    th_client_upload_ok(&m, root, small, "/after-ro.bin");
 
-    tm_log_drain(&m);
+    th_mock_drain_log(&m);
     ck_assert_int_eq(th_mock_stop(&m), 0);
     ck_assert_int_eq(umount2(fs, MNT_DETACH), 0);
     free(root);
@@ -241,7 +230,7 @@ END_TEST
  */
 START_TEST(a_failed_directory_fsync_after_the_rename_reports_the_file_as_stored)
 {
-    static tm_resp r;
+    static th_resp r;
     th_mock m;
     char opts[1024];
     const char *asan = getenv("ASAN_OPTIONS");
@@ -253,31 +242,31 @@ START_TEST(a_failed_directory_fsync_after_the_rename_reports_the_file_as_stored)
     int rc = th_mock_start(&m, env.root, "--fsync", NULL);
     unsetenv("LD_PRELOAD");
     ck_assert_int_eq(rc, 0);
-    ck_assert_int_eq(tm_upload(m.port, "/d/synced.txt", "", "durable?", &r), 200);
+    ck_assert_int_eq(th_upload(m.port, "/d/synced.txt", "", "durable?", &r), 200);
     ck_assert_str_eq(r.body, "{\"code\":500,\"message\":\"[/d/synced.txt] is stored, but --fsync "
                              "could not sync its directory: input/output error\",\"data\":null}");
-    ck_assert_str_eq(tm_last_field(m.port, "stored"), "true");
+    ck_assert_str_eq(th_journal_last(m.port, "stored"), "true");
     FILE *f = fopen(th_path(env.root, "d/synced.txt"), "rb");
     char got[16] = {0};
     ck_assert_ptr_nonnull(f);
     ck_assert_uint_eq(fread(got, 1, sizeof got - 1, f), 8);
     fclose(f);
     ck_assert_str_eq(got, "durable?");
-    hu_assert_no_temps(env.root);
-    tm_log_drain(&m);
+    th_assert_no_temps(env.root);
+    th_mock_drain_log(&m);
     ck_assert_int_eq(th_mock_stop(&m), 0);
     /* Controls: without --fsync the shim changes nothing; without the shim --fsync succeeds. */
     ck_assert_int_eq(setenv("LD_PRELOAD", TH_FSYNC_FAIL_SO, 1), 0);
     rc = th_mock_start(&m, env.root, NULL);
     unsetenv("LD_PRELOAD");
     ck_assert_int_eq(rc, 0);
-    ck_assert_int_eq(tm_upload(m.port, "/d/plain.txt", "", "x", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_upload(m.port, "/d/plain.txt", "", "x", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_int_eq(th_mock_stop(&m), 0);
     ck_assert_int_eq(th_mock_start(&m, env.root, "--fsync", NULL), 0);
-    ck_assert_int_eq(tm_upload(m.port, "/d/synced2.txt", "", "x", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
-    ck_assert_str_eq(tm_last_field(m.port, "stored"), "true");
+    ck_assert_int_eq(th_upload(m.port, "/d/synced2.txt", "", "x", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
+    ck_assert_str_eq(th_journal_last(m.port, "stored"), "true");
     ck_assert_int_eq(th_mock_stop(&m), 0);
 }
 END_TEST

@@ -9,7 +9,7 @@
  *   ctest --test-dir build -R test_hostile_wire          CI size: 200 sockets for 3 s (~30 s)
  *   build/bin/test_hostile_wire --large                  label slow: 500 sockets for 20 s
  */
-#include "test_hostile_util.h"
+#include "th.h"
 
 #include <check.h>
 #include <errno.h>
@@ -21,17 +21,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
-
 static int large; /* --large: the long slowloris */
-static tm_env env;
+static th_env env;
 static th_mock mock;
 static char src[4096]; /* 1 MiB for the real client, outside the root */
 static int uploads;    /* numbers the proof uploads, so each lands at a fresh name */
 
 static void setup(void)
 {
-    tm_env_up(&env, &mock, NULL, NULL);
+    th_env_up(&env, &mock, NULL, NULL);
     snprintf(src, sizeof src, "%s", th_path(env.dir, "src.bin"));
     ck_assert_int_eq(th_write_random(src, 1 << 20, 7), 0);
     uploads = 0;
@@ -39,7 +37,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    tm_env_down(&env, &mock);
+    th_env_down(&env, &mock);
 }
 
 /*
@@ -49,12 +47,12 @@ static void teardown(void)
 static void still_serves(void)
 {
     char fp[64];
-    hu_assert_no_temps(env.root);
+    th_assert_no_temps(env.root);
     snprintf(fp, sizeof fp, "/ok/%d.bin", uploads++);
-    hu_client_upload_ok(&mock, env.root, src, fp);
-    ck_assert_int_eq(hu_count_files(env.root, ""), uploads);
-    ck_assert_int_eq(hu_count_files(th_path(env.root, "ok"), ""), uploads);
-    tm_log_drain(&mock);
+    th_client_upload_ok(&mock, env.root, src, fp);
+    ck_assert_int_eq(th_count_files(env.root, ""), uploads);
+    ck_assert_int_eq(th_count_files(th_path(env.root, "ok"), ""), uploads);
+    th_mock_drain_log(&mock);
 }
 
 /* A PUT head for file_path; extra ends with "\r\n" (or is ""), the head with the blank line. */
@@ -67,7 +65,7 @@ static int head(char *buf, size_t cap, const char *file_path, const char *extra)
 }
 
 /* Sends head + filler header lines totalling about `bytes` + a 2-byte body; returns the answer. */
-static int flood(size_t bytes, size_t line_len, const char *file_path, tm_resp *r)
+static int flood(size_t bytes, size_t line_len, const char *file_path, th_resp *r)
 {
     size_t cap = bytes + line_len + 512;
     char *req = malloc(cap);
@@ -86,17 +84,17 @@ static int flood(size_t bytes, size_t line_len, const char *file_path, tm_resp *
         req[w++] = '\n';
     }
     memcpy(req + w, "\r\nok", 4);
-    int st = tm_raw(mock.port, req, w + 4, r);
+    int st = th_raw(mock.port, req, w + 4, r);
     free(req);
     return st;
 }
 
 START_TEST(header_floods_are_served_or_refused_whole)
 {
-    static tm_resp r;
+    static th_resp r;
     /* Thousands of small headers within the 512 KiB connection memory: a valid request. */
     ck_assert_int_eq(flood(60000, 12, "/flood/5000.txt", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_int_eq(unlink(th_path(env.root, "flood/5000.txt")), 0);
     still_serves();
     /* Fifty thousand of them, one header line of 600 KB, a request line of 600 KB: refused by
@@ -112,12 +110,12 @@ START_TEST(header_floods_are_served_or_refused_whole)
     memset(req + n, 'q', 600000);
     n += 600000;
     n += snprintf(req + n, cap - (size_t)n, " HTTP/1.1\r\nHost: x\r\n\r\n");
-    ck_assert_int_eq(tm_raw(mock.port, req, (size_t)n, &r), 414);
+    ck_assert_int_eq(th_raw(mock.port, req, (size_t)n, &r), 414);
     free(req);
     still_serves();
     /* Control: one header line of 100 KB fits the limit and is served. */
     ck_assert_int_eq(flood(100000, 100000, "/flood/100k.txt", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_int_eq(unlink(th_path(env.root, "flood/100k.txt")), 0);
     still_serves();
 }
@@ -143,7 +141,7 @@ START_TEST(concurrent_header_floods_stay_within_the_memory_limit)
         ck_assert_int_eq(th_send_all(fds[i], h, (size_t)n), 0);
         ck_assert_int_eq(th_send_all(fds[i], chunk, sizeof chunk), 0);
     }
-    tm_sleep_ms(300);
+    th_sleep_ms(300);
     long held = th_vmrss_kib(mock.pid);
     fprintf(stderr, "mock VmRSS %ld KiB idle, %ld KiB holding %d heads of 400 KB (+%ld KiB each)\n",
             base, held, HELD_FLOODS, (held - base) / HELD_FLOODS);
@@ -157,12 +155,12 @@ START_TEST(concurrent_header_floods_stay_within_the_memory_limit)
 END_TEST
 
 /* A chunked upload of a raw body after the head; returns the HTTP status. */
-static int chunked(const char *file_path, const char *body, tm_resp *r)
+static int chunked(const char *file_path, const char *body, th_resp *r)
 {
     char req[1024];
     int n = head(req, sizeof req, file_path, "Connection: close\r\nTransfer-Encoding: chunked\r\n");
     n += snprintf(req + n, sizeof req - (size_t)n, "%s", body);
-    return tm_raw(mock.port, req, (size_t)n, r);
+    return th_raw(mock.port, req, (size_t)n, r);
 }
 
 START_TEST(invalid_chunked_framing_is_refused_and_stores_nothing)
@@ -183,7 +181,7 @@ START_TEST(invalid_chunked_framing_is_refused_and_stores_nothing)
         {"10000000000000000\r\nab\r\n0\r\n\r\n", 413},  /* 2^64 */
         {"4\r\nabcd\r\nffffffffffffffffffff\r\n", 413}, /* overflow after a good chunk */
     };
-    static tm_resp r;
+    static th_resp r;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char fp[64];
         snprintf(fp, sizeof fp, "/chunk/%zu.bin", i);
@@ -194,7 +192,7 @@ START_TEST(invalid_chunked_framing_is_refused_and_stores_nothing)
     }
     /* Control: the same framing done right is stored. */
     ck_assert_int_eq(chunked("/chunk/good.bin", "2\r\nab\r\n3;ext=1\r\ncde\r\n0\r\n\r\n", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_int_eq(unlink(th_path(env.root, "chunk/good.bin")), 0);
 }
 END_TEST
@@ -202,22 +200,22 @@ END_TEST
 /* A bad chunk is journaled as a malformed request, not as a client that went away. */
 START_TEST(malformed_framing_is_journaled_as_such)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(chunked("/j/bad.bin", "2\r\nabXX0\r\n\r\n", &r), 400);
-    tm_sleep_ms(100);
-    const char *msg = tm_last_field(mock.port, "message");
+    th_sleep_ms(100);
+    const char *msg = th_journal_last(mock.port, "message");
     ck_assert_msg(strncmp(msg, "malformed request", 17) == 0, "%s", msg);
-    ck_assert_str_eq(tm_last_field(mock.port, "stored"), "false");
+    ck_assert_str_eq(th_journal_last(mock.port, "stored"), "false");
     /* Control: a client that closes mid-body is still told apart. */
     int fd = th_connect(mock.port);
     char req[256];
     int n = head(req, sizeof req, "/j/cut.bin", "Content-Length: 10\r\n");
     ck_assert_int_eq(th_send_all(fd, req, (size_t)n), 0);
     ck_assert_int_eq(th_send_all(fd, "abc", 3), 0);
-    tm_sleep_ms(100);
+    th_sleep_ms(100);
     close(fd);
-    tm_sleep_ms(200);
-    ck_assert_str_eq(tm_last_field(mock.port, "message"),
+    th_sleep_ms(200);
+    ck_assert_str_eq(th_journal_last(mock.port, "message"),
                      "client closed the connection after 3 body bytes; nothing stored");
     still_serves();
 }
@@ -275,17 +273,17 @@ static void send_cut(const cut *c, int idx, int rst)
     ck_assert_int_eq(th_send_all(fd, req, (size_t)n), 0);
     if (c->extra != NULL) {
         int temps = 0;
-        for (int64_t end = hu_now_ms() + 5000; temps == 0 && hu_now_ms() < end; tm_sleep_ms(10))
-            temps = hu_count_files(env.root, HU_TMP_PREFIX);
+        for (int64_t end = th_now_ms() + 5000; temps == 0 && th_now_ms() < end; th_sleep_ms(10))
+            temps = th_count_files(env.root, TH_TMP_PREFIX);
         ck_assert_msg(temps == 1, "%s: the upload never started", c->name);
-        tm_sleep_ms(20); /* let the bytes after the head be consumed too */
+        th_sleep_ms(20); /* let the bytes after the head be consumed too */
     }
     if (rst) {
         struct linger lg = {.l_onoff = 1, .l_linger = 0};
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
     close(fd);
-    hu_assert_no_temps(env.root);
+    th_assert_no_temps(env.root);
     ck_assert_msg(!th_exists(th_path(env.root, fp + 1)), "%s: %s was stored", c->name, fp);
 }
 
@@ -298,7 +296,7 @@ START_TEST(bodies_cut_at_every_phase_store_nothing)
         }
     /* Content-Length larger than the body, then a half-close while waiting for the answer:
      * the mock must not call that a success. */
-    static tm_resp r;
+    static th_resp r;
     char req[256];
     int n = head(req, sizeof req, "/cut/half.bin", CL);
     int fd = th_connect(mock.port);
@@ -383,7 +381,7 @@ static void *loris_loop(void *arg)
                 l->sent[i] += (size_t)w;
             }
         }
-        tm_sleep_ms(l->interval_ms);
+        th_sleep_ms(l->interval_ms);
     }
     return NULL;
 }
@@ -450,7 +448,7 @@ static void loris_stop(loris *l)
 static int wait_le(int (*probe)(pid_t), pid_t pid, int want)
 {
     int n = -1;
-    for (int64_t end = hu_now_ms() + 5000; hu_now_ms() < end; tm_sleep_ms(20))
+    for (int64_t end = th_now_ms() + 5000; th_now_ms() < end; th_sleep_ms(20))
         if ((n = probe(pid)) <= want)
             break;
     return n;
@@ -460,20 +458,20 @@ START_TEST(slowloris_with_the_default_limits_does_not_block_uploads)
 {
     int n = large ? 500 : 200, seconds = large ? 20 : 3;
     ck_assert_int_lt(n, 512); /* under the default --max-connections */
-    int threads0 = hu_proc_threads(mock.pid), fds0 = hu_proc_fds(mock.pid);
+    int threads0 = th_proc_threads(mock.pid), fds0 = th_proc_fds(mock.pid);
     long rss0 = th_vmrss_kib(mock.pid);
     loris l;
-    int64_t t0 = hu_now_ms();
+    int64_t t0 = th_now_ms();
     loris_start(&l, mock.port, n, 20);
-    tm_sleep_ms(500);
+    th_sleep_ms(500);
     /* The proof uploads run while every dribbler holds its connection (and its thread). */
     int proofs = 0;
-    while (hu_now_ms() - t0 < seconds * 1000) {
+    while (th_now_ms() - t0 < seconds * 1000) {
         still_serves();
         proofs++;
-        tm_sleep_ms(large ? 2000 : 500);
+        th_sleep_ms(large ? 2000 : 500);
     }
-    int threads = hu_proc_threads(mock.pid), fds = hu_proc_fds(mock.pid);
+    int threads = th_proc_threads(mock.pid), fds = th_proc_fds(mock.pid);
     long rss = th_vmrss_kib(mock.pid);
     fprintf(stderr,
             "slowloris: %d sockets for %d s (%zu bytes each), %d proof uploads; mock threads "
@@ -485,8 +483,8 @@ START_TEST(slowloris_with_the_default_limits_does_not_block_uploads)
     ck_assert_int_ge(fds, fds0 + n);
     loris_stop(&l);
     /* Their connections and threads are released once they go. */
-    ck_assert_int_le(wait_le(hu_proc_threads, mock.pid, threads0), threads0);
-    ck_assert_int_le(wait_le(hu_proc_fds, mock.pid, fds0), fds0);
+    ck_assert_int_le(wait_le(th_proc_threads, mock.pid, threads0), threads0);
+    ck_assert_int_le(wait_le(th_proc_fds, mock.pid, fds0), fds0);
     ck_assert(!th_exists(th_path(env.root, "slow")));
     still_serves();
 }
@@ -501,36 +499,36 @@ END_TEST
 START_TEST(max_connections_and_idle_timeout_hold_under_slowloris)
 {
     enum { LIMIT = 32 };
-    static tm_resp r;
+    static th_resp r;
     th_mock m;
     ck_assert_int_eq(
         th_mock_start(&m, env.root, "--max-connections", "32", "--idle-timeout", "1", NULL), 0);
-    int threads0 = hu_proc_threads(m.pid), fds0 = hu_proc_fds(m.pid);
+    int threads0 = th_proc_threads(m.pid), fds0 = th_proc_fds(m.pid);
     loris l;
     loris_start(&l, m.port, LIMIT, 200);
-    tm_sleep_ms(2500); /* more than twice the idle timeout */
+    th_sleep_ms(2500); /* more than twice the idle timeout */
     ck_assert_int_eq(loris_open(&l), LIMIT);
-    ck_assert_int_ge(hu_proc_threads(m.pid), threads0 + LIMIT);
+    ck_assert_int_ge(th_proc_threads(m.pid), threads0 + LIMIT);
     /* Slot 33: closed at once, unanswered, and no thread is spent on it. */
     static const char ping[] = "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    ck_assert_int_eq(tm_raw(m.port, ping, sizeof ping - 1, &r), -1);
-    ck_assert_int_le(hu_proc_threads(m.pid), threads0 + LIMIT);
+    ck_assert_int_eq(th_raw(m.port, ping, sizeof ping - 1, &r), -1);
+    ck_assert_int_le(th_proc_threads(m.pid), threads0 + LIMIT);
     /* Quiet dribblers are cut off by the idle timeout, and then an upload goes through. */
-    int64_t quiet = hu_now_ms();
+    int64_t quiet = th_now_ms();
     atomic_store(&l.silent, 1);
-    ck_assert_int_le(wait_le(hu_proc_threads, m.pid, threads0), threads0);
-    int64_t freed = hu_now_ms() - quiet;
+    ck_assert_int_le(wait_le(th_proc_threads, m.pid, threads0), threads0);
+    int64_t freed = th_now_ms() - quiet;
     fprintf(stderr, "idle timeout 1 s: %d quiet dribblers dropped %lld ms after their last byte\n",
             LIMIT, (long long)freed);
     ck_assert_int_lt(freed, 3000);
     /* MHD's listening thread reaps a finished connection (closes its socket, then frees its slot
      * in the count) just after the connection's thread ends: wait for that before the upload. */
-    ck_assert_int_le(wait_le(hu_proc_fds, m.pid, fds0), fds0);
-    tm_sleep_ms(100);
-    hu_client_upload_ok(&m, env.root, src, "/ok/after-idle.bin");
+    ck_assert_int_le(wait_le(th_proc_fds, m.pid, fds0), fds0);
+    th_sleep_ms(100);
+    th_client_upload_ok(&m, env.root, src, "/ok/after-idle.bin");
     uploads++;
     loris_stop(&l);
-    tm_log_drain(&m);
+    th_mock_drain_log(&m);
     ck_assert_int_eq(th_mock_stop(&m), 0);
     still_serves();
 }
@@ -545,29 +543,29 @@ END_TEST
 START_TEST(header_timeout_cuts_dribblers_and_lets_uploads_in)
 {
     enum { LIMIT = 32 };
-    static tm_resp r;
+    static th_resp r;
     static const char ping[] = "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     for (int deadline = 0; deadline < 2; deadline++) {
         th_mock m;
         ck_assert_int_eq(th_mock_start(&m, env.root, "--max-connections", "32", "--header-timeout",
                                        deadline ? "1" : "0", NULL),
                          0);
-        int threads0 = hu_proc_threads(m.pid);
+        int threads0 = th_proc_threads(m.pid);
         loris l;
         loris_start(&l, m.port, LIMIT, 200);
-        tm_sleep_ms(2500);
+        th_sleep_ms(2500);
         if (!deadline) {
             ck_assert_int_eq(loris_open(&l), LIMIT); /* every slot still held */
-            ck_assert_int_eq(tm_raw(m.port, ping, sizeof ping - 1, &r), -1);
+            ck_assert_int_eq(th_raw(m.port, ping, sizeof ping - 1, &r), -1);
         } else {
             ck_assert_int_eq(loris_open(&l), 0); /* all cut, though they never went quiet */
-            ck_assert_int_le(wait_le(hu_proc_threads, m.pid, threads0), threads0);
-            tm_sleep_ms(100); /* MHD frees a slot just after the connection's thread ends */
-            hu_client_upload_ok(&m, env.root, src, "/ok/after-header-timeout.bin");
+            ck_assert_int_le(wait_le(th_proc_threads, m.pid, threads0), threads0);
+            th_sleep_ms(100); /* MHD frees a slot just after the connection's thread ends */
+            th_client_upload_ok(&m, env.root, src, "/ok/after-header-timeout.bin");
             uploads++;
         }
         loris_stop(&l);
-        tm_log_drain(&m);
+        th_mock_drain_log(&m);
         ck_assert_int_eq(th_mock_stop(&m), 0);
     }
     still_serves();
@@ -601,24 +599,24 @@ START_TEST(dripping_bodies_are_cut_at_the_minimum_rate)
     th_mock m;
     ck_assert_int_eq(
         th_mock_start(&m, env.root, "--body-min-rate", "100", "--body-grace", "3", NULL), 0);
-    int threads0 = hu_proc_threads(m.pid);
+    int threads0 = th_proc_threads(m.pid);
     loris l;
-    int64_t t0 = hu_now_ms();
+    int64_t t0 = th_now_ms();
     loris_start_body(&l, m.port, N, 300, "drip", 1000, 1);
-    tm_sleep_ms(300);
-    hu_client_upload_ok(&m, env.root, src, "/ok/during-drip.bin");
+    th_sleep_ms(300);
+    th_client_upload_ok(&m, env.root, src, "/ok/during-drip.bin");
     uploads++;
     /* Control: that upload ran while every dripper was still held, within its grace. */
     ck_assert_int_eq(loris_open(&l), N);
-    ck_assert_int_ge(hu_proc_threads(m.pid), threads0 + N);
+    ck_assert_int_ge(th_proc_threads(m.pid), threads0 + N);
     int journaled = 0;
     log[0] = '\0';
-    for (int64_t end = hu_now_ms() + 8000;
-         hu_now_ms() < end && (loris_open(&l) > 0 || journaled < N);) {
-        tm_log_wait(&m, "\x01", log, sizeof log, 100); /* reads for 100 ms */
+    for (int64_t end = th_now_ms() + 8000;
+         th_now_ms() < end && (loris_open(&l) > 0 || journaled < N);) {
+        th_mock_log_wait(&m, "\x01", log, sizeof log, 100); /* reads for 100 ms */
         journaled = occurrences(log, RATE_CUT);
     }
-    int64_t took = hu_now_ms() - t0;
+    int64_t took = th_now_ms() - t0;
     fprintf(stderr,
             "body-min-rate 100 B/s after 3 s: %d dripping bodies cut within %lld ms (%zu "
             "bytes sent on the first)\n",
@@ -628,14 +626,14 @@ START_TEST(dripping_bodies_are_cut_at_the_minimum_rate)
     ck_assert_int_eq(occurrences(log, "; nothing stored"), N);
     ck_assert_msg(strstr(log, "warning: closed ") != NULL && strstr(log, "(--body-grace)") != NULL,
                   "no warning in: %.2000s", log);
-    ck_assert_int_le(wait_le(hu_proc_threads, m.pid, threads0), threads0);
-    hu_assert_no_temps(env.root);
-    ck_assert_int_eq(hu_count_files(th_path(env.root, "drip"), ""), 0);
-    tm_sleep_ms(100); /* MHD frees a slot just after the connection's thread ends */
-    hu_client_upload_ok(&m, env.root, src, "/ok/after-drip.bin");
+    ck_assert_int_le(wait_le(th_proc_threads, m.pid, threads0), threads0);
+    th_assert_no_temps(env.root);
+    ck_assert_int_eq(th_count_files(th_path(env.root, "drip"), ""), 0);
+    th_sleep_ms(100); /* MHD frees a slot just after the connection's thread ends */
+    th_client_upload_ok(&m, env.root, src, "/ok/after-drip.bin");
     uploads++;
     loris_stop(&l);
-    tm_log_drain(&m);
+    th_mock_drain_log(&m);
     ck_assert_int_eq(th_mock_stop(&m), 0);
     still_serves();
 
@@ -643,12 +641,12 @@ START_TEST(dripping_bodies_are_cut_at_the_minimum_rate)
     ck_assert_int_eq(th_mock_start(&m, env.root, "--body-min-rate", "0", "--body-grace", "1", NULL),
                      0);
     loris_start_body(&l, m.port, 32, 300, "drip", 1000, 1);
-    tm_sleep_ms(2500);
+    th_sleep_ms(2500);
     ck_assert_int_eq(loris_open(&l), 32);
     loris_stop(&l);
-    tm_log_drain(&m);
+    th_mock_drain_log(&m);
     ck_assert_int_eq(th_mock_stop(&m), 0);
-    hu_assert_no_temps(env.root);
+    th_assert_no_temps(env.root);
 }
 END_TEST
 
@@ -692,14 +690,14 @@ START_TEST(bodies_above_the_minimum_rate_are_not_cut)
     loris_start_body(&fast, m.port, FAST, 100, "fast", LEN, 40);
     loris_start_body(&slow, m.port, SLOW, 100, "slow", LEN, 5);
     int stored = 0;
-    for (int64_t end = hu_now_ms() + 12000; stored < FAST && hu_now_ms() < end; tm_sleep_ms(50)) {
+    for (int64_t end = th_now_ms() + 12000; stored < FAST && th_now_ms() < end; th_sleep_ms(50)) {
         stored = 0;
         for (int i = 0; i < FAST; i++) {
             char rel[32];
             snprintf(rel, sizeof rel, "fast/%d", i);
             stored += th_exists(th_path(env.root, rel));
         }
-        tm_log_drain(&m);
+        th_mock_drain_log(&m);
     }
     ck_assert_int_eq(stored, FAST);
     ck_assert_int_eq(atomic_load(&fast.refused), 0);
@@ -709,8 +707,8 @@ START_TEST(bodies_above_the_minimum_rate_are_not_cut)
         snprintf(rel, sizeof rel, "fast/%d", i);
         ck_assert_int_eq(th_files_equal(want, th_path(env.root, rel)), 1);
     }
-    tm_sleep_ms(200); /* the last answers are journaled after they are sent */
-    cJSON *j = tm_journal(m.port);
+    th_sleep_ms(200); /* the last answers are journaled after they are sent */
+    cJSON *j = th_journal(m.port);
     for (int i = 0; i < FAST + SLOW; i++) {
         char fp[32];
         snprintf(fp, sizeof fp, i < FAST ? "/fast/%d" : "/slow/%d", i < FAST ? i : i - FAST);
@@ -735,11 +733,11 @@ START_TEST(bodies_above_the_minimum_rate_are_not_cut)
         ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(e, "http_status")));
     }
     cJSON_Delete(j);
-    ck_assert_int_eq(hu_count_files(th_path(env.root, "slow"), ""), 0);
-    hu_assert_no_temps(env.root);
+    ck_assert_int_eq(th_count_files(th_path(env.root, "slow"), ""), 0);
+    th_assert_no_temps(env.root);
     loris_stop(&fast);
     loris_stop(&slow);
-    tm_log_drain(&m);
+    th_mock_drain_log(&m);
     ck_assert_int_eq(th_mock_stop(&m), 0);
     ck_assert_int_eq(unlink(want), 0);
 }
@@ -772,7 +770,7 @@ static int staged_rest(int fd, size_t from, size_t len)
             b[i] = body_byte(off + i);
         if (th_send_all(fd, b, k) < 0)
             return -1;
-        tm_sleep_ms(100);
+        th_sleep_ms(100);
     }
     return 0;
 }
@@ -801,18 +799,17 @@ START_TEST(the_mocks_own_stalls_do_not_count_against_the_client)
     };
     enum { UPS = sizeof ups / sizeof ups[0] };
     int fds[UPS];
-    int64_t t0 = hu_now_ms();
+    int64_t t0 = th_now_ms();
     for (int i = 0; i < UPS; i++)
         fds[i] = staged_put(m.port, ups[i].fp, ups[i].fault, ups[i].len, ups[i].first);
-    tm_sleep_ms(3200); /* past both faults; the client sends nothing meanwhile */
+    th_sleep_ms(3200); /* past both faults; the client sends nothing meanwhile */
     for (int i = 0; i < UPS; i++) {
-        static tm_resp r;
+        static th_resp r;
         int sent = staged_rest(fds[i], ups[i].first, ups[i].len);
-        th_recv_all(fds[i], r.raw, sizeof r.raw, 5000);
+        th_recv_resp(fds[i], &r, 5000);
         close(fds[i]);
-        tm_parse(&r);
         if (!ups[i].cut) {
-            ck_assert_msg(sent == 0 && r.status == 200 && strcmp(r.body, SUCCESS) == 0, "%s: %s",
+            ck_assert_msg(sent == 0 && r.status == 200 && strcmp(r.body, TH_SUCCESS) == 0, "%s: %s",
                           ups[i].fp, r.raw);
             char want[4096];
             snprintf(want, sizeof want, "%s", th_path(env.dir, "want.bin"));
@@ -826,15 +823,15 @@ START_TEST(the_mocks_own_stalls_do_not_count_against_the_client)
         }
     }
     fprintf(stderr, "mock-side stall and slow-read of ~3 s under a 1 s grace: %lld ms\n",
-            (long long)(hu_now_ms() - t0));
-    ck_assert(th_mock_wait_request(&m, "/own/paused.bin", 2000));
-    cJSON *j = tm_journal(m.port);
+            (long long)(th_now_ms() - t0));
+    ck_assert(th_journal_wait(&m, "/own/paused.bin", 2000));
+    cJSON *j = th_journal(m.port);
     const char *msg = field(entry_of(j, "/own/paused.bin"), "message");
     ck_assert_msg(strncmp(msg, RATE_CUT "10 bytes in ", strlen(RATE_CUT "10 bytes in ")) == 0, "%s",
                   msg);
     cJSON_Delete(j);
-    hu_assert_no_temps(env.root);
-    tm_log_drain(&m);
+    th_assert_no_temps(env.root);
+    th_mock_drain_log(&m);
     ck_assert_int_eq(th_mock_stop(&m), 0);
 }
 END_TEST

@@ -11,7 +11,7 @@
  *   build/bin/test_load --large                label slow: 256 x 16 MiB at once, 10,000
  *                                               sequential, 64 racing writers of 16 MiB
  */
-#include "test_hostile_util.h"
+#include "th.h"
 
 #include <check.h>
 #include <openssl/evp.h>
@@ -33,24 +33,23 @@
 #define SEQ_RSS_LIMIT_KIB 1024L
 #endif
 
-#define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
-#define EXISTS  "{\"code\":403,\"message\":\"file exists\",\"data\":null}"
+#define EXISTS "{\"code\":403,\"message\":\"file exists\",\"data\":null}"
 
 static int large;
-static tm_env env;
+static th_env env;
 static th_mock mock;
-static hu_drain drain;
+static th_drain drain;
 
 static void setup(void)
 {
-    tm_env_up(&env, &mock, "--journal", "100");
-    hu_drain_start(&drain, &mock);
+    th_env_up(&env, &mock, "--journal", "100");
+    th_drain_start(&drain, &mock);
 }
 
 static void teardown(void)
 {
-    hu_drain_stop(&drain);
-    tm_env_down(&env, &mock);
+    th_drain_stop(&drain);
+    th_env_down(&env, &mock);
 }
 
 /* ---- one uploader thread ---- */
@@ -82,7 +81,7 @@ static void *upload_one(void *arg)
     uploader *u = arg;
     enum { PIECE = 65536 };
     char *buf = malloc(PIECE);
-    static __thread tm_resp r;
+    static __thread th_resp r;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -108,8 +107,7 @@ static void *upload_one(void *arg)
     if (ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1) {
         for (unsigned i = 0; i < mdlen; i++)
             snprintf(u->sha + 2 * i, 3, "%02x", md[i]);
-        th_recv_all(fd, r.raw, sizeof r.raw, 120000);
-        tm_parse(&r);
+        th_recv_resp(fd, &r, 120000);
         snprintf(u->answer, sizeof u->answer, "%s", r.body);
     }
     if (fd >= 0)
@@ -138,8 +136,8 @@ static int run_uploaders(uploader *u, int n)
     }
     /* Wait for the mock to hold them all, so they race for real. */
     int held = 0;
-    for (int64_t end = hu_now_ms() + 10000; held < n && hu_now_ms() < end; tm_sleep_ms(5))
-        held = hu_count_files(env.root, HU_TMP_PREFIX);
+    for (int64_t end = th_now_ms() + 10000; held < n && th_now_ms() < end; th_sleep_ms(5))
+        held = th_count_files(env.root, TH_TMP_PREFIX);
     pthread_barrier_wait(&go);
     for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
@@ -160,9 +158,9 @@ START_TEST(concurrent_uploads_are_byte_exact)
         snprintf(u[i].file_path, sizeof u[i].file_path, "/load/%03d.bin", i);
     }
     long hwm0 = th_vmhwm_kib(mock.pid);
-    int64_t t0 = hu_now_ms();
+    int64_t t0 = th_now_ms();
     int held = run_uploaders(u, n);
-    double secs = (double)(hu_now_ms() - t0) / 1000.0;
+    double secs = (double)(th_now_ms() - t0) / 1000.0;
     long hwm = th_vmhwm_kib(mock.pid);
     fprintf(stderr,
             "load: %d concurrent uploads of %llu MiB in %.2f s (%.0f MiB/s), %d held at once; "
@@ -172,7 +170,7 @@ START_TEST(concurrent_uploads_are_byte_exact)
     for (int i = 0; i < n; i++) {
         char got[65];
         const char *at = th_path(env.root, u[i].file_path + 1);
-        ck_assert_msg(strcmp(u[i].answer, SUCCESS) == 0, "upload %d: '%s'", i, u[i].answer);
+        ck_assert_msg(strcmp(u[i].answer, TH_SUCCESS) == 0, "upload %d: '%s'", i, u[i].answer);
         ck_assert_int_eq(th_sha256_file(at, got), 0);
         ck_assert_msg(strcmp(got, u[i].sha) == 0, "upload %d is not byte-exact", i);
         unlink(at);
@@ -181,7 +179,7 @@ START_TEST(concurrent_uploads_are_byte_exact)
     ck_assert_int_ge(held, n);
     /* Memory: MHD's 512 KiB pool and a 256 KiB stack per connection, at most. */
     ck_assert_int_le(hwm - hwm0, (long)n * (512 + 256) + 8192);
-    hu_assert_no_temps(env.root);
+    th_assert_no_temps(env.root);
     free(u);
 }
 END_TEST
@@ -191,23 +189,23 @@ END_TEST
 /* One small request of kind k (0..5); asserts the answer each kind must get. */
 static void small_request(int i)
 {
-    static tm_resp r;
+    static th_resp r;
     static char body[1024];
     char fp[64], h[128];
     memset(body, 'q', sizeof body);
     snprintf(fp, sizeof fp, "File-Path: /seq/%d.bin\r\n", i % 50);
     switch (i % 6) {
     case 0: /* Content-Length */
-        ck_assert_int_eq(tm_put(mock.port, "/api/fs/put", fp, body, sizeof body, 0, &r), 200);
-        ck_assert_str_eq(r.body, SUCCESS);
+        ck_assert_int_eq(th_put(mock.port, "/api/fs/put", fp, body, sizeof body, 0, &r), 200);
+        ck_assert_str_eq(r.body, TH_SUCCESS);
         break;
     case 1: /* chunked */
-        ck_assert_int_eq(tm_put(mock.port, "/api/fs/put", fp, body, sizeof body, 300, &r), 200);
-        ck_assert_str_eq(r.body, SUCCESS);
+        ck_assert_int_eq(th_put(mock.port, "/api/fs/put", fp, body, sizeof body, 300, &r), 200);
+        ck_assert_str_eq(r.body, TH_SUCCESS);
         break;
     case 2: /* refused before the body, which is drained */
         ck_assert_int_eq(
-            tm_put(mock.port, "/api/fs/put", "File-Path: ../x\r\n", body, sizeof body, 0, &r), 200);
+            th_put(mock.port, "/api/fs/put", "File-Path: ../x\r\n", body, sizeof body, 0, &r), 200);
         ck_assert_ptr_nonnull(strstr(r.body, "relative path"));
         break;
     case 3: { /* the client goes away mid-body */
@@ -224,12 +222,12 @@ static void small_request(int i)
     case 4: { /* malformed chunked framing */
         static const char bad[] = "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: /seq/bad\r\n"
                                   "Transfer-Encoding: chunked\r\n\r\nzz\r\n";
-        ck_assert_int_eq(tm_raw(mock.port, bad, sizeof bad - 1, &r), 400);
+        ck_assert_int_eq(th_raw(mock.port, bad, sizeof bad - 1, &r), 400);
         break;
     }
     default: /* Overwrite: false on a file that exists */
         snprintf(h, sizeof h, "File-Path: /seq/%d.bin\r\nOverwrite: false\r\n", (i - 5) % 50);
-        ck_assert_int_eq(tm_put(mock.port, "/api/fs/put", h, body, 10, 0, &r), 200);
+        ck_assert_int_eq(th_put(mock.port, "/api/fs/put", h, body, 10, 0, &r), 200);
         ck_assert_str_eq(r.body, EXISTS);
         break;
     }
@@ -239,22 +237,22 @@ static void small_request(int i)
 static int settle(int idle_threads)
 {
     int t = -1;
-    for (int64_t end = hu_now_ms() + 5000; hu_now_ms() < end; tm_sleep_ms(10))
-        if ((t = hu_proc_threads(mock.pid)) <= idle_threads)
+    for (int64_t end = th_now_ms() + 5000; th_now_ms() < end; th_sleep_ms(10))
+        if ((t = th_proc_threads(mock.pid)) <= idle_threads)
             break;
-    tm_sleep_ms(50); /* the listening thread closes what a finished connection thread left */
+    th_sleep_ms(50); /* the listening thread closes what a finished connection thread left */
     return t;
 }
 
 START_TEST(sequential_requests_do_not_grow_fds_or_memory)
 {
     int n = large ? 10000 : 1000, warm = 300;
-    int idle = hu_proc_threads(mock.pid);
+    int idle = th_proc_threads(mock.pid);
     /* Warm-up: the journal ring (--journal 100) fills and malloc's arenas settle. */
     for (int i = 0; i < warm; i++)
         small_request(i);
     settle(idle);
-    int fds0 = hu_proc_fds(mock.pid);
+    int fds0 = th_proc_fds(mock.pid);
     long rss0 = th_vmrss_kib(mock.pid);
 
     /* Control: the fd probe does see uploads in flight (socket, directory, temp file each). */
@@ -269,21 +267,21 @@ START_TEST(sequential_requests_do_not_grow_fds_or_memory)
         ck_assert_int_eq(th_send_all(held[i], h, (size_t)k), 0);
     }
     int fds_held = -1;
-    for (int64_t end = hu_now_ms() + 5000; hu_now_ms() < end && fds_held < fds0 + 15;
-         tm_sleep_ms(10))
-        fds_held = hu_proc_fds(mock.pid);
+    for (int64_t end = th_now_ms() + 5000; th_now_ms() < end && fds_held < fds0 + 15;
+         th_sleep_ms(10))
+        fds_held = th_proc_fds(mock.pid);
     ck_assert_int_ge(fds_held, fds0 + 15);
     for (int i = 0; i < 5; i++)
         close(held[i]);
     settle(idle);
-    ck_assert_int_eq(hu_proc_fds(mock.pid), fds0);
+    ck_assert_int_eq(th_proc_fds(mock.pid), fds0);
 
-    int64_t t0 = hu_now_ms();
+    int64_t t0 = th_now_ms();
     for (int i = warm; i < warm + n; i++)
         small_request(i);
-    double secs = (double)(hu_now_ms() - t0) / 1000.0;
+    double secs = (double)(th_now_ms() - t0) / 1000.0;
     int threads = settle(idle);
-    int fds1 = hu_proc_fds(mock.pid);
+    int fds1 = th_proc_fds(mock.pid);
     long rss1 = th_vmrss_kib(mock.pid);
     fprintf(stderr,
             "sequential: %d requests in %.2f s (%.0f/s); mock fds %d -> %d, VmRSS %ld -> %ld KiB "
@@ -293,7 +291,7 @@ START_TEST(sequential_requests_do_not_grow_fds_or_memory)
     ck_assert_int_eq(fds1, fds0);
     if (SEQ_RSS_LIMIT_KIB >= 0)
         ck_assert_int_le(rss1 - rss0, SEQ_RSS_LIMIT_KIB);
-    hu_assert_no_temps(env.root);
+    th_assert_no_temps(env.root);
 }
 END_TEST
 
@@ -334,10 +332,10 @@ START_TEST(racing_writers_leave_exactly_one_whole_body)
     for (int round = 0; round < rounds; round++) {
         race(u, n, size, "");
         for (int i = 0; i < n; i++)
-            ck_assert_msg(strcmp(u[i].answer, SUCCESS) == 0, "writer %d: %s", i, u[i].answer);
+            ck_assert_msg(strcmp(u[i].answer, TH_SUCCESS) == 0, "writer %d: %s", i, u[i].answer);
         ck_assert_msg(whole_body_of(target, u, n) >= 0,
                       "round %d: the target is not one whole body", round);
-        hu_assert_no_temps(env.root);
+        th_assert_no_temps(env.root);
     }
     /* Overwrite: false: exactly one writer wins, every other gets "file exists", and the file is
      * the winner's body. */
@@ -346,7 +344,7 @@ START_TEST(racing_writers_leave_exactly_one_whole_body)
         race(u, n, size, "Overwrite: false\r\n");
         int winner = -1;
         for (int i = 0; i < n; i++) {
-            if (strcmp(u[i].answer, SUCCESS) == 0) {
+            if (strcmp(u[i].answer, TH_SUCCESS) == 0) {
                 ck_assert_msg(winner < 0, "writers %d and %d both won", winner, i);
                 winner = i;
             } else {
@@ -355,7 +353,7 @@ START_TEST(racing_writers_leave_exactly_one_whole_body)
         }
         ck_assert_int_ge(winner, 0);
         ck_assert_int_eq(whole_body_of(target, u, n), winner);
-        hu_assert_no_temps(env.root);
+        th_assert_no_temps(env.root);
     }
     /* Negative control: one byte of another writer's body is caught. */
     FILE *f = fopen(target, "r+b");

@@ -16,7 +16,7 @@
  * through each engine instead.
  * The mock and the source files are set up once per test case (Check tcase), not per upload.
  */
-#include "harness.h"
+#include "th.h"
 
 #include <check.h>
 #include <signal.h>
@@ -270,7 +270,7 @@ static void upload_and_verify(const char *src, const char *remote, enum engine e
     char parent[4096];
     snprintf(parent, sizeof parent, "%s", stored);
     *strrchr(parent, '/') = '\0';
-    ck_assert_msg(th_count_prefix(parent, ".streamput-tmp.") == 0, "%s: temp file left", label);
+    ck_assert_msg(th_count_prefix(parent, TH_TMP_PREFIX) == 0, "%s: temp file left", label);
     unlink(stored); /* keep the disk footprint to one copy at a time */
 }
 

@@ -15,7 +15,7 @@
  * The source files live on /dev/shm when it has room to spare (no disk time for them); the
  * stored copies on $TMPDIR, deleted after each measurement.
  */
-#include "harness.h"
+#include "th.h"
 
 #include <check.h>
 #include <errno.h>

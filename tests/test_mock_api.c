@@ -4,7 +4,7 @@
  * /ping, /api/fs/form, the JSON 404 and the command line. Everything goes through real HTTP on
  * 127.0.0.1 port 0.
  */
-#include "test_mock_util.h"
+#include "th.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -14,27 +14,25 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
-
-static tm_env env;
+static th_env env;
 static th_mock mock;
 
 static void setup(void)
 {
-    tm_env_up(&env, &mock, "--token", "T0k");
+    th_env_up(&env, &mock, "--token", "T0k");
 }
 
 static void teardown(void)
 {
-    tm_env_down(&env, &mock);
+    th_env_down(&env, &mock);
 }
 
 /* Uploads body to file_path with the right token plus extra headers. */
-static int put_auth(const char *file_path, const char *extra, const char *body, tm_resp *r)
+static int put_auth(const char *file_path, const char *extra, const char *body, th_resp *r)
 {
     char h[4096];
     snprintf(h, sizeof h, "Authorization: T0k\r\n%s", extra);
-    return tm_upload(mock.port, file_path, h, body, r);
+    return th_upload(mock.port, file_path, h, body, r);
 }
 
 /* Reads a small stored file into a static buffer ("(missing)" if absent). */
@@ -52,9 +50,9 @@ static const char *stored(const char *rel)
 
 START_TEST(success_answer_is_byte_exact_gin_json)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put_auth("/a/b.txt", "", "hello", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_ptr_nonnull(strstr(r.raw, "\r\nContent-Type: application/json; charset=utf-8\r\n"));
     ck_assert_ptr_nonnull(strstr(r.raw, "\r\nContent-Length: 44\r\n"));
     ck_assert_str_eq(stored("a/b.txt"), "hello");
@@ -63,36 +61,36 @@ END_TEST
 
 START_TEST(auth_messages_are_alists)
 {
-    static tm_resp r;
-    ck_assert_int_eq(tm_upload(mock.port, "/x.txt", "", "hello", &r), 200);
+    static th_resp r;
+    ck_assert_int_eq(th_upload(mock.port, "/x.txt", "", "hello", &r), 200);
     ck_assert_str_eq(r.body, "{\"code\":401,\"message\":\"Guest user is disabled, login please\","
                              "\"data\":null}");
-    ck_assert_int_eq(tm_upload(mock.port, "/x.txt", "Authorization: \r\n", "hello", &r), 200);
+    ck_assert_int_eq(th_upload(mock.port, "/x.txt", "Authorization: \r\n", "hello", &r), 200);
     ck_assert_str_eq(r.body, "{\"code\":401,\"message\":\"Guest user is disabled, login please\","
                              "\"data\":null}");
     /* The raw header is compared: "Bearer" is not stripped, a prefix or longer value fails. */
     static const char *const wrong[] = {"Authorization: Bearer T0k\r\n", "Authorization: T0\r\n",
                                         "Authorization: T0kk\r\n", "Authorization: t0k\r\n"};
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
-        ck_assert_int_eq(tm_upload(mock.port, "/x.txt", wrong[i], "hello", &r), 200);
+        ck_assert_int_eq(th_upload(mock.port, "/x.txt", wrong[i], "hello", &r), 200);
         ck_assert_str_eq(r.body,
                          "{\"code\":401,\"message\":\"token is invalidated\",\"data\":null}");
     }
     ck_assert(!th_exists(th_path(env.root, "x.txt")));
     /* Control: the right token stores. */
     ck_assert_int_eq(put_auth("/x.txt", "", "hello", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_str_eq(stored("x.txt"), "hello");
 }
 END_TEST
 
 START_TEST(guest_access_without_token)
 {
-    static tm_resp r;
+    static th_resp r;
     th_mock guest;
     ck_assert_int_eq(th_mock_start(&guest, env.root, NULL), 0);
-    ck_assert_int_eq(tm_upload(guest.port, "/g.txt", "Authorization: anything\r\n", "gg", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_upload(guest.port, "/g.txt", "Authorization: anything\r\n", "gg", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_str_eq(stored("g.txt"), "gg");
     ck_assert_int_eq(th_mock_stop(&guest), 0);
 }
@@ -117,7 +115,7 @@ static const struct {
 
 START_TEST(bad_escape_message_quotes_the_escape_like_go)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put_auth(bad_escapes[_i].path, "", "x", &r), 200);
     ck_assert_str_eq(r.body, bad_escapes[_i].json);
 }
@@ -125,7 +123,7 @@ END_TEST
 
 START_TEST(decoded_nul_is_refused)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put_auth("/nul%00.txt", "", "x", &r), 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"code\":400"));
     ck_assert_ptr_nonnull(strstr(r.body, "NUL"));
@@ -151,9 +149,9 @@ static const struct {
 
 START_TEST(file_path_is_decoded_and_cleaned)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put_auth(cleaned[_i].file_path, "", "body", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_str_eq(stored(cleaned[_i].lands), "body");
 }
 END_TEST
@@ -164,7 +162,7 @@ END_TEST
 /* The real errs.RelativePath text; OpenList's rule by default. */
 START_TEST(openlist_relative_path_rule)
 {
-    static tm_resp r;
+    static th_resp r;
     static const char *const refused[] = {"/a/../b",  "/x/..",    "..",          "../y",
                                           "a\\..\\b", "%2e%2e/z", "/q/%2E%2E/r", "/a..b/../c"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
@@ -173,24 +171,24 @@ START_TEST(openlist_relative_path_rule)
     }
     /* Control: OpenList lets "/a/../..b" through, as it still holds ".." once cleaned. */
     ck_assert_int_eq(put_auth("/a/../..b", "", "odd", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_str_eq(stored("..b"), "odd");
 }
 END_TEST
 
 START_TEST(alist_relative_path_rule)
 {
-    static tm_resp r;
+    static th_resp r;
     th_mock al;
     ck_assert_int_eq(th_mock_start(&al, env.root, "--profile", "alist", NULL), 0);
     static const char *const refused[] = {"/a/../b", "/x/..", "..", "../y", "%2e%2e/z"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
-        ck_assert_int_eq(tm_upload(al.port, refused[i], "", "x", &r), 200);
+        ck_assert_int_eq(th_upload(al.port, refused[i], "", "x", &r), 200);
         ck_assert_msg(strcmp(r.body, RELATIVE) == 0, "%s: %s", refused[i], r.body);
     }
     /* AList only sees '/'-delimited ".." segments: backslashes pass and Clean resolves them. */
-    ck_assert_int_eq(tm_upload(al.port, "a\\..\\b", "", "bs", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_upload(al.port, "a\\..\\b", "", "bs", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_str_eq(stored("b"), "bs");
     ck_assert_int_eq(th_mock_stop(&al), 0);
 }
@@ -198,8 +196,8 @@ END_TEST
 
 START_TEST(missing_or_root_file_path_is_refused)
 {
-    static tm_resp r;
-    ck_assert_int_eq(tm_put(mock.port, "/api/fs/put", "Authorization: T0k\r\n", "x", 1, 0, &r),
+    static th_resp r;
+    ck_assert_int_eq(th_put(mock.port, "/api/fs/put", "Authorization: T0k\r\n", "x", 1, 0, &r),
                      200);
     ck_assert_str_eq(r.body,
                      "{\"code\":400,\"message\":\"missing File-Path header\",\"data\":null}");
@@ -210,7 +208,7 @@ END_TEST
 
 START_TEST(overwrite_false_keeps_the_existing_file)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put_auth("/o.txt", "", "first", &r), 200);
     ck_assert_int_eq(put_auth("/o.txt", "Overwrite: false\r\n", "second", &r), 200);
     ck_assert_str_eq(r.body, "{\"code\":403,\"message\":\"file exists\",\"data\":null}");
@@ -221,13 +219,13 @@ START_TEST(overwrite_false_keeps_the_existing_file)
     ck_assert_str_eq(r.body, "{\"code\":403,\"message\":\"file exists\",\"data\":null}");
     /* Only the exact "false" disables overwriting. */
     ck_assert_int_eq(put_auth("/o.txt", "Overwrite: False\r\n", "third", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_str_eq(stored("o.txt"), "third");
     ck_assert_int_eq(put_auth("/o.txt", "", "fourth", &r), 200);
     ck_assert_str_eq(stored("o.txt"), "fourth");
     /* And with nothing there, Overwrite: false stores. */
     ck_assert_int_eq(put_auth("/new.txt", "Overwrite: false\r\n", "n", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
 }
 END_TEST
 
@@ -240,7 +238,7 @@ static struct timespec mtime_of(const char *rel)
 
 START_TEST(last_modified_milliseconds_become_mtime)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put_auth("/m.txt", "Last-Modified: 1600000000123\r\n", "m", &r), 200);
     struct timespec t = mtime_of("m.txt");
     ck_assert_int_eq(t.tv_sec, 1600000000);
@@ -255,7 +253,7 @@ START_TEST(last_modified_milliseconds_become_mtime)
                                        "Last-Modified: 1600000000.5\r\n"};
     for (size_t i = 0; i < 2; i++) {
         ck_assert_int_eq(put_auth("/now.txt", junk[i], "m", &r), 200);
-        ck_assert_str_eq(r.body, SUCCESS);
+        ck_assert_str_eq(r.body, TH_SUCCESS);
         ck_assert_int_ge(mtime_of("now.txt").tv_sec, time(NULL) - 60);
     }
 }
@@ -263,7 +261,7 @@ END_TEST
 
 START_TEST(as_task_answers_a_task_snapshot)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put_auth("/a/b.txt", "As-Task: true\r\n", "12345", &r), 200);
     const char *pre = "{\"code\":200,\"message\":\"success\",\"data\":{\"task\":{\"id\":\"";
     ck_assert_msg(strncmp(r.body, pre, strlen(pre)) == 0, "%s", r.body);
@@ -282,30 +280,30 @@ START_TEST(as_task_answers_a_task_snapshot)
         strstr(r.body, "\"name\":\"upload \\u003cx\\u003e\\u0026.txt to [/](/)\""));
     /* Exact match only: "True" is a plain upload. */
     ck_assert_int_eq(put_auth("/c.txt", "As-Task: True\r\n", "1", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
 }
 END_TEST
 
 START_TEST(digest_headers_are_recorded)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put_auth("/h.txt",
                               "X-File-Md5: abc\r\nX-File-Sha1: def\r\nX-File-Sha256: 012\r\n"
                               "Content-Type: text/x-test\r\n",
                               "whatever", &r),
                      200);
     /* Without --verify-hash AList does not check them, and neither do we. */
-    ck_assert_str_eq(r.body, SUCCESS);
-    ck_assert_str_eq(tm_last_field(mock.port, "x_file_md5"), "abc");
-    ck_assert_str_eq(tm_last_field(mock.port, "x_file_sha1"), "def");
-    ck_assert_str_eq(tm_last_field(mock.port, "x_file_sha256"), "012");
-    ck_assert_str_eq(tm_last_field(mock.port, "content_type"), "text/x-test");
+    ck_assert_str_eq(r.body, TH_SUCCESS);
+    ck_assert_str_eq(th_journal_last(mock.port, "x_file_md5"), "abc");
+    ck_assert_str_eq(th_journal_last(mock.port, "x_file_sha1"), "def");
+    ck_assert_str_eq(th_journal_last(mock.port, "x_file_sha256"), "012");
+    ck_assert_str_eq(th_journal_last(mock.port, "content_type"), "text/x-test");
 }
 END_TEST
 
 START_TEST(verify_hash_rejects_a_mismatch_and_stores_nothing)
 {
-    static tm_resp r;
+    static th_resp r;
     th_mock v;
     ck_assert_int_eq(th_mock_start(&v, env.root, "--verify-hash", NULL), 0);
     /* "hello": md5 5d41..., sha1 aaf4..., sha256 2cf2... */
@@ -313,8 +311,8 @@ START_TEST(verify_hash_rejects_a_mismatch_and_stores_nothing)
         "X-File-Md5: 5D41402ABC4B2A76B9719D911017C592\r\n"
         "X-File-Sha1: aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d\r\n"
         "X-File-Sha256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\r\n";
-    ck_assert_int_eq(tm_upload(v.port, "/ok.txt", good, "hello", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_upload(v.port, "/ok.txt", good, "hello", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_str_eq(stored("ok.txt"), "hello");
     static const char *const bad[][2] = {
         {"X-File-Md5: 00\r\n", "md5 mismatch: X-File-Md5 says 00, the body's md5 is "
@@ -328,24 +326,24 @@ START_TEST(verify_hash_rejects_a_mismatch_and_stores_nothing)
     for (size_t i = 0; i < 3; i++) {
         char want[512];
         snprintf(want, sizeof want, "{\"code\":400,\"message\":\"%s\",\"data\":null}", bad[i][1]);
-        ck_assert_int_eq(tm_upload(v.port, "/bad.txt", bad[i][0], "hello", &r), 200);
+        ck_assert_int_eq(th_upload(v.port, "/bad.txt", bad[i][0], "hello", &r), 200);
         ck_assert_str_eq(r.body, want);
         ck_assert(!th_exists(th_path(env.root, "bad.txt")));
     }
-    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
     ck_assert_int_eq(th_mock_stop(&v), 0);
 }
 END_TEST
 
 START_TEST(ping_answers_pong_to_any_method)
 {
-    static tm_resp r;
+    static th_resp r;
     static const char *const methods[] = {"GET", "POST", "PUT", "DELETE", "PATCH"};
     for (size_t i = 0; i < 5; i++) {
         char req[256];
         int n = snprintf(req, sizeof req,
                          "%s /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", methods[i]);
-        ck_assert_int_eq(tm_raw(mock.port, req, (size_t)n, &r), 200);
+        ck_assert_int_eq(th_raw(mock.port, req, (size_t)n, &r), 200);
         ck_assert_str_eq(r.body, "pong");
         ck_assert_ptr_nonnull(strstr(r.raw, "Content-Type: text/plain; charset=utf-8\r\n"));
     }
@@ -354,12 +352,12 @@ END_TEST
 
 START_TEST(unknown_routes_get_a_json_404)
 {
-    static tm_resp r;
+    static th_resp r;
     static const char req[] = "GET /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    ck_assert_int_eq(tm_raw(mock.port, req, sizeof req - 1, &r), 404);
+    ck_assert_int_eq(th_raw(mock.port, req, sizeof req - 1, &r), 404);
     ck_assert_str_eq(r.body, "{\"code\":404,\"message\":\"no route for GET /api/fs/put\","
                              "\"data\":null}");
-    ck_assert_int_eq(tm_put(mock.port, "/api/fs/puts", "", "abc", 3, 0, &r), 404);
+    ck_assert_int_eq(th_put(mock.port, "/api/fs/puts", "", "abc", 3, 0, &r), 404);
     ck_assert_str_eq(r.body, "{\"code\":404,\"message\":\"no route for PUT /api/fs/puts\","
                              "\"data\":null}");
 }
@@ -382,13 +380,13 @@ static size_t form_body(char *out, const char *field, int with_filename)
 
 START_TEST(form_upload_stores_the_file_part)
 {
-    static tm_resp r;
+    static th_resp r;
     char body[4096];
     size_t n = form_body(body, "file", 1);
     const char *h = "Authorization: T0k\r\nFile-Path: /form/out.bin\r\n"
                     "Content-Type: multipart/form-data; boundary=XyZ\r\n";
-    ck_assert_int_eq(tm_put(mock.port, "/api/fs/form", h, body, n, 0, &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_put(mock.port, "/api/fs/form", h, body, n, 0, &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     FILE *f = fopen(th_path(env.root, "form/out.bin"), "rb");
     ck_assert_ptr_nonnull(f);
     char got[128];
@@ -397,25 +395,25 @@ START_TEST(form_upload_stores_the_file_part)
     ck_assert_uint_eq(k, sizeof PART_DATA - 1);
     ck_assert(memcmp(got, PART_DATA, k) == 0);
     /* Chunked framing works as well. */
-    ck_assert_int_eq(tm_put(mock.port, "/api/fs/form", h, body, n, 7, &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_put(mock.port, "/api/fs/form", h, body, n, 7, &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
 }
 END_TEST
 
 START_TEST(form_errors_are_gos)
 {
-    static tm_resp r;
+    static th_resp r;
     char body[4096];
     size_t n = form_body(body, "other", 1);
     const char *h = "Authorization: T0k\r\nFile-Path: /form/no.bin\r\n"
                     "Content-Type: multipart/form-data; boundary=XyZ\r\n";
-    ck_assert_int_eq(tm_put(mock.port, "/api/fs/form", h, body, n, 0, &r), 200);
+    ck_assert_int_eq(th_put(mock.port, "/api/fs/form", h, body, n, 0, &r), 200);
     ck_assert_str_eq(r.body, "{\"code\":500,\"message\":\"http: no such file\",\"data\":null}");
     /* A "file" field without a filename is a value, not a file, for Go. */
     n = form_body(body, "file", 0);
-    ck_assert_int_eq(tm_put(mock.port, "/api/fs/form", h, body, n, 0, &r), 200);
+    ck_assert_int_eq(th_put(mock.port, "/api/fs/form", h, body, n, 0, &r), 200);
     ck_assert_str_eq(r.body, "{\"code\":500,\"message\":\"http: no such file\",\"data\":null}");
-    ck_assert_int_eq(tm_put(mock.port, "/api/fs/form",
+    ck_assert_int_eq(th_put(mock.port, "/api/fs/form",
                             "Authorization: T0k\r\nFile-Path: /form/no.bin\r\n"
                             "Content-Type: application/octet-stream\r\n",
                             "abc", 3, 0, &r),
@@ -430,13 +428,13 @@ END_TEST
 #define FILE_PART(name)                                                                            \
     "Content-Disposition: form-data; name=\"file\"; filename=\"" name "\"\r\n\r\n"
 
-/* PUTs a form body to /api/fs/form as File-Path fp (chunk as tm_put); returns the JSON body. */
+/* PUTs a form body to /api/fs/form as File-Path fp (chunk as th_put); returns the JSON body. */
 static const char *form_put(const char *fp, const char *body, size_t len, size_t chunk)
 {
-    static tm_resp r;
+    static th_resp r;
     char h[512];
     snprintf(h, sizeof h, "%sFile-Path: %s\r\n", FORM_HEADERS, fp);
-    ck_assert_int_eq(tm_put(mock.port, "/api/fs/form", h, body, len, chunk, &r), 200);
+    ck_assert_int_eq(th_put(mock.port, "/api/fs/form", h, body, len, chunk, &r), 200);
     return r.body;
 }
 
@@ -480,13 +478,13 @@ START_TEST(form_body_cut_off_before_its_closing_boundary_stores_nothing)
     ck_assert_str_eq(form_put("/cut.bin", body, len, 0), want);
     ck_assert_str_eq(form_put("/cut.bin", body, len, 4093), want);
     ck_assert_int_eq(stored_size("cut.bin"), -1);
-    ck_assert_str_eq(tm_last_field(mock.port, "stored"), "false");
-    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    ck_assert_str_eq(th_journal_last(mock.port, "stored"), "false");
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
     /* Control: the same body with its closing boundary (even without the final CRLF, which Go
      * accepts) is stored whole. */
     len = (size_t)n + data_len;
     len += (size_t)snprintf(body + len, cap - len, "\r\n--XyZ--");
-    ck_assert_str_eq(form_put("/cut.bin", body, len, 4093), SUCCESS);
+    ck_assert_str_eq(form_put("/cut.bin", body, len, 4093), TH_SUCCESS);
     ck_assert_int_eq(stored_size("cut.bin"), (long)data_len);
     free(body);
 }
@@ -510,10 +508,10 @@ START_TEST(form_body_cut_in_a_later_parts_headers_keeps_the_file_like_go)
      * the end of the form: the complete file part before it is stored. */
     static const char body[] = "--XyZ\r\n" FILE_PART("f.bin") "whole\r\n--XyZ\r\n"
                                                               "Content-Disposition: form-data; na";
-    ck_assert_str_eq(form_put("/hdr.bin", body, sizeof body - 1, 0), SUCCESS);
+    ck_assert_str_eq(form_put("/hdr.bin", body, sizeof body - 1, 0), TH_SUCCESS);
     ck_assert_str_eq(stored("hdr.bin"), "whole");
     static const char body2[] = "--XyZ\r\n" FILE_PART("f.bin") "whole\r\n--XyZ\r\n";
-    ck_assert_str_eq(form_put("/hdr2.bin", body2, sizeof body2 - 1, 0), SUCCESS);
+    ck_assert_str_eq(form_put("/hdr2.bin", body2, sizeof body2 - 1, 0), TH_SUCCESS);
     ck_assert_str_eq(stored("hdr2.bin"), "whole");
     /* Control: cut inside that later part's content, it is Go's unexpected EOF again. */
     static const char body3[] =
@@ -534,32 +532,32 @@ START_TEST(first_file_part_wins_even_when_empty)
     static const char body[] = "--XyZ\r\n" FILE_PART("empty.bin") "\r\n--XyZ\r\n" FILE_PART(
         "second.bin") "not this\r\n--XyZ--\r\n";
     size_t chunk = form_chunks[_i];
-    ck_assert_str_eq(form_put("/first.bin", body, sizeof body - 1, chunk), SUCCESS);
+    ck_assert_str_eq(form_put("/first.bin", body, sizeof body - 1, chunk), TH_SUCCESS);
     ck_assert_int_eq(stored_size("first.bin"), 0);
     /* A value field in between changes nothing. */
     static const char body2[] =
         "--XyZ\r\n" FILE_PART("empty.bin") "\r\n--XyZ\r\nContent-Disposition: form-data; "
                                            "name=\"note\"\r\n\r\nhi\r\n--XyZ\r\n" FILE_PART(
                                                "second.bin") "not this\r\n--XyZ--\r\n";
-    ck_assert_str_eq(form_put("/first2.bin", body2, sizeof body2 - 1, chunk), SUCCESS);
+    ck_assert_str_eq(form_put("/first2.bin", body2, sizeof body2 - 1, chunk), TH_SUCCESS);
     ck_assert_int_eq(stored_size("first2.bin"), 0);
     /* Control: a first part with content is stored whole however the body is cut, and a later
      * "file" part does not add to it. */
     static const char body3[] = "--XyZ\r\n" FILE_PART("a.bin") "first\r\n--XyZ\r\n" FILE_PART(
         "b.bin") "second\r\n--XyZ--\r\n";
-    ck_assert_str_eq(form_put("/first3.bin", body3, sizeof body3 - 1, chunk), SUCCESS);
+    ck_assert_str_eq(form_put("/first3.bin", body3, sizeof body3 - 1, chunk), TH_SUCCESS);
     ck_assert_str_eq(stored("first3.bin"), "first");
     /* filename="" makes a value, not a file, for Go's ReadForm: the next part is the file. */
     static const char body4[] = "--XyZ\r\n" FILE_PART("") "a value\r\n--XyZ\r\n" FILE_PART(
         "b.bin") "the file\r\n--XyZ--\r\n";
-    ck_assert_str_eq(form_put("/first4.bin", body4, sizeof body4 - 1, chunk), SUCCESS);
+    ck_assert_str_eq(form_put("/first4.bin", body4, sizeof body4 - 1, chunk), TH_SUCCESS);
     ck_assert_str_eq(stored("first4.bin"), "the file");
 }
 END_TEST
 
 START_TEST(parent_that_is_a_file_fails_like_op_put)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put_auth("/f", "", "file", &r), 200);
     ck_assert_int_eq(put_auth("/f/g/h.txt", "", "x", &r), 200);
     ck_assert_str_eq(

@@ -3,7 +3,7 @@
  * --allow-fault-header), its effect as a client sees it, and that failing faults store nothing.
  * Timing faults are checked against a lower bound only, with a fault-free control that is fast.
  */
-#include "test_mock_util.h"
+#include "th.h"
 
 #include <check.h>
 #include <errno.h>
@@ -15,38 +15,34 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
-
-static tm_env env;
+static th_env env;
 static th_mock mock; /* --allow-fault-header */
 static char big[1 << 20];
 
 static void setup(void)
 {
     memset(big, 'f', sizeof big);
-    tm_env_up(&env, &mock, "--allow-fault-header", NULL);
+    th_env_up(&env, &mock, "--allow-fault-header", NULL);
 }
 
 static void teardown(void)
 {
-    tm_env_down(&env, &mock);
+    th_env_down(&env, &mock);
 }
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)th_now_ms() / 1000.0;
 }
 
 /* Uploads len bytes of big to fp with a fault header (or none); returns seconds taken. */
-static double timed_put(int port, const char *fp, const char *fault, size_t len, tm_resp *r)
+static double timed_put(int port, const char *fp, const char *fault, size_t len, th_resp *r)
 {
     char h[512];
     snprintf(h, sizeof h, "File-Path: %s\r\n%s%s%s", fp, fault ? "X-Mock-Fault: " : "",
              fault ? fault : "", fault ? "\r\n" : "");
     double t0 = now_s();
-    tm_put(port, "/api/fs/put", h, big, len, 0, r);
+    th_put(port, "/api/fs/put", h, big, len, 0, r);
     return now_s() - t0;
 }
 
@@ -78,11 +74,11 @@ START_TEST(reset_after_sends_rst_mid_body_and_stores_nothing)
     ck_assert_msg(err == ECONNRESET || err == EPIPE, "no reset seen (errno %d, recv %zd)", err,
                   got);
     ck_assert(!th_exists(th_path(env.root, "reset.bin")));
-    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
     const char *msg = "";
     for (int i = 0; i < 100 && strstr(msg, "reset-after") == NULL; i++) {
-        tm_sleep_ms(20);
-        msg = tm_last_field(mock.port, "message");
+        th_sleep_ms(20);
+        msg = th_journal_last(mock.port, "message");
     }
     ck_assert_str_eq(msg, "injected fault: reset-after=65536, connection reset after 65536 bytes");
 }
@@ -90,7 +86,7 @@ END_TEST
 
 START_TEST(reset_after_zero_resets_before_the_body)
 {
-    static tm_resp r;
+    static th_resp r;
     static const char head[] = "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: /r0.bin\r\n"
                                "X-Mock-Fault: reset-after=0\r\nContent-Length: 5\r\n\r\n";
     int fd = th_connect(mock.port);
@@ -109,11 +105,11 @@ END_TEST
 
 START_TEST(stall_after_pauses_reading_then_stores)
 {
-    static tm_resp r;
+    static th_resp r;
     double fast = timed_put(mock.port, "/nostall.bin", NULL, sizeof big, &r);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     double slow = timed_put(mock.port, "/stall.bin", "stall-after=100000:1500", sizeof big, &r);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_msg(slow >= 1.45, "stall took only %.2f s", slow);
     ck_assert_msg(fast < 1.0, "control took %.2f s", fast);
     ck_assert_int_eq(
@@ -123,9 +119,9 @@ END_TEST
 
 START_TEST(delay_response_delays_the_answer)
 {
-    static tm_resp r;
+    static th_resp r;
     double t = timed_put(mock.port, "/delay.bin", "delay-response=800", 100, &r);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_msg(t >= 0.78, "answered after %.2f s", t);
     ck_assert(th_exists(th_path(env.root, "delay.bin")));
 }
@@ -133,7 +129,7 @@ END_TEST
 
 START_TEST(code_fault_answers_that_code_and_stores_nothing)
 {
-    static tm_resp r;
+    static th_resp r;
     timed_put(mock.port, "/code.bin", "code=507", 1000, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.body,
@@ -144,23 +140,23 @@ END_TEST
 
 START_TEST(status_fault_answers_that_http_status_and_stores_nothing)
 {
-    static tm_resp r;
+    static th_resp r;
     timed_put(mock.port, "/status.bin", "status=503", 1000, &r);
     ck_assert_int_eq(r.status, 503);
     ck_assert_str_eq(r.body,
                      "{\"code\":503,\"message\":\"injected fault: status=503\",\"data\":null}");
     ck_assert(!th_exists(th_path(env.root, "status.bin")));
-    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
 }
 END_TEST
 
 START_TEST(slow_read_limits_the_rate)
 {
-    static tm_resp r;
+    static th_resp r;
     /* 96 KiB at 32 KiB/s: three seconds; the control takes milliseconds. */
     double fast = timed_put(mock.port, "/fast.bin", NULL, 96 * 1024, &r);
     double slow = timed_put(mock.port, "/slow.bin", "slow-read=32K", 96 * 1024, &r);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_msg(slow >= 2.8, "96 KiB at 32 KiB/s took %.2f s", slow);
     ck_assert_msg(fast < 1.0, "control took %.2f s", fast);
     ck_assert(th_exists(th_path(env.root, "slow.bin")));
@@ -169,14 +165,14 @@ END_TEST
 
 START_TEST(fault_header_needs_allow_fault_header)
 {
-    static tm_resp r;
+    static th_resp r;
     char buf[8192] = "";
     th_mock plain;
     ck_assert_int_eq(th_mock_start(&plain, env.root, NULL), 0);
     timed_put(plain.port, "/ignored.bin", "code=500", 10, &r);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(th_exists(th_path(env.root, "ignored.bin")));
-    ck_assert(tm_log_wait(&plain, "--allow-fault-header", buf, sizeof buf, 5000));
+    ck_assert(th_mock_log_wait(&plain, "--allow-fault-header", buf, sizeof buf, 5000));
     ck_assert_int_eq(th_mock_stop(&plain), 0);
     /* Control: with the option the same header works. */
     timed_put(mock.port, "/honoured.bin", "code=500", 10, &r);
@@ -196,7 +192,7 @@ END_TEST
 
 START_TEST(server_wide_fault_applies_to_every_upload)
 {
-    static tm_resp r;
+    static th_resp r;
     th_mock f;
     ck_assert_int_eq(th_mock_start(&f, env.root, "--fault", "code=418,delay-response=100", NULL),
                      0);
@@ -218,13 +214,13 @@ START_TEST(shutdown_is_prompt_during_a_long_stall)
                                "X-Mock-Fault: stall-after=10:60000\r\nContent-Length: 100\r\n\r\n";
     ck_assert_int_eq(th_send_all(fd, head, sizeof head - 1), 0);
     ck_assert_int_eq(th_send_all(fd, big, 50), 0);
-    tm_sleep_ms(300);
+    th_sleep_ms(300);
     double t0 = now_s();
     ck_assert_int_eq(th_mock_stop(&mock), 0);
     ck_assert_msg(now_s() - t0 < 5.0, "stop took %.2f s", now_s() - t0);
     close(fd);
     ck_assert(!th_exists(th_path(env.root, "st.bin")));
-    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
     /* The fixture's teardown stops it again. */
     ck_assert_int_eq(th_mock_start(&mock, env.root, NULL), 0);
 }

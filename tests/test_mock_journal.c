@@ -2,7 +2,7 @@
  * streamput-mock, diagnostics: the request journal (GET/DELETE /_mock/requests), the access log
  * in both formats, and the multipart diagnosis with its warning and --strict.
  */
-#include "test_mock_util.h"
+#include "th.h"
 
 #include <check.h>
 #include <locale.h>
@@ -14,21 +14,19 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
-
-static tm_env env;
+static th_env env;
 static th_mock mock;
 static char log_buf[65536];
 
 static void setup(void)
 {
     log_buf[0] = '\0';
-    tm_env_up(&env, &mock, NULL, NULL);
+    th_env_up(&env, &mock, NULL, NULL);
 }
 
 static void teardown(void)
 {
-    tm_env_down(&env, &mock);
+    th_env_down(&env, &mock);
 }
 
 static cJSON *field(cJSON *e, const char *k)
@@ -54,14 +52,14 @@ static double num(cJSON *e, const char *k)
 
 START_TEST(journal_records_what_the_client_sent_and_got)
 {
-    static tm_resp r;
-    ck_assert_int_eq(tm_upload(mock.port, "/j/a%20b.txt",
+    static th_resp r;
+    ck_assert_int_eq(th_upload(mock.port, "/j/a%20b.txt",
                                "Content-Type: text/plain\r\nX-File-Md5: abc\r\n", "hello", &r),
                      200);
     ck_assert_int_eq(
-        tm_put(mock.port, "/api/fs/put", "File-Path: /j/c.bin\r\n", "chunky", 6, 4, &r), 200);
-    ck_assert_int_eq(tm_upload(mock.port, "/%zz", "", "x", &r), 200);
-    cJSON *a = tm_journal(mock.port);
+        th_put(mock.port, "/api/fs/put", "File-Path: /j/c.bin\r\n", "chunky", 6, 4, &r), 200);
+    ck_assert_int_eq(th_upload(mock.port, "/%zz", "", "x", &r), 200);
+    cJSON *a = th_journal(mock.port);
     ck_assert_int_eq(cJSON_GetArraySize(a), 3);
 
     cJSON *e = cJSON_GetArrayItem(a, 0);
@@ -110,33 +108,33 @@ END_TEST
 
 START_TEST(journal_is_a_ring_oldest_first_and_can_be_cleared)
 {
-    static tm_resp r;
+    static th_resp r;
     th_mock small;
     ck_assert_int_eq(th_mock_start(&small, env.root, "--journal", "3", NULL), 0);
     for (int i = 1; i <= 5; i++) {
         char fp[16];
         snprintf(fp, sizeof fp, "/r%d", i);
-        ck_assert_int_eq(tm_upload(small.port, fp, "", "x", &r), 200);
+        ck_assert_int_eq(th_upload(small.port, fp, "", "x", &r), 200);
     }
-    cJSON *a = tm_journal(small.port);
+    cJSON *a = th_journal(small.port);
     ck_assert_int_eq(cJSON_GetArraySize(a), 3);
     ck_assert_str_eq(str(cJSON_GetArrayItem(a, 0), "file_path"), "/r3");
     ck_assert_str_eq(str(cJSON_GetArrayItem(a, 2), "file_path"), "/r5");
     cJSON_Delete(a);
     /* Reading the journal is not journaled. */
-    a = tm_journal(small.port);
+    a = th_journal(small.port);
     ck_assert_int_eq(cJSON_GetArraySize(a), 3);
     cJSON_Delete(a);
 
     static const char del[] =
         "DELETE /_mock/requests HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    ck_assert_int_eq(tm_raw(small.port, del, sizeof del - 1, &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
-    a = tm_journal(small.port);
+    ck_assert_int_eq(th_raw(small.port, del, sizeof del - 1, &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
+    a = th_journal(small.port);
     ck_assert_int_eq(cJSON_GetArraySize(a), 0);
     cJSON_Delete(a);
-    ck_assert_int_eq(tm_upload(small.port, "/after", "", "x", &r), 200);
-    ck_assert_str_eq(tm_last_field(small.port, "file_path"), "/after");
+    ck_assert_int_eq(th_upload(small.port, "/after", "", "x", &r), 200);
+    ck_assert_str_eq(th_journal_last(small.port, "file_path"), "/after");
     ck_assert_int_eq(th_mock_stop(&small), 0);
 }
 END_TEST
@@ -147,41 +145,41 @@ START_TEST(journal_explains_an_aborted_upload)
     static const char head[] = "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: /gone.bin\r\n"
                                "Content-Length: 100000\r\n\r\n0123456789";
     ck_assert_int_eq(th_send_all(fd, head, sizeof head - 1), 0);
-    tm_sleep_ms(200);
+    th_sleep_ms(200);
     close(fd);
     /* The entry appears once the mock notices the close. */
     const char *msg = "";
     for (int i = 0; i < 100; i++) {
-        msg = tm_last_field(mock.port, "message");
+        msg = th_journal_last(mock.port, "message");
         if (strstr(msg, "client closed") != NULL)
             break;
-        tm_sleep_ms(50);
+        th_sleep_ms(50);
     }
     ck_assert_str_eq(msg, "client closed the connection after 10 body bytes; nothing stored");
-    ck_assert_str_eq(tm_last_field(mock.port, "code"), "(null)");
-    ck_assert_str_eq(tm_last_field(mock.port, "stored"), "false");
+    ck_assert_str_eq(th_journal_last(mock.port, "code"), "(null)");
+    ck_assert_str_eq(th_journal_last(mock.port, "stored"), "false");
 }
 END_TEST
 
 START_TEST(text_access_log_has_one_line_per_request)
 {
-    static tm_resp r;
-    ck_assert_int_eq(tm_upload(mock.port, "/log.txt", "", "x", &r), 200);
-    ck_assert(tm_log_wait(&mock,
-                          "PUT /api/fs/put file_path=\"/log.txt\" bytes=1 status=200 "
-                          "code=200",
-                          log_buf, sizeof log_buf, 5000));
+    static th_resp r;
+    ck_assert_int_eq(th_upload(mock.port, "/log.txt", "", "x", &r), 200);
+    ck_assert(th_mock_log_wait(&mock,
+                               "PUT /api/fs/put file_path=\"/log.txt\" bytes=1 status=200 "
+                               "code=200",
+                               log_buf, sizeof log_buf, 5000));
 }
 END_TEST
 
 START_TEST(a_decoded_newline_cannot_forge_a_log_line)
 {
-    static tm_resp r;
+    static th_resp r;
     /* The multipart warning names the decoded path, newline and all. */
-    ck_assert_int_eq(tm_upload(mock.port, "/a%0Afake%20line.txt",
+    ck_assert_int_eq(th_upload(mock.port, "/a%0Afake%20line.txt",
                                "Content-Type: multipart/form-data; boundary=b\r\n", "x", &r),
                      200);
-    ck_assert(tm_log_wait(&mock, "multipart framing", log_buf, sizeof log_buf, 5000));
+    ck_assert(th_mock_log_wait(&mock, "multipart framing", log_buf, sizeof log_buf, 5000));
     ck_assert_ptr_nonnull(strstr(log_buf, "File-Path /a\\x0afake line.txt: "));
     ck_assert_ptr_null(strstr(log_buf, "\nfake line"));
     /* The stored name does hold the newline; only the log is flattened. */
@@ -195,12 +193,12 @@ END_TEST
  */
 static cJSON *json_log_line(const char *fp, char *buf, size_t cap)
 {
-    static tm_resp r;
+    static th_resp r;
     th_mock js;
     buf[0] = '\0';
     ck_assert_int_eq(th_mock_start(&js, env.root, "--log-format", "json", NULL), 0);
-    ck_assert_int_eq(tm_upload(js.port, fp, "", "x", &r), 200);
-    ck_assert(tm_log_wait(&js, "\n", buf, cap, 5000));
+    ck_assert_int_eq(th_upload(js.port, fp, "", "x", &r), 200);
+    ck_assert(th_mock_log_wait(&js, "\n", buf, cap, 5000));
     *strchr(buf, '\n') = '\0';
     ck_assert_int_eq(th_mock_stop(&js), 0);
     cJSON *e = cJSON_Parse(buf);
@@ -229,16 +227,16 @@ static const char multipart_body[] =
 
 START_TEST(multipart_body_is_diagnosed_and_stored_as_sent)
 {
-    static tm_resp r;
+    static th_resp r;
     /* Sent chunked 3 bytes at a time: the diagnosis must not need the first piece to be whole. */
-    ck_assert_int_eq(tm_put(mock.port, "/api/fs/put",
+    ck_assert_int_eq(th_put(mock.port, "/api/fs/put",
                             "File-Path: /mp.txt\r\nContent-Type: application/octet-stream\r\n",
                             multipart_body, sizeof multipart_body - 1, 3, &r),
                      200);
-    ck_assert_str_eq(r.body, SUCCESS);
-    ck_assert_str_eq(tm_last_field(mock.port, "multipart_suspected"), "true");
-    ck_assert(tm_log_wait(&mock, "the multipart framing will be stored as part of the file",
-                          log_buf, sizeof log_buf, 5000));
+    ck_assert_str_eq(r.body, TH_SUCCESS);
+    ck_assert_str_eq(th_journal_last(mock.port, "multipart_suspected"), "true");
+    ck_assert(th_mock_log_wait(&mock, "the multipart framing will be stored as part of the file",
+                               log_buf, sizeof log_buf, 5000));
     /* Stored as sent, framing and all: that is what the warning is about. */
     FILE *f = fopen(th_path(env.root, "mp.txt"), "rb");
     ck_assert_ptr_nonnull(f);
@@ -248,11 +246,11 @@ START_TEST(multipart_body_is_diagnosed_and_stored_as_sent)
     ck_assert_uint_eq(n, sizeof multipart_body - 1);
 
     /* A multipart Content-Type alone is enough. */
-    ck_assert_int_eq(tm_upload(mock.port, "/mp2.txt",
+    ck_assert_int_eq(th_upload(mock.port, "/mp2.txt",
                                "Content-Type: multipart/form-data; boundary=x\r\n", "raw bytes",
                                &r),
                      200);
-    ck_assert_str_eq(tm_last_field(mock.port, "multipart_suspected"), "true");
+    ck_assert_str_eq(th_journal_last(mock.port, "multipart_suspected"), "true");
 }
 END_TEST
 
@@ -267,32 +265,32 @@ static const char *const not_multipart[] = {
 
 START_TEST(plain_bodies_are_not_suspected)
 {
-    static tm_resp r;
-    ck_assert_int_eq(tm_upload(mock.port, "/plain.txt", "", not_multipart[_i], &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
-    ck_assert_str_eq(tm_last_field(mock.port, "multipart_suspected"), "false");
+    static th_resp r;
+    ck_assert_int_eq(th_upload(mock.port, "/plain.txt", "", not_multipart[_i], &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
+    ck_assert_str_eq(th_journal_last(mock.port, "multipart_suspected"), "false");
 }
 END_TEST
 
 START_TEST(strict_refuses_multipart_and_stores_nothing)
 {
-    static tm_resp r;
+    static th_resp r;
     th_mock st;
     ck_assert_int_eq(th_mock_start(&st, env.root, "--strict", NULL), 0);
-    ck_assert_int_eq(tm_put(st.port, "/api/fs/put", "File-Path: /s.txt\r\n", multipart_body,
+    ck_assert_int_eq(th_put(st.port, "/api/fs/put", "File-Path: /s.txt\r\n", multipart_body,
                             sizeof multipart_body - 1, 0, &r),
                      200);
     ck_assert_msg(
         strncmp(r.body, "{\"code\":400,\"message\":\"multipart body on /api/fs/put", 51) == 0, "%s",
         r.body);
     ck_assert(!th_exists(th_path(env.root, "s.txt")));
-    ck_assert_int_eq(tm_upload(st.port, "/s2.txt", "Content-Type: multipart/mixed\r\n", "x", &r),
+    ck_assert_int_eq(th_upload(st.port, "/s2.txt", "Content-Type: multipart/mixed\r\n", "x", &r),
                      200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"code\":400"));
     ck_assert(!th_exists(th_path(env.root, "s2.txt")));
     /* Control: --strict lets a plain body through. */
-    ck_assert_int_eq(tm_upload(st.port, "/s3.txt", "", "--just dashes\r\n", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_upload(st.port, "/s3.txt", "", "--just dashes\r\n", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_int_eq(th_mock_stop(&st), 0);
 }
 END_TEST
@@ -339,8 +337,8 @@ static int put_wide(int port, const char *fp, size_t len, char fill)
     }
     memcpy(req + n, "\r\nx", 3);
     n += 3;
-    static tm_resp r;
-    int st = tm_raw(port, req, n, &r);
+    static th_resp r;
+    int st = th_raw(port, req, n, &r);
     free(req);
     return st;
 }
@@ -352,35 +350,8 @@ static void put_wide_n(th_mock *m, const char *prefix, int n, size_t len, char f
         char fp[64];
         snprintf(fp, sizeof fp, "%s%04d", prefix, i);
         ck_assert_int_ne(put_wide(m->port, fp, len, fill), -1);
-        tm_log_drain(m);
+        th_mock_drain_log(m);
     }
-}
-
-/* GET /_mock/requests into a malloc'd buffer of cap bytes (caller frees); *body points at it. */
-static char *listing_raw(int port, size_t cap, const char **body)
-{
-    static const char req[] =
-        "GET /_mock/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    char *buf = malloc(cap);
-    ck_assert_ptr_nonnull(buf);
-    long n = th_http(port, req, sizeof req - 1, buf, cap, 30000);
-    ck_assert_int_gt(n, 0);
-    ck_assert_msg((size_t)n < cap - 1, "listing larger than the test's %zu bytes", cap);
-    char *end = strstr(buf, "\r\n\r\n");
-    ck_assert_ptr_nonnull(end);
-    *body = end + 4;
-    return buf;
-}
-
-/* The listing parsed, for journals larger than tm_journal() reads (caller deletes). */
-static cJSON *journal_big(int port)
-{
-    const char *body;
-    char *buf = listing_raw(port, 32u << 20, &body);
-    cJSON *a = cJSON_Parse(body);
-    free(buf);
-    ck_assert_msg(cJSON_IsArray(a), "the listing is not a JSON array");
-    return a;
 }
 
 /* 1 if s is entirely valid UTF-8. */
@@ -400,16 +371,16 @@ static int valid_utf8(const char *s)
 
 START_TEST(a_long_value_is_cut_on_a_utf8_boundary_and_marked)
 {
-    static tm_resp r;
+    static th_resp r;
     /* 1023 ASCII bytes, then two-byte characters: byte 1024 is the middle of one. */
     static char md5[1023 + 2 * 100 + 1], hdr[sizeof md5 + 64];
     memset(md5, 'm', 1023);
     for (size_t i = 1023; i + 2 < sizeof md5; i += 2)
         memcpy(md5 + i, "\xc3\xa9", 2);
     snprintf(hdr, sizeof hdr, "X-File-Md5: %s\r\n", md5);
-    ck_assert_int_eq(tm_upload(mock.port, "/cut.txt", hdr, "x", &r), 200);
-    ck_assert_int_eq(tm_upload(mock.port, "/whole.txt", "X-File-Md5: abc\r\n", "x", &r), 200);
-    cJSON *a = tm_journal(mock.port);
+    ck_assert_int_eq(th_upload(mock.port, "/cut.txt", hdr, "x", &r), 200);
+    ck_assert_int_eq(th_upload(mock.port, "/whole.txt", "X-File-Md5: abc\r\n", "x", &r), 200);
+    cJSON *a = th_journal(mock.port);
     cJSON *cut = cJSON_GetArrayItem(a, 0), *whole = cJSON_GetArrayItem(a, 1);
     const char *v = str(cut, "x_file_md5");
     ck_assert_uint_eq(strlen(v), 1023);
@@ -465,13 +436,13 @@ START_TEST(wide_headers_do_not_grow_the_journal)
     /* A few first, so thread stacks and connection pools are part of the baseline. */
     for (int i = 0; i < 5; i++) {
         ck_assert_int_ne(put_wide(mock.port, "/wide.bin", WIDE, 'v'), -1);
-        tm_log_drain(&mock);
+        th_mock_drain_log(&mock);
     }
     long base = th_vmhwm_kib(mock.pid);
     ck_assert_int_gt(base, 0);
     for (int i = 0; i < 300; i++) {
         ck_assert_int_ne(put_wide(mock.port, "/wide.bin", WIDE, 'v'), -1);
-        tm_log_drain(&mock);
+        th_mock_drain_log(&mock);
     }
     long peak = th_vmhwm_kib(mock.pid);
     fprintf(stderr,
@@ -481,7 +452,7 @@ START_TEST(wide_headers_do_not_grow_the_journal)
     /* 300 entries of eight 1 KiB values are under 3 MiB; the values as sent would be 114 MiB. */
     ck_assert_msg(peak - base <= HWM_FACTOR * 6 * 1024, "VmHWM grew from %ld to %ld KiB", base,
                   peak);
-    cJSON *a = journal_big(mock.port);
+    cJSON *a = th_journal(mock.port);
     ck_assert_int_eq(cJSON_GetArraySize(a), 305);
     cJSON *last = cJSON_GetArrayItem(a, 304);
     ck_assert_str_eq(str(last, "file_path"), "/wide.bin");
@@ -496,7 +467,7 @@ START_TEST(journal_bytes_drops_the_oldest_entries)
     th_mock m;
     ck_assert_int_eq(th_mock_start(&m, env.root, "--journal-bytes", "64K", NULL), 0);
     put_wide_n(&m, "/b", 40, 1000, 'v');
-    cJSON *a = journal_big(m.port);
+    cJSON *a = th_journal(m.port);
     int n = cJSON_GetArraySize(a);
     /* Each entry holds 8000 bytes of header values: at most 8 fit in 64 KiB. */
     ck_assert_msg(n >= 1 && n <= 8, "%d entries kept", n);
@@ -527,8 +498,9 @@ START_TEST(a_listing_is_streamed_in_bounded_memory)
 {
     put_wide_n(&mock, "/l", NLIST, 1000, 'v');
     long base = th_vmhwm_kib(mock.pid);
-    const char *body;
-    char *buf = listing_raw(mock.port, 32u << 20, &body);
+    th_msg lm;
+    th_journal_msg(mock.port, &lm);
+    const char *body = lm.body, *buf = lm.raw;
     long peak = th_vmhwm_kib(mock.pid);
     size_t len = strlen(body);
     fprintf(stderr, "mock VmHWM: %d entries %ld KiB, after a %zu-byte listing %ld KiB (+%ld)\n",
@@ -546,7 +518,7 @@ START_TEST(a_listing_is_streamed_in_bounded_memory)
     ck_assert_str_eq(again, body);
     cJSON_free(again);
     cJSON_Delete(a);
-    free(buf);
+    th_msg_free(&lm);
     ck_assert_msg(len > 8000u * NLIST, "listing of %zu bytes", len);
 }
 END_TEST
@@ -565,21 +537,15 @@ START_TEST(a_listing_survives_entries_dropped_while_it_runs)
                              .sin_port = htons((uint16_t)m.port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    static const char req[] =
-        "GET /_mock/requests HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    ck_assert_int_eq(th_send_all(fd, req, sizeof req - 1), 0);
-    static char resp[16u << 20];
-    ssize_t got = recv(fd, resp, 2000, MSG_WAITALL);
+    ck_assert_int_eq(th_send_all(fd, TH_JOURNAL_REQUEST, sizeof TH_JOURNAL_REQUEST - 1), 0);
+    char peek[2000];
+    /* Peeked, not read: the bytes stay in the small window, so the mock stays blocked. */
+    ssize_t got = recv(fd, peek, sizeof peek, MSG_WAITALL | MSG_PEEK);
     ck_assert_int_eq(got, 2000);
     /* Every old entry is dropped while the listing runs, and new ones arrive. */
     put_wide_n(&m, "/new", 200, 10, 'v');
-    long n = th_recv_all(fd, resp + got, sizeof resp - (size_t)got, 30000);
+    cJSON *a = th_journal_read(fd, 30000);
     close(fd);
-    ck_assert_int_ge(n, 0);
-    const char *body = strstr(resp, "\r\n\r\n");
-    ck_assert_ptr_nonnull(body);
-    cJSON *a = cJSON_Parse(body + 4);
-    ck_assert_msg(cJSON_IsArray(a), "the listing broke: ...%s", resp + strlen(resp) - 200);
     int count = cJSON_GetArraySize(a);
     fprintf(stderr, "listing begun with 200 entries, all dropped meanwhile: %d listed\n", count);
     /* The entries listed are the old ones from the first on, none twice, none new. */
@@ -592,7 +558,7 @@ START_TEST(a_listing_survives_entries_dropped_while_it_runs)
     }
     cJSON_Delete(a);
     /* The journal is consistent afterwards: the 200 new entries, oldest first. */
-    a = journal_big(m.port);
+    a = th_journal(m.port);
     ck_assert_int_eq(cJSON_GetArraySize(a), 200);
     ck_assert_str_eq(str(cJSON_GetArrayItem(a, 0), "file_path"), "/new0000");
     cJSON_Delete(a);
@@ -604,13 +570,14 @@ END_TEST
 
 START_TEST(an_invalid_utf8_file_path_lists_as_valid_json)
 {
-    static tm_resp r;
+    static th_resp r;
     /* Percent-encoded: the header is ASCII, the decoded stored_path is not UTF-8. */
-    ck_assert_int_eq(tm_upload(mock.port, "/caf%E9.txt", "", "x", &r), 200);
+    ck_assert_int_eq(th_upload(mock.port, "/caf%E9.txt", "", "x", &r), 200);
     /* Raw bytes in headers, and a character Go escapes. */
-    ck_assert_int_eq(tm_upload(mock.port, "/raw\xe9.txt", "X-File-Md5: <\xe9>\r\n", "x", &r), 200);
-    const char *body;
-    char *buf = listing_raw(mock.port, 1u << 20, &body);
+    ck_assert_int_eq(th_upload(mock.port, "/raw\xe9.txt", "X-File-Md5: <\xe9>\r\n", "x", &r), 200);
+    th_msg lm;
+    th_journal_msg(mock.port, &lm);
+    const char *body = lm.body;
     ck_assert_msg(valid_utf8(body), "the listing is not UTF-8: %s", body);
     ck_assert_ptr_nonnull(strstr(body, "\"x_file_md5\":\"\\u003c\\ufffd\\u003e\""));
     cJSON *a = cJSON_Parse(body);
@@ -619,21 +586,21 @@ START_TEST(an_invalid_utf8_file_path_lists_as_valid_json)
     ck_assert_str_eq(str(cJSON_GetArrayItem(a, 0), "stored_path"), "/caf\xef\xbf\xbd.txt");
     ck_assert_str_eq(str(cJSON_GetArrayItem(a, 1), "file_path"), "/raw\xef\xbf\xbd.txt");
     cJSON_Delete(a);
-    free(buf);
+    th_msg_free(&lm);
 }
 END_TEST
 
 START_TEST(c1_controls_do_not_reach_the_text_log)
 {
-    static tm_resp r;
+    static th_resp r;
     /* CSI as UTF-8 (C2 9B) and as a raw byte, invalid UTF-8, and a plain accent as a control. */
-    ck_assert_int_eq(tm_upload(mock.port,
+    ck_assert_int_eq(th_upload(mock.port,
                                "/c1%C2%9B31m\xc2\x9b"
                                "2J\x9b"
                                "7m\xff-\xc3\xa9.txt",
                                "", "x", &r),
                      200);
-    ck_assert(tm_log_wait(&mock, ".txt\" bytes=1", log_buf, sizeof log_buf, 5000));
+    ck_assert(th_mock_log_wait(&mock, ".txt\" bytes=1", log_buf, sizeof log_buf, 5000));
     const char *line = strstr(log_buf, "file_path=\"/c1");
     ck_assert_ptr_nonnull(line);
     ck_assert_msg(strchr(line, '\x9b') == NULL, "a C1 control reached the log: %s", line);
@@ -663,7 +630,7 @@ END_TEST
  */
 START_TEST(json_log_stays_json_when_connections_are_cut)
 {
-    static tm_resp r;
+    static th_resp r;
     static char body[65536];
     static char buf[32768];
     th_mock js;
@@ -671,15 +638,15 @@ START_TEST(json_log_stays_json_when_connections_are_cut)
     ck_assert_int_eq(th_mock_start(&js, env.root, "--log-format", "json", "--max-body", "1K",
                                    "--allow-fault-header", NULL),
                      0);
-    tm_put(js.port, "/api/fs/put", "File-Path: /big.bin\r\n", body, sizeof body, 4096, &r);
+    th_put(js.port, "/api/fs/put", "File-Path: /big.bin\r\n", body, sizeof body, 4096, &r);
     static const char bad[] = "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: /bad.bin\r\n"
                               "Transfer-Encoding: chunked\r\n\r\nzz\r\n";
-    tm_raw(js.port, bad, sizeof bad - 1, &r);
-    tm_put(js.port, "/api/fs/put", "File-Path: /reset.bin\r\nX-Mock-Fault: reset-after=10\r\n",
+    th_raw(js.port, bad, sizeof bad - 1, &r);
+    th_put(js.port, "/api/fs/put", "File-Path: /reset.bin\r\nX-Mock-Fault: reset-after=10\r\n",
            "0123456789abcdef", 16, 0, &r);
-    ck_assert(tm_log_wait(&js, "reset-after=10", buf, sizeof buf, 5000));
-    ck_assert(tm_log_wait(&js, "chunked encoding", buf, sizeof buf, 5000));
-    ck_assert(tm_log_wait(&js, "request body too large", buf, sizeof buf, 5000));
+    ck_assert(th_mock_log_wait(&js, "reset-after=10", buf, sizeof buf, 5000));
+    ck_assert(th_mock_log_wait(&js, "chunked encoding", buf, sizeof buf, 5000));
+    ck_assert(th_mock_log_wait(&js, "request body too large", buf, sizeof buf, 5000));
     ck_assert_int_eq(th_mock_stop(&js), 0);
     int lines = 0;
     for (char *line = buf, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
@@ -692,6 +659,67 @@ START_TEST(json_log_stays_json_when_connections_are_cut)
     }
     ck_assert_msg(lines >= 4, "%d lines",
                   lines); /* three requests and MHD's word on the bad framing */
+}
+END_TEST
+
+/* ---- the tests' own journal fetcher ---- */
+
+/* A stand-in for the mock's listing: 3000 entries (more than 16 KiB), sent in the framing arg
+ * names: "chunked" in uneven chunks, "close" ended by the connection, "short" cut off early. */
+static void fake_listing(int fd, int nth, void *arg)
+{
+    (void)nth;
+    const char *how = arg;
+    th_skip_head(fd);
+    if (strcmp(how, "chunked") == 0)
+        th_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n");
+    else
+        th_send_str(fd, "HTTP/1.0 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+                        "Connection: close\r\n\r\n");
+    for (int i = 0; i < 3000; i++) {
+        char e[64], c[96];
+        int n = snprintf(e, sizeof e, "%s{\"file_path\":\"/f%04d\"}", i ? "," : "[", i);
+        if (strcmp(how, "short") == 0 && i == 1500)
+            return; /* closed in the middle: not a whole listing */
+        if (strcmp(how, "chunked") == 0) {
+            int k = snprintf(c, sizeof c, "%x\r\n%s\r\n", n, e);
+            th_send_all(fd, c, (size_t)k);
+        } else {
+            th_send_all(fd, e, (size_t)n);
+        }
+    }
+    th_send_str(fd, strcmp(how, "chunked") == 0 ? "1\r\n]\r\n0\r\n\r\n" : "]");
+    if (strcmp(how, "chunked") == 0)
+        th_drain_for(fd, 10000); /* kept alive: the reader must stop at the last chunk */
+}
+
+START_TEST(the_fetcher_reads_chunked_and_close_delimited_listings)
+{
+    static const char *const framings[] = {"chunked", "close"};
+    for (size_t i = 0; i < 2; i++) {
+        th_script s;
+        ck_assert_int_eq(th_script_start(&s, fake_listing, (void *)framings[i], 1), 0);
+        int64_t t0 = th_now_ms();
+        cJSON *a = th_journal(s.port);
+        ck_assert_msg(th_now_ms() - t0 < 5000, "%s: waited for a close", framings[i]);
+        ck_assert_int_eq(cJSON_GetArraySize(a), 3000);
+        ck_assert_str_eq(str(cJSON_GetArrayItem(a, 2999), "file_path"), "/f2999");
+        cJSON_Delete(a);
+        char out[64];
+        th_script_stop(&s, out, sizeof out, 200);
+    }
+    /* The negative control: a listing cut off by the close is not taken for a whole one. */
+    th_script s;
+    ck_assert_int_eq(th_script_start(&s, fake_listing, (void *)"short", 1), 0);
+    th_msg m;
+    th_msg_request(s.port, TH_JOURNAL_REQUEST, sizeof TH_JOURNAL_REQUEST - 1, &m, 5000);
+    ck_assert_int_eq(m.status, 200);
+    ck_assert_int_gt(m.body_len, 16384);
+    ck_assert_ptr_null(cJSON_Parse(m.body));
+    th_msg_free(&m);
+    char out[64];
+    th_script_stop(&s, out, sizeof out, 200);
 }
 END_TEST
 
@@ -721,6 +749,7 @@ int main(void)
     tcase_add_test(t, wide_headers_do_not_grow_the_journal);
     tcase_add_test(t, journal_bytes_drops_the_oldest_entries);
     tcase_add_test(t, a_listing_is_streamed_in_bounded_memory);
+    tcase_add_test(t, the_fetcher_reads_chunked_and_close_delimited_listings);
     tcase_add_test(t, a_listing_survives_entries_dropped_while_it_runs);
     tcase_add_test(t, an_invalid_utf8_file_path_lists_as_valid_json);
     tcase_add_test(t, c1_controls_do_not_reach_the_text_log);

@@ -4,7 +4,7 @@
  * neither profile stores an empty file for a PUT that has no length at all, and a body that
  * ends short stores nothing.
  */
-#include "test_mock_util.h"
+#include "th.h"
 
 #include <check.h>
 #include <errno.h>
@@ -15,18 +15,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
 #define PARSE_EMPTY                                                                                \
     "{\"code\":400,\"message\":\"strconv.ParseInt: parsing \\\"\\\": invalid "                     \
     "syntax\",\"data\":null}"
 
-static tm_env env;
+static th_env env;
 static th_mock openlist, alist;
 static char body[10000];
 
 static void setup(void)
 {
-    tm_env_up(&env, &openlist, NULL, NULL);
+    th_env_up(&env, &openlist, NULL, NULL);
     ck_assert_int_eq(th_mock_start(&alist, env.root, "--profile", "alist", NULL), 0);
     for (size_t i = 0; i < sizeof body; i++)
         body[i] = (char)(i * 7 + (i >> 8));
@@ -35,7 +34,7 @@ static void setup(void)
 static void teardown(void)
 {
     ck_assert_int_eq(th_mock_stop(&alist), 0);
-    tm_env_down(&env, &openlist);
+    th_env_down(&env, &openlist);
 }
 
 /* 1 if root/rel holds exactly the first len bytes of body. */
@@ -50,25 +49,25 @@ static int holds(const char *rel, size_t len)
     return n == len && memcmp(got, body, len) == 0;
 }
 
-static int put(th_mock *m, const char *fp, const char *extra, size_t len, size_t chunk, tm_resp *r)
+static int put(th_mock *m, const char *fp, const char *extra, size_t len, size_t chunk, th_resp *r)
 {
     char h[512];
     snprintf(h, sizeof h, "File-Path: %s\r\n%s", fp, extra);
-    return tm_put(m->port, "/api/fs/put", h, body, len, chunk, r);
+    return th_put(m->port, "/api/fs/put", h, body, len, chunk, r);
 }
 
 START_TEST(content_length_works_in_both_profiles)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put(&openlist, "/cl-o.bin", "", sizeof body, 0, &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(holds("cl-o.bin", sizeof body));
     ck_assert_int_eq(put(&alist, "/cl-a.bin", "", sizeof body, 0, &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(holds("cl-a.bin", sizeof body));
     /* A zero-length body is an empty file, not an error. */
     ck_assert_int_eq(put(&alist, "/empty.bin", "", 0, 0, &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(holds("empty.bin", 0));
 }
 END_TEST
@@ -77,18 +76,18 @@ static const size_t chunks[] = {1, 7, 4096, 9999, 10000};
 
 START_TEST(openlist_stores_chunked_bodies_byte_exact)
 {
-    static tm_resp r;
+    static th_resp r;
     char name[32];
     snprintf(name, sizeof name, "/ch-%zu.bin", chunks[_i]);
     ck_assert_int_eq(put(&openlist, name, "", sizeof body, chunks[_i], &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(holds(name + 1, sizeof body));
 }
 END_TEST
 
 START_TEST(alist_refuses_chunked_like_strconv)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put(&alist, "/ch.bin", "", sizeof body, 4096, &r), 200);
     ck_assert_str_eq(r.body, PARSE_EMPTY);
     ck_assert(!th_exists(th_path(env.root, "ch.bin")));
@@ -97,19 +96,19 @@ START_TEST(alist_refuses_chunked_like_strconv)
                      200);
     ck_assert_str_eq(r.body, PARSE_EMPTY);
     ck_assert(!th_exists(th_path(env.root, "ch.bin")));
-    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
 }
 END_TEST
 
 /* A PUT with neither Content-Length nor chunked framing: the seed client's original mistake. */
 START_TEST(no_length_at_all_never_stores_an_empty_file)
 {
-    static tm_resp r;
+    static th_resp r;
     static const char req[] = "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: /nolen.bin\r\n"
                               "\r\nthe body the client thinks it sent";
-    ck_assert_int_eq(tm_raw(alist.port, req, sizeof req - 1, &r), 200);
+    ck_assert_int_eq(th_raw(alist.port, req, sizeof req - 1, &r), 200);
     ck_assert_str_eq(r.body, PARSE_EMPTY);
-    ck_assert_int_eq(tm_raw(openlist.port, req, sizeof req - 1, &r), 200);
+    ck_assert_int_eq(th_raw(openlist.port, req, sizeof req - 1, &r), 200);
     ck_assert_ptr_nonnull(strstr(r.body, "\"code\":400"));
     ck_assert_ptr_nonnull(strstr(r.body, "no Content-Length"));
     /* The rest of the "body" is not taken for a second request: the connection is closed. */
@@ -120,10 +119,10 @@ END_TEST
 
 START_TEST(openlist_checks_x_file_size)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(put(&openlist, "/xs.bin", "X-File-Size: 10000\r\n", sizeof body, 333, &r),
                      200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(holds("xs.bin", sizeof body));
     /* Shorter or longer than declared: nothing stored. */
     ck_assert_int_eq(
@@ -173,7 +172,7 @@ END_TEST
  * while the mock answers nothing: once an answer arrives or sending fails, the rest is not sent
  * and the answer is read. *sent receives the body bytes the socket took. Returns the status.
  */
-static int put_huge_chunked(int port, const char *headers, tm_resp *r, uint64_t *sent)
+static int put_huge_chunked(int port, const char *headers, th_resp *r, uint64_t *sent)
 {
     static char chunk[7 + 65536 + 2];
     char head[512];
@@ -209,9 +208,8 @@ static int put_huge_chunked(int port, const char *headers, tm_resp *r, uint64_t 
     if (*sent == HUGE_BODY)
         th_send_all(fd, "0\r\n\r\n", 5);
     r->raw[0] = '\0';
-    th_recv_all(fd, r->raw, sizeof r->raw, 20000);
+    th_recv_resp(fd, r, 20000);
     close(fd);
-    tm_parse(r);
     return r->status;
 }
 
@@ -222,7 +220,7 @@ static int put_huge_chunked(int port, const char *headers, tm_resp *r, uint64_t 
  */
 START_TEST(an_oversized_chunked_body_is_answered_before_it_is_read)
 {
-    static tm_resp r;
+    static th_resp r;
     uint64_t sent;
     th_mock lim;
     ck_assert_int_eq(th_mock_start(&lim, env.root, "--max-body", "1K", NULL), 0);
@@ -232,14 +230,14 @@ START_TEST(an_oversized_chunked_body_is_answered_before_it_is_read)
     ck_assert_ptr_nonnull(strstr(r.raw, "\r\nConnection: close\r\n"));
     ck_assert_msg(sent < HUGE_BODY / 4, "the client could send %llu bytes",
                   (unsigned long long)sent);
-    ck_assert(th_mock_wait_request(&lim, "/huge.bin", 5000));
-    ck_assert_uint_lt(strtoull(tm_last_field(lim.port, "bytes_received"), NULL, 10), 1u << 20);
-    ck_assert_str_eq(tm_last_field(lim.port, "stored"), "false");
+    ck_assert(th_journal_wait(&lim, "/huge.bin", 5000));
+    ck_assert_uint_lt(strtoull(th_journal_last(lim.port, "bytes_received"), NULL, 10), 1u << 20);
+    ck_assert_str_eq(th_journal_last(lim.port, "stored"), "false");
     ck_assert(!th_exists(th_path(env.root, "huge.bin")));
-    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
     /* The mock goes on serving; a body of exactly the limit is stored. */
     ck_assert_int_eq(put(&lim, "/limit.bin", "", 1024, 100, &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(holds("limit.bin", 1024));
     ck_assert_int_eq(th_mock_stop(&lim), 0);
 
@@ -252,10 +250,11 @@ START_TEST(an_oversized_chunked_body_is_answered_before_it_is_read)
                              "bytes X-File-Size says\",\"data\":null}");
     ck_assert_msg(sent < HUGE_BODY / 4, "the client could send %llu bytes",
                   (unsigned long long)sent);
-    ck_assert(th_mock_wait_request(&openlist, "/xs-huge.bin", 5000));
-    ck_assert_uint_lt(strtoull(tm_last_field(openlist.port, "bytes_received"), NULL, 10), 1u << 20);
+    ck_assert(th_journal_wait(&openlist, "/xs-huge.bin", 5000));
+    ck_assert_uint_lt(strtoull(th_journal_last(openlist.port, "bytes_received"), NULL, 10),
+                      1u << 20);
     ck_assert(!th_exists(th_path(env.root, "xs-huge.bin")));
-    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
 }
 END_TEST
 

@@ -4,7 +4,7 @@
  * flight at once, and --max-connections / --idle-timeout bound what clients can hold. The
  * figures are printed so CI logs keep them.
  */
-#include "test_mock_util.h"
+#include "th.h"
 
 #include <check.h>
 #include <poll.h>
@@ -17,29 +17,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
-#define BIG     (256ull << 20)
+#define BIG (256ull << 20)
 /* The budget: peak while receiving a huge body <= after a 4 KiB body + 1 MiB. */
 #define SLACK_KIB 1024
 
-static tm_env env;
+static th_env env;
 static th_mock mock;
 
 static void setup(void)
 {
-    tm_env_up(&env, &mock, NULL, NULL);
+    th_env_up(&env, &mock, NULL, NULL);
 }
 
 static void teardown(void)
 {
-    tm_env_down(&env, &mock);
+    th_env_down(&env, &mock);
 }
 
 /*
  * Streams BIG bytes to fp (chunked in 64 KiB chunks, or with Content-Length), reading the
  * mock's VmHWM every 16 MiB; returns the highest reading.
  */
-static long stream_big(const char *fp, int chunked, tm_resp *r)
+static long stream_big(const char *fp, int chunked, th_resp *r)
 {
     static char buf[65536];
     for (size_t i = 0; i < sizeof buf; i++)
@@ -70,28 +69,27 @@ static long stream_big(const char *fp, int chunked, tm_resp *r)
     }
     if (chunked)
         ck_assert_int_eq(th_send_all(fd, "0\r\n\r\n", 5), 0);
-    th_recv_all(fd, r->raw, sizeof r->raw, 60000);
+    th_recv_resp(fd, r, 60000);
     close(fd);
-    tm_parse(r);
     long h = th_vmhwm_kib(mock.pid);
     return h > peak ? h : peak;
 }
 
 static void check_flat(int chunked)
 {
-    static tm_resp r;
-    ck_assert_int_eq(tm_upload(mock.port, "/small.bin", "", "4 KiB would do; any small body", &r),
+    static th_resp r;
+    ck_assert_int_eq(th_upload(mock.port, "/small.bin", "", "4 KiB would do; any small body", &r),
                      200);
     char small[4096];
     memset(small, 's', sizeof small);
     ck_assert_int_eq(
-        tm_put(mock.port, "/api/fs/put", "File-Path: /small.bin\r\n", small, sizeof small, 0, &r),
+        th_put(mock.port, "/api/fs/put", "File-Path: /small.bin\r\n", small, sizeof small, 0, &r),
         200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     long base = th_vmhwm_kib(mock.pid);
     ck_assert_int_gt(base, 0);
     long peak = stream_big("/big.bin", chunked, &r);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     struct stat st;
     ck_assert_int_eq(stat(th_path(env.root, "big.bin"), &st), 0);
     ck_assert_int_eq((unsigned long long)st.st_size, BIG);
@@ -160,23 +158,22 @@ START_TEST(two_hundred_fifty_six_uploads_are_held_at_once)
     snprintf(dir, sizeof dir, "%s", "held");
     int temps = 0;
     for (int waited = 0; waited < 10000 && temps < HELD; waited += 50) {
-        temps = th_count_prefix(th_path(env.root, dir), ".streamput-tmp.");
-        tm_sleep_ms(50);
+        temps = th_count_prefix(th_path(env.root, dir), TH_TMP_PREFIX);
+        th_sleep_ms(50);
     }
     long rss = th_vmrss_kib(mock.pid);
     fprintf(stderr, "mock with %d uploads in flight: VmRSS %ld KiB\n", HELD, rss);
     ck_assert_int_eq(temps, HELD);
-    static tm_resp r;
+    static th_resp r;
     for (int i = 0; i < HELD; i++) {
         ck_assert_int_eq(th_send_all(fds[i], "done", 4), 0);
-        th_recv_all(fds[i], r.raw, sizeof r.raw, 10000);
+        th_recv_resp(fds[i], &r, 10000);
         close(fds[i]);
-        tm_parse(&r);
-        ck_assert_str_eq(r.body, SUCCESS);
+        ck_assert_str_eq(r.body, TH_SUCCESS);
     }
-    ck_assert_int_eq(th_count_prefix(th_path(env.root, dir), ".streamput-tmp."), 0);
+    ck_assert_int_eq(th_count_prefix(th_path(env.root, dir), TH_TMP_PREFIX), 0);
     ck_assert(th_exists(th_path(env.root, "held/255.bin")));
-    tm_log_drain(&mock);
+    th_mock_drain_log(&mock);
 }
 END_TEST
 
@@ -206,7 +203,7 @@ START_TEST(idle_timeout_closes_a_silent_upload)
     int fd = hold(m.port);
     ck_assert(closed_within(fd, 5000));
     close(fd);
-    ck_assert_int_eq(th_count_prefix(env.root, ".streamput-tmp."), 0);
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
     ck_assert(!th_exists(th_path(env.root, "idle.bin")));
     ck_assert_int_eq(th_mock_stop(&m), 0);
     /* Control: with the default (120 s) the same connection stays open. */
@@ -218,16 +215,16 @@ END_TEST
 
 START_TEST(max_connections_turns_away_the_extra_one)
 {
-    static tm_resp r;
+    static th_resp r;
     th_mock m;
     ck_assert_int_eq(th_mock_start(&m, env.root, "--max-connections", "2", NULL), 0);
     int a = hold(m.port), b = hold(m.port);
-    tm_sleep_ms(200);
-    ck_assert_int_eq(tm_upload(m.port, "/third.bin", "", "x", &r), -1);
+    th_sleep_ms(200);
+    ck_assert_int_eq(th_upload(m.port, "/third.bin", "", "x", &r), -1);
     close(a);
-    tm_sleep_ms(200);
+    th_sleep_ms(200);
     /* Control: once a slot is free the same request is served. */
-    ck_assert_int_eq(tm_upload(m.port, "/third.bin", "", "x", &r), 200);
+    ck_assert_int_eq(th_upload(m.port, "/third.bin", "", "x", &r), 200);
     close(b);
     ck_assert_int_eq(th_mock_stop(&m), 0);
 }

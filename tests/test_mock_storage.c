@@ -3,7 +3,7 @@
  * half-received body never survives (client abort, short body, stale temp files from a crash),
  * concurrent uploads to one path leave exactly one whole body, --max-body and --fsync.
  */
-#include "test_mock_util.h"
+#include "th.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -16,20 +16,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SUCCESS "{\"code\":200,\"message\":\"success\",\"data\":null}"
-#define TMP     ".streamput-tmp."
-
-static tm_env env;
+static th_env env;
 static th_mock mock;
 
 static void setup(void)
 {
-    tm_env_up(&env, &mock, NULL, NULL);
+    th_env_up(&env, &mock, NULL, NULL);
 }
 
 static void teardown(void)
 {
-    tm_env_down(&env, &mock);
+    th_env_down(&env, &mock);
 }
 
 /* Entries of dir other than "." and "..". */
@@ -45,22 +42,9 @@ static int entries(const char *dir)
     return n;
 }
 
-/* Polls until th_count_prefix(dir, TMP) == want or timeout_ms passes; returns the last count. */
-static int wait_temps(const char *dir, int want, int timeout_ms)
-{
-    int n = -1;
-    for (int waited = 0; waited <= timeout_ms; waited += 20) {
-        n = th_count_prefix(dir, TMP);
-        if (n == want)
-            break;
-        tm_sleep_ms(20);
-    }
-    return n;
-}
-
 START_TEST(traversal_never_leaves_the_root)
 {
-    static tm_resp r;
+    static th_resp r;
     th_mock al;
     ck_assert_int_eq(th_mock_start(&al, env.root, "--profile", "alist", NULL), 0);
     static const char *const attempts[] = {
@@ -69,15 +53,15 @@ START_TEST(traversal_never_leaves_the_root)
         "a\\..\\..\\escape.txt", "....//escape.txt", "/root/../escape.txt",
     };
     for (size_t i = 0; i < sizeof attempts / sizeof attempts[0]; i++) {
-        tm_upload(mock.port, attempts[i], "", "evil", &r);
-        tm_upload(al.port, attempts[i], "", "evil", &r);
+        th_upload(mock.port, attempts[i], "", "evil", &r);
+        th_upload(al.port, attempts[i], "", "evil", &r);
     }
     /* The scratch dir still holds only root/: nothing landed beside it. */
     ck_assert_int_eq(entries(env.dir), 1);
     ck_assert(!th_exists(th_path(env.dir, "escape.txt")));
     /* Control: an ordinary upload does land (in the root). */
-    ck_assert_int_eq(tm_upload(mock.port, "/inside.txt", "", "ok", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_upload(mock.port, "/inside.txt", "", "ok", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(th_exists(th_path(env.root, "inside.txt")));
     ck_assert_int_eq(th_mock_stop(&al), 0);
 }
@@ -85,7 +69,7 @@ END_TEST
 
 START_TEST(symlinks_cannot_lead_out_of_the_root)
 {
-    static tm_resp r;
+    static th_resp r;
     char outside[4096], abs_target[4096];
     snprintf(outside, sizeof outside, "%s", th_path(env.dir, "outside"));
     ck_assert_int_eq(mkdir(outside, 0755), 0);
@@ -99,7 +83,7 @@ START_TEST(symlinks_cannot_lead_out_of_the_root)
     static const char *const via[] = {"/rel/x.txt", "/abs/x.txt", "/deep/up/x.txt",
                                       "/rel/new/dir/x.txt", "/magic/x.txt"};
     for (size_t i = 0; i < sizeof via / sizeof via[0]; i++) {
-        ck_assert_int_eq(tm_upload(mock.port, via[i], "", "evil", &r), 200);
+        ck_assert_int_eq(th_upload(mock.port, via[i], "", "evil", &r), 200);
         ck_assert_msg(strcmp(r.body, "{\"code\":403,\"message\":\"permission denied\","
                                      "\"data\":null}") == 0,
                       "%s: %s", via[i], r.body);
@@ -112,8 +96,8 @@ START_TEST(symlinks_cannot_lead_out_of_the_root)
     fputs("orig", f);
     fclose(f);
     ck_assert_int_eq(symlink("../outside/victim.txt", th_path(env.root, "victim.txt")), 0);
-    ck_assert_int_eq(tm_upload(mock.port, "/victim.txt", "", "new", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_upload(mock.port, "/victim.txt", "", "new", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     struct stat st;
     ck_assert_int_eq(lstat(th_path(env.root, "victim.txt"), &st), 0);
     ck_assert(S_ISREG(st.st_mode));
@@ -123,8 +107,8 @@ START_TEST(symlinks_cannot_lead_out_of_the_root)
     /* Control: a symlink that stays inside the root is followed. */
     ck_assert_int_eq(mkdir(th_path(env.root, "sub"), 0755), 0);
     ck_assert_int_eq(symlink("sub", th_path(env.root, "in")), 0);
-    ck_assert_int_eq(tm_upload(mock.port, "/in/ok.txt", "", "ok", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_upload(mock.port, "/in/ok.txt", "", "ok", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(th_exists(th_path(env.root, "sub/ok.txt")));
 }
 END_TEST
@@ -153,18 +137,18 @@ START_TEST(client_abort_leaves_no_temp_file)
     const char *dir = th_path(env.root, "ab");
     int fd = start_upload("/ab/big.bin", 10ull << 20, 1 << 20);
     /* Control: while the body arrives, the temp file is there to be cleaned up. */
-    ck_assert_int_eq(wait_temps(dir, 1, 5000), 1);
+    ck_assert_int_eq(th_wait_temps(dir, 1, 5000), 1);
     close(fd);
-    ck_assert_int_eq(wait_temps(dir, 0, 5000), 0);
+    ck_assert_int_eq(th_wait_temps(dir, 0, 5000), 0);
     ck_assert(!th_exists(th_path(env.root, "ab/big.bin")));
 
     /* The same with a RST instead of a FIN. */
     fd = start_upload("/ab/rst.bin", 10ull << 20, 1 << 20);
-    ck_assert_int_eq(wait_temps(dir, 1, 5000), 1);
+    ck_assert_int_eq(th_wait_temps(dir, 1, 5000), 1);
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(fd);
-    ck_assert_int_eq(wait_temps(dir, 0, 5000), 0);
+    ck_assert_int_eq(th_wait_temps(dir, 0, 5000), 0);
     ck_assert(!th_exists(th_path(env.root, "ab/rst.bin")));
 }
 END_TEST
@@ -173,10 +157,10 @@ START_TEST(short_body_stores_nothing)
 {
     int fd = start_upload("/short.bin", 1000, 500);
     shutdown(fd, SHUT_WR);
-    static tm_resp r;
+    static th_resp r;
     th_recv_all(fd, r.raw, sizeof r.raw, 5000);
     close(fd);
-    ck_assert_int_eq(wait_temps(env.root, 0, 5000), 0);
+    ck_assert_int_eq(th_wait_temps(env.root, 0, 5000), 0);
     ck_assert(!th_exists(th_path(env.root, "short.bin")));
     ck_assert_ptr_null(strstr(r.raw, "success"));
 }
@@ -186,37 +170,38 @@ START_TEST(stale_temp_files_are_removed_at_start)
 {
     ck_assert_int_eq(th_mock_stop(&mock), 0);
     ck_assert_int_eq(mkdir(th_path(env.root, "s"), 0755), 0);
-    ck_assert_int_eq(th_write_pattern(th_path(env.root, TMP "0123abcd0123abcd"), "x", 1, 10), 0);
-    ck_assert_int_eq(th_write_pattern(th_path(env.root, "s/" TMP "deadbeefdeadbeef"), "x", 1, 10),
-                     0);
+    ck_assert_int_eq(
+        th_write_pattern(th_path(env.root, TH_TMP_PREFIX "0123abcd0123abcd"), "x", 1, 10), 0);
+    ck_assert_int_eq(
+        th_write_pattern(th_path(env.root, "s/" TH_TMP_PREFIX "deadbeefdeadbeef"), "x", 1, 10), 0);
     /* Control: names that only resemble the prefix are the user's files and stay. */
     ck_assert_int_eq(th_write_pattern(th_path(env.root, ".streamput-tmpfile"), "x", 1, 10), 0);
-    ck_assert_int_eq(th_write_pattern(th_path(env.root, "s/keep" TMP), "x", 1, 10), 0);
+    ck_assert_int_eq(th_write_pattern(th_path(env.root, "s/keep" TH_TMP_PREFIX), "x", 1, 10), 0);
     ck_assert_int_eq(th_mock_start(&mock, env.root, NULL), 0);
-    ck_assert_int_eq(th_count_prefix(env.root, TMP), 0);
-    ck_assert_int_eq(th_count_prefix(th_path(env.root, "s"), TMP), 0);
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
+    ck_assert_int_eq(th_count_prefix(th_path(env.root, "s"), TH_TMP_PREFIX), 0);
     ck_assert(th_exists(th_path(env.root, ".streamput-tmpfile")));
-    ck_assert(th_exists(th_path(env.root, "s/keep" TMP)));
+    ck_assert(th_exists(th_path(env.root, "s/keep" TH_TMP_PREFIX)));
 }
 END_TEST
 
 START_TEST(parent_directories_are_created)
 {
-    static tm_resp r;
-    ck_assert_int_eq(tm_upload(mock.port, "/p/q/r/s/t.txt", "", "deep", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    static th_resp r;
+    ck_assert_int_eq(th_upload(mock.port, "/p/q/r/s/t.txt", "", "deep", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(th_exists(th_path(env.root, "p/q/r/s/t.txt")));
 }
 END_TEST
 
 START_TEST(directory_target_with_overwrite_is_an_error)
 {
-    static tm_resp r;
+    static th_resp r;
     ck_assert_int_eq(mkdir(th_path(env.root, "isdir"), 0755), 0);
-    ck_assert_int_eq(tm_upload(mock.port, "/isdir", "", "x", &r), 200);
+    ck_assert_int_eq(th_upload(mock.port, "/isdir", "", "x", &r), 200);
     ck_assert_msg(strncmp(r.body, "{\"code\":500,\"message\":\"failed to put [/isdir]: ", 46) == 0,
                   "%s", r.body);
-    ck_assert_int_eq(th_count_prefix(env.root, TMP), 0);
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
 }
 END_TEST
 
@@ -236,7 +221,7 @@ static void *write_one(void *arg)
 {
     writer *w = arg;
     static __thread char buf[16384];
-    static __thread tm_resp r;
+    static __thread th_resp r;
     memset(buf, w->fill, sizeof buf);
     w->status = -1;
     int fd = th_connect(w->port);
@@ -252,9 +237,8 @@ static void *write_one(void *arg)
         ok = th_send_all(fd, buf, sizeof buf) == 0;
         sched_yield();
     }
-    if (ok && th_recv_all(fd, r.raw, sizeof r.raw, 20000) > 0) {
-        tm_parse(&r);
-        w->status = strcmp(r.body, SUCCESS) == 0 ? 200 : 0;
+    if (ok && th_recv_resp(fd, &r, 20000) > 0) {
+        w->status = strcmp(r.body, TH_SUCCESS) == 0 ? 200 : 0;
     }
     close(fd);
     return NULL;
@@ -295,8 +279,8 @@ START_TEST(concurrent_writers_leave_exactly_one_body)
             ck_assert_int_eq(w[i].status, 200);
         }
         ck_assert_msg(one_whole_body(target), "round %d: the target mixes bodies", round);
-        ck_assert_int_eq(th_count_prefix(th_path(env.root, "same"), TMP), 0);
-        tm_log_drain(&mock);
+        ck_assert_int_eq(th_count_prefix(th_path(env.root, "same"), TH_TMP_PREFIX), 0);
+        th_mock_drain_log(&mock);
     }
     /* Negative control: a file made of two writers' halves is caught. */
     FILE *f = fopen(target, "r+b");
@@ -312,7 +296,7 @@ END_TEST
 
 START_TEST(max_body_is_refused_early_and_mid_stream)
 {
-    static tm_resp r;
+    static th_resp r;
     static const char too_large[] =
         "{\"code\":413,\"message\":\"http: request body too large\",\"data\":null}";
     th_mock lim;
@@ -320,34 +304,34 @@ START_TEST(max_body_is_refused_early_and_mid_stream)
     /* Content-Length over the limit: answered from the headers, before any body is sent. */
     static const char head[] = "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nFile-Path: /big.bin\r\n"
                                "Content-Length: 1001\r\n\r\n";
-    ck_assert_int_eq(tm_raw(lim.port, head, sizeof head - 1, &r), 200);
+    ck_assert_int_eq(th_raw(lim.port, head, sizeof head - 1, &r), 200);
     ck_assert_str_eq(r.body, too_large);
     /* Chunked bodies are cut off as they pass the limit. */
     static char body[3000];
     memset(body, 'c', sizeof body);
     ck_assert_int_eq(
-        tm_put(lim.port, "/api/fs/put", "File-Path: /big.bin\r\n", body, 3000, 500, &r), 200);
+        th_put(lim.port, "/api/fs/put", "File-Path: /big.bin\r\n", body, 3000, 500, &r), 200);
     ck_assert_str_eq(r.body, too_large);
     ck_assert(!th_exists(th_path(env.root, "big.bin")));
-    ck_assert_int_eq(th_count_prefix(env.root, TMP), 0);
+    ck_assert_int_eq(th_count_prefix(env.root, TH_TMP_PREFIX), 0);
     /* Control: exactly the limit is fine, either way. */
-    ck_assert_int_eq(tm_put(lim.port, "/api/fs/put", "File-Path: /fits.bin\r\n", body, 1000, 0, &r),
+    ck_assert_int_eq(th_put(lim.port, "/api/fs/put", "File-Path: /fits.bin\r\n", body, 1000, 0, &r),
                      200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_int_eq(
-        tm_put(lim.port, "/api/fs/put", "File-Path: /fits2.bin\r\n", body, 1000, 300, &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+        th_put(lim.port, "/api/fs/put", "File-Path: /fits2.bin\r\n", body, 1000, 300, &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert_int_eq(th_mock_stop(&lim), 0);
 }
 END_TEST
 
 START_TEST(fsync_mode_stores_normally)
 {
-    static tm_resp r;
+    static th_resp r;
     th_mock fs;
     ck_assert_int_eq(th_mock_start(&fs, env.root, "--fsync", NULL), 0);
-    ck_assert_int_eq(tm_upload(fs.port, "/synced/f.txt", "", "durable", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_upload(fs.port, "/synced/f.txt", "", "durable", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(th_exists(th_path(env.root, "synced/f.txt")));
     ck_assert_int_eq(th_mock_stop(&fs), 0);
 }
@@ -360,7 +344,7 @@ END_TEST
  */
 START_TEST(a_name_too_long_to_store_is_refused_before_the_body)
 {
-    static tm_resp r;
+    static th_resp r;
     char name[300], fp[320], want[512];
     memset(name, 'n', 256);
     name[256] = '\0';
@@ -376,27 +360,26 @@ START_TEST(a_name_too_long_to_store_is_refused_before_the_body)
                      "Content-Length: 20000000\r\nExpect: 100-continue\r\n\r\n",
                      fp);
     /* Only the head is sent: the answer must come without the body, and with no "100 Continue"
-     * before it (tm_parse would skip one, so the raw bytes are checked). */
+     * before it (th_recv_resp would skip one, so the raw bytes are checked). */
     int fd = th_connect(mock.port);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(th_send_all(fd, head, (size_t)n), 0);
-    th_recv_all(fd, r.raw, sizeof r.raw, 3000);
+    th_recv_resp(fd, &r, 3000);
     close(fd);
-    tm_parse(&r);
     ck_assert_msg(strncmp(r.raw, "HTTP/1.1 200 ", 13) == 0, "got: %s", r.raw);
     ck_assert_str_eq(r.body, want);
-    ck_assert(th_mock_wait_request(&mock, fp, 5000));
-    ck_assert_str_eq(tm_last_field(mock.port, "bytes_received"), "0");
+    ck_assert(th_journal_wait(&mock, fp, 5000));
+    ck_assert_str_eq(th_journal_last(mock.port, "bytes_received"), "0");
     /* Without Expect the body is read first, as AList reads it, and the answer is the same. */
-    ck_assert_int_eq(tm_upload(mock.port, fp, "", "some body", &r), 200);
+    ck_assert_int_eq(th_upload(mock.port, fp, "", "some body", &r), 200);
     ck_assert_str_eq(r.body, want);
-    ck_assert_int_eq(th_count_prefix(th_path(env.root, "long"), TMP), 0);
+    ck_assert_int_eq(th_count_prefix(th_path(env.root, "long"), TH_TMP_PREFIX), 0);
     ck_assert_int_eq(entries(th_path(env.root, "long")), 0);
     /* Control: 255 bytes fit. */
     name[255] = '\0';
     snprintf(fp, sizeof fp, "/long/%s", name);
-    ck_assert_int_eq(tm_upload(mock.port, fp, "", "fits", &r), 200);
-    ck_assert_str_eq(r.body, SUCCESS);
+    ck_assert_int_eq(th_upload(mock.port, fp, "", "fits", &r), 200);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
     ck_assert(th_exists(th_path(env.root, fp + 1)));
 }
 END_TEST
