@@ -435,11 +435,9 @@ enum MHD_Result mock_journal_list(struct MHD_Connection *c)
         return MHD_NO;
     }
     /*
-     * The length is not known before the last entry is rendered. The body ends with the
-     * connection, not in chunks, so it is the same bytes on the wire as a buffered answer; an
-     * HTTP client cannot tell the difference except that the connection closes.
+     * The length is not known before the last entry is rendered: libmicrohttpd sends the listing
+     * chunked to an HTTP/1.1 client, which keeps its connection, and close-delimited to HTTP/1.0.
      */
-    MHD_set_response_options(r, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json; charset=utf-8");
     enum MHD_Result ok = MHD_queue_response(c, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
