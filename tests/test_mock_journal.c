@@ -63,7 +63,7 @@ START_TEST(journal_records_what_the_client_sent_and_got)
     ck_assert_int_eq(cJSON_GetArraySize(a), 3);
 
     cJSON *e = cJSON_GetArrayItem(a, 0);
-    /* Every field the issue lists, in this order. */
+    /* Every field the journal documents, in this order. */
     static const char *const keys[] = {"method",
                                        "path",
                                        "file_path",

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define BIG (256ull << 20)
-/* The budget: peak while receiving a huge body <= after a 4 KiB body + 1 MiB. */
+/* The memory budget: peak while receiving a huge body <= after a 4 KiB body + 1 MiB. */
 #define SLACK_KIB 1024
 
 static th_env env;

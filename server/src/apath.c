@@ -114,9 +114,7 @@ int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, 
         memmove(out, p, strlen(p) + 1);
     /*
      * OpenList rejects a path whose raw form had ".." that cleaning removed; AList only a ".."
-     * segment. The issue text quotes "using relative path is not allowed"; the real
-     * errs.RelativePath in both projects says "access using relative path is not allowed", which we
-     * follow.
+     * segment. Both say it with errs.RelativePath, "access using relative path is not allowed".
      */
     if (profile == MOCK_PROFILE_OPENLIST && relative && strstr(out, "..") != NULL)
         relative = 0;

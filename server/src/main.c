@@ -31,7 +31,7 @@
  *   256 KiB: 0.65 s, ~124 KiB per write, +120 KiB
  *   512 KiB: 0.48 s, ~250 KiB per write, +250 KiB
  *     1 MiB: 0.35 s, ~440 KiB per write, +750 KiB
- * 512 KiB keeps well inside the issue's budget (peak <= 4 KiB-body RSS + 1 MiB) and bounds 256
+ * 512 KiB keeps well inside the memory budget (peak <= 4 KiB-body RSS + 1 MiB) and bounds 256
  * busy connections at 128 MiB. Against nginx's dav PUT on the same loop (7 alternating runs,
  * medians): 1.01 s vs 1.60 s wall and 0.47 s vs 1.09 s server CPU per GiB. Override with
  * -DMOCK_CONN_MEMORY=... to repeat the measurement.
