@@ -7,7 +7,7 @@
 #   ci/install-deps.sh --fuzz     also clang and its libFuzzer/sanitizer runtimes
 set -euo pipefail
 
-pkgs=(gcc make cmake pkg-config libmicrohttpd-dev check libhttp-parser-dev libcjson-dev libssl-dev)
+pkgs=(gcc make cmake pkg-config libmicrohttpd-dev check libhttp-parser-dev libcjson-dev libssl-dev libgnutls28-dev openssl)
 for arg in "$@"; do
   case "$arg" in
     --bench) pkgs+=(curl nginx-light socat gnuplot-nox strace python3) ;;

@@ -46,10 +46,14 @@ typedef struct mock_config {
     mock_fault fault;
     int allow_fault_header;
     unsigned max_connections;
-    unsigned idle_timeout;   /* seconds, 0: none */
-    unsigned header_timeout; /* seconds for a request head to arrive, 0: none */
-    uint64_t body_min_rate;  /* bytes per second a body must keep up after the grace, 0: none */
-    unsigned body_grace;     /* seconds a body may take before the rate applies */
+    unsigned idle_timeout;    /* seconds, 0: none */
+    unsigned header_timeout;  /* seconds for a request head to arrive, 0: none */
+    uint64_t body_min_rate;   /* bytes per second a body must keep up after the grace, 0: none */
+    unsigned body_grace;      /* seconds a body may take before the rate applies */
+    const char *tls_cert;     /* --tls-cert PEM file, NULL: none */
+    const char *tls_key;      /* --tls-key PEM file, NULL: none */
+    int tls_self_signed;      /* generate a key and certificate at start */
+    const char *tls_cert_out; /* where --tls-self-signed writes its certificate, NULL: nowhere */
 } mock_config;
 
 /* The running server: configuration plus the root directory fd everything is resolved against. */

@@ -8,6 +8,7 @@
 #include "options.h"
 #include "sleep.h"
 #include "storage.h"
+#include "tls.h"
 #include "watchdog.h"
 #include "sp_common.h"
 
@@ -157,36 +158,51 @@ static void block_signals(sigset_t *sigs)
  * fault simply sleeps in its own handler (MHD 0.9.75 cannot suspend connections in this
  * mode, and need not). poll() rather than select() so descriptors above 1023 work.
  */
-static struct MHD_Daemon *start_daemon(mock_server *srv, const struct sockaddr_storage *ss)
+static struct MHD_Daemon *start_daemon(mock_server *srv, const struct sockaddr_storage *ss,
+                                       const mock_tls *tls)
 {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     if (ss->ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    /*
+     * With a certificate, MHD speaks TLS itself on every connection of the same listener; the
+     * handshake runs in the connection's own thread before the head, so the watchdog's
+     * --header-timeout, which starts at accept, bounds a stalled handshake too.
+     */
+    struct MHD_OptionItem tls_opts[] = {{MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert},
+                                        {MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key},
+                                        {MHD_OPTION_END, 0, NULL}};
+    if (tls->cert != NULL)
+        flags |= MHD_USE_TLS;
+    else
+        tls_opts[0].option = MHD_OPTION_END;
     /* The logger comes first, so that every message of MHD's goes through it. */
-    return MHD_start_daemon(
-        flags, 0, NULL, NULL, mock_handle, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, ss, MHD_OPTION_NOTIFY_COMPLETED, mock_completed, srv,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MOCK_CONN_MEMORY,
-        MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)MOCK_CONN_INCREMENT,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)MOCK_THREAD_STACK, MHD_OPTION_CONNECTION_LIMIT,
-        srv->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->cfg.idle_timeout,
-        MHD_OPTION_NOTIFY_CONNECTION, mock_watchdog_notify, NULL, MHD_OPTION_END);
+    return MHD_start_daemon(flags, 0, NULL, NULL, mock_handle, srv, MHD_OPTION_EXTERNAL_LOGGER,
+                            mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ss, MHD_OPTION_NOTIFY_COMPLETED,
+                            mock_completed, srv, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            (size_t)MOCK_CONN_MEMORY, MHD_OPTION_CONNECTION_MEMORY_INCREMENT,
+                            (size_t)MOCK_CONN_INCREMENT, MHD_OPTION_THREAD_STACK_SIZE,
+                            (size_t)MOCK_THREAD_STACK, MHD_OPTION_CONNECTION_LIMIT,
+                            srv->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                            srv->cfg.idle_timeout, MHD_OPTION_NOTIFY_CONNECTION,
+                            mock_watchdog_notify, NULL, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 }
 
 /* The first stdout line: the URL with the port really bound, which tests read back. */
-static void announce(struct MHD_Daemon *d, const char *host)
+static void announce(struct MHD_Daemon *d, const char *host, int tls)
 {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     int v6 = strchr(host, ':') != NULL;
-    printf("streamput-mock listening on http://%s%s%s:%u/\n", v6 ? "[" : "", host, v6 ? "]" : "",
-           info != NULL ? info->port : 0);
+    printf("streamput-mock listening on %s://%s%s%s:%u/\n", tls ? "https" : "http", v6 ? "[" : "",
+           host, v6 ? "]" : "", info != NULL ? info->port : 0);
     fflush(stdout);
 }
 
 int main(int argc, char **argv)
 {
     mock_server srv = {.rootfd = -1};
+    mock_tls tls = {0};
     struct MHD_Daemon *d = NULL;
     struct sockaddr_storage ss;
     char host[128];
@@ -199,9 +215,12 @@ int main(int argc, char **argv)
                 srv.cfg.listen);
         return 2;
     }
+    if ((rc = mock_tls_setup(&srv.cfg, &tls)) != 0)
+        return rc;
+    rc = 1;
     if (mock_journal_init(srv.cfg.journal, srv.cfg.journal_bytes, srv.cfg.log_format) < 0) {
         fprintf(stderr, "streamput-mock: out of memory for --journal %zu\n", srv.cfg.journal);
-        return 1;
+        goto out;
     }
     raise_fd_limit();
     if (open_root(&srv) < 0)
@@ -213,11 +232,11 @@ int main(int argc, char **argv)
                         "watchdog\n");
         goto out;
     }
-    if ((d = start_daemon(&srv, &ss)) == NULL) {
+    if ((d = start_daemon(&srv, &ss, &tls)) == NULL) {
         fprintf(stderr, "streamput-mock: cannot listen on %s\n", srv.cfg.listen);
         goto out;
     }
-    announce(d, host);
+    announce(d, host, tls.cert != NULL);
     while (sigwait(&sigs, &sig) != 0) {
     }
     rc = 0;
@@ -228,6 +247,7 @@ out:
         MHD_stop_daemon(d);
     mock_watchdog_stop();
     mock_journal_free();
+    mock_tls_free(&tls);
     if (srv.rootfd >= 0)
         close(srv.rootfd);
     return rc;

@@ -173,6 +173,17 @@ static const opt_row rows[] = {
      "reading (its faults, its disk) does not count"},
     {"body-grace", "SECONDS", set_number, CFG(body_grace), 0, 86400,
      .help = "how long a body may take before the rate applies (default 30)"},
+    {.help = "TLS (HTTPS on the same listener):"},
+    {"tls-cert", "FILE", set_string, CFG(tls_cert),
+     .help = "serve HTTPS with this PEM certificate (chain); needs --tls-key"},
+    {"tls-key", "FILE", set_string, CFG(tls_key),
+     .help = "the certificate's unencrypted PEM private key"},
+    {"tls-self-signed", NULL, set_flag, CFG(tls_self_signed),
+     .help = "serve HTTPS with a fresh EC P-256 key and a self-signed\n"
+             "certificate for 127.0.0.1, ::1 and localhost, valid for a\n"
+             "day; its SHA-256 fingerprint goes to stderr"},
+    {"tls-cert-out", "FILE", set_string, CFG(tls_cert_out),
+     .help = "write that certificate (PEM) to FILE, for a client's --cacert"},
     {.help = "AList behaviour:"},
     {"token", "TOKEN", set_token, CFG(token),
      .help = "require Authorization: TOKEN (default: guest access)"},
@@ -290,4 +301,10 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
         die_usage("unexpected argument '%s'", argv[optind]);
     if (cfg->root == NULL)
         die_usage("--root DIR is required");
+    if ((cfg->tls_cert != NULL) != (cfg->tls_key != NULL))
+        die_usage("--tls-cert and --tls-key go together: give both or neither");
+    if (cfg->tls_self_signed && cfg->tls_cert != NULL)
+        die_usage("--tls-self-signed and --tls-cert exclude each other");
+    if (cfg->tls_cert_out != NULL && !cfg->tls_self_signed)
+        die_usage("--tls-cert-out needs --tls-self-signed");
 }

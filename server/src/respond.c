@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -137,6 +138,39 @@ static int send_all(int fd, const char *buf, size_t len, int timeout_ms)
     return 0;
 }
 
+/*
+ * Sends all of buf through the connection's TLS session, which MHD drives on a non-blocking
+ * socket: GnuTLS asks to repeat the same call once fd has room.
+ */
+static int tls_send_all(gnutls_session_t s, int fd, const char *buf, size_t len, int timeout_ms)
+{
+    while (len > 0) {
+        ssize_t n = gnutls_record_send(s, buf, len);
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (n == GNUTLS_E_INTERRUPTED)
+            continue;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        if (n == GNUTLS_E_AGAIN && poll(&p, 1, timeout_ms) > 0)
+            continue;
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends all of buf on c, through its TLS session if it has one. */
+static int conn_send_all(struct MHD_Connection *c, int fd, const char *buf, size_t len)
+{
+    const union MHD_ConnectionInfo *ti =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ti != NULL && ti->tls_session != NULL)
+        return tls_send_all(ti->tls_session, fd, buf, len, SEND_TIMEOUT_MS);
+    return send_all(fd, buf, len, SEND_TIMEOUT_MS);
+}
+
 int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const char *msg)
 {
     const union MHD_ConnectionInfo *ci =
@@ -158,8 +192,7 @@ int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const 
     if (hlen < 0 || (size_t)hlen >= sizeof head)
         goto out;
     int fd = ci->connect_fd;
-    if (send_all(fd, head, (size_t)hlen, SEND_TIMEOUT_MS) < 0 ||
-        send_all(fd, body, blen, SEND_TIMEOUT_MS) < 0)
+    if (conn_send_all(c, fd, head, (size_t)hlen) < 0 || conn_send_all(c, fd, body, blen) < 0)
         goto out;
     /* The FIN follows the answer, so the client knows that it is complete. */
     shutdown(fd, SHUT_WR);
