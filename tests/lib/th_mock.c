@@ -49,7 +49,7 @@ int th_mock_start(th_mock *m, const char *root, ...)
     m->err_fd = errp[0];
     fcntl(m->err_fd, F_SETFL, O_NONBLOCK);
 
-    /* The first stdout line is "streamput-mock listening on http://127.0.0.1:PORT/". */
+    /* The first stdout line is "streamput-mock listening on http://127.0.0.1:PORT/", or https. */
     char line[256];
     size_t len = 0;
     int64_t deadline = th_now_ms() + 10000;
@@ -64,13 +64,15 @@ int th_mock_start(th_mock *m, const char *root, ...)
         len += (size_t)k;
     }
     line[len] = '\0';
-    if (sscanf(line, "streamput-mock listening on http://127.0.0.1:%d/", &m->port) != 1 ||
-        m->port <= 0) {
+    char scheme[8] = "";
+    if (sscanf(line, "streamput-mock listening on %5[a-z]://127.0.0.1:%d/", scheme, &m->port) !=
+            2 ||
+        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) || m->port <= 0) {
         fprintf(stderr, "harness: streamput-mock did not start; first line: '%s'\n", line);
         th_mock_stop(m);
         return -1;
     }
-    snprintf(m->url, sizeof m->url, "http://127.0.0.1:%d", m->port);
+    snprintf(m->url, sizeof m->url, "%s://127.0.0.1:%d", scheme, m->port);
     return 0;
 }
 

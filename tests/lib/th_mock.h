@@ -21,7 +21,7 @@ typedef struct th_mock {
     int port;
     int out_fd;    /* the rest of its stdout */
     int err_fd;    /* its stderr (access log), non-blocking */
-    char url[128]; /* "http://127.0.0.1:PORT" without a trailing slash */
+    char url[128]; /* "http://127.0.0.1:PORT" (https with TLS) without a trailing slash */
 } th_mock;
 
 /*
