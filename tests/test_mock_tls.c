@@ -50,7 +50,7 @@ static void setup(void)
     th_env_init(&env);
     snprintf(cert, sizeof cert, "%s", th_path(env.dir, "cert.pem"));
     ck_assert_int_eq(th_mock_start(&mock, env.root, "--tls-self-signed", "--tls-cert-out", cert,
-                                   "--header-timeout", "2", NULL),
+                                   "--header-timeout", "2", "--allow-fault-header", NULL),
                      0);
 }
 
@@ -60,16 +60,17 @@ static void teardown(void)
 }
 
 /*
- * Runs curl -sS [--cacert ca] -T src (or "-" with stdin from stdin_path) with File-Path fp to the
- * mock m's /api/fs/put, 20 s at most. Returns curl's exit status; r->out holds the answer.
+ * Runs curl -sS [--cacert ca] -T src (or "-" with stdin from stdin_path) with File-Path fp and
+ * one more header line extra (NULL: none) to the mock m's /api/fs/put, 20 s at most. Returns curl's
+ * exit status; r->out holds the answer.
  */
-static int curl_put(th_run *r, const th_mock *m, const char *ca, const char *src,
-                    const char *stdin_path, const char *fp)
+static int curl_put_h(th_run *r, const th_mock *m, const char *ca, const char *src,
+                      const char *stdin_path, const char *fp, const char *extra)
 {
     char url[192], hdr[256];
     snprintf(url, sizeof url, "%s/api/fs/put", m->url);
     snprintf(hdr, sizeof hdr, "File-Path: %s", fp);
-    char *argv[16];
+    char *argv[20];
     int n = 0;
     argv[n++] = curl_path;
     argv[n++] = "-sS";
@@ -83,9 +84,20 @@ static int curl_put(th_run *r, const th_mock *m, const char *ca, const char *src
     argv[n++] = (char *)(src != NULL ? src : "-");
     argv[n++] = "-H";
     argv[n++] = hdr;
+    if (extra != NULL) {
+        argv[n++] = "-H";
+        argv[n++] = (char *)extra;
+    }
     argv[n++] = url;
     argv[n] = NULL;
     return th_run_argv(r, argv, stdin_path, 20000);
+}
+
+/* curl_put_h without an extra header. */
+static int curl_put(th_run *r, const th_mock *m, const char *ca, const char *src,
+                    const char *stdin_path, const char *fp)
+{
+    return curl_put_h(r, m, ca, src, stdin_path, fp, NULL);
 }
 
 /* Uploads src over HTTPS trusting the written certificate; asserts success and a byte-exact copy.
@@ -254,6 +266,18 @@ START_TEST(bad_tls_files_exit_2_with_a_reason)
 }
 END_TEST
 
+START_TEST(help_documents_the_tls_options)
+{
+    static th_run r;
+    char *argv[] = {TH_BIN_DIR "/streamput-mock", "--help", NULL};
+    ck_assert_int_eq(th_run_argv(&r, argv, NULL, 10000), 0);
+    static const char *const want[] = {"--tls-cert FILE", "--tls-key FILE", "--tls-self-signed",
+                                       "--tls-cert-out FILE"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(strstr(r.out, want[i]) != NULL, "--help lacks %s", want[i]);
+}
+END_TEST
+
 START_TEST(plain_http_on_the_tls_port_does_not_hurt)
 {
     NEED_CURL();
@@ -329,6 +353,53 @@ START_TEST(early_answer_mid_body_arrives_over_tls)
 }
 END_TEST
 
+START_TEST(faults_apply_over_tls)
+{
+    NEED_CURL();
+    static th_run r;
+    const char *src = th_path(env.dir, "fault.src");
+    ck_assert_int_eq(th_write_random(src, 2u << 20, 6), 0);
+    /* A reset mid-body breaks curl's TLS stream and stores nothing. */
+    int st =
+        curl_put_h(&r, &mock, cert, src, NULL, "/reset.bin", "X-Mock-Fault: reset-after=65536");
+    ck_assert_msg(st != 0, "curl succeeded through a reset: %s", r.out);
+    ck_assert_int_eq(th_exists(th_path(env.root, "reset.bin")), 0);
+    /* An AList code fault answers that code in the envelope, and stores nothing either. */
+    st = curl_put_h(&r, &mock, cert, src, NULL, "/code.bin", "X-Mock-Fault: code=403");
+    ck_assert_msg(st == 0, "curl: exit %d: %s", st, r.err);
+    ck_assert_msg(strstr(r.out, "\"code\":403") != NULL, "answer: %s", r.out);
+    ck_assert_int_eq(th_exists(th_path(env.root, "code.bin")), 0);
+    /* A slowing fault still stores the complete body. */
+    st = curl_put_h(&r, &mock, cert, src, NULL, "/stall.bin", "X-Mock-Fault: stall-after=1000:300");
+    ck_assert_msg(st == 0, "curl: exit %d: %s", st, r.err);
+    ck_assert_str_eq(r.out, TH_SUCCESS);
+    ck_assert_int_eq(th_files_equal(src, th_path(env.root, "stall.bin")), 1);
+    th_assert_no_temps(env.root);
+}
+END_TEST
+
+/* The mock's VmHWM does not grow with a body received over TLS: 64 MiB vs 4 KiB, 1 MiB slack. */
+START_TEST(memory_stays_flat_over_tls)
+{
+    NEED_CURL();
+    char small[512], big[512];
+    snprintf(small, sizeof small, "%s", th_path(env.dir, "mem-small.src"));
+    snprintf(big, sizeof big, "%s", th_path(env.dir, "mem-big.src"));
+    ck_assert_int_eq(th_write_random(small, 4096, 12), 0);
+    ck_assert_int_eq(th_write_random(big, 64u << 20, 13), 0);
+    put_ok(&mock, cert, small, 0, "/mem-small.bin");
+    put_ok(&mock, cert, small, 1, "/mem-small-chunked.bin");
+    long base = th_vmhwm_kib(mock.pid);
+    put_ok(&mock, cert, big, 0, "/mem-big.bin");
+    put_ok(&mock, cert, big, 1, "/mem-big-chunked.bin");
+    long peak = th_vmhwm_kib(mock.pid);
+    fprintf(stderr, "mock VmHWM over TLS: %ld KiB after 4 KiB bodies, %ld KiB after 64 MiB\n", base,
+            peak);
+    ck_assert_int_gt(base, 0);
+    ck_assert_msg(peak - base <= 1024, "VmHWM grew by %ld KiB", peak - base);
+}
+END_TEST
+
 int main(void)
 {
     if (!find_curl())
@@ -343,9 +414,12 @@ int main(void)
     tcase_add_test(t, fingerprint_on_stderr_matches_the_written_certificate);
     tcase_add_test(t, cert_and_key_files_serve_https);
     tcase_add_test(t, bad_tls_files_exit_2_with_a_reason);
+    tcase_add_test(t, help_documents_the_tls_options);
     tcase_add_test(t, plain_http_on_the_tls_port_does_not_hurt);
     tcase_add_test(t, stalled_handshakes_are_cut_by_header_timeout);
     tcase_add_test(t, early_answer_mid_body_arrives_over_tls);
+    tcase_add_test(t, faults_apply_over_tls);
+    tcase_add_test(t, memory_stays_flat_over_tls);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }
