@@ -73,6 +73,7 @@ static void teardown(void)
 /* What a TLS script serves with. */
 typedef struct tls_arg {
     const char *cert, *key;
+    int pause_ms; /* before reading the body: the client's socket fills and its writes wait */
 } tls_arg;
 
 /*
@@ -116,6 +117,8 @@ static void b_tls(int fd, int nth, void *arg)
     const char *cl = strcasestr(head, "\r\nContent-Length:");
     long want = cl != NULL ? strtol(cl + 17, NULL, 10) : 0;
     long got = (long)(hlen - (size_t)(end + 4 - head));
+    if (a->pause_ms > 0)
+        th_sleep_ms(a->pause_ms);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     EVP_DigestUpdate(md, end + 4, (size_t)got);
@@ -154,7 +157,7 @@ static tls_arg served;
 /* Starts the TLS script for one connection with crt and k, and points url at it. */
 static void start_tls(const char *crt, const char *k, const char *host)
 {
-    served = (tls_arg){crt, k};
+    served = (tls_arg){crt, k, 0};
     ck_assert_int_eq(th_script_start(&server, b_tls, &served, 1), 0);
     snprintf(url, sizeof url, "https://%s:%d/api/fs/put", host, server.port);
 }
@@ -177,13 +180,18 @@ static th_run *run(int code, const char *says, const char *a1, const char *a2, c
     return &r;
 }
 
-/* Checks that the server got exactly small's bytes. */
-static void assert_body_exact(const char *report)
+/* Checks that the server got exactly the bytes of file, of size bytes. */
+static void assert_file_exact(const char *report, const char *file, long size)
 {
     char want[65], line[128];
-    ck_assert_int_eq(th_sha256_file(small, want), 0);
-    snprintf(line, sizeof line, "body 100000 sha256 %s", want);
+    ck_assert_int_eq(th_sha256_file(file, want), 0);
+    snprintf(line, sizeof line, "body %ld sha256 %s", size, want);
     ck_assert_msg(strstr(report, line) != NULL, "server got: %s; want %s", report, line);
+}
+
+static void assert_body_exact(const char *report)
+{
+    assert_file_exact(report, small, 100000);
 }
 
 /* The pin of crt as curl's documentation computes it, with the openssl command line. */
@@ -227,6 +235,22 @@ START_TEST(sendfile_engine_falls_back_to_ssl_write_without_ktls)
     ck_assert_msg(strstr(r->err, "sendfile is not possible over tls; using read/send") != NULL,
                   "%s", r->err);
     assert_body_exact(stop_server());
+}
+END_TEST
+
+START_TEST(writes_that_must_wait_for_a_slow_reader_stay_byte_exact)
+{
+    /* 8 MiB against a server that pauses before reading: the socket fills, SSL_write_ex
+     * returns WANT_WRITE and the poll-based wait must resume it with the same bytes. */
+    const char *big = th_path(dir, "big.bin");
+    ck_assert_int_eq(th_write_random(big, 8u << 20, 9), 0);
+    served = (tls_arg){cert, key, 1500};
+    ck_assert_int_eq(th_script_start(&server, b_tls, &served, 1), 0);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/api/fs/put", server.port);
+    th_run r;
+    th_client(&r, "--cacert", cert, "-H", "Expect:", "--chunk-size", "1000000", big, url, NULL);
+    ck_assert_msg(r.status == 0, "exit %d; stderr: %s", r.status, r.err);
+    assert_file_exact(stop_server(), big, 8l << 20);
 }
 END_TEST
 
@@ -340,6 +364,7 @@ int main(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, upload_over_tls_with_cacert_is_byte_exact);
     tcase_add_test(t, sendfile_engine_falls_back_to_ssl_write_without_ktls);
+    tcase_add_test(t, writes_that_must_wait_for_a_slow_reader_stay_byte_exact);
     tcase_add_test(t, unknown_ca_is_exit_11_and_nothing_is_sent);
     tcase_add_test(t, wrong_name_is_exit_11);
     tcase_add_test(t, wrong_host_name_is_exit_11);
