@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +46,45 @@ static void make_cert(const char *crt, const char *k, const char *cn, const char
              "-subj /CN=%s -addext subjectAltName=%s -keyout '%s' -out '%s' 2>&1",
              cn, san, k, crt);
     sh(cmd);
+}
+
+/*
+ * Makes a self-signed certificate for 127.0.0.1 that expired yesterday, with libcrypto: the
+ * command line of this OpenSSL cannot date a certificate in the past.
+ */
+static void make_expired_cert(const char *crt, const char *k)
+{
+    EVP_PKEY *pkey = EVP_EC_gen("P-256");
+    X509 *x = X509_new();
+    ck_assert_ptr_nonnull(pkey);
+    ck_assert_ptr_nonnull(x);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), -2 * 86400L);
+    X509_gmtime_adj(X509_getm_notAfter(x), -86400L);
+    X509_set_pubkey(x, pkey);
+    X509_NAME *name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1,
+                               0);
+    X509_set_issuer_name(x, name);
+    X509V3_CTX v3;
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+    X509_EXTENSION *san = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "IP:127.0.0.1");
+    ck_assert_ptr_nonnull(san);
+    X509_add_ext(x, san, -1);
+    X509_EXTENSION_free(san);
+    ck_assert_int_gt(X509_sign(x, pkey, EVP_sha256()), 0);
+    FILE *f = fopen(crt, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(PEM_write_X509(f, x), 1);
+    fclose(f);
+    f = fopen(k, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL), 1);
+    fclose(f);
+    X509_free(x);
+    EVP_PKEY_free(pkey);
 }
 
 static void setup(void)
@@ -263,6 +304,20 @@ START_TEST(unknown_ca_is_exit_11_and_nothing_is_sent)
 }
 END_TEST
 
+START_TEST(expired_certificate_is_exit_11)
+{
+    const char *crt = strdup(th_path(dir, "expired.pem"));
+    const char *k = strdup(th_path(dir, "expired-key.pem"));
+    make_expired_cert(crt, k);
+    start_tls(crt, k, "127.0.0.1");
+    run(11, "certificate has expired", "--cacert", crt, NULL);
+    const char *rep = stop_server();
+    ck_assert_msg(strstr(rep, "handshake failed; request bytes 0") != NULL, "%s", rep);
+    free((char *)crt);
+    free((char *)k);
+}
+END_TEST
+
 START_TEST(wrong_name_is_exit_11)
 {
     /* Trusted, but issued for another host: the IP literal must not match it. */
@@ -327,6 +382,32 @@ START_TEST(plain_http_server_on_an_https_url_is_exit_11)
 }
 END_TEST
 
+/* Reads the ClientHello and answers with the bytes in arg: an alert record, or garbage. */
+static void b_answer_bytes(int fd, int nth, void *arg)
+{
+    char buf[4096];
+    if (recv(fd, buf, sizeof buf, 0) > 0)
+        th_send_all(fd, arg, 7);
+    th_drain_for(fd, 1000);
+}
+
+START_TEST(handshake_alert_and_garbage_records_are_exit_11_with_the_reason)
+{
+    /* A fatal handshake_failure alert, as a server with no cipher in common sends. */
+    static char alert[] = "\x15\x03\x03\x00\x02\x02\x28";
+    ck_assert_int_eq(th_script_start(&server, b_answer_bytes, alert, 1), 0);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/api/fs/put", server.port);
+    run(11, "alert handshake failure", NULL, NULL, NULL);
+    stop_server();
+
+    static char garbage[] = "\x42\x00\x17\xff\x01\x02\x03";
+    ck_assert_int_eq(th_script_start(&server, b_answer_bytes, garbage, 1), 0);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/api/fs/put", server.port);
+    run(11, "TLS handshake with 127.0.0.1", NULL, NULL, NULL);
+    stop_server();
+}
+END_TEST
+
 static void b_mute(int fd, int nth, void *arg)
 {
     th_drain_for(fd, 8000);
@@ -366,11 +447,13 @@ int main(void)
     tcase_add_test(t, sendfile_engine_falls_back_to_ssl_write_without_ktls);
     tcase_add_test(t, writes_that_must_wait_for_a_slow_reader_stay_byte_exact);
     tcase_add_test(t, unknown_ca_is_exit_11_and_nothing_is_sent);
+    tcase_add_test(t, expired_certificate_is_exit_11);
     tcase_add_test(t, wrong_name_is_exit_11);
     tcase_add_test(t, wrong_host_name_is_exit_11);
     tcase_add_test(t, pinned_public_key_must_match);
     tcase_add_test(t, insecure_skips_verification);
     tcase_add_test(t, plain_http_server_on_an_https_url_is_exit_11);
+    tcase_add_test(t, handshake_alert_and_garbage_records_are_exit_11_with_the_reason);
     tcase_add_test(t, server_that_never_answers_the_handshake_times_out);
     tcase_add_test(t, bad_pin_syntax_is_a_usage_error);
     suite_add_tcase(s, t);
