@@ -833,8 +833,8 @@ START_TEST(local_and_usage_errors_have_their_own_codes)
     expect_exit(2, "missing ':'", small, "-H", "no-colon-here");
     expect_exit(2, "invalid character in header name", small, "-H", "bad name: v");
     expect_exit(2, "invalid --engine", small, "-e", "mmap");
-    snprintf(url, sizeof url, "https://127.0.0.1/api/fs/put");
-    expect_exit(2, "not supported yet", small, NULL, NULL);
+    snprintf(url, sizeof url, "https://127.0.0.1:1/api/fs/put");
+    expect_exit(4, "connect 127.0.0.1:1", small, NULL, NULL);
     snprintf(url, sizeof url, "http://127.0.0.1:99999/");
     expect_exit(2, "invalid port", small, NULL, NULL);
 }

@@ -54,7 +54,8 @@ extern "C" {
     XX(EHTTP, -12, "server answered with a non-2xx HTTP status")                                   \
     XX(EAPI, -13, "server answered with an API error code")                                        \
     XX(ECANCELED, -14, "canceled by the caller")                                                   \
-    XX(EHEADER, -15, "invalid request header")
+    XX(EHEADER, -15, "invalid request header")                                                     \
+    XX(ETLS, -16, "TLS handshake failed or the certificate was not trusted")
 
 typedef enum sp_error {
 #define SP_ERR_ENUM(name, value, msg) SP_##name = value,
@@ -240,6 +241,24 @@ SP_EXTERN int sp_set_retry_delay_ms(sp_client *c, uint64_t ms);
 
 /* At most this many body bytes per second; 0 = unlimited (default). */
 SP_EXTERN int sp_set_limit_rate(sp_client *c, uint64_t bytes_per_sec);
+/*
+ * TLS, for https:// URLs. The server's certificate is verified by default against the system's
+ * trusted certificates and must name the URL's host (or, for an IP literal, its address); a
+ * failure is SP_ETLS and nothing of the request is sent. The names are curl's options'.
+ */
+/* PEM file of certificates to trust instead of the system's (--cacert); NULL: the system's. */
+SP_EXTERN int sp_set_cacert(sp_client *c, const char *file);
+/* Directory of hashed certificates (c_rehash) to trust instead (--capath); NULL: none. */
+SP_EXTERN int sp_set_capath(sp_client *c, const char *dir);
+/* 1 skips verifying the certificate and its name (-k); a pin still holds. Default 0. */
+SP_EXTERN int sp_set_insecure(sp_client *c, int insecure);
+/*
+ * The server's public key must have one of these SHA-256 digests of its DER SubjectPublicKeyInfo:
+ * "sha256//BASE64", several separated by ';' (--pinnedpubkey). Another form is SP_EINVAL; NULL
+ * removes the pin.
+ */
+SP_EXTERN int sp_set_pinned_pubkey(sp_client *c, const char *pins);
+
 /* The progress callback (see sp_progress_fn); NULL removes it. */
 SP_EXTERN int sp_set_progress(sp_client *c, sp_progress_fn fn, void *userdata);
 /* The debug callback (see sp_debug_fn); NULL removes it. */

@@ -291,11 +291,14 @@ int sp__body_send(sp__exchange *x, int src, int regular)
     int local = c->engine == SP_ENGINE_AUTO && regular && y.b->size != SP_SIZE_UNKNOWN &&
                 sp__conn_can_sendfile(cn) && sp__conn_peer_is_local(cn);
     sp_engine e = sp__body_engine(c->engine, regular, y.b->size, sp__conn_can_sendfile(cn), local);
-    if (e == SP_ENGINE_SENDFILE) {
+    if (e == SP_ENGINE_SENDFILE && !sp__conn_can_sendfile(cn)) {
+        /* TLS without kTLS: every byte is encrypted in user space, so the buffer the rw engine
+         * reads into is the one SSL_write_ex encrypts from, and nothing is lost by using it. */
+        sp__debug(c, SP_DEBUG_INFO, "sendfile is not possible over %s; using read/send",
+                  cn->t->name);
+    } else if (e == SP_ENGINE_SENDFILE) {
         y.res->engine = SP_ENGINE_SENDFILE;
-        int r = sp__conn_can_sendfile(cn)
-                    ? send_body_sendfile(&y)
-                    : sp__fail(c, SP_EUNSUPPORTED, 0, "sendfile over %s", cn->t->name);
+        int r = send_body_sendfile(&y);
         if (r != SP_EUNSUPPORTED || c->engine == SP_ENGINE_SENDFILE)
             return r;
         sp__debug(c, SP_DEBUG_INFO, "sendfile not supported here; using read/send");

@@ -46,6 +46,9 @@ void sp_client_free(sp_client *c)
     free(c->remote_path);
     free(c->token);
     free(c->content_type);
+    free(c->cacert);
+    free(c->capath);
+    free(c->pinned_pubkey);
     for (size_t i = 0; i < c->nheaders; i++)
         free(c->headers[i]);
     free(c->headers);
@@ -256,6 +259,35 @@ int sp_set_debug(sp_client *c, sp_debug_fn fn, void *userdata)
     c->debug = fn;
     c->debug_ud = userdata;
     return SP_OK;
+}
+
+int sp_set_cacert(sp_client *c, const char *file)
+{
+    return set_string(c, &c->cacert, file);
+}
+
+int sp_set_capath(sp_client *c, const char *dir)
+{
+    return set_string(c, &c->capath, dir);
+}
+
+int sp_set_insecure(sp_client *c, int insecure)
+{
+    c->insecure = insecure != 0;
+    return SP_OK;
+}
+
+int sp_set_pinned_pubkey(sp_client *c, const char *pins)
+{
+#ifdef SP_HAVE_TLS
+    char shown[200];
+    if (pins != NULL && !sp__tls_pin_valid(pins))
+        return sp__fail(c, SP_EINVAL, 0,
+                        "pinned public key '%s': want sha256//BASE64 of a SHA-256 (44 characters), "
+                        "several separated by ';'",
+                        sp__printable(pins, shown, sizeof shown));
+#endif
+    return set_string(c, &c->pinned_pubkey, pins);
 }
 
 const char *sp_response_body(const sp_client *c, size_t *len)

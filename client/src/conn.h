@@ -69,6 +69,15 @@ typedef struct sp__transport {
 /* Plain TCP: send(2) and recv(2) with MSG_NOSIGNAL, and sendfile(2). */
 extern const sp__transport sp__tcp_transport;
 
+#ifdef SP_HAVE_TLS
+/*
+ * TLS over TCP with OpenSSL (tls.c): verified against the system store or --cacert/--capath,
+ * the host name or IP checked, an optional public key pin. Its handshake moves the connection to
+ * a table with a sendfile slot when the kernel encrypts (kTLS); without that, sendfile is NULL.
+ */
+extern const sp__transport sp__tls_transport;
+#endif
+
 /*
  * How a connection waits while it connects (and a transport while it handshakes): the caller's
  * policy for deadlines, stall timers and progress ticks. wait() returns the SP__IO_* bits that

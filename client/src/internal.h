@@ -31,6 +31,7 @@ typedef struct sp_url {
     char hostport[270]; /* the Host header value: brackets kept, port only when given */
     char target[8192];  /* path and query, "/" when empty; fragment removed */
     int numeric;        /* host is an IP literal: resolve with AI_NUMERICHOST */
+    int tls;            /* https://: the TLS transport, port 443 by default */
     int alist_api;      /* the path is an AList/OpenList API route (sp__url_is_alist_api) */
 } sp_url;
 
@@ -80,6 +81,10 @@ struct sp_client {
     void *progress_ud;
     sp_debug_fn debug;
     void *debug_ud;
+    char *cacert;        /* --cacert: trust these instead of the system's store */
+    char *capath;        /* --capath: a hashed directory of trusted certificates */
+    char *pinned_pubkey; /* "sha256//BASE64[;sha256//...]", or NULL */
+    int insecure;        /* do not verify the peer (the pin, if any, still holds) */
 
     /* The last sp_put_*() call, and the last failure (of that call or of a setter since). */
     sp_result last;
@@ -109,7 +114,11 @@ void sp__debug(sp_client *c, sp_debug_kind kind, const char *fmt, ...)
  */
 int sp__url_is_alist_api(const char *target);
 
-/* Parses an http:// URL into u. Returns SP_OK, SP_EURL or SP_EUNSUPPORTED with a detail on c. */
+/* Whether pin is curl's "sha256//BASE64[;sha256//BASE64...]" with 32-byte digests (tls.c). */
+int sp__tls_pin_valid(const char *pin);
+
+/* Parses an http:// or https:// URL into u. Returns SP_OK, SP_EURL or SP_EUNSUPPORTED with a detail
+ * on c. */
 int sp__url_parse(sp_client *c, const char *url, sp_url *u);
 
 /* Checks one "Name: value" header line for syntax and CR/LF injection; 0 if valid. */

@@ -22,6 +22,7 @@ enum {
     TOOL_EXIT_PROTO = 8,    /* garbage or truncated response, early 2xx */
     TOOL_EXIT_LOST = 9,     /* connection reset or closed while sending or receiving */
     TOOL_EXIT_CANCEL = 10,  /* interrupted */
+    TOOL_EXIT_TLS = 11,     /* TLS handshake failed or the certificate was not trusted */
 };
 
 /* Maps a libstreamput error code to the process exit code. */

@@ -243,6 +243,7 @@ static int opt_version(cli *cl, const tool_opt *o, const char *arg, const char *
 
 #define REQUEST  "Request"
 #define TRANSFER "Transfer"
+#define TLS      "TLS (https:// URLs)"
 #define OUTPUT   "Output"
 
 /* Every option, in --help's order. Adding an option is adding a row (and its handler if new). */
@@ -299,6 +300,17 @@ static const tool_opt options[] = {
     {TRANSFER, "retry-delay", 0, "T", "first back-off, doubled each retry (default: 1s)",
      .fn = opt_duration, .set.u64 = sp_set_retry_delay_ms},
 
+    {TLS, "cacert", 0, "FILE", "trust the PEM certificates in FILE instead of the system's",
+     .fn = opt_string, .set.str = sp_set_cacert},
+    {TLS, "capath", 0, "DIR", "trust the hashed certificates in DIR instead", .fn = opt_string,
+     .set.str = sp_set_capath},
+    {TLS, "insecure", 'k', NULL, "do not verify the server's certificate or name", .fn = opt_flag,
+     .set.flag = sp_set_insecure, .value = 1},
+    {TLS, "pinnedpubkey", 0, "PINS",
+     "sha256//BASE64 of the server's public key, several\n"
+     "separated by ';'; any other key fails",
+     .fn = opt_string, .set.str = sp_set_pinned_pubkey},
+
     {OUTPUT, "verbose", 'v', NULL, "show request and response headers (token redacted)",
      .fn = opt_verbose},
     {OUTPUT, "silent", 's', NULL, "print nothing but errors", .fn = opt_silent},
@@ -354,7 +366,9 @@ static int opt_help(cli *cl, const tool_opt *o, const char *arg, const char *sho
           "  3 local file error                                    9 connection lost "
           "mid-transfer\n"
           "  4 name resolution or connection failed               10 interrupted\n"
-          "  5 timeout\n"
+          "  5 timeout                                            11 TLS: handshake failed or the "
+          "certificate\n"
+          "                                                          was not trusted\n"
           "Success is HTTP 2xx with AList's JSON answer and code 200 when the URL's path is an "
           "AList\n"
           "API route (/api/..., or .../api/fs/... under a site path); elsewhere any 2xx, with "

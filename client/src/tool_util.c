@@ -35,6 +35,8 @@ int tool_exit_code(int sp_err)
         return TOOL_EXIT_LOST;
     case SP_ECANCELED:
         return TOOL_EXIT_CANCEL;
+    case SP_ETLS:
+        return TOOL_EXIT_TLS;
     default:
         return TOOL_EXIT_INTERNAL;
     }

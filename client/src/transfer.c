@@ -34,7 +34,12 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
         goto out;
     }
     sp__waiter w = sp__ex_waiter(x);
-    if ((rc = sp__conn_open(&cn, c, u, &sp__tcp_transport, &w)) != SP_OK)
+    const sp__transport *t = &sp__tcp_transport;
+#ifdef SP_HAVE_TLS
+    if (u->tls)
+        t = &sp__tls_transport;
+#endif
+    if ((rc = sp__conn_open(&cn, c, u, t, &w)) != SP_OK)
         goto out;
     rc = sp__ex_run(x, &cn, head, (size_t)hlen, fd, regular);
 out:

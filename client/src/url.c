@@ -1,5 +1,5 @@
 /*
- * URL parsing for http://host[:port]/path[?query]. Only what an upload needs: no user info, no
+ * URL parsing for http(s)://host[:port]/path[?query]. Only what an upload needs: no user info, no
  * relative references. Hosts are IPv4/IPv6 literals or names for getaddrinfo.
  */
 #include "internal.h"
@@ -33,12 +33,17 @@ int sp__url_parse(sp_client *c, const char *url, sp_url *u)
     /* Messages quote the URL escaped: a CR or LF in it must not split the error line. */
     char shown[200];
     sp__printable(url, shown, sizeof shown);
-    if (strncasecmp(url, "https://", 8) == 0)
-        return sp__fail(c, SP_EUNSUPPORTED, 0, "%s: https:// is not supported yet", shown);
-    if (strncasecmp(url, "http://", 7) != 0)
-        return sp__fail(c, SP_EURL, 0, "%s: URL must start with http://", shown);
+    if (strncasecmp(url, "https://", 8) == 0) {
+#ifndef SP_HAVE_TLS
+        return sp__fail(c, SP_EUNSUPPORTED, 0, "%s: https:// is not supported (built without TLS)",
+                        shown);
+#endif
+        u->tls = 1;
+    } else if (strncasecmp(url, "http://", 7) != 0) {
+        return sp__fail(c, SP_EURL, 0, "%s: URL must start with http:// or https://", shown);
+    }
 
-    const char *auth = url + 7;
+    const char *auth = url + (u->tls ? 8 : 7);
     size_t alen = strcspn(auth, "/?#");
     const char *rest = auth + alen;
     if (memchr(auth, '@', alen) != NULL)
@@ -93,7 +98,7 @@ int sp__url_parse(sp_client *c, const char *url, sp_url *u)
             return sp__fail(c, SP_EURL, 0, "%s: invalid port '%s'", shown, pbuf);
         snprintf(u->port, sizeof u->port, "%u", (unsigned)pv);
     } else {
-        memcpy(u->port, "80", 3);
+        memcpy(u->port, u->tls ? "443" : "80", u->tls ? 4 : 3);
     }
     /* Host keeps the authority as written (brackets included), like curl does. */
     memcpy(u->hostport, auth, alen);
