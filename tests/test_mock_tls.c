@@ -400,6 +400,73 @@ START_TEST(memory_stays_flat_over_tls)
 }
 END_TEST
 
+/*
+ * The two halves together: streamput uploads to the TLS mock, trusting it through the certificate
+ * the mock wrote (--cacert), byte-exact at the sizes around the chunk and over the Expect
+ * threshold, with every engine (sendfile falls back to SSL_write without kTLS) and chunked from a
+ * pipe; a wrong token gets AList's 401 answer before the body (Expect) over TLS; and without
+ * --cacert the client refuses the mock's certificate with exit 11 (the negative control).
+ */
+START_TEST(streamput_uploads_to_the_tls_mock)
+{
+    char url[192];
+    snprintf(url, sizeof url, "%s/api/fs/put", mock.url);
+    static const uint64_t sizes[] = {0, 1, (256u << 10) - 1, (256u << 10) + 1, 8u << 20};
+    static const char *const engines[] = {"auto", "rw", "sendfile"};
+    static th_run r;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        char src[512], fp[64];
+        snprintf(src, sizeof src, "%s/sp-%zu.src", env.dir, i);
+        ck_assert_int_eq(th_write_random(src, sizes[i], (uint32_t)i + 21), 0);
+        for (size_t e = 0; e < sizeof engines / sizeof engines[0]; e++) {
+            snprintf(fp, sizeof fp, "/sp-%zu-%s.bin", i, engines[e]);
+            th_client(&r, "--no-progress", "--cacert", cert, "-e", engines[e], "-p", fp, src, url,
+                      NULL);
+            ck_assert_msg(r.status == 0, "%s %s: exit %d: %s", fp, engines[e], r.status, r.err);
+            ck_assert_int_eq(th_files_equal(src, th_path(env.root, fp + 1)), 1);
+        }
+        /* Chunked from a pipe. */
+        snprintf(fp, sizeof fp, "/sp-%zu-pipe.bin", i);
+        char *argv[] = {
+            TH_BIN_DIR "/streamput", "--no-progress", "--cacert", cert, "-p", fp, "-", url, NULL};
+        th_run_piped(&r, argv, src, th_path(env.dir, "fifo"), 30000);
+        ck_assert_msg(r.status == 0, "%s: exit %d: %s", fp, r.status, r.err);
+        ck_assert_int_eq(th_files_equal(src, th_path(env.root, fp + 1)), 1);
+    }
+    th_assert_no_temps(env.root);
+}
+END_TEST
+
+START_TEST(streamput_meets_an_early_401_and_an_untrusted_mock)
+{
+    th_mock tm;
+    char url[192], src[512], cert2[512];
+    static th_run r;
+    snprintf(cert2, sizeof cert2, "%s", th_path(env.dir, "cert2.pem"));
+    ck_assert_int_eq(th_mock_start(&tm, env.root, "--tls-self-signed", "--tls-cert-out", cert2,
+                                   "--token", "right", NULL),
+                     0);
+    snprintf(url, sizeof url, "%s/api/fs/put", tm.url);
+    snprintf(src, sizeof src, "%s/big.src", env.dir);
+    ck_assert_int_eq(th_write_random(src, 4u << 20, 7), 0); /* over the 1 MiB Expect threshold */
+    th_client(&r, "--no-progress", "-v", "--cacert", cert2, "-t", "wrong", "-p", "/x.bin", src, url,
+              NULL);
+    ck_assert_msg(r.status == 7, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "server answered code 401: token is invalidated"));
+    ck_assert_ptr_nonnull(strstr(r.err, "Expect: 100-continue"));
+    ck_assert(!th_exists(th_path(env.root, "x.bin")));
+    /* The negative control: the system store does not know the mock's certificate. */
+    th_client(&r, "--no-progress", "-t", "right", "-p", "/y.bin", src, url, NULL);
+    ck_assert_msg(r.status == 11, "exit %d: %s", r.status, r.err);
+    ck_assert(!th_exists(th_path(env.root, "y.bin")));
+    th_client(&r, "--no-progress", "--cacert", cert2, "-t", "right", "-p", "/y.bin", src, url,
+              NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_int_eq(th_files_equal(src, th_path(env.root, "y.bin")), 1);
+    ck_assert_int_eq(th_mock_stop(&tm), 0);
+}
+END_TEST
+
 int main(void)
 {
     if (!find_curl())
@@ -420,6 +487,8 @@ int main(void)
     tcase_add_test(t, early_answer_mid_body_arrives_over_tls);
     tcase_add_test(t, faults_apply_over_tls);
     tcase_add_test(t, memory_stays_flat_over_tls);
+    tcase_add_test(t, streamput_uploads_to_the_tls_mock);
+    tcase_add_test(t, streamput_meets_an_early_401_and_an_untrusted_mock);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }
