@@ -304,16 +304,8 @@ static const char *const recorded_headers[] = {
 };
 #define NRECORDED (sizeof recorded_headers / sizeof recorded_headers[0])
 
-/*
- * Under AddressSanitizer freed memory waits in a quarantine and would look like growth, so the
- * mocks run without one (main() sets quarantine_size_mb=0) and the VmHWM budgets double for
- * ASan's shadow pages and allocator caches.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define HWM_FACTOR 2
-#else
-#define HWM_FACTOR 1
-#endif
+/* Under AddressSanitizer the mocks run without a quarantine (th_asan_no_quarantine). */
+#define HWM_FACTOR TH_HWM_FACTOR
 
 /*
  * PUTs the body "x" to File-Path fp with every recorded header set to len bytes of fill, over
@@ -725,13 +717,7 @@ END_TEST
 
 int main(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-    static char asan[1024];
-    const char *old = getenv("ASAN_OPTIONS");
-    snprintf(asan, sizeof asan, "%s%squarantine_size_mb=0", old != NULL ? old : "",
-             old != NULL && *old != '\0' ? ":" : "");
-    setenv("ASAN_OPTIONS", asan, 1);
-#endif
+    th_asan_no_quarantine();
     Suite *s = suite_create("mock_journal");
     TCase *t = tcase_create("journal");
     tcase_add_checked_fixture(t, setup, teardown);
