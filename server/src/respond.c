@@ -118,57 +118,38 @@ enum MHD_Result mock_respond(struct MHD_Connection *c, unsigned status, int code
     return queue(c, status, envelope(code, msg, data), JSON_TYPE, close_after);
 }
 
-/* Sends all of buf on a non-blocking socket, waiting at most timeout_ms for room. */
-static int send_all(int fd, const char *buf, size_t len, int timeout_ms)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-        if (n > 0) {
-            buf += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && poll(&p, 1, timeout_ms) > 0)
-            continue;
-        return -1;
-    }
-    return 0;
-}
-
 /*
- * Sends all of buf through the connection's TLS session, which MHD drives on a non-blocking
- * socket: GnuTLS asks to repeat the same call once fd has room.
+ * Sends all of buf on c's non-blocking socket fd, through its TLS session when it has one (GnuTLS
+ * then asks to repeat the same call once fd has room), waiting at most timeout_ms for room.
  */
-static int tls_send_all(gnutls_session_t s, int fd, const char *buf, size_t len, int timeout_ms)
-{
-    while (len > 0) {
-        ssize_t n = gnutls_record_send(s, buf, len);
-        if (n > 0) {
-            buf += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (n == GNUTLS_E_INTERRUPTED)
-            continue;
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        if (n == GNUTLS_E_AGAIN && poll(&p, 1, timeout_ms) > 0)
-            continue;
-        return -1;
-    }
-    return 0;
-}
-
-/* Sends all of buf on c, through its TLS session if it has one. */
 static int conn_send_all(struct MHD_Connection *c, int fd, const char *buf, size_t len)
 {
     const union MHD_ConnectionInfo *ti =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    if (ti != NULL && ti->tls_session != NULL)
-        return tls_send_all(ti->tls_session, fd, buf, len, SEND_TIMEOUT_MS);
-    return send_all(fd, buf, len, SEND_TIMEOUT_MS);
+    gnutls_session_t tls = ti != NULL ? ti->tls_session : NULL;
+    while (len > 0) {
+        ssize_t n;
+        int intr, again;
+        if (tls != NULL) {
+            n = gnutls_record_send(tls, buf, len);
+            intr = n == GNUTLS_E_INTERRUPTED;
+            again = n == GNUTLS_E_AGAIN;
+        } else {
+            n = send(fd, buf, len, MSG_NOSIGNAL);
+            intr = n < 0 && errno == EINTR;
+            again = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+        }
+        if (n > 0) {
+            buf += n;
+            len -= (size_t)n;
+            continue;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        if (intr || (again && poll(&p, 1, SEND_TIMEOUT_MS) > 0))
+            continue;
+        return -1;
+    }
+    return 0;
 }
 
 int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const char *msg)
