@@ -5,6 +5,7 @@
  * temp file of an aborted upload is removed.
  */
 #include "handler.h"
+#include "api.h"
 #include "journal.h"
 #include "respond.h"
 #include "upload.h"
@@ -16,13 +17,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum mock_route {
-    MOCK_ROUTE_NONE = 0, /* unknown: HTTP 404 with a JSON body */
-    MOCK_ROUTE_PUT,      /* PUT /api/fs/put */
-    MOCK_ROUTE_FORM,     /* PUT /api/fs/form */
-    MOCK_ROUTE_PING,     /* any method /ping */
-    MOCK_ROUTE_JOURNAL,  /* GET|DELETE /_mock/requests */
+typedef enum mock_kind {
+    MOCK_KIND_NONE = 0, /* unknown: HTTP 404 with a JSON body */
+    MOCK_KIND_PUT,      /* an upload streamed as the body */
+    MOCK_KIND_FORM,     /* an upload as multipart/form-data */
+    MOCK_KIND_PING,
+    MOCK_KIND_JOURNAL,
+    MOCK_KIND_CALL, /* a route function, run once its small body is in (api.h) */
+} mock_kind;
+
+/* A route: method ("*" for gin's g.Any), path (a prefix when it ends in '/'), what serves it. */
+typedef struct mock_route {
+    const char *method;
+    const char *path;
+    mock_kind kind;
+    mock_call_fn fn; /* MOCK_KIND_CALL */
+    int auth;        /* the token is checked before fn runs, as OpenList's Auth middleware does */
 } mock_route;
+
+static const mock_route routes[] = {
+    {"PUT", "/api/fs/put", MOCK_KIND_PUT, NULL, 0},
+    {"PUT", "/api/fs/form", MOCK_KIND_FORM, NULL, 0},
+    {"*", "/ping", MOCK_KIND_PING, NULL, 0},
+    {"GET", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, 0},
+    {"DELETE", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, 0},
+};
+
+static const mock_route no_route = {"*", "", MOCK_KIND_NONE, NULL, 0};
 
 /*
  * Per-request state, allocated on the first handler call and freed by mock_completed(). An
@@ -30,28 +51,29 @@ typedef enum mock_route {
  */
 typedef struct mock_req {
     mock_server *srv;
-    mock_route route;
+    const mock_route *route;
     int64_t t0;        /* sp__now_ms() at the first call */
     mock_entry *entry; /* the journal entry, NULL for requests that are not journaled */
     mock_answer ans;   /* what the request was answered, as the journal records it */
     uint64_t drained;  /* body bytes discarded because the request had answered already */
     mock_upload *up;   /* the upload, NULL on every other route */
+    char *body;        /* a call's body so far (malloc'd, NUL-terminated), NULL before any */
+    size_t body_len;
+    int body_over; /* the call's body passed MOCK_CALL_BODY_MAX (or memory ran out) */
+    mock_who who;  /* whom the token named, on a call */
 } mock_req;
 
-static mock_route route_of(const char *method, const char *url)
+static const mock_route *route_of(const char *method, const char *url)
 {
-    int put = strcmp(method, "PUT") == 0;
-    if (put && strcmp(url, "/api/fs/put") == 0)
-        return MOCK_ROUTE_PUT;
-    if (put && strcmp(url, "/api/fs/form") == 0)
-        return MOCK_ROUTE_FORM;
-    /* gin's g.Any: every method. */
-    if (strcmp(url, "/ping") == 0)
-        return MOCK_ROUTE_PING;
-    if (strcmp(url, "/_mock/requests") == 0 &&
-        (strcmp(method, "GET") == 0 || strcmp(method, "DELETE") == 0))
-        return MOCK_ROUTE_JOURNAL;
-    return MOCK_ROUTE_NONE;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const mock_route *r = &routes[i];
+        size_t n = strlen(r->path);
+        int prefix = r->path[n - 1] == '/';
+        if ((strcmp(r->method, "*") == 0 || strcmp(r->method, method) == 0) &&
+            (prefix ? strncmp(url, r->path, n) == 0 : strcmp(url, r->path) == 0))
+            return r;
+    }
+    return &no_route;
 }
 
 /* Why a request ended without an answer, for the journal. */
@@ -86,7 +108,7 @@ static void journal_outcome(mock_req *rq, struct MHD_Connection *c,
     char why[256];
     mock_outcome o = {
         .stored_path = mock_upload_path(rq->up),
-        .bytes_received = mock_upload_received(rq->up) + rq->drained,
+        .bytes_received = mock_upload_received(rq->up) + rq->body_len + rq->drained,
         .multipart_suspected = mock_upload_multipart(rq->up),
         .http_status = rq->ans.http_status,
         .code = rq->ans.code,
@@ -112,29 +134,40 @@ static enum MHD_Result answer(mock_req *rq, struct MHD_Connection *c, unsigned s
     return mock_respond(c, status, code, msg, data, 0);
 }
 
+enum MHD_Result mock_call_answer(mock_call *call, unsigned status, int code, const char *msg,
+                                 cJSON *data)
+{
+    call->ans->http_status = status;
+    call->ans->code = code;
+    snprintf(call->ans->msg, sizeof call->ans->msg, "%s", msg);
+    return mock_respond(call->c, status, code, msg, data, 0);
+}
+
 static enum MHD_Result first_call(mock_req *rq, struct MHD_Connection *c, const char *method,
                                   const char *url)
 {
     char m[512];
-    switch (rq->route) {
-    case MOCK_ROUTE_PUT:
-    case MOCK_ROUTE_FORM:
-        return mock_upload_begin(&rq->up, rq->srv, c, rq->route == MOCK_ROUTE_FORM, rq->t0,
+    switch (rq->route->kind) {
+    case MOCK_KIND_PUT:
+    case MOCK_KIND_FORM:
+        return mock_upload_begin(&rq->up, rq->srv, c, rq->route->kind == MOCK_KIND_FORM, rq->t0,
                                  &rq->ans);
-    case MOCK_ROUTE_PING: {
+    case MOCK_KIND_PING: {
         /* gin's c.String(200, "pong"): no newline. */
         rq->ans.http_status = MHD_HTTP_OK;
         rq->ans.code = 200;
         snprintf(rq->ans.msg, sizeof rq->ans.msg, "pong");
         return mock_respond_raw(c, MHD_HTTP_OK, strdup("pong"), "text/plain; charset=utf-8");
     }
-    case MOCK_ROUTE_JOURNAL:
+    case MOCK_KIND_JOURNAL:
         if (strcmp(method, "DELETE") == 0) {
             mock_journal_clear();
             return mock_respond(c, MHD_HTTP_OK, 200, "success", NULL, 0);
         }
         return mock_journal_list(c);
-    case MOCK_ROUTE_NONE:
+    case MOCK_KIND_CALL:
+        return MHD_YES; /* the route runs once the body is in */
+    case MOCK_KIND_NONE:
         break;
     }
     /*
@@ -143,6 +176,53 @@ static enum MHD_Result first_call(mock_req *rq, struct MHD_Connection *c, const 
      */
     snprintf(m, sizeof m, "no route for %s %s", method, url);
     return answer(rq, c, MHD_HTTP_NOT_FOUND, 404, m, NULL);
+}
+
+/*
+ * Keeps a piece of a call's body. Past MOCK_CALL_BODY_MAX the body is only counted: the call is
+ * then refused once the body is over, so that memory stays bounded whatever a client sends.
+ */
+static void call_body(mock_req *rq, const char *data, size_t n)
+{
+    if (!rq->body_over && rq->body_len + n > MOCK_CALL_BODY_MAX)
+        rq->body_over = 1;
+    char *b = rq->body_over ? NULL : realloc(rq->body, rq->body_len + n + 1);
+    if (b == NULL) {
+        rq->body_over = 1;
+        rq->drained += n;
+        return;
+    }
+    memcpy(b + rq->body_len, data, n);
+    rq->body = b;
+    rq->body_len += n;
+    b[rq->body_len] = '\0';
+}
+
+/* The body of a call is in: check the token where the route asks, then run it. */
+static enum MHD_Result run_call(mock_req *rq, struct MHD_Connection *c, const char *method,
+                                const char *url)
+{
+    mock_call call = {
+        .srv = rq->srv,
+        .c = c,
+        .method = method,
+        .url = url,
+        .body = rq->body != NULL ? rq->body : "",
+        .body_len = rq->body_len,
+        .who = {.name = "guest", .admin = 0},
+        .ans = &rq->ans,
+    };
+    if (rq->body_over) {
+        char m[128];
+        snprintf(m, sizeof m,
+                 "request body larger than %d bytes, which no JSON route of this mock takes",
+                 MOCK_CALL_BODY_MAX);
+        return mock_call_answer(&call, MHD_HTTP_OK, 400, m, NULL);
+    }
+    if (rq->route->auth && mock_auth_check(rq->srv, c, &call.who, &rq->ans) < 0)
+        return mock_call_answer(&call, MHD_HTTP_OK, rq->ans.code, rq->ans.msg, NULL);
+    rq->who = call.who;
+    return rq->route->fn(&call);
 }
 
 /* One call of the access handler: the first sets the request up, later ones take body pieces
@@ -160,7 +240,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         rq->t0 = sp__now_ms();
         rq->route = route_of(method, url);
         /* The journal does not record reads of itself. */
-        if (rq->route != MOCK_ROUTE_JOURNAL &&
+        if (rq->route->kind != MOCK_KIND_JOURNAL &&
             (rq->entry = mock_entry_new(c, method, url)) == NULL) {
             free(rq);
             return MHD_NO;
@@ -169,16 +249,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return first_call(rq, c, method, url);
     }
     int upload = rq->up != NULL && rq->ans.http_status == 0;
+    int call = rq->route->kind == MOCK_KIND_CALL && rq->ans.http_status == 0;
     if (*upload_data_size > 0) {
         if (upload)
             return mock_upload_body(rq->up, c, upload_data, upload_data_size);
-        /* A body sent to a route that has already answered is discarded. */
-        rq->drained += *upload_data_size;
+        if (call)
+            call_body(rq, upload_data, *upload_data_size);
+        else
+            /* A body sent to a route that has already answered is discarded. */
+            rq->drained += *upload_data_size;
         *upload_data_size = 0;
         return MHD_YES;
     }
     if (upload)
         return mock_upload_finish(rq->up, c);
+    if (call)
+        return run_call(rq, c, method, url);
     return MHD_YES;
 }
 
@@ -230,6 +316,7 @@ void mock_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     if (rq->entry != NULL)
         journal_outcome(rq, c, toe);
     mock_upload_free(rq->up);
+    free(rq->body);
     free(rq);
     *req_cls = NULL;
 }

@@ -8,6 +8,7 @@
  */
 #include "upload.h"
 #include "apath.h"
+#include "auth.h"
 #include "fault.h"
 #include "gostr.h"
 #include "journal.h"
@@ -19,7 +20,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
@@ -57,6 +57,7 @@ typedef struct mock_frame {
 struct mock_upload {
     const mock_server *srv;
     mock_answer *ans; /* the request's answer, which the upload decides */
+    mock_who who;     /* whom the token named */
     int form;         /* /api/fs/form rather than /api/fs/put */
     int64_t t0;       /* when the request's head arrived, for the slow-read pace */
     int answer_now;   /* the error must be answered before the body is read */
@@ -109,23 +110,6 @@ __attribute__((format(printf, 3, 4))) static void fail(mock_upload *up, int code
     va_end(ap);
     /* Nothing of a failed upload may be stored. */
     mock_store_abort(&up->st);
-}
-
-/* AList's Auth middleware: the raw header (no "Bearer"), constant-time compared with the token. */
-static void check_auth(mock_upload *up, struct MHD_Connection *c)
-{
-    const mock_config *cfg = &up->srv->cfg;
-    const char *tok = mock_header(c, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (cfg->token == NULL)
-        return;
-    if (tok == NULL || *tok == '\0') {
-        fail(up, 401, "Guest user is disabled, login please");
-        return;
-    }
-    size_t n = strlen(tok);
-    /* The length is not secret (AList's ConstantTimeCompare leaks it as well). */
-    if (n != cfg->token_len || CRYPTO_memcmp(tok, cfg->token, n) != 0)
-        fail(up, 401, "token is invalidated");
 }
 
 /*
@@ -520,7 +504,8 @@ enum MHD_Result mock_upload_begin(mock_upload **out, const mock_server *srv,
     up->has_body = chunked || (cl != NULL && sp__parse_uint(cl, UINT64_MAX, &clv) == 0 && clv > 0);
 
     pick_fault(up, c);
-    check_auth(up, c);
+    if (mock_auth_check(srv, c, &up->who, ans) < 0)
+        mock_store_abort(&up->st);
 
     /* FsUp middleware: url.PathUnescape (400), JoinBasePath (403). */
     const char *raw = mock_header(c, "File-Path");
@@ -721,15 +706,14 @@ static cJSON *task_info(const mock_upload *up)
     snprintf(name, cap, "upload %s to [/](%.*s)", slash + 1,
              slash == up->path ? 1 : (int)(slash - up->path), up->path);
     nanoid(id);
-    int admin = up->srv->cfg.token != NULL;
     int64_t total = up->form ? (int64_t)up->file_bytes : up->declared;
 
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "id", id);
     cJSON_AddStringToObject(t, "name", name);
     free(name);
-    cJSON_AddStringToObject(t, "creator", admin ? "admin" : "guest");
-    cJSON_AddNumberToObject(t, "creator_role", admin ? 2 : 1);
+    cJSON_AddStringToObject(t, "creator", up->who.name);
+    cJSON_AddNumberToObject(t, "creator_role", up->who.admin ? 2 : 1);
     cJSON_AddNumberToObject(t, "state", 0);
     cJSON_AddStringToObject(t, "status", "uploading");
     cJSON_AddNumberToObject(t, "progress", 0);
