@@ -114,12 +114,14 @@ int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, 
         memmove(out, p, strlen(p) + 1);
     /*
      * OpenList rejects a path whose raw form had ".." that cleaning removed; AList only a ".."
-     * segment. Both say it with errs.RelativePath, "access using relative path is not allowed".
+     * segment. Both say it with errs.RelativePath, whose text OpenList shortened when it made the
+     * check stricter: "using relative path is not allowed" against AList's "access using ...".
      */
     if (profile == MOCK_PROFILE_OPENLIST && relative && strstr(out, "..") != NULL)
         relative = 0;
     if (relative) {
-        snprintf(msg, msgsz, "access using relative path is not allowed");
+        snprintf(msg, msgsz, "%susing relative path is not allowed",
+                 profile == MOCK_PROFILE_ALIST ? "access " : "");
         return 403;
     }
     if (reserved_component(out)) {
