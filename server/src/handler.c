@@ -134,15 +134,6 @@ static enum MHD_Result answer(mock_req *rq, struct MHD_Connection *c, unsigned s
     return mock_respond(c, status, code, msg, data, 0);
 }
 
-enum MHD_Result mock_call_answer(mock_call *call, unsigned status, int code, const char *msg,
-                                 cJSON *data)
-{
-    call->ans->http_status = status;
-    call->ans->code = code;
-    snprintf(call->ans->msg, sizeof call->ans->msg, "%s", msg);
-    return mock_respond(call->c, status, code, msg, data, 0);
-}
-
 static enum MHD_Result first_call(mock_req *rq, struct MHD_Connection *c, const char *method,
                                   const char *url)
 {
@@ -222,7 +213,9 @@ static enum MHD_Result run_call(mock_req *rq, struct MHD_Connection *c, const ch
     if (rq->route->auth && mock_auth_check(rq->srv, c, &call.who, &rq->ans) < 0)
         return mock_call_answer(&call, MHD_HTTP_OK, rq->ans.code, rq->ans.msg, NULL);
     rq->who = call.who;
-    return rq->route->fn(&call);
+    enum MHD_Result r = rq->route->fn(&call);
+    cJSON_Delete(call.bound);
+    return r;
 }
 
 /* One call of the access handler: the first sets the request up, later ones take body pieces
