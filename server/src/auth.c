@@ -16,15 +16,19 @@ static void refuse(mock_answer *ans, int code, const char *msg)
     snprintf(ans->msg, sizeof ans->msg, "%s", msg);
 }
 
-int mock_auth_check(const mock_server *srv, struct MHD_Connection *c, mock_who *who,
-                    mock_answer *ans)
+int mock_auth_check(const mock_server *srv, struct MHD_Connection *c, mock_auth_mode mode,
+                    mock_who *who, mock_answer *ans)
 {
     const mock_config *cfg = &srv->cfg;
     const char *tok = mock_header(c, MHD_HTTP_HEADER_AUTHORIZATION);
-    *who = (mock_who){.name = "guest", .admin = 0};
+    /* The open mock's guest may do what an admin may. */
+    *who = (mock_who){.name = "guest", .perm = MOCK_PERM_ADMIN};
     if (cfg->token == NULL)
         return 0;
     if (tok == NULL || *tok == '\0') {
+        *who = (mock_who){.name = "guest", .disabled = 1};
+        if (mode == MOCK_AUTH_LET_GUEST)
+            return 0;
         refuse(ans, 401, "Guest user is disabled, login please");
         return -1;
     }
@@ -34,6 +38,6 @@ int mock_auth_check(const mock_server *srv, struct MHD_Connection *c, mock_who *
         refuse(ans, 401, "token is invalidated");
         return -1;
     }
-    *who = (mock_who){.name = "admin", .admin = 1};
+    *who = (mock_who){.name = "admin", .admin = 1, .perm = MOCK_PERM_ADMIN};
     return 0;
 }

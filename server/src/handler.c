@@ -31,19 +31,20 @@ typedef struct mock_route {
     const char *method;
     const char *path;
     mock_kind kind;
-    mock_call_fn fn; /* MOCK_KIND_CALL */
-    int auth;        /* the token is checked before fn runs, as OpenList's Auth middleware does */
+    mock_call_fn fn;     /* MOCK_KIND_CALL */
+    mock_auth_mode auth; /* how the token is checked before fn runs */
 } mock_route;
 
 static const mock_route routes[] = {
-    {"PUT", "/api/fs/put", MOCK_KIND_PUT, NULL, 0},
-    {"PUT", "/api/fs/form", MOCK_KIND_FORM, NULL, 0},
-    {"*", "/ping", MOCK_KIND_PING, NULL, 0},
-    {"GET", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, 0},
-    {"DELETE", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, 0},
+    /* The uploads check the token themselves, in AList's order of checks. */
+    {"PUT", "/api/fs/put", MOCK_KIND_PUT, NULL, MOCK_AUTH_NONE},
+    {"PUT", "/api/fs/form", MOCK_KIND_FORM, NULL, MOCK_AUTH_NONE},
+    {"*", "/ping", MOCK_KIND_PING, NULL, MOCK_AUTH_NONE},
+    {"GET", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, MOCK_AUTH_NONE},
+    {"DELETE", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, MOCK_AUTH_NONE},
 };
 
-static const mock_route no_route = {"*", "", MOCK_KIND_NONE, NULL, 0};
+static const mock_route no_route = {"*", "", MOCK_KIND_NONE, NULL, MOCK_AUTH_NONE};
 
 /*
  * Per-request state, allocated on the first handler call and freed by mock_completed(). An
@@ -210,7 +211,8 @@ static enum MHD_Result run_call(mock_req *rq, struct MHD_Connection *c, const ch
                  MOCK_CALL_BODY_MAX);
         return mock_call_answer(&call, MHD_HTTP_OK, 400, m, NULL);
     }
-    if (rq->route->auth && mock_auth_check(rq->srv, c, &call.who, &rq->ans) < 0)
+    if (rq->route->auth != MOCK_AUTH_NONE &&
+        mock_auth_check(rq->srv, c, rq->route->auth, &call.who, &rq->ans) < 0)
         return mock_call_answer(&call, MHD_HTTP_OK, rq->ans.code, rq->ans.msg, NULL);
     rq->who = call.who;
     enum MHD_Result r = rq->route->fn(&call);

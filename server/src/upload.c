@@ -504,7 +504,7 @@ enum MHD_Result mock_upload_begin(mock_upload **out, const mock_server *srv,
     up->has_body = chunked || (cl != NULL && sp__parse_uint(cl, UINT64_MAX, &clv) == 0 && clv > 0);
 
     pick_fault(up, c);
-    if (mock_auth_check(srv, c, &up->who, ans) < 0)
+    if (mock_auth_check(srv, c, MOCK_AUTH_REQUIRE, &up->who, ans) < 0)
         mock_store_abort(&up->st);
 
     /* FsUp middleware: url.PathUnescape (400), JoinBasePath (403). */
