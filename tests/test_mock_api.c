@@ -286,6 +286,71 @@ START_TEST(as_task_answers_a_task_snapshot)
 }
 END_TEST
 
+/* The task's fields after its 21-character id, for an As-Task upload of body to /t.txt. */
+static const char *task_tail(int port, const char *extra, const char *body, size_t chunk)
+{
+    static th_resp r;
+    char h[512];
+    snprintf(h, sizeof h, "File-Path: /t.txt\r\nAs-Task: true\r\n%s", extra);
+    ck_assert_int_eq(th_put(port, "/api/fs/put", h, body, strlen(body), chunk, &r), 200);
+    const char *pre = "{\"code\":200,\"message\":\"success\",\"data\":{\"task\":{\"id\":\"";
+    ck_assert_msg(strncmp(r.body, pre, strlen(pre)) == 0 && strlen(r.body) > strlen(pre) + 21, "%s",
+                  r.body);
+    return r.body + strlen(pre) + 21;
+}
+
+/*
+ * TaskInfo.CreatorRole is User.Role: one int in OpenList (server/handles/task.go:22, 47;
+ * internal/model/user.go:17-21), a model.Roles list in AList (server/handles/task.go:21, 45;
+ * internal/model/roles.go:9) holding the ids of its default roles, guest 1 and admin 2
+ * (internal/bootstrap/data/role.go:19, 38; data/user.go:26, 55).
+ */
+START_TEST(as_task_creator_role_is_alists_role_list)
+{
+    static const char *const want[] = {
+        "\",\"name\":\"upload t.txt to [/](/)\",\"creator\":\"admin\",\"creator_role\":[2],",
+        "\",\"name\":\"upload t.txt to [/](/)\",\"creator\":\"guest\",\"creator_role\":[1],",
+        /* Control: OpenList's guest is the plain int. */
+        "\",\"name\":\"upload t.txt to [/](/)\",\"creator\":\"guest\",\"creator_role\":1,",
+    };
+    th_mock m[3];
+    ck_assert_int_eq(th_mock_start(&m[0], env.root, "--profile", "alist", "--token", "T0k", NULL),
+                     0);
+    ck_assert_int_eq(th_mock_start(&m[1], env.root, "--profile", "alist", NULL), 0);
+    ck_assert_int_eq(th_mock_start(&m[2], env.root, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        const char *tail = task_tail(m[i].port, i == 0 ? "Authorization: T0k\r\n" : "", "12345", 0);
+        ck_assert_msg(strncmp(tail, want[i], strlen(want[i])) == 0, "%d: %s", i, tail);
+        ck_assert_int_eq(th_mock_stop(&m[i]), 0);
+    }
+}
+END_TEST
+
+/*
+ * OpenList's chunked body of unknown size: putAsTask caches it and FileStream.GetSize() then
+ * returns the counted size when above 0, the declared -1 otherwise (internal/fs/put.go:72-90,
+ * internal/stream/stream.go:37-42, 113-138).
+ */
+START_TEST(openlist_as_task_counts_a_chunked_body_of_unknown_size)
+{
+    static const struct {
+        const char *extra, *body, *total;
+    } cases[] = {
+        {"", "123456789", "\"total_bytes\":9,"},
+        {"", "", "\"total_bytes\":-1,"},
+        {"X-File-Size: -5\r\n", "abc", "\"total_bytes\":3,"},
+        /* A declared size stands as it is. */
+        {"X-File-Size: 4\r\n", "abcd", "\"total_bytes\":4,"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char h[256];
+        snprintf(h, sizeof h, "Authorization: T0k\r\n%s", cases[i].extra);
+        const char *tail = task_tail(mock.port, h, cases[i].body, 2);
+        ck_assert_msg(strstr(tail, cases[i].total) != NULL, "%zu: %s", i, tail);
+    }
+}
+END_TEST
+
 START_TEST(digest_headers_are_recorded)
 {
     static th_resp r;
@@ -619,6 +684,8 @@ int main(void)
     tcase_add_test(t, overwrite_false_keeps_the_existing_file);
     tcase_add_test(t, last_modified_milliseconds_become_mtime);
     tcase_add_test(t, as_task_answers_a_task_snapshot);
+    tcase_add_test(t, as_task_creator_role_is_alists_role_list);
+    tcase_add_test(t, openlist_as_task_counts_a_chunked_body_of_unknown_size);
     tcase_add_test(t, digest_headers_are_recorded);
     tcase_add_test(t, verify_hash_rejects_a_mismatch_and_stores_nothing);
     tcase_add_test(t, ping_answers_pong_to_any_method);

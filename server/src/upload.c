@@ -692,7 +692,22 @@ static void nanoid(char out[22])
 }
 
 /*
- * As-Task's data: AList's TaskInfo snapshot of an upload task that has just been added (state 0,
+ * The task's total_bytes: FileStream.GetSize() once putAsTask has cached the body. A form's file
+ * has its part's size. A stream has the size it declared, except where OpenList took a chunked
+ * body of unknown (negative) size: caching it counts the bytes, and GetSize() returns that count
+ * when it is above 0 (OpenList internal/stream/stream.go:37-42, 113-138; internal/fs/put.go:72-90).
+ */
+static int64_t task_total(const mock_upload *up)
+{
+    if (up->form)
+        return (int64_t)up->file_bytes;
+    if (up->srv->cfg.profile == MOCK_PROFILE_OPENLIST && up->declared < 0 && up->file_bytes > 0)
+        return (int64_t)up->file_bytes;
+    return up->declared;
+}
+
+/*
+ * As-Task's data: the TaskInfo snapshot of an upload task that has just been added (state 0,
  * pending). The whole root plays a storage mounted at "/", so the name reads
  * "upload b.txt to [/](/a)".
  */
@@ -706,20 +721,27 @@ static cJSON *task_info(const mock_upload *up)
     snprintf(name, cap, "upload %s to [/](%.*s)", slash + 1,
              slash == up->path ? 1 : (int)(slash - up->path), up->path);
     nanoid(id);
-    int64_t total = up->form ? (int64_t)up->file_bytes : up->declared;
+    /*
+     * The creator's role: OpenList's User.Role is one int (GUEST 1, ADMIN 2), AList's a list of
+     * role ids, model.Roles []int, whose default guest and admin roles have those same ids.
+     */
+    int role = up->who.admin ? 2 : 1;
 
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "id", id);
     cJSON_AddStringToObject(t, "name", name);
     free(name);
     cJSON_AddStringToObject(t, "creator", up->who.name);
-    cJSON_AddNumberToObject(t, "creator_role", up->who.admin ? 2 : 1);
+    cJSON_AddItemToObject(t, "creator_role",
+                          up->srv->cfg.profile == MOCK_PROFILE_ALIST
+                              ? cJSON_CreateIntArray(&role, 1)
+                              : cJSON_CreateNumber(role));
     cJSON_AddNumberToObject(t, "state", 0);
     cJSON_AddStringToObject(t, "status", "uploading");
     cJSON_AddNumberToObject(t, "progress", 0);
     cJSON_AddNullToObject(t, "start_time");
     cJSON_AddNullToObject(t, "end_time");
-    cJSON_AddNumberToObject(t, "total_bytes", (double)total);
+    cJSON_AddNumberToObject(t, "total_bytes", (double)task_total(up));
     cJSON_AddStringToObject(t, "error", "");
     cJSON *d = cJSON_CreateObject();
     cJSON_AddItemToObject(d, "task", t);
