@@ -622,14 +622,66 @@ START_TEST(first_file_part_wins_even_when_empty)
 }
 END_TEST
 
-START_TEST(parent_that_is_a_file_fails_like_op_put)
+/* root as a path relative to this process's working directory ("../../tmp/..."). */
+static const char *relative_to_cwd(const char *abs)
 {
+    static char rel[8192];
+    char cwd[4096];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    size_t w = 0;
+    for (const char *c = cwd; *c != '\0'; c++)
+        if (*c == '/' && c[1] != '\0')
+            w += (size_t)snprintf(rel + w, sizeof rel - w, "../");
+    snprintf(rel + w, sizeof rel - w, "%s", abs + 1);
+    return rel;
+}
+
+/*
+ * op.Put's MakeDir when a file /f stands where a directory should be. Directly under it both
+ * profiles find the file: "file exists" (OpenList internal/op/fs.go:318, 647; AList
+ * internal/op/fs.go:359, 553). Deeper, OpenList passes on the local driver's stat error, with the
+ * path on disk under the storage root made absolute (op/fs.go:190, 321; drivers/local/
+ * driver.go:64-70, 198-204), and AList lists each parent in turn until List finds /f to be no
+ * folder (op/fs.go:126, 130, 229, 352; internal/errs/object.go:11).
+ */
+START_TEST(parent_that_is_a_file_fails_like_each_profiles_op_put)
+{
+    static const struct {
+        const char *path, *dir, *al_levels;
+    } deeper[] = {
+        {"/f/g/h.txt", "/f/g", ""},
+        {"/f/g/k/h.txt", "/f/g/k", "failed get dir: failed get parent list: "},
+    };
     static th_resp r;
     ck_assert_int_eq(put_auth("/f", "", "file", &r), 200);
-    ck_assert_int_eq(put_auth("/f/g/h.txt", "", "x", &r), 200);
-    ck_assert_str_eq(
-        r.body,
-        "{\"code\":500,\"message\":\"failed to make dir [/f]: file exists\",\"data\":null}");
+    /* OpenList's Local.Init makes a relative root absolute with filepath.Abs. */
+    th_mock ol, al;
+    ck_assert_int_eq(th_mock_start(&ol, relative_to_cwd(env.root), NULL), 0);
+    ck_assert_int_eq(th_mock_start(&al, env.root, "--profile", "alist", NULL), 0);
+    const char *exists =
+        "{\"code\":500,\"message\":\"failed to make dir [/f]: file exists\",\"data\":null}";
+    ck_assert_int_eq(th_upload(ol.port, "/f/h.txt", "", "x", &r), 200);
+    ck_assert_str_eq(r.body, exists);
+    ck_assert_int_eq(th_upload(al.port, "/f/h.txt", "", "x", &r), 200);
+    ck_assert_str_eq(r.body, exists);
+    for (size_t i = 0; i < sizeof deeper / sizeof deeper[0]; i++) {
+        char want[2048];
+        snprintf(want, sizeof want,
+                 "{\"code\":500,\"message\":\"failed to make dir [%s]: failed to check if dir "
+                 "exists: failed to get obj: stat %s%s: not a directory\",\"data\":null}",
+                 deeper[i].dir, env.root, deeper[i].dir);
+        ck_assert_int_eq(th_upload(ol.port, deeper[i].path, "", "x", &r), 200);
+        ck_assert_str_eq(r.body, want);
+        snprintf(want, sizeof want,
+                 "{\"code\":500,\"message\":\"failed to make dir [%s]: failed to check if dir "
+                 "exists: failed get parent list: %snot a folder\",\"data\":null}",
+                 deeper[i].dir, deeper[i].al_levels);
+        ck_assert_int_eq(th_upload(al.port, deeper[i].path, "", "x", &r), 200);
+        ck_assert_str_eq(r.body, want);
+    }
+    ck_assert_str_eq(stored("f"), "file");
+    ck_assert_int_eq(th_mock_stop(&ol), 0);
+    ck_assert_int_eq(th_mock_stop(&al), 0);
 }
 END_TEST
 
@@ -698,7 +750,7 @@ int main(void)
     tcase_add_test(t, form_body_cut_in_a_later_parts_headers_keeps_the_file_like_go);
     tcase_add_loop_test(t, first_file_part_wins_even_when_empty, 0,
                         sizeof form_chunks / sizeof form_chunks[0]);
-    tcase_add_test(t, parent_that_is_a_file_fails_like_op_put);
+    tcase_add_test(t, parent_that_is_a_file_fails_like_each_profiles_op_put);
     tcase_add_test(t, command_line_help_and_errors);
     suite_add_tcase(s, t);
     return th_run_suite(s);
