@@ -351,6 +351,28 @@ START_TEST(openlist_as_task_counts_a_chunked_body_of_unknown_size)
 }
 END_TEST
 
+/*
+ * Control bytes as json-iterator writes them: every one but \n, \r and \t as \u00XX, so \b and \f
+ * too (v1.1.12 stream_str.go:254-270), which gin uses in both releases (-tags=jsoniter, OpenList
+ * build.sh:137, AList build.sh:55; ConfigCompatibleWithStandardLibrary, gin codec/json/
+ * jsoniter.go:22 and internal/json/jsoniter.go:12).
+ */
+START_TEST(control_bytes_are_escaped_as_jsoniter_writes_them)
+{
+    static th_resp r;
+    ck_assert_int_eq(put_auth("/b%08f%0Cn%0At%09r%0Du%01.txt", "As-Task: true\r\n", "1", &r), 200);
+    ck_assert_msg(strstr(r.body, "\"name\":\"upload b\\u0008f\\u000cn\\nt\\tr\\ru\\u0001.txt to "
+                                 "[/](/)\"") != NULL,
+                  "%s", r.body);
+    /* Control: a backslash and a 'b' are an escaped backslash and a 'b', not a \b. */
+    ck_assert_int_eq(put_auth("/h.txt", "X-File-Md5: \\b\\f\r\n", "1", &r), 200);
+    th_msg lm;
+    th_journal_msg(mock.port, &lm);
+    ck_assert_msg(strstr(lm.body, "\"x_file_md5\":\"\\\\b\\\\f\"") != NULL, "%s", lm.body);
+    th_msg_free(&lm);
+}
+END_TEST
+
 START_TEST(digest_headers_are_recorded)
 {
     static th_resp r;
@@ -738,6 +760,7 @@ int main(void)
     tcase_add_test(t, as_task_answers_a_task_snapshot);
     tcase_add_test(t, as_task_creator_role_is_alists_role_list);
     tcase_add_test(t, openlist_as_task_counts_a_chunked_body_of_unknown_size);
+    tcase_add_test(t, control_bytes_are_escaped_as_jsoniter_writes_them);
     tcase_add_test(t, digest_headers_are_recorded);
     tcase_add_test(t, verify_hash_rejects_a_mismatch_and_stores_nothing);
     tcase_add_test(t, ping_answers_pong_to_any_method);
