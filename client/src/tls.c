@@ -94,18 +94,37 @@ static ssize_t io_result(sp__conn *cn, int r, short *needs, int reading)
     }
 }
 
+/*
+ * Hands buf to libssl until it is all taken or a call cannot complete, under one SIGPIPE guard.
+ * With partial writes on, SSL_write_ex returns after each record of at most 16 KiB: one guard
+ * per call would cost four system calls per record, twice as many as the record's write(2), so
+ * the guard is paid once per piece of body instead. What was taken before a call that could not
+ * complete is returned; that call's record, if half written, is finished by the caller's next
+ * call with the rest of the same bytes, and a failure shows up again there.
+ */
 static ssize_t tls_send(sp__conn *cn, const void *buf, size_t len)
 {
-    size_t n = 0;
+    const char *p = buf;
+    size_t done = 0;
+    ssize_t out = 0;
     sp__sigpipe_guard g;
     cn->send_needs = POLLOUT;
-    ERR_clear_error();
-    errno = 0;
     sp__sigpipe_block(&g);
-    int r = SSL_write_ex(ssl_of(cn), buf, len, &n);
-    ssize_t out = r == 1 ? (ssize_t)n : io_result(cn, r, &cn->send_needs, 0);
+    while (done < len) {
+        size_t n = 0;
+        ERR_clear_error();
+        errno = 0;
+        int r = SSL_write_ex(ssl_of(cn), p + done, len - done, &n);
+        if (r != 1) {
+            if (done == 0)
+                out = io_result(cn, r, &cn->send_needs, 0);
+            ERR_clear_error();
+            break;
+        }
+        done += n;
+    }
     sp__sigpipe_unblock(&g);
-    return out;
+    return done > 0 ? (ssize_t)done : out;
 }
 
 static ssize_t tls_recv(sp__conn *cn, void *buf, size_t len)
