@@ -200,6 +200,8 @@ static const refusal refusals[] = {
       "handles.LoginReq.strconv.ParseInt: parsing \"99999999999999999999\": value out of range"),
     E(&mock_gj_login_req, 0, "{\"x\":1e2147483647", "handles.LoginReq.exponent overflow"),
     E(&mock_gj_login_req, 0, "{\"x\":1e-", "handles.LoginReq.number has no digits"),
+    /* a sign alone: math/big's scan reads no digit at all */
+    E(&mock_gj_login_req, 0, "{\"x\":--", "handles.LoginReq.number has no digits"),
     E(&mock_gj_login_req, 0, "{\"x\":1+2", "handles.LoginReq.expected end of string, found '+'"),
     /* the error quotes the 512-byte Read it fell in (config.go:366), cut where net/http's 4 KiB
        bufio.Reader refills */

@@ -687,11 +687,11 @@ enum { BIG_OK, BIG_EOF, BIG_NO_DIGITS, BIG_EXP_RANGE, BIG_EXP_OVERFLOW, BIG_TRAI
  * byte after the number. */
 static int big_parse_float(mock_gj_str s, size_t *at, size_t *atn)
 {
+    if (s.n == 0)
+        return BIG_EOF; /* scanSign's ReadByte */
     size_t i = 0;
-    if (s.n > 0 && (s.p[0] == '+' || s.p[0] == '-'))
+    if (s.p[0] == '+' || s.p[0] == '-')
         i++;
-    if (i == s.n)
-        return BIG_EOF; /* scanSign's or nat.scan's first ReadByte */
     size_t digits = 0, frac = 0, nonzero = 0, top = 0;
     int dot = 0;
     for (; i < s.n; i++) {
