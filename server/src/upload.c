@@ -776,8 +776,9 @@ static cJSON *task_info(const mock_upload *up)
              slash == up->path ? 1 : (int)(slash - up->path), up->path);
     nanoid(id);
     /*
-     * The creator's role: OpenList's User.Role is one int (GUEST 1, ADMIN 2), AList's a list of
-     * role ids, model.Roles []int, whose default guest and admin roles have those same ids.
+     * The creator's role, User.Role: one int in both, GUEST 1 and ADMIN 2 (OpenList
+     * internal/model/user.go:17-21; AList v3.45.0 internal/model/user.go:16-20, 32). AList made
+     * it a list of role ids only after v3.45.0.
      */
     int role = up->who.admin ? 2 : 1;
 
@@ -786,10 +787,7 @@ static cJSON *task_info(const mock_upload *up)
     cJSON_AddStringToObject(t, "name", name);
     free(name);
     cJSON_AddStringToObject(t, "creator", up->who.name);
-    cJSON_AddItemToObject(t, "creator_role",
-                          up->srv->cfg.profile == MOCK_PROFILE_ALIST
-                              ? cJSON_CreateIntArray(&role, 1)
-                              : cJSON_CreateNumber(role));
+    cJSON_AddNumberToObject(t, "creator_role", role);
     cJSON_AddNumberToObject(t, "state", 0);
     cJSON_AddStringToObject(t, "status", "uploading");
     cJSON_AddNumberToObject(t, "progress", 0);
