@@ -364,8 +364,8 @@ END_TEST
 /*
  * Control bytes as json-iterator writes them: every one but \n, \r and \t as \u00XX, so \b and \f
  * too (v1.1.12 stream_str.go:254-270), which gin uses in both releases (-tags=jsoniter, OpenList
- * build.sh:137, AList build.sh:55; ConfigCompatibleWithStandardLibrary, gin codec/json/
- * jsoniter.go:22 and internal/json/jsoniter.go:12).
+ * build.sh:137, AList v3.45.0 build.sh:91, 127, 141; ConfigCompatibleWithStandardLibrary, gin
+ * codec/json/jsoniter.go:22 and internal/json/jsoniter.go:12).
  */
 START_TEST(control_bytes_are_escaped_as_jsoniter_writes_them)
 {
@@ -671,10 +671,11 @@ static const char *relative_to_cwd(const char *abs)
 /*
  * op.Put's MakeDir when a file /f stands where a directory should be. Directly under it both
  * profiles find the file: "file exists" (OpenList internal/op/fs.go:318, 647; AList
- * internal/op/fs.go:359, 553). Deeper, OpenList passes on the local driver's stat error, with the
- * path on disk under the storage root made absolute (op/fs.go:190, 321; drivers/local/
- * driver.go:64-70, 198-204), and AList lists each parent in turn until List finds /f to be no
- * folder (op/fs.go:126, 130, 229, 352; internal/errs/object.go:11).
+ * v3.45.0 internal/op/fs.go:357, 551). Deeper, OpenList passes on the local driver's stat error,
+ * with the path on disk under the storage root made absolute (op/fs.go:190, 321; drivers/local/
+ * driver.go:64-70, 198-204), and AList v3.45.0 ignores its local driver's stat error (op/fs.go:
+ * 176-181) and lists each parent in turn until List finds /f to be no folder (op/fs.go:126, 130,
+ * 227, 350; internal/errs/object.go:11).
  */
 START_TEST(parent_that_is_a_file_fails_like_each_profiles_op_put)
 {

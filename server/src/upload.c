@@ -151,12 +151,12 @@ static void local_path(const char *root, const char *path, size_t dirlen, char *
 /*
  * op.Put's MakeDir failure for a target whose directory has a file where a directory should be;
  * failed is the length of that file's path, a prefix of up->path. When the file is the directory
- * itself, both find it and say "file exists" (OpenList internal/op/fs.go:318, AList :359). Below
- * it, each fails its own way: OpenList's op.Get stats the directory through the local driver and
- * passes its error on, the path on the server's disk included (op/fs.go:190, 321); AList's op.Get
- * ignores that error and lists each parent in turn, up to the file, which List finds to be no
- * folder (op/fs.go:126, 130, 229, 352): one "failed get dir: failed get parent list: " for each
- * level further down.
+ * itself, both find it and say "file exists" (OpenList internal/op/fs.go:318, AList v3.45.0
+ * :357). Below it, each fails its own way: OpenList's op.Get stats the directory through the
+ * local driver and passes its error on, the path on the server's disk included (op/fs.go:190,
+ * 321); AList's op.Get ignores that error and lists each parent in turn, up to the file, which
+ * List finds to be no folder (v3.45.0 op/fs.go:126, 130, 176-181, 227, 350): one "failed get dir:
+ * failed get parent list: " for each level further down.
  */
 static void fail_parent_file(mock_upload *up, size_t failed)
 {
