@@ -300,28 +300,38 @@ static const char *task_tail(int port, const char *extra, const char *body, size
 }
 
 /*
- * TaskInfo.CreatorRole is User.Role: one int in OpenList (server/handles/task.go:22, 47;
- * internal/model/user.go:17-21), a model.Roles list in AList (server/handles/task.go:21, 45;
- * internal/model/roles.go:9) holding the ids of its default roles, guest 1 and admin 2
- * (internal/bootstrap/data/role.go:19, 38; data/user.go:26, 55).
+ * TaskInfo.CreatorRole is User.Role, one int in both: OpenList server/handles/task.go:23, 47 and
+ * internal/model/user.go:17-21; AList v3.45.0 server/handles/task.go:21, 42-46 and
+ * internal/model/user.go:16-20, 32, its default users admin ADMIN (2) and guest GUEST (1)
+ * (internal/bootstrap/data/user.go:32, 55). Later AList turned it into a list of role ids.
  */
-START_TEST(as_task_creator_role_is_alists_role_list)
+START_TEST(as_task_creator_role_is_the_users_int_role)
 {
-    static const char *const want[] = {
-        "\",\"name\":\"upload t.txt to [/](/)\",\"creator\":\"admin\",\"creator_role\":[2],",
-        "\",\"name\":\"upload t.txt to [/](/)\",\"creator\":\"guest\",\"creator_role\":[1],",
-        /* Control: OpenList's guest is the plain int. */
-        "\",\"name\":\"upload t.txt to [/](/)\",\"creator\":\"guest\",\"creator_role\":1,",
+    static const struct {
+        const char *profile, *token, *creator;
+        int role;
+    } cases[] = {
+        {"alist", "T0k", "admin", 2},
+        {"alist", NULL, "guest", 1},
+        {"openlist", "T0k", "admin", 2},
+        {"openlist", NULL, "guest", 1},
     };
-    th_mock m[3];
-    ck_assert_int_eq(th_mock_start(&m[0], env.root, "--profile", "alist", "--token", "T0k", NULL),
-                     0);
-    ck_assert_int_eq(th_mock_start(&m[1], env.root, "--profile", "alist", NULL), 0);
-    ck_assert_int_eq(th_mock_start(&m[2], env.root, NULL), 0);
-    for (int i = 0; i < 3; i++) {
-        const char *tail = task_tail(m[i].port, i == 0 ? "Authorization: T0k\r\n" : "", "12345", 0);
-        ck_assert_msg(strncmp(tail, want[i], strlen(want[i])) == 0, "%d: %s", i, tail);
-        ck_assert_int_eq(th_mock_stop(&m[i]), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        /* Without a token the argument list ends at the profile, and the guest uploads. */
+        th_mock m;
+        ck_assert_int_eq(th_mock_start(&m, env.root, "--profile", cases[i].profile,
+                                       cases[i].token != NULL ? "--token" : NULL, cases[i].token,
+                                       NULL),
+                         0);
+        char auth[64] = "", want[256];
+        if (cases[i].token != NULL)
+            snprintf(auth, sizeof auth, "Authorization: %s\r\n", cases[i].token);
+        snprintf(want, sizeof want,
+                 "\",\"name\":\"upload t.txt to [/](/)\",\"creator\":\"%s\",\"creator_role\":%d,",
+                 cases[i].creator, cases[i].role);
+        const char *tail = task_tail(m.port, auth, "12345", 0);
+        ck_assert_msg(strncmp(tail, want, strlen(want)) == 0, "%zu: %s", i, tail);
+        ck_assert_int_eq(th_mock_stop(&m), 0);
     }
 }
 END_TEST
@@ -354,8 +364,8 @@ END_TEST
 /*
  * Control bytes as json-iterator writes them: every one but \n, \r and \t as \u00XX, so \b and \f
  * too (v1.1.12 stream_str.go:254-270), which gin uses in both releases (-tags=jsoniter, OpenList
- * build.sh:137, AList build.sh:55; ConfigCompatibleWithStandardLibrary, gin codec/json/
- * jsoniter.go:22 and internal/json/jsoniter.go:12).
+ * build.sh:137, AList v3.45.0 build.sh:91, 127, 141; ConfigCompatibleWithStandardLibrary, gin
+ * codec/json/jsoniter.go:22 and internal/json/jsoniter.go:12).
  */
 START_TEST(control_bytes_are_escaped_as_jsoniter_writes_them)
 {
@@ -661,10 +671,11 @@ static const char *relative_to_cwd(const char *abs)
 /*
  * op.Put's MakeDir when a file /f stands where a directory should be. Directly under it both
  * profiles find the file: "file exists" (OpenList internal/op/fs.go:318, 647; AList
- * internal/op/fs.go:359, 553). Deeper, OpenList passes on the local driver's stat error, with the
- * path on disk under the storage root made absolute (op/fs.go:190, 321; drivers/local/
- * driver.go:64-70, 198-204), and AList lists each parent in turn until List finds /f to be no
- * folder (op/fs.go:126, 130, 229, 352; internal/errs/object.go:11).
+ * v3.45.0 internal/op/fs.go:357, 551). Deeper, OpenList passes on the local driver's stat error,
+ * with the path on disk under the storage root made absolute (op/fs.go:190, 321; drivers/local/
+ * driver.go:64-70, 198-204), and AList v3.45.0 ignores its local driver's stat error (op/fs.go:
+ * 176-181) and lists each parent in turn until List finds /f to be no folder (op/fs.go:126, 130,
+ * 227, 350; internal/errs/object.go:11).
  */
 START_TEST(parent_that_is_a_file_fails_like_each_profiles_op_put)
 {
@@ -758,7 +769,7 @@ int main(void)
     tcase_add_test(t, overwrite_false_keeps_the_existing_file);
     tcase_add_test(t, last_modified_milliseconds_become_mtime);
     tcase_add_test(t, as_task_answers_a_task_snapshot);
-    tcase_add_test(t, as_task_creator_role_is_alists_role_list);
+    tcase_add_test(t, as_task_creator_role_is_the_users_int_role);
     tcase_add_test(t, openlist_as_task_counts_a_chunked_body_of_unknown_size);
     tcase_add_test(t, control_bytes_are_escaped_as_jsoniter_writes_them);
     tcase_add_test(t, digest_headers_are_recorded);

@@ -17,7 +17,10 @@
  */
 #define MOCK_TMP_PREFIX ".streamput-tmp."
 
-/* Which server's rules to follow where AList and OpenList differ. */
+/*
+ * Which server's rules to follow where AList and OpenList differ. MOCK_PROFILE_ALIST means
+ * AList v3.45.0, the last release before the OpenList fork, and no later AList.
+ */
 typedef enum mock_profile {
     MOCK_PROFILE_OPENLIST = 0,
     MOCK_PROFILE_ALIST,

@@ -188,8 +188,9 @@ static const opt_row rows[] = {
     {"token", "TOKEN", set_token, CFG(token),
      .help = "require Authorization: TOKEN (default: guest access)"},
     {"profile", "alist|openlist", set_profile, CFG(profile),
-     .help = "body-length rules (default openlist): alist needs\n"
-             "Content-Length; openlist also takes chunked bodies"},
+     .help = "whose rules to follow (default openlist); alist means\n"
+             "AList v3.45.0, which needs Content-Length; openlist\n"
+             "also takes chunked bodies"},
     {.help = "Checks beyond AList:"},
     {"max-body", "SIZE", set_size, CFG(max_body), 1, 0, "a size such as 1048576 or 64M",
      "refuse bodies larger than SIZE (e.g. 64M) with code 413"},

@@ -1,10 +1,11 @@
 /*
  * Responses in AList's envelope. Both servers' releases are built with -tags=jsoniter (OpenList
- * and AList build.sh), so gin renders with json-iterator's ConfigCompatibleWithStandardLibrary
- * (v1.1.12 in both go.mod files), which escapes '<', '>', '&', U+2028 and U+2029, replaces invalid
- * UTF-8 with U+FFFD and writes every control byte but \n, \r and \t as \u00XX (stream_str.go:
- * 241-308). cJSON does none of the first three and writes \b and \f short, so its compact output
- * is rewritten here to be byte-identical to what the Go server sends.
+ * and AList v3.45.0 build.sh), so gin renders with json-iterator's
+ * ConfigCompatibleWithStandardLibrary (v1.1.12 in both go.mod files), which escapes '<', '>', '&',
+ * U+2028 and U+2029, replaces invalid UTF-8 with U+FFFD and writes every control byte but \n, \r
+ * and \t as \u00XX (stream_str.go:241-308). cJSON does none of the first three and writes \b and
+ * \f short, so its compact output is rewritten here to be byte-identical to what the Go server
+ * sends.
  */
 #include "respond.h"
 #include "gostr.h"

@@ -151,12 +151,12 @@ static void local_path(const char *root, const char *path, size_t dirlen, char *
 /*
  * op.Put's MakeDir failure for a target whose directory has a file where a directory should be;
  * failed is the length of that file's path, a prefix of up->path. When the file is the directory
- * itself, both find it and say "file exists" (OpenList internal/op/fs.go:318, AList :359). Below
- * it, each fails its own way: OpenList's op.Get stats the directory through the local driver and
- * passes its error on, the path on the server's disk included (op/fs.go:190, 321); AList's op.Get
- * ignores that error and lists each parent in turn, up to the file, which List finds to be no
- * folder (op/fs.go:126, 130, 229, 352): one "failed get dir: failed get parent list: " for each
- * level further down.
+ * itself, both find it and say "file exists" (OpenList internal/op/fs.go:318, AList v3.45.0
+ * :357). Below it, each fails its own way: OpenList's op.Get stats the directory through the
+ * local driver and passes its error on, the path on the server's disk included (op/fs.go:190,
+ * 321); AList's op.Get ignores that error and lists each parent in turn, up to the file, which
+ * List finds to be no folder (v3.45.0 op/fs.go:126, 130, 176-181, 227, 350): one "failed get dir:
+ * failed get parent list: " for each level further down.
  */
 static void fail_parent_file(mock_upload *up, size_t failed)
 {
@@ -776,8 +776,9 @@ static cJSON *task_info(const mock_upload *up)
              slash == up->path ? 1 : (int)(slash - up->path), up->path);
     nanoid(id);
     /*
-     * The creator's role: OpenList's User.Role is one int (GUEST 1, ADMIN 2), AList's a list of
-     * role ids, model.Roles []int, whose default guest and admin roles have those same ids.
+     * The creator's role, User.Role: one int in both, GUEST 1 and ADMIN 2 (OpenList
+     * internal/model/user.go:17-21; AList v3.45.0 internal/model/user.go:16-20, 32). AList made
+     * it a list of role ids only after v3.45.0.
      */
     int role = up->who.admin ? 2 : 1;
 
@@ -786,10 +787,7 @@ static cJSON *task_info(const mock_upload *up)
     cJSON_AddStringToObject(t, "name", name);
     free(name);
     cJSON_AddStringToObject(t, "creator", up->who.name);
-    cJSON_AddItemToObject(t, "creator_role",
-                          up->srv->cfg.profile == MOCK_PROFILE_ALIST
-                              ? cJSON_CreateIntArray(&role, 1)
-                              : cJSON_CreateNumber(role));
+    cJSON_AddNumberToObject(t, "creator_role", role);
     cJSON_AddNumberToObject(t, "state", 0);
     cJSON_AddStringToObject(t, "status", "uploading");
     cJSON_AddNumberToObject(t, "progress", 0);
