@@ -719,7 +719,8 @@ START_TEST(retry_after_a_drop_mid_body_sends_the_whole_file_again)
     th_client(&r, trust, "-v", "--no-progress", "-H", "Expect:", "--retry", "2", "--retry-delay",
               "100ms", big, url, NULL);
     ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
-    ck_assert_msg(strstr(r.err, "* attempt 1 failed (send body: ") != NULL, "%s", r.err);
+    /* Lost mid-body, whether the client found out by sending or by reading the close. */
+    ck_assert_msg(strstr(r.err, "* attempt 1 failed (") != NULL, "%s", r.err);
     ck_assert_msg(strstr(r.err, "the whole body was sent") == NULL, "%s", r.err);
     ck_assert_msg(strstr(r.err, "; retrying in 100 ms\n") != NULL, "%s", r.err);
     const char *rep = stop_server(&s);
