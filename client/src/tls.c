@@ -313,6 +313,9 @@ static int handshake_failed(sp__conn *cn, int r)
     int e = SSL_get_error(t->ssl, r);
     long verify = SSL_get_verify_result(t->ssl);
     unsigned long code = ERR_peek_last_error();
+    /* OpenSSL 3 reports a peer that closed mid-handshake as an error of its own, not as EOF. */
+    int closed = e == SSL_ERROR_SSL && ERR_GET_LIB(code) == ERR_LIB_SSL &&
+                 ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
     int rc;
     if (t->got_header && memcmp(t->first_header, "HTTP/", 5) == 0)
         rc = sp__fail(c, SP_ETLS, 0,
@@ -322,7 +325,7 @@ static int handshake_failed(sp__conn *cn, int r)
     else if (e == SSL_ERROR_SSL && verify != X509_V_OK)
         rc = sp__fail(c, SP_ETLS, 0, "TLS: the certificate of %s (%s) was not trusted: %s",
                       cn->addr, cn->u->host, X509_verify_cert_error_string(verify));
-    else if (e == SSL_ERROR_SSL && code != 0) {
+    else if (e == SSL_ERROR_SSL && code != 0 && !closed) {
         char why[256];
         ERR_error_string_n(code, why, sizeof why);
         const char *reason = ERR_reason_error_string(code);

@@ -198,24 +198,42 @@ int th_copy_prefix(const char *src, const char *dst, uint64_t n)
     return rc;
 }
 
-int th_sha256_file(const char *path, char out[65])
+int th_sha256_stream(int fd, const void *pre, size_t len, uint64_t want, char out[65],
+                     uint64_t *got)
 {
     static char buf[TH_IO];
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    uint64_t total = len;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int rc = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 ? 0 : -1;
-    ssize_t n;
-    while (rc == 0 && (n = th_read_full(fd, buf, sizeof buf)) > 0)
+    if (rc == 0 && len > 0)
+        EVP_DigestUpdate(ctx, pre, len);
+    while (rc == 0 && total < want) {
+        ssize_t n = read(fd, buf, want - total < sizeof buf ? (size_t)(want - total) : sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
         EVP_DigestUpdate(ctx, buf, (size_t)n);
+        total += (uint64_t)n;
+    }
     if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
         rc = -1;
     for (unsigned i = 0; rc == 0 && i < mdlen; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
     EVP_MD_CTX_free(ctx);
+    if (got != NULL)
+        *got = total;
+    return rc;
+}
+
+int th_sha256_file(const char *path, char out[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = th_sha256_stream(fd, NULL, 0, UINT64_MAX, out, NULL);
     close(fd);
     return rc;
 }

@@ -47,6 +47,14 @@ int th_copy_prefix(const char *src, const char *dst, uint64_t n);
 /* SHA-256 of a file as lower-case hex into out[65]. Returns 0 or -1. */
 int th_sha256_file(const char *path, char out[65]);
 
+/*
+ * SHA-256 of the len bytes at pre followed by what fd (a file or a socket) yields until its end or
+ * until want bytes in all (UINT64_MAX: no limit), as hex into out[65], in constant memory; *got
+ * (may be NULL) receives the byte count, pre included. Returns 0 or -1.
+ */
+int th_sha256_stream(int fd, const void *pre, size_t len, uint64_t want, char out[65],
+                     uint64_t *got);
+
 /* True if the file exists (lstat). */
 int th_exists(const char *path);
 
