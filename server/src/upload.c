@@ -713,7 +713,7 @@ static cJSON *task_info(const mock_upload *up)
     cJSON_AddStringToObject(t, "name", name);
     free(name);
     cJSON_AddStringToObject(t, "creator", up->who.name);
-    cJSON_AddNumberToObject(t, "creator_role", up->who.admin ? 2 : 1);
+    cJSON_AddNumberToObject(t, "creator_role", up->who.user->role);
     cJSON_AddNumberToObject(t, "state", 0);
     cJSON_AddStringToObject(t, "status", "uploading");
     cJSON_AddNumberToObject(t, "progress", 0);
