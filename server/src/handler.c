@@ -121,6 +121,7 @@ static void journal_outcome(mock_req *rq, struct MHD_Connection *c,
         .message = rq->ans.msg,
         .stored = mock_upload_stored(rq->up),
         .duration_ms = sp__now_ms() - rq->t0,
+        .user = rq->up != NULL ? mock_upload_user(rq->up) : rq->who.name,
     };
     if (rq->ans.http_status == 0) {
         unanswered(rq, c, toe, why, sizeof why);

@@ -814,6 +814,11 @@ uint64_t mock_upload_received(const mock_upload *up)
     return up != NULL ? up->received : 0;
 }
 
+const char *mock_upload_user(const mock_upload *up)
+{
+    return up != NULL ? up->who.name : NULL;
+}
+
 int mock_upload_stored(const mock_upload *up)
 {
     return up != NULL && up->stored;
