@@ -17,7 +17,9 @@ enum MHD_Result mock_call_answer(mock_call *call, unsigned status, int code, con
 {
     call->ans->http_status = status;
     call->ans->code = code;
-    snprintf(call->ans->msg, sizeof call->ans->msg, "%s", msg);
+    /* The token check leaves its refusal in ans->msg itself: snprintf must not copy onto it. */
+    if (msg != call->ans->msg)
+        snprintf(call->ans->msg, sizeof call->ans->msg, "%s", msg);
     return mock_respond(call->c, status, code, msg, data, 0);
 }
 

@@ -7,6 +7,7 @@
 #include "handler.h"
 #include "api.h"
 #include "journal.h"
+#include "login.h"
 #include "respond.h"
 #include "upload.h"
 #include "watchdog.h"
@@ -39,6 +40,10 @@ static const mock_route routes[] = {
     /* The uploads check the token themselves, in AList's order of checks. */
     {"PUT", "/api/fs/put", MOCK_KIND_PUT, NULL, MOCK_AUTH_NONE},
     {"PUT", "/api/fs/form", MOCK_KIND_FORM, NULL, MOCK_AUTH_NONE},
+    {"POST", "/api/auth/login", MOCK_KIND_CALL, mock_route_login, MOCK_AUTH_NONE},
+    {"POST", "/api/auth/login/hash", MOCK_KIND_CALL, mock_route_login_hash, MOCK_AUTH_NONE},
+    {"GET", "/api/auth/logout", MOCK_KIND_CALL, mock_route_logout, MOCK_AUTH_REQUIRE},
+    {"GET", "/api/me", MOCK_KIND_CALL, mock_route_me, MOCK_AUTH_REQUIRE},
     {"*", "/ping", MOCK_KIND_PING, NULL, MOCK_AUTH_NONE},
     {"GET", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, MOCK_AUTH_NONE},
     {"DELETE", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, MOCK_AUTH_NONE},
@@ -61,7 +66,7 @@ typedef struct mock_req {
     char *body;        /* a call's body so far (malloc'd, NUL-terminated), NULL before any */
     size_t body_len;
     int body_over; /* the call's body passed MOCK_CALL_BODY_MAX (or memory ran out) */
-    mock_who who;  /* whom the token named, on a call */
+    mock_who who;  /* whom the token named, on a call that checks it (name NULL otherwise) */
 } mock_req;
 
 static const mock_route *route_of(const char *method, const char *url)
@@ -116,6 +121,7 @@ static void journal_outcome(mock_req *rq, struct MHD_Connection *c,
         .message = rq->ans.msg,
         .stored = mock_upload_stored(rq->up),
         .duration_ms = sp__now_ms() - rq->t0,
+        .user = rq->up != NULL ? mock_upload_user(rq->up) : rq->who.name,
     };
     if (rq->ans.http_status == 0) {
         unanswered(rq, c, toe, why, sizeof why);
@@ -201,7 +207,7 @@ static enum MHD_Result run_call(mock_req *rq, struct MHD_Connection *c, const ch
         .url = url,
         .body = rq->body != NULL ? rq->body : "",
         .body_len = rq->body_len,
-        .who = {.name = "guest", .admin = 0},
+        .who = {.name = "guest", .user = &rq->srv->cfg.users[1]},
         .ans = &rq->ans,
     };
     if (rq->body_over) {
@@ -211,10 +217,11 @@ static enum MHD_Result run_call(mock_req *rq, struct MHD_Connection *c, const ch
                  MOCK_CALL_BODY_MAX);
         return mock_call_answer(&call, MHD_HTTP_OK, 400, m, NULL);
     }
-    if (rq->route->auth != MOCK_AUTH_NONE &&
-        mock_auth_check(rq->srv, c, rq->route->auth, &call.who, &rq->ans) < 0)
-        return mock_call_answer(&call, MHD_HTTP_OK, rq->ans.code, rq->ans.msg, NULL);
-    rq->who = call.who;
+    if (rq->route->auth != MOCK_AUTH_NONE) {
+        if (mock_auth_check(rq->srv, c, rq->route->auth, &call.who, &rq->ans) < 0)
+            return mock_call_answer(&call, MHD_HTTP_OK, rq->ans.code, rq->ans.msg, NULL);
+        rq->who = call.who;
+    }
     enum MHD_Result r = rq->route->fn(&call);
     cJSON_Delete(call.bound);
     return r;

@@ -2,6 +2,7 @@
  * streamput-mock: a constant-memory stand-in for AList/OpenList's PUT /api/fs/put.
  * main() parses the options, opens the root, starts libmicrohttpd and waits for SIGINT/SIGTERM.
  */
+#include "auth.h"
 #include "config.h"
 #include "handler.h"
 #include "journal.h"
@@ -218,6 +219,10 @@ int main(int argc, char **argv)
     if ((rc = mock_tls_setup(&srv.cfg, &tls)) != 0)
         return rc;
     rc = 1;
+    if (mock_auth_init() < 0) {
+        fprintf(stderr, "streamput-mock: no random bytes for the token signing key\n");
+        goto out;
+    }
     if (mock_journal_init(srv.cfg.journal, srv.cfg.journal_bytes, srv.cfg.log_format) < 0) {
         fprintf(stderr, "streamput-mock: out of memory for --journal %zu\n", srv.cfg.journal);
         goto out;
@@ -250,5 +255,6 @@ out:
     mock_tls_free(&tls);
     if (srv.rootfd >= 0)
         close(srv.rootfd);
+    mock_options_free(&srv.cfg);
     return rc;
 }

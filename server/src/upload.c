@@ -780,7 +780,7 @@ static cJSON *task_info(const mock_upload *up)
      * internal/model/user.go:17-21; AList v3.45.0 internal/model/user.go:16-20, 32). AList made
      * it a list of role ids only after v3.45.0.
      */
-    int role = up->who.admin ? 2 : 1;
+    int role = up->who.user->role;
 
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "id", id);
@@ -886,6 +886,11 @@ const char *mock_upload_path(const mock_upload *up)
 uint64_t mock_upload_received(const mock_upload *up)
 {
     return up != NULL ? up->received : 0;
+}
+
+const char *mock_upload_user(const mock_upload *up)
+{
+    return up != NULL ? up->who.name : NULL;
 }
 
 int mock_upload_stored(const mock_upload *up)
