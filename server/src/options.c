@@ -187,6 +187,10 @@ static const opt_row rows[] = {
     {.help = "AList behaviour:"},
     {"token", "TOKEN", set_token, CFG(token),
      .help = "require Authorization: TOKEN (default: guest access)"},
+    {"no-sign", NULL, set_flag, CFG(no_sign),
+     .help = "serve /d and /p without a sign (OpenList's sign_all off):\n"
+             "fs/get and fs/list then give \"sign\": \"\" and a raw_url without\n"
+             "?sign= (default: signed with --token, else a key made at start)"},
     {"profile", "alist|openlist", set_profile, CFG(profile),
      .help = "body-length rules (default openlist): alist needs\n"
              "Content-Length; openlist also takes chunked bodies"},
