@@ -4,6 +4,7 @@
  */
 #include "api.h"
 #include "gojson.h"
+#include "gostr.h"
 #include "sp_common.h"
 
 #include <cjson/cJSON.h>
@@ -138,22 +139,63 @@ static int bind_json(mock_call *call, const mock_bind_type *t, mock_value *out, 
     return 0;
 }
 
-/*
- * The form binder (any other Content-Type, and GET): the request's query fields named after the
- * Go fields, as gin maps a struct without form tags. Only strings and ints are ever sent so.
- */
-static void bind_form(mock_call *call, const mock_bind_type *t, mock_value *out)
+/* Go's strconv.ParseBool, whose error gin's form binder returns as is. */
+static int parse_bool(const char *v, int *out, char *err, size_t errsz)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        const char *v =
-            MHD_lookup_connection_value(call->c, MHD_GET_ARGUMENT_KIND, t->fields[i].go);
-        if (v == NULL)
-            continue;
-        if (t->fields[i].kind == MOCK_FIELD_STRING) {
-            out[i].s = v;
-            out[i].set = 1;
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+            *out = strcmp(v, yes[i]) == 0;
+            return 0;
         }
     }
+    char q[256];
+    mock_go_quote(v, strlen(v), q, sizeof q);
+    snprintf(err, errsz, "strconv.ParseBool: parsing %s: invalid syntax", q);
+    return -1;
+}
+
+/*
+ * The form binder (any other Content-Type, and GET): the request's query fields named by their
+ * form tags (the Go names for fields without one), in struct order, the first bad value ending
+ * it with strconv's error. As gin's setWithProperType does, a number or bool is trimmed of
+ * spaces first, and an empty one is Go's zero value.
+ */
+static int bind_form(mock_call *call, const mock_bind_type *t, mock_value *out, char *err,
+                     size_t errsz)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const mock_field *f = &t->fields[i];
+        const char *v = MHD_lookup_connection_value(call->c, MHD_GET_ARGUMENT_KIND,
+                                                    f->form != NULL ? f->form : f->go);
+        if (v == NULL)
+            continue;
+        char num[256];
+        size_t lead = strspn(v, " \t\r\n"), len = strlen(v + lead);
+        while (len > 0 && strchr(" \t\r\n", v[lead + len - 1]) != NULL)
+            len--;
+        snprintf(num, sizeof num, "%.*s", (int)len, v + lead);
+        int64_t n = 0;
+        switch (f->kind) {
+        case MOCK_FIELD_STRING:
+            out[i].s = v;
+            break;
+        case MOCK_FIELD_INT:
+            if (*num != '\0' && mock_go_parse_int(num, &n, err, errsz) < 0)
+                return -1;
+            out[i].i = n;
+            break;
+        case MOCK_FIELD_BOOL:
+            if (*num != '\0' && parse_bool(num, &out[i].b, err, errsz) < 0)
+                return -1;
+            break;
+        case MOCK_FIELD_STRINGS:
+            continue; /* no route takes a list as a form field */
+        }
+        out[i].set = 1;
+    }
+    return 0;
 }
 
 int mock_call_bind(mock_call *call, const mock_bind_type *t, mock_value *out, enum MHD_Result *r)
@@ -166,9 +208,12 @@ int mock_call_bind(mock_call *call, const mock_bind_type *t, mock_value *out, en
     if (strcmp(call->method, "GET") != 0 && ctn == 16 &&
         strncasecmp(ct, "application/json", 16) == 0)
         return bind_json(call, t, out, r);
-    bind_form(call, t, out);
-    /* go-playground/validator on the form's result: one line per failed field, joined by '\n'. */
     char err[512];
+    if (bind_form(call, t, out, err, sizeof err) < 0) {
+        *r = answer_bind_error(call, err, strlen(err));
+        return -1;
+    }
+    /* go-playground/validator on the form's result: one line per failed field, joined by '\n'. */
     size_t n = 0;
     for (size_t i = 0; i < t->n; i++) {
         const mock_field *f = &t->fields[i];

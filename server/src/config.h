@@ -92,12 +92,19 @@ typedef struct mock_config {
     const char *tls_key;      /* --tls-key PEM file, NULL: none */
     int tls_self_signed;      /* generate a key and certificate at start */
     const char *tls_cert_out; /* where --tls-self-signed writes its certificate, NULL: nowhere */
+    int no_sign;              /* /d and /p need no sign, fs/get and fs/list give none */
 } mock_config;
+
+/* The most bytes of the key that signs /d and /p links when it is not --token (sign.c). */
+#define MOCK_SIGN_KEY_RANDOM 32
 
 /* The running server: configuration plus the root directory fd everything is resolved against. */
 typedef struct mock_server {
     mock_config cfg;
     int rootfd;
+    const unsigned char *sign_key; /* the HMAC key of the signs: --token, else sign_random */
+    size_t sign_key_len;
+    unsigned char sign_random[MOCK_SIGN_KEY_RANDOM];
 } mock_server;
 
 #endif

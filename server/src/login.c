@@ -207,9 +207,9 @@ static void lock_clear(const char *key)
 
 /* handles.LoginReq: username is binding:"required". */
 static const mock_field login_fields[] = {
-    {"username", "Username", MOCK_FIELD_STRING, 1},
-    {"password", "Password", MOCK_FIELD_STRING, 0},
-    {"otp_code", "OtpCode", MOCK_FIELD_STRING, 0},
+    {"username", "Username", MOCK_FIELD_STRING, 1, NULL},
+    {"password", "Password", MOCK_FIELD_STRING, 0, NULL},
+    {"otp_code", "OtpCode", MOCK_FIELD_STRING, 0, NULL},
 };
 static const mock_bind_type login_req = {"handles.LoginReq", login_fields,
                                          sizeof login_fields / sizeof login_fields[0]};

@@ -7,6 +7,7 @@
 #include "handler.h"
 #include "journal.h"
 #include "options.h"
+#include "sign.h"
 #include "sleep.h"
 #include "storage.h"
 #include "tls.h"
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -230,6 +232,12 @@ int main(int argc, char **argv)
     raise_fd_limit();
     if (open_root(&srv) < 0)
         goto out;
+    if (mock_sign_init(&srv) < 0) {
+        fprintf(stderr, "streamput-mock: no random bytes for the sign key\n");
+        goto out;
+    }
+    /* The fs routes write times in the local zone, as Go does: TZ is read once, now. */
+    tzset();
     block_signals(&sigs);
     if (mock_watchdog_start(srv.cfg.header_timeout, srv.cfg.body_min_rate, srv.cfg.body_grace) <
         0) {

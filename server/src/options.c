@@ -21,7 +21,9 @@
 static const char usage_head[] =
     "Usage: streamput-mock --root DIR [options]\n"
     "A constant-memory stand-in for AList/OpenList's PUT /api/fs/put: every body is streamed to\n"
-    "a temp file next to its target and renamed into place only when complete and accepted.\n";
+    "a temp file next to its target and renamed into place only when complete and accepted.\n"
+    "It also answers OpenList's /api/fs/get, list, mkdir and remove over --root, and serves its\n"
+    "files, signed, at /d/PATH and /p/PATH (ranges included).\n";
 
 static const char usage_tail[] =
     "\n"
@@ -224,6 +226,10 @@ static const opt_row rows[] = {
      .help = "require Authorization: TOKEN, the static admin token of\n"
              "OpenList's settings (default: guest access)",
      .secret = SECRET_ALL},
+    {"no-sign", NULL, set_flag, CFG(no_sign),
+     .help = "serve /d and /p without a sign (OpenList's sign_all off):\n"
+             "fs/get and fs/list then give \"sign\": \"\" and a raw_url without\n"
+             "?sign= (default: signed with --token, else a key made at start)"},
     {"profile", "alist|openlist", set_profile, CFG(profile),
      .help = "whose rules to follow (default openlist); alist means\n"
              "AList v3.45.0, which needs Content-Length; openlist\n"

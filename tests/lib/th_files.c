@@ -361,3 +361,38 @@ void th_env_free(th_env *e)
     th_rmtree(e->dir);
     e->root = e->dir = NULL;
 }
+
+void th_jail_init(th_jail *j)
+{
+    j->dir = th_tmpdir();
+    ck_assert_ptr_nonnull(j->dir);
+    snprintf(j->root, sizeof j->root, "%s/jail/root", j->dir);
+    snprintf(j->outside, sizeof j->outside, "%s/jail/outside", j->dir);
+    ck_assert_int_eq(mkdir(th_path(j->dir, "jail"), 0755), 0);
+    ck_assert_int_eq(mkdir(j->root, 0755), 0);
+    ck_assert_int_eq(mkdir(j->outside, 0755), 0);
+    char victim[sizeof j->outside + 16];
+    snprintf(victim, sizeof victim, "%s/victim.txt", j->outside);
+    ck_assert_int_eq(th_write_pattern(victim, "orig", 4, 4), 0);
+    j->before = th_listing(j->dir, j->root);
+}
+
+void th_jail_assert_intact(const th_jail *j)
+{
+    th_assert_listing(j->before, j->dir, j->root);
+    char got[16] = "", victim[sizeof j->outside + 16];
+    snprintf(victim, sizeof victim, "%s/victim.txt", j->outside);
+    FILE *f = fopen(victim, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(got, 1, sizeof got - 1, f);
+    fclose(f);
+    got[n] = '\0';
+    ck_assert_str_eq(got, "orig");
+}
+
+void th_jail_free(th_jail *j)
+{
+    free(j->before);
+    th_rmtree(j->dir);
+    j->dir = j->before = NULL;
+}

@@ -84,4 +84,23 @@ typedef struct th_env {
 void th_env_init(th_env *e);
 void th_env_free(th_env *e);
 
+/*
+ * A root with a directory beside it, for confinement tests: dir/jail/root and dir/jail/outside,
+ * which holds victim.txt ("orig"). before is the listing of dir without the root, taken when the
+ * jail is made; nothing a server under test does in the root may change it.
+ */
+typedef struct th_jail {
+    char *dir;
+    char root[4096], outside[4096];
+    char *before;
+} th_jail;
+
+/* Makes the jail (failing the test if it cannot) and lists it. */
+void th_jail_init(th_jail *j);
+
+/* Asserts that nothing outside the root changed and victim.txt still holds "orig". */
+void th_jail_assert_intact(const th_jail *j);
+
+void th_jail_free(th_jail *j);
+
 #endif
