@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""streamput benchmarks: the chunk-size sweep, the interleaved comparisons and the
-engines (rw, sendfile, the default, curl -T) on loopback and across a shaped veth link.
+"""streamput benchmarks: the chunk-size sweep, the interleaved comparisons, the
+engines (rw, sendfile, the default, curl -T) on loopback and across a shaped veth link, and
+HTTPS (streamput and curl -T to the TLS mock and to nginx with ssl).
 
     bench/run.py [--quick] [--size SIZE] [--runs K] [--only PARTS] [--rates LIST] [--bin DIR]
                  [--out DIR]
@@ -50,6 +51,12 @@ T_MOCK_VS_NGINX = 1.0
 T_CLIENT_RSS_KIB = 4 * KiB
 T_CLIENT_RSS_GROWTH_KIB = 256
 T_MOCK_RSS_GROWTH_KIB = KiB
+# The HTTPS targets, against curl -T in the same run; the kTLS one needs a kernel with TLS.
+T_HTTPS_CPU_VS_CURL = 0.9
+T_HTTPS_TPUT_VS_CURL = 1.0
+T_KTLS_CPU_VS_CURL = 0.5
+# The one TLS 1.3 cipher both clients are pinned to: what both pick by default with these servers.
+HTTPS_SUITE = "TLS_AES_256_GCM_SHA384"
 
 
 # Network namespaces of the link part are named NETNS_PREFIX<driver pid>-<random>-{m,c}.
@@ -257,10 +264,12 @@ def proc_vmhwm_kib(pid):
 
 
 class Server:
-    """A server process started by the driver; stopped (and reaped) by stop()."""
+    """A server process started by the driver; stopped (and reaped) by stop(). cacert: the
+    certificate a client trusts to reach it over HTTPS (None: plain HTTP)."""
 
-    def __init__(self, name, proc, url, store_dir):
+    def __init__(self, name, proc, url, store_dir, cacert=None):
         self.name, self.proc, self.url, self.store_dir = name, proc, url, store_dir
+        self.cacert = cacert
 
     @property
     def pid(self):
@@ -370,24 +379,27 @@ class Bench:
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def start_mock(self, host="127.0.0.1", netns=None, name="mock-root"):
+    def start_mock(self, host="127.0.0.1", netns=None, name="mock-root", tls=False):
         """A streamput-mock on host, port 0, storing into the temp tree's directory name; with
         netns it runs inside that network namespace (ip netns exec execs it in place, so the
-        pid is the mock's own and its CPU time is read as on loopback)."""
+        pid is the mock's own and its CPU time is read as on loopback). With tls it serves
+        HTTPS with a self-signed certificate it writes to server.cacert for the clients."""
         root = os.path.join(self.tmp, name)
         os.mkdir(root)
         log = open(os.path.join(self.tmp, f"{name}.log"), "wb")
+        cacert = os.path.join(self.tmp, f"{name}-cert.pem") if tls else None
+        tls_args = ["--tls-self-signed", "--tls-cert-out", cacert] if tls else []
         proc = subprocess.Popen(
             in_netns(netns) + [self.tools["streamput-mock"], "--listen", f"{host}:0",
-                               "--root", root],
+                               "--root", root] + tls_args,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
             preexec_fn=die_with_parent)
         log.close()
-        server = Server("streamput-mock", proc, None, root)
+        server = Server("streamput-mock", proc, None, root, cacert)
         self.servers.append(server)
         ready, _, _ = select.select([proc.stdout], [], [], 10)
         line = proc.stdout.readline().decode(errors="replace") if ready else ""
-        m = re.search(r"listening on (http://" + re.escape(host) + r":\d+/)", line)
+        m = re.search(r"listening on (https?://" + re.escape(host) + r":\d+/)", line)
         if not m:
             raise BenchError(f"streamput-mock did not start: {line.strip()!r}; see {log.name}")
         # Keep draining stdout so the mock can never block on a full pipe.
@@ -395,16 +407,22 @@ class Bench:
         server.url = m.group(1) + "api/fs/put"
         return server
 
-    def start_nginx(self, name, extra=""):
+    def start_nginx(self, name, extra="", tls=None):
         """Debian's nginx with WebDAV PUT on a free loopback port, everything in the temp tree
-        (directory name), extra directives in the location. master_process off: the one process
-        runs the same request code a worker would, its CPU time is one /proc/PID/stat, and the
-        kernel kills it if the driver dies."""
+        (directory name), extra directives in the location; with tls = (certificate, key) it
+        serves HTTPS only. master_process off: the one process runs the same request code a
+        worker would, its CPU time is one /proc/PID/stat, and the kernel kills it if the driver
+        dies."""
         d = os.path.join(self.tmp, name)
         root = os.path.join(d, "root")
         for sub in ("", "root", "body", "proxy", "fastcgi", "uwsgi", "scgi"):
             os.makedirs(os.path.join(d, sub), exist_ok=True)
         last_err = ""
+        ssl, scheme, extra_server = "", "http", ""
+        if tls:
+            ssl, scheme = " ssl", "https"
+            extra_server = (f"ssl_certificate {tls[0]};\n        ssl_certificate_key {tls[1]};\n"
+                            "        ssl_protocols TLSv1.2 TLSv1.3;")
         for _ in range(5):  # a port found free can be taken before nginx binds it; retry
             with socket.socket() as s:
                 s.bind(("127.0.0.1", 0))
@@ -426,7 +444,8 @@ http {{
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{ssl};
+        {extra_server}
         root {root};
         location / {{
             dav_methods PUT;
@@ -442,7 +461,8 @@ http {{
                                     stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                     preexec_fn=die_with_parent)
             log.close()
-            server = Server(name, proc, f"http://127.0.0.1:{port}/cmp-nginx.bin", root)
+            server = Server(name, proc, f"{scheme}://127.0.0.1:{port}/cmp-nginx.bin", root,
+                            tls[0] if tls else None)
             for _ in range(100):
                 if proc.poll() is not None:
                     break
@@ -554,12 +574,15 @@ http {{
         small = self.strace_upload(what, cmd, dest, self.one_byte, 1)
         return per_gib_calls(big, small, self.sys_size) if big and small else {}
 
-    def streamput_cmd(self, url, src, engine=None, chunk=None, remote="/bench.bin"):
-        cmd = [self.tools["streamput"], "-s", "--no-progress", "-p", remote]
+    def streamput_cmd(self, url, src, engine=None, chunk=None, remote="/bench.bin", cacert=None,
+                      verbose=False):
+        cmd = [self.tools["streamput"], "-v" if verbose else "-s", "--no-progress", "-p", remote]
         if engine:
             cmd += ["-e", engine]
         if chunk:
             cmd += ["-c", str(chunk)]
+        if cacert:
+            cmd += ["--cacert", cacert]
         return cmd + [src, url]
 
     def strace_counts(self, cmd):
@@ -747,6 +770,119 @@ http {{
         self.link = None
         return sections
 
+    # ----- HTTPS: streamput and curl -T to the TLS mock and to nginx with ssl -----------------
+
+    def check_https_tools(self):
+        """The https part makes nginx's certificate with the openssl command and needs an nginx
+        built with its ssl module (Debian's nginx-light is)."""
+        self.tools["openssl"] = find_tool("openssl")
+        if self.tools["openssl"] is None:
+            raise Missing("missing for --only https: openssl (install: bash ci/install-deps.sh)")
+        p = subprocess.run([self.tools["nginx"], "-V"], capture_output=True, timeout=10)
+        if b"--with-http_ssl_module" not in p.stdout + p.stderr:
+            raise Missing("missing for --only https: an nginx with the ssl module "
+                          "(install: bash ci/install-deps.sh --bench)")
+
+    def make_cert(self, name):
+        """A throw-away EC P-256 key and self-signed certificate for 127.0.0.1 in the temp tree,
+        made as a user would for a test server; returns (certificate, key)."""
+        cert, key = (os.path.join(self.tmp, f"{name}-{k}.pem") for k in ("cert", "key"))
+        p = subprocess.run([self.tools["openssl"], "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "1", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1"],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        if p.returncode != 0:
+            raise BenchError(f"openssl req: {p.stderr.decode(errors='replace').strip()[-300:]}")
+        return cert, key
+
+    def tls_pin(self):
+        """The argv prefix that runs a client with libssl's defaults narrowed to TLS 1.3 and
+        HTTPS_SUITE. streamput and curl both use libssl, which reads OPENSSL_CONF when it starts,
+        so both negotiate the same protocol and cipher whatever the server prefers; nothing but
+        the clients sees the file."""
+        conf = os.path.join(self.tmp, "openssl-pin.cnf")
+        if not os.path.exists(conf):
+            with open(conf, "w") as f:
+                f.write("openssl_conf = openssl_init\n[openssl_init]\nssl_conf = ssl_sect\n"
+                        "[ssl_sect]\nsystem_default = system_default_sect\n"
+                        "[system_default_sect]\nMinProtocol = TLSv1.3\nMaxProtocol = TLSv1.3\n"
+                        f"Ciphersuites = {HTTPS_SUITE}\n")
+        return ["env", f"OPENSSL_CONF={conf}"]
+
+    def https_contenders(self, server, src, verbose=False):
+        """name -> (command, where the copy lands) for one HTTPS server: streamput with its
+        default engine and with -e sendfile (which falls back to read/send when the kernel does
+        not encrypt), and curl -T, all trusting server.cacert and pinned by tls_pin(). The mock
+        stores by the File-Path header, nginx by the URL's path: each contender gets both."""
+        pin = self.tls_pin()
+        base = server.url if server.name == "streamput-mock" else server.url.rsplit("/", 1)[0]
+
+        def where(tag):
+            url = base if server.name == "streamput-mock" else f"{base}/https-{tag}.bin"
+            return url, f"/https-{tag}.bin", os.path.join(server.store_dir, f"https-{tag}.bin")
+
+        def sp(engine, tag):
+            url, remote, dest = where(tag)
+            return (pin + self.streamput_cmd(url, src, engine, remote=remote,
+                                             cacert=server.cacert, verbose=verbose), dest)
+
+        url, remote, dest = where("curl")
+        return {
+            "streamput (default)": sp(None, "default"),
+            "streamput -e sendfile": sp("sendfile", "sendfile"),
+            "curl -T": (pin + [self.tools["curl"], "-sS"] + (["-v"] if verbose else []) +
+                        ["-o", "/dev/null", "--cacert", server.cacert, "-T", src,
+                         "-H", f"File-Path: {remote}", url], dest),
+        }
+
+    def tls_sessions(self, server):
+        """What each contender negotiates with server, from one untimed upload of 1 KiB with -v:
+        protocol / cipher, whether the kernel encrypts (kTLS), and the engine's fallback line."""
+        info = {}
+        for name, (cmd, dest) in self.https_contenders(server, self.tiny, verbose=True).items():
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=self.timeout)
+            err = p.stderr.decode(errors="replace")
+            if p.returncode != 0:
+                raise BenchError(f"https {server.name}: {name} -v: exit {p.returncode}: "
+                                 f"{err.strip()[-300:]}")
+            self.check_stored(f"https {server.name}: {name} -v", dest, KiB, True, self.tiny)
+            m = re.search(r"^\* (?:TLS|SSL) connection using (\S+) / (\S+)", err, re.MULTILINE)
+            ktls = re.search(r"^\* kTLS: (.*)$", err, re.MULTILINE)
+            fallback = re.search(r"^\* (sendfile is not possible over .*)$", err, re.MULTILINE)
+            info[name] = {
+                "session": f"{m.group(1)} / {m.group(2)}" if m else "not shown",
+                "ktls": ktls.group(1) if ktls else "not reported",
+                "note": fallback.group(1) if fallback else "",
+            }
+        return info
+
+    def https(self):
+        """The contenders to the TLS mock, then to nginx with ssl; each server's runs are
+        interleaved among themselves as the engines part does."""
+        mock = self.start_mock(name="mock-tls-root", tls=True)
+        # The body buffer of the comparison's "nginx 1m": with the default 8 KiB nginx would
+        # read and write the body in pieces of a TLS record's half.
+        nginx = self.start_nginx("nginx-tls", "client_body_buffer_size 1m;",
+                                 tls=self.make_cert("nginx-tls"))
+        sections = []
+        for label, server in (("mock (GnuTLS)", mock), ("nginx ssl (OpenSSL)", nginx)):
+            sessions = self.tls_sessions(server)
+            contenders = self.https_contenders(server, self.src)
+            runs = self.interleave(f"https {label}", contenders, [server.pid], self.size,
+                                   self.src)
+            sys_counts = {}
+            if not self.args.no_strace:
+                for name, (cmd, dest) in contenders.items():
+                    sys_counts[name] = self.syscalls_per_gib(f"https {label}: {name}", cmd, dest)
+            sections.append({"path": label, "size": self.size, "runs": runs,
+                             "sessions": sessions, "syscalls": sys_counts})
+        for server in (nginx, mock):
+            server.stop()
+            self.servers.remove(server)
+        return sections
+
 
 def per_gib_calls(big, small, nbytes):
     """Syscalls per GiB of body: the calls of a 1-byte upload (start-up, connect, response) are
@@ -759,6 +895,8 @@ def per_gib_calls(big, small, nbytes):
     return {
         "send_calls": max(0, total(big, SEND_CALLS) - total(small, SEND_CALLS)) * scale,
         "all_calls": max(0, total(big) - total(small)) * scale,
+        "per_call": {k: (v - small.get(k, 0)) * scale for k, v in big.items()
+                     if v > small.get(k, 0)},
     }
 
 
@@ -1107,6 +1245,139 @@ def report_engines(out, outdir, bench, sections):
     out("")
 
 
+def kernel_tls():
+    """Whether this kernel can encrypt TLS records itself (kTLS): its tls module, or its config."""
+    if os.path.isdir("/sys/module/tls"):
+        return "the kernel's tls module is loaded"
+    try:
+        import gzip
+        with gzip.open("/proc/config.gz", "rt") as f:
+            line = next((l.strip() for l in f if re.match(r"(# )?CONFIG_TLS[ =]", l)), None)
+    except OSError:
+        return "the kernel's tls module is not loaded (no /proc/config.gz to say more)"
+    if line == "CONFIG_TLS=m":
+        return "the kernel's tls module is built but not loaded (modprobe tls)"
+    return f"the kernel has no TLS ({line or 'no CONFIG_TLS'} in /proc/config.gz)"
+
+
+# (label, numerator, denominator, figure, target, test of the median; None: information only)
+HTTPS_RATIOS = (
+    ("client CPU/GiB: streamput ÷ curl -T", "streamput (default)", "curl -T", "cpu_per_gib",
+     f"≤ {T_HTTPS_CPU_VS_CURL}", lambda m: m <= T_HTTPS_CPU_VS_CURL),
+    ("throughput: streamput ÷ curl -T", "streamput (default)", "curl -T", "mibs",
+     f"≥ {T_HTTPS_TPUT_VS_CURL}", lambda m: m >= T_HTTPS_TPUT_VS_CURL),
+    ("client CPU/GiB: -e sendfile ÷ curl -T", "streamput -e sendfile", "curl -T", "cpu_per_gib",
+     "(info)", None),
+    ("throughput: -e sendfile ÷ curl -T", "streamput -e sendfile", "curl -T", "mibs", "(info)",
+     None),
+    ("client CPU/GiB: -e sendfile ÷ default", "streamput -e sendfile", "streamput (default)",
+     "cpu_per_gib", "(info)", None),
+    ("client peak RSS: streamput ÷ curl -T", "streamput (default)", "curl -T", "maxrss_kib",
+     "(info)", None),
+    ("server CPU/GiB: streamput's upload ÷ curl's", "streamput (default)", "curl -T",
+     "peer_per_gib", "(info)", None),
+)
+
+
+def report_https(out, outdir, bench, sections):
+    """The https part: figures per server and contender, the negotiated sessions, and the
+    per-round ratios with the targets."""
+    rows, csv_rows, raw, ratio_rows, ratio_csv, tls_rows = [], [], [], [], [], []
+    for sec in sections:
+        for name, rs in sec["runs"].items():
+            sc = sec["syscalls"].get(name, {})
+            top = sorted(sc.get("per_call", {}).items(), key=lambda kv: -kv[1])[:3]
+            wall, mibs, cpu, rss = ([r[k] for r in rs]
+                                    for k in ("wall_s", "mibs", "cpu_per_gib", "maxrss_kib"))
+            server = [r["peer_per_gib"] for r in rs if r["peer_per_gib"] is not None]
+            rows.append([sec["path"], name, spread(wall, "{:.2f}"), spread(mibs, "{:.0f}"),
+                         spread(cpu, "{:.3f}"), spread(server, "{:.2f}"), spread(rss, "{:.0f}"),
+                         fmt_count(sc.get("send_calls")), fmt_count(sc.get("all_calls")),
+                         ", ".join(f"{k} {fmt_count(v)}" for k, v in top) or "n/a"])
+            csv_rows.append([sec["path"], sec["size"], name, len(rs), statistics.median(wall),
+                             min(wall), max(wall), statistics.median(mibs),
+                             statistics.median(cpu), min(cpu), max(cpu),
+                             median_or_none(server) or "", statistics.median(rss), max(rss),
+                             sc.get("send_calls", ""), sc.get("all_calls", ""),
+                             sec["sessions"][name]["session"]])
+            for r in rs:
+                raw.append([sec["path"], sec["size"], name, r["round"], r["pos"], r["wall_s"],
+                            r["user_s"], r["sys_s"], r["maxrss_kib"], r.get("peer_cpu_s", ""),
+                            r["mibs"], r["cpu_per_gib"], r["load1"]])
+            ses = sec["sessions"][name]
+            tls_rows.append([sec["path"], name, ses["session"], ses["ktls"], ses["note"] or "—"])
+        for label, a, b, key, target, test in HTTPS_RATIOS:
+            values = paired(sec["runs"], a, b, key)
+            if not values:
+                ratio_rows.append([sec["path"], label, "n/a", "", target, "—"])
+                continue
+            med = statistics.median(values)
+            ratio_rows.append([sec["path"], label, f"{med:.2f}",
+                               f"{min(values):.2f}–{max(values):.2f}", target,
+                               verdict(test(med) if test else None)])
+            ratio_csv.append([sec["path"], label, med, min(values), max(values), len(values),
+                              target])
+    write_csv(os.path.join(outdir, "https.csv"),
+              ["server", "bytes", "contender", "runs", "wall_s_median", "wall_s_min",
+               "wall_s_max", "mibs_median", "client_cpu_s_per_gib_median", "client_cpu_min",
+               "client_cpu_max", "server_cpu_s_per_gib_median", "client_peak_rss_kib_median",
+               "client_peak_rss_kib_max", "send_calls_per_gib", "all_syscalls_per_gib",
+               "tls_session"], csv_rows)
+    write_csv(os.path.join(outdir, "https_runs.csv"),
+              ["server", "bytes", "contender", "round", "position", "wall_s", "user_s", "sys_s",
+               "maxrss_kib", "server_cpu_s", "mibs", "client_cpu_s_per_gib", "load1"], raw)
+    write_csv(os.path.join(outdir, "https_ratios.csv"),
+              ["server", "ratio", "median", "min", "max", "rounds", "target"], ratio_csv)
+    out(f"## HTTPS: streamput and curl -T, {fmt_size(bench.size)} file on tmpfs, "
+        f"{bench.args.runs} interleaved rounds (order reversed every other round), "
+        "median (min–max)\n")
+    out(table(["server", "contender", "wall s", "MiB/s", "client CPU s/GiB", "server CPU s/GiB",
+               "client peak RSS KiB", "send calls/GiB", "all syscalls/GiB",
+               "most frequent calls/GiB"], rows))
+    out("")
+    for sec in sections:
+        loads = [r["load1"] for rs in sec["runs"].values() for r in rs]
+        out(f"- {sec['path']}: 1-minute load average during the runs "
+            f"{min(loads):.1f}–{max(loads):.1f}")
+    out(f"- Both clients are pinned to TLS 1.3 and {HTTPS_SUITE} (OPENSSL_CONF naming only "
+        "those, read by the libssl both use). The mock is streamput-mock --tls-self-signed "
+        "(GnuTLS through libmicrohttpd); nginx serves `listen … ssl` with an EC P-256 "
+        "certificate made by `openssl req -x509`, `client_body_buffer_size 1m`, otherwise as in "
+        "the comparison.")
+    if any(sec["syscalls"] for sec in sections):
+        out(f"- Syscalls: strace -f -c of one upload of {fmt_size(bench.sys_size)} minus one of "
+            "1 byte, scaled to 1 GiB.")
+    out("")
+    out("### Negotiated sessions (one 1 KiB upload with -v before the timed runs)\n")
+    out(table(["server", "contender", "protocol / cipher", "kTLS", "engine"], tls_rows))
+    out("")
+    version = subprocess.run([bench.tools["openssl"], "version"], capture_output=True,
+                             timeout=10).stdout.decode(errors="replace").strip()
+    out(f"- libssl of both clients: {version}.")
+    for sec in sections:
+        agreed = {ses["session"] for ses in sec["sessions"].values()}
+        if len(agreed) > 1:
+            out(f"- **{sec['path']}: the contenders negotiated different sessions** "
+                f"({', '.join(sorted(agreed))}): their CPU figures do not compare like for like.")
+    out("")
+    out("### Per-round ratios and targets (median of the per-round ratios, min–max over rounds)"
+        "\n")
+    ktls = [ses["ktls"] for sec in sections for ses in sec["sessions"].values()
+            if ses["ktls"] != "not reported"]
+    in_use = any(re.match(r"send on", k) for k in ktls)
+    ratio_rows.append(["both", "client CPU/GiB with kTLS: streamput -e sendfile ÷ curl -T",
+                       "n/a", "", f"≤ {T_KTLS_CPU_VS_CURL}",
+                       "—" if in_use else "cannot be shown here"])
+    out(table(["server", "figure", "median", "range", "target", "verdict"], ratio_rows))
+    out("")
+    out(f"- kTLS: streamput -v said \"{', '.join(sorted(set(ktls))) or 'nothing'}\"; "
+        f"{kernel_tls()}. Without kTLS every byte is encrypted by libssl in user space, so "
+        "`-e sendfile` has no sendfile to use and sends with read/send like the default; the "
+        f"≤ {T_KTLS_CPU_VS_CURL} × curl goal for sendfile with kTLS cannot be measured on this "
+        "machine.")
+    out("")
+
+
 def environment(bench):
     def first_line(cmd):
         try:
@@ -1147,7 +1418,7 @@ def main():
     ap.add_argument("--size", type=parse_size, help="file size (default 1G; --quick 64M)")
     ap.add_argument("--runs", type=int, help="runs per cell (default 5; --quick 3)")
     ap.add_argument("--only", default="sweep,compare",
-                    help="comma-separated parts: sweep, compare, engines, link "
+                    help="comma-separated parts: sweep, compare, engines, link, https "
                          "(default sweep,compare)")
     ap.add_argument("--rates", default=LINK_RATES,
                     help=f"tbf rates of the link part, 'none' = unshaped (default {LINK_RATES})")
@@ -1167,8 +1438,8 @@ def main():
     args.chunks = (sorted(parse_size(c) for c in args.chunks.split(",")) if args.chunks
                    else list(CHUNKS))
     parts = set(args.only.split(","))
-    if not parts <= {"sweep", "compare", "engines", "link"} or not parts:
-        ap.error("--only takes sweep, compare, engines, link")
+    if not parts <= {"sweep", "compare", "engines", "link", "https"} or not parts:
+        ap.error("--only takes sweep, compare, engines, link, https")
     try:
         args.rates = args.rates.split(",")
         for r in args.rates:
@@ -1189,6 +1460,8 @@ def main():
         bench.check_tools()
         if "link" in parts:
             bench.check_link_tools()
+        if "https" in parts:
+            bench.check_https_tools()
     except Missing as e:
         print(f"bench: {e}", file=sys.stderr)
         return SKIP
@@ -1242,6 +1515,8 @@ def main():
             sections += bench.engines_link()
         if sections:
             report_engines(out, outdir, bench, sections)
+        if "https" in parts:
+            report_https(out, outdir, bench, bench.https())
         mock_hwm = (mock_base, mock_one, proc_vmhwm_kib(mock.pid), bench.mock_uploads)
         rss_rows = memory_rows(bench, sweep_runs, compare_runs, rss_base, mock_hwm)
         if compare_runs:

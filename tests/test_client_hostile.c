@@ -1,7 +1,9 @@
 /*
  * The real streamput CLI against small scripted servers that misbehave, each on 127.0.0.1 port
  * 0 in a child process: every case must end with the documented exit code and a clear message,
- * within its timeout, and never by SIGPIPE.
+ * within its timeout, and never by SIGPIPE. The cases where TLS changes how the end comes
+ * (Ctrl-C, retries, a peer gone mid-body) run again over https://, the very same servers behind
+ * th_tls's front.
  */
 #include "th.h"
 
@@ -22,6 +24,10 @@ static char *dir;
 static char url[128];
 static const char *small;  /* 1000 bytes: no Expect */
 static const char *medium; /* 3 MiB: Expect: 100-continue */
+static int over_tls;       /* the servers sit behind a TLS front and url is https:// */
+/* "--cacert=FILE", trusting the front's certificate; over http:// the client does not use it, so
+ * a case passes it either way and its command line is the same for both. */
+static char trust[1024];
 
 static void setup(void)
 {
@@ -31,7 +37,20 @@ static void setup(void)
     medium = strdup(th_path(dir, "medium.bin"));
     ck_assert_int_eq(th_write_random(small, 1000, 1), 0);
     ck_assert_int_eq(th_write_random(medium, 3u << 20, 2), 0);
+    snprintf(trust, sizeof trust, "--cacert=%s", th_path(dir, "cert.pem"));
+    over_tls = 0;
 }
+
+#ifdef TH_HAVE_TLS
+static void setup_tls(void)
+{
+    setup();
+    over_tls = 1;
+    ck_assert_int_eq(th_make_cert(th_path(dir, "cert.pem"), th_path(dir, "key.pem"), "127.0.0.1",
+                                  "IP:127.0.0.1", 0, 86400),
+                     0);
+}
+#endif
 
 static void teardown(void)
 {
@@ -40,9 +59,18 @@ static void teardown(void)
     th_rmtree(dir);
 }
 
-/* Starts a scripted server (th_script.h) and points url at it. */
+/* Starts a scripted server (th_script.h), behind TLS in the https:// case, and points url at it. */
 static void start_server(th_script *s, th_script_fn fn, int conns)
 {
+#ifdef TH_HAVE_TLS
+    if (over_tls) {
+        ck_assert_int_eq(th_script_start_tls(s, fn, NULL, conns, th_path(dir, "cert.pem"),
+                                             th_path(dir, "key.pem")),
+                         0);
+        snprintf(url, sizeof url, "https://127.0.0.1:%d/api/fs/put", s->port);
+        return;
+    }
+#endif
     ck_assert_int_eq(th_script_start(s, fn, NULL, conns), 0);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/api/fs/put", s->port);
 }
@@ -195,7 +223,7 @@ START_TEST(silent_server_after_the_whole_body_hits_the_answer_timeout)
     th_script s;
     start_server(&s, b_silent, 1);
     th_run r;
-    th_client(&r, "-s", "--stall-timeout", "0.3", "--answer-timeout", "1", small, url, NULL);
+    th_client(&r, trust, "-s", "--stall-timeout", "0.3", "--answer-timeout", "1", small, url, NULL);
     ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
     ck_assert_msg(strstr(r.err, "wait for response: no answer 1000 ms after the whole body was "
                                 "sent (answer timeout); the whole body had been sent, so the "
@@ -227,7 +255,7 @@ START_TEST(server_that_stops_taking_the_body_hits_the_stall_timeout)
         th_script s;
         start_server(&s, b_stops_reading, 1);
         th_run r;
-        th_client(&r, "-s", "-H", "Expect:", "--stall-timeout", "0.5", big, url, NULL);
+        th_client(&r, trust, "-s", "-H", "Expect:", "--stall-timeout", "0.5", big, url, NULL);
         ck_assert_msg(r.status == 5, "%zu: exit %d: %s", i, r.status, r.err);
         ck_assert_msg(strstr(r.err, "no progress for 500 ms (stall timeout)") != NULL, "%s", r.err);
         if (i == 0)
@@ -397,8 +425,8 @@ START_TEST(peer_gone_mid_body_is_connection_lost_for_every_engine)
             start_server(&s, how[h], 2);
             for (int k = 0; k < 2; k++) {
                 th_run r;
-                th_client(&r, "-s", "-H", "Expect:", "-c", "64K", "-e", engines[i], medium, url,
-                          NULL);
+                th_client(&r, trust, "-s", "-H", "Expect:", "-c", "64K", "-e", engines[i], medium,
+                          url, NULL);
                 ck_assert_msg(r.status != 128 + SIGPIPE, "engine %s, case %d.%d: killed by SIGPIPE",
                               engines[i], h, k);
                 ck_assert_msg(r.status == 9, "engine %s, case %d.%d: exit %d: %s", engines[i], h, k,
@@ -416,8 +444,8 @@ END_TEST
  */
 static void run_interrupted(th_run *r, const char *client, const char *after)
 {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "%.1024s & pid=$!; sleep %s; kill -INT $pid; wait $pid", client,
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "%.4096s & pid=$!; sleep %s; kill -INT $pid; wait $pid", client,
              after);
     char *argv[] = {"/bin/sh", "-c", cmd, NULL};
     th_run_argv(r, argv, NULL, 30000);
@@ -429,9 +457,9 @@ START_TEST(ctrl_c_while_waiting_for_the_server_ends_promptly)
      * SIGINT must end it at once, not when the timeout expires. */
     th_script s;
     start_server(&s, b_silent, 1);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "exec %s/streamput -s --stall-timeout 30 %s %s", TH_BIN_DIR, small,
-             url);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "exec %s/streamput %s -s --stall-timeout 30 %s %s", TH_BIN_DIR, trust,
+             small, url);
     th_run r;
     run_interrupted(&r, cmd, "1");
     ck_assert_msg(r.status == 10, "exit %d: %s", r.status, r.err);
@@ -469,14 +497,14 @@ START_TEST(ctrl_c_after_the_whole_body_says_the_file_may_be_stored)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         th_script s;
         start_server(&s, cases[i].server, 1);
-        char cmd[1024];
+        char cmd[4096];
         if (cases[i].piped)
             snprintf(cmd, sizeof cmd,
-                     "exec %s/streamput -v --no-progress -H Expect: -p /x - %s < %s", TH_BIN_DIR,
-                     url, small);
+                     "exec %s/streamput %s -v --no-progress -H Expect: -p /x - %s < %s", TH_BIN_DIR,
+                     trust, url, small);
         else
-            snprintf(cmd, sizeof cmd, "exec %s/streamput -v --no-progress %s %s", TH_BIN_DIR, small,
-                     url);
+            snprintf(cmd, sizeof cmd, "exec %s/streamput %s -v --no-progress %s %s", TH_BIN_DIR,
+                     trust, small, url);
         th_run r;
         run_interrupted(&r, cmd, "1");
         ck_assert_msg(r.status == 10, "case %zu: exit %d: %s", i, r.status, r.err);
@@ -506,7 +534,7 @@ START_TEST(ctrl_c_in_a_retry_after_an_unanswered_whole_body_says_it_may_be_store
     ck_assert_int_eq(th_write_pattern(big, "0123456789abcdef", 16, 64u << 20), 0);
     th_script s;
     start_server(&s, b_mute_then_stuck, 2);
-    char cmd[512];
+    char cmd[4096];
     snprintf(cmd, sizeof cmd,
              "exec %s/streamput -s -H Expect: --answer-timeout 300ms --retry 1 --retry-delay "
              "100ms %s %s",
@@ -527,13 +555,20 @@ START_TEST(ctrl_c_before_the_last_byte_says_how_far_it_got)
     /* 3 MiB at 1 MiB/s: a second in, most of the body has not gone out. */
     th_script s;
     start_server(&s, b_silent, 1);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "exec %s/streamput -v --no-progress -H Expect: --limit-rate 1M %s %s",
-             TH_BIN_DIR, medium, url);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "exec %s/streamput %s -v --no-progress -H Expect: --limit-rate 1M %s %s", TH_BIN_DIR,
+             trust, medium, url);
     th_run r;
     run_interrupted(&r, cmd, "1");
     ck_assert_msg(r.status == 10, "exit %d: %s", r.status, r.err);
-    ck_assert_msg(strstr(r.err, "streamput: interrupted after ") != NULL, "%s", r.err);
+    const char *at = strstr(r.err, "streamput: interrupted after ");
+    ck_assert_msg(at != NULL, "%s", r.err);
+    /* How far it got: some of the body, far from all of it. */
+    char *end;
+    unsigned long long sent = strtoull(at + strlen("streamput: interrupted after "), &end, 10);
+    ck_assert_msg(strncmp(end, " bytes\n", 7) == 0, "%s", r.err);
+    ck_assert_msg(sent > 0 && sent < (3u << 20), "sent %llu of %u", sent, 3u << 20);
     ck_assert_msg(strstr(r.err, "may have been stored") == NULL, "%s", r.err);
     ck_assert_msg(strstr(r.err, "sending all") == NULL, "%s", r.err);
     stop_server(&s);
@@ -650,9 +685,52 @@ START_TEST(retry_recovers_from_a_503)
     th_script s;
     start_server(&s, b_503_then_ok, 2);
     th_run r;
-    th_client(&r, "-s", "--retry", "2", "--retry-delay", "100ms", small, url, NULL);
+    th_client(&r, trust, "-s", "--retry", "2", "--retry-delay", "100ms", small, url, NULL);
     ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
     ck_assert_str_eq(stop_server(&s), "conn0\nconn1\n");
+}
+END_TEST
+
+/* First connection: takes 256 KiB of the body and drops it (a reset: the rest is unread); the
+ * second takes the whole body, hashed. */
+static void b_drop_then_hashed(int fd, int nth, void *arg)
+{
+    th_script_report("conn%d\n", nth);
+    if (nth == 0)
+        b_gone_mid_body(fd, 1, arg);
+    else
+        th_serve_hashed(fd, 0);
+}
+
+/*
+ * A connection lost mid-body is retried from the first byte, and the server gets the file whole.
+ * Each "connN" line comes from the server's function, which over TLS runs only after a handshake:
+ * conn1 is a second handshake, not a reused session.
+ */
+START_TEST(retry_after_a_drop_mid_body_sends_the_whole_file_again)
+{
+    /* 16 MiB: more than the socket buffers on both sides (and the TLS front's) hold, so the drop
+     * really comes before the client has handed over the last byte. */
+    const char *big = th_path(dir, "big.bin");
+    ck_assert_int_eq(th_write_random(big, 16u << 20, 5), 0);
+    th_script s;
+    start_server(&s, b_drop_then_hashed, 2);
+    th_run r;
+    th_client(&r, trust, "-v", "--no-progress", "-H", "Expect:", "--retry", "2", "--retry-delay",
+              "100ms", big, url, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    /* Lost mid-body, whether the client found out by sending or by reading the close. */
+    ck_assert_msg(strstr(r.err, "* attempt 1 failed (") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "the whole body was sent") == NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "; retrying in 100 ms\n") != NULL, "%s", r.err);
+    const char *rep = stop_server(&s);
+    ck_assert_msg(strncmp(rep, "conn0\nconn1\nbody ", 17) == 0, "%s", rep);
+    th_assert_served(rep, big);
+    /* The client's side of it: one handshake per attempt over TLS, none over TCP. */
+    int handshakes = 0;
+    for (const char *p = r.err; (p = strstr(p, "* TLS connection using ")) != NULL; p++)
+        handshakes++;
+    ck_assert_int_eq(handshakes, over_tls ? 2 : 0);
 }
 END_TEST
 
@@ -697,7 +775,8 @@ START_TEST(timeout_holds_while_the_body_is_going)
     th_script s;
     start_server(&s, b_sink, 1);
     th_run r;
-    th_client(&r, "-s", "--timeout", "1", "--limit-rate", "1M", "-H", "Expect:", four, url, NULL);
+    th_client(&r, trust, "-s", "--timeout", "1", "--limit-rate", "1M", "-H", "Expect:", four, url,
+              NULL);
     ck_assert_msg(r.status == 5, "exit %d: %s", r.status, r.err);
     ck_assert_ptr_nonnull(strstr(r.err, "send body: transfer timed out after 1000 ms"));
     ck_assert_msg(r.seconds < 2.5, "took %.2f s", r.seconds);
@@ -879,6 +958,22 @@ int main(void)
     tcase_add_test(t, stdin_is_never_retried_and_says_so);
     tcase_add_test(t, refused_port_and_unknown_host_are_connect_errors);
     tcase_add_test(t, local_and_usage_errors_have_their_own_codes);
+    tcase_add_test(t, retry_after_a_drop_mid_body_sends_the_whole_file_again);
     suite_add_tcase(s, t);
+#ifdef TH_HAVE_TLS
+    TCase *tls = tcase_create("hostile_servers_over_tls");
+    tcase_add_checked_fixture(tls, setup_tls, teardown);
+    tcase_set_timeout(tls, 60);
+    tcase_add_test(tls, peer_gone_mid_body_is_connection_lost_for_every_engine);
+    tcase_add_test(tls, ctrl_c_while_waiting_for_the_server_ends_promptly);
+    tcase_add_test(tls, ctrl_c_after_the_whole_body_says_the_file_may_be_stored);
+    tcase_add_test(tls, ctrl_c_before_the_last_byte_says_how_far_it_got);
+    tcase_add_test(tls, retry_recovers_from_a_503);
+    tcase_add_test(tls, silent_server_after_the_whole_body_hits_the_answer_timeout);
+    tcase_add_test(tls, server_that_stops_taking_the_body_hits_the_stall_timeout);
+    tcase_add_test(tls, timeout_holds_while_the_body_is_going);
+    tcase_add_test(tls, retry_after_a_drop_mid_body_sends_the_whole_file_again);
+    suite_add_tcase(s, tls);
+#endif
     return th_run_suite(s);
 }

@@ -29,34 +29,28 @@
     "{\"code\":403,\"message\":\"File-Path uses the reserved name prefix " TH_TMP_PREFIX " "       \
     "(streamput-mock's temp files carry it); choose another name\",\"data\":null}"
 
-static char *scratch;                  /* th_tmpdir(): everything the test may touch */
-static char root[4096], outside[4096]; /* scratch/jail/root and its sibling scratch/jail/outside */
-static char esc[64];                   /* the unique name every escape attempt aims for */
-static th_mock ol, al;                 /* --profile openlist and alist on the same root */
-static char *before;                   /* th_listing(scratch) without the root */
+static th_jail jail; /* everything the test may touch: the root and its sibling outside */
+static char *scratch, *root, *outside, *before; /* jail's parts, by their old names */
+static char esc[64];                            /* the unique name every escape attempt aims for */
+static th_mock ol, al;                          /* --profile openlist and alist on the same root */
 
 static void setup(void)
 {
-    scratch = th_tmpdir();
-    ck_assert_ptr_nonnull(scratch);
-    snprintf(root, sizeof root, "%s/jail/root", scratch);
-    snprintf(outside, sizeof outside, "%s/jail/outside", scratch);
-    ck_assert_int_eq(mkdir(th_path(scratch, "jail"), 0755), 0);
-    ck_assert_int_eq(mkdir(root, 0755), 0);
-    ck_assert_int_eq(mkdir(outside, 0755), 0);
-    ck_assert_int_eq(th_write_pattern(th_path(outside, "victim.txt"), "orig", 4, 4), 0);
+    th_jail_init(&jail);
+    scratch = jail.dir;
+    root = jail.root;
+    outside = jail.outside;
+    before = jail.before;
     snprintf(esc, sizeof esc, "escape-%d-%ld.txt", (int)getpid(), (long)th_now_ms());
     ck_assert_int_eq(th_mock_start(&ol, root, NULL), 0);
     ck_assert_int_eq(th_mock_start(&al, root, "--profile", "alist", NULL), 0);
-    before = th_listing(scratch, root);
 }
 
 static void teardown(void)
 {
     ck_assert_int_eq(th_mock_stop(&ol), 0);
     ck_assert_int_eq(th_mock_stop(&al), 0);
-    free(before);
-    th_rmtree(scratch);
+    th_jail_free(&jail);
 }
 
 /* The first ancestor of the root, up to "/", that holds a file named esc; NULL if none. */
@@ -356,12 +350,12 @@ END_TEST
 START_TEST(links_as_the_target_are_replaced_not_followed)
 {
     static th_resp r;
-    char abs_victim[sizeof outside + 16];
+    char abs_victim[sizeof jail.outside + 16];
     snprintf(abs_victim, sizeof abs_victim, "%s/victim.txt", outside);
     /* Dangling symlinks out of the root, relative and absolute: the new file replaces the link
      * and the name it pointed to is never created. */
     ck_assert_int_eq(symlink(with_esc("../outside/@"), th_path(root, "dangle_rel")), 0);
-    char abs_new[sizeof outside + sizeof esc];
+    char abs_new[sizeof jail.outside + sizeof esc];
     snprintf(abs_new, sizeof abs_new, "%s/%s", outside, esc);
     ck_assert_int_eq(symlink(abs_new, th_path(root, "dangle_abs")), 0);
     /* Links to an existing file outside: its content must stay "orig". */

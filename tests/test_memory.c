@@ -6,7 +6,11 @@
  *           pipe) and chunk size (1 KiB, 64 KiB, 1 MiB);
  *   mock    streamput-mock's VmHWM after receiving LARGE differs from its VmHWM after 1 MiB by
  *           less than 1 MiB, for each engine.
- * LARGE is 1 GiB ("test_memory"), or 4 GiB with "test_memory --large" (label slow).
+ *   over TLS streamput's peak RSS for a 1 KiB and a TLS_LARGE upload over https:// to the TLS
+ *           mock differs by less than 256 KiB, for each engine, and the mock's VmHWM after them
+ *           by less than 1 MiB (test_mock_tls holds the mock's own check at 64 MiB, with curl).
+ * LARGE is 1 GiB ("test_memory"), or 4 GiB with "test_memory --large" (label slow); TLS_LARGE is
+ * 64 MiB, or 4 GiB with --large.
  *
  * Negative controls, through the very same measuring functions: sp-buffering-put (reads the file
  * into memory, then PUTs it) must fail the client bound, and a receiver that keeps the body in
@@ -55,10 +59,12 @@ static const char *const chunk_args[] = {"1K", "64K", "1M"};
 #define NCHUNKS (sizeof chunk_args / sizeof chunk_args[0])
 
 static uint64_t large_size = GIB;
+static uint64_t tls_large_size = 64 * MIB;
 static char *dir;     /* the sources: /dev/shm when it has room, else $TMPDIR */
 static char *rootdir; /* the mock's --root: always $TMPDIR */
 static char *root;
 static char small_src[4200], large_src[4200], base_src[4200];
+#define TLS_SMALL_SIZE KIB
 
 /*
  * Where the source files go. /dev/shm saves the disk time of writing and reading them, but tmpfs
@@ -123,7 +129,8 @@ static int write_fast(const char *path, uint64_t size)
     return close(fd) < 0 ? -1 : rc;
 }
 
-static void setup(void)
+/* The directories, and the names of the sources, which the fixture for the case writes. */
+static void make_dirs(void)
 {
     dir = source_dir();
     ck_assert_ptr_nonnull(dir);
@@ -135,9 +142,22 @@ static void setup(void)
     snprintf(small_src, sizeof small_src, "%s/small.bin", dir);
     snprintf(large_src, sizeof large_src, "%s/large.bin", dir);
     snprintf(base_src, sizeof base_src, "%s/base.bin", dir);
+}
+
+static void setup(void)
+{
+    make_dirs();
     ck_assert_int_eq(write_fast(small_src, SMALL_SIZE), 0);
     ck_assert_int_eq(write_fast(large_src, large_size), 0);
     ck_assert_int_eq(write_fast(base_src, MOCK_BASE_SIZE), 0);
+}
+
+/* The TLS case's sources: small.bin of TLS_SMALL_SIZE and large.bin of TLS_LARGE. */
+static void setup_tls(void)
+{
+    make_dirs();
+    ck_assert_int_eq(write_fast(small_src, TLS_SMALL_SIZE), 0);
+    ck_assert_int_eq(write_fast(large_src, tls_large_size), 0);
 }
 
 static void teardown(void)
@@ -157,8 +177,10 @@ static const char *size_name(uint64_t size)
     char *p = b[n++ % 4];
     if (size % GIB == 0)
         snprintf(p, sizeof b[0], "%llu GiB", (unsigned long long)(size / GIB));
-    else
+    else if (size % MIB == 0)
         snprintf(p, sizeof b[0], "%llu MiB", (unsigned long long)(size / MIB));
+    else
+        snprintf(p, sizeof b[0], "%llu KiB", (unsigned long long)(size / KIB));
     return p;
 }
 
@@ -168,7 +190,8 @@ static const char *size_name(uint64_t size)
 typedef struct uploader {
     const char *name; /* for messages */
     enum engine engine;
-    const char *chunk; /* NULL: the buffering control */
+    const char *chunk;  /* NULL: the buffering control */
+    const char *cacert; /* for an https:// url: the certificate to trust; NULL otherwise */
 } uploader;
 
 /*
@@ -195,6 +218,8 @@ static long upload_peak_kib(const uploader *u, const char *src, int port, const 
                         (char *)remote,
                         u->engine == ENG_CHUNKED ? "-" : (char *)src,
                         (char *)url,
+                        u->cacert != NULL ? "--cacert" : NULL,
+                        (char *)u->cacert,
                         NULL};
         if (u->engine == ENG_CHUNKED)
             th_run_piped(&r, argv, src, th_path(dir, "stdin.fifo"), UPLOAD_TIMEOUT_MS);
@@ -207,57 +232,85 @@ static long upload_peak_kib(const uploader *u, const char *src, int port, const 
     return r.ru.ru_maxrss;
 }
 
-/* The outcome of one client measurement: peak RSS for SMALL and LARGE, in KiB. */
+/* The outcome of one client measurement: peak RSS for the small and the large file, in KiB, and
+ * the mock's VmHWM after each. */
 typedef struct client_peaks {
     long small, large;
+    long mock_small, mock_large;
 } client_peaks;
 
 /*
- * The client measurement: uploads the SMALL and the LARGE file with u to a fresh mock and checks
- * each stored copy's size. Fills *p; the caller compares against CLIENT_LIMIT_KIB.
+ * Uploads src (size bytes) with u to the mock m as remote, checks the stored copy's size and
+ * removes it. Returns u's peak RSS.
  */
+static long upload_checked(const uploader *u, th_mock *m, const char *src, uint64_t size,
+                           const char *remote)
+{
+    char url[192];
+    snprintf(url, sizeof url, "%s/api/fs/put", m->url);
+    long peak = upload_peak_kib(u, src, m->port, url, remote);
+    th_mock_drain_log(m);
+    struct stat st;
+    ck_assert_int_eq(stat(th_path(root, remote + 1), &st), 0);
+    ck_assert_int_eq((uint64_t)st.st_size, size);
+    unlink(th_path(root, remote + 1));
+    return peak;
+}
+
+/*
+ * The client measurement: uploads small_src and large_src, of small and large bytes, with u to m.
+ * Fills *p; the caller compares against CLIENT_LIMIT_KIB.
+ */
+static void measure_client_on(const uploader *u, th_mock *m, uint64_t small, uint64_t large,
+                              client_peaks *p)
+{
+    p->small = upload_checked(u, m, small_src, small, "/small.bin");
+    p->mock_small = th_vmhwm_kib(m->pid);
+    p->large = upload_checked(u, m, large_src, large, "/large.bin");
+    p->mock_large = th_vmhwm_kib(m->pid);
+    fprintf(stderr, "memory: %-28s peak RSS %s: %5ld KiB, %s: %5ld KiB, growth %+ld KiB\n", u->name,
+            size_name(small), p->small, size_name(large), p->large, p->large - p->small);
+}
+
+/* measure_client_on with SMALL and LARGE, to a fresh mock over plain HTTP. */
 static void measure_client(const uploader *u, client_peaks *p)
 {
     th_mock mock;
-    char url[192];
     ck_assert_int_eq(th_mock_start(&mock, root, NULL), 0);
-    snprintf(url, sizeof url, "%s/api/fs/put", mock.url);
-    struct stat st;
-    p->small = upload_peak_kib(u, small_src, mock.port, url, "/small.bin");
-    th_mock_drain_log(&mock);
-    ck_assert_int_eq(stat(th_path(root, "small.bin"), &st), 0);
-    ck_assert_int_eq(st.st_size, SMALL_SIZE);
-    p->large = upload_peak_kib(u, large_src, mock.port, url, "/large.bin");
-    th_mock_drain_log(&mock);
-    ck_assert_int_eq(stat(th_path(root, "large.bin"), &st), 0);
-    ck_assert_int_eq((uint64_t)st.st_size, large_size);
-    unlink(th_path(root, "small.bin"));
-    unlink(th_path(root, "large.bin"));
+    measure_client_on(u, &mock, SMALL_SIZE, large_size, p);
     ck_assert_int_eq(th_mock_stop(&mock), 0);
-    fprintf(stderr, "memory: %-28s peak RSS %s: %5ld KiB, %s: %5ld KiB, growth %+ld KiB\n", u->name,
-            size_name(SMALL_SIZE), p->small, size_name(large_size), p->large, p->large - p->small);
+}
+
+/*
+ * The client's bounds: peak RSS grew by less than CLIENT_LIMIT_KIB from the small file to the
+ * large one, and stayed under cap_kib: constant, and small (one chunk buffer, the program and its
+ * libraries).
+ */
+static void assert_client_flat(const char *name, const client_peaks *p, uint64_t small,
+                               uint64_t large, long cap_kib)
+{
+    ck_assert_msg(p->large - p->small < CLIENT_LIMIT_KIB,
+                  "%s: peak RSS %ld KiB for %s but %ld KiB for %s: grew %ld KiB (limit %d)", name,
+                  p->small, size_name(small), p->large, size_name(large), p->large - p->small,
+                  CLIENT_LIMIT_KIB);
+    ck_assert_msg(p->large < cap_kib, "%s: peak RSS %ld KiB (cap %ld)", name, p->large, cap_kib);
 }
 
 /* _i covers engine x chunk size. */
 START_TEST(client_peak_rss_does_not_grow_with_the_file)
 {
     char name[64];
-    uploader u = {name, (enum engine)(_i / NCHUNKS), chunk_args[_i % NCHUNKS]};
+    uploader u = {name, (enum engine)(_i / NCHUNKS), chunk_args[_i % NCHUNKS], NULL};
     snprintf(name, sizeof name, "streamput %s, chunk %s", engine_names[u.engine], u.chunk);
     client_peaks p;
     measure_client(&u, &p);
-    ck_assert_msg(p.large - p.small < CLIENT_LIMIT_KIB,
-                  "%s: peak RSS %ld KiB for %s but %ld KiB for %s: grew %ld KiB (limit %d)", name,
-                  p.small, size_name(SMALL_SIZE), p.large, size_name(large_size), p.large - p.small,
-                  CLIENT_LIMIT_KIB);
-    /* Constant, and small: one chunk buffer plus the program itself. */
-    ck_assert_msg(p.large < 16 * 1024, "%s: peak RSS %ld KiB", name, p.large);
+    assert_client_flat(name, &p, SMALL_SIZE, large_size, 16 * 1024);
 }
 END_TEST
 
 START_TEST(negative_control_a_buffering_uploader_is_caught)
 {
-    uploader u = {"sp-buffering-put (control)", ENG_RW, NULL};
+    uploader u = {"sp-buffering-put (control)", ENG_RW, NULL, NULL};
     client_peaks p;
     measure_client(&u, &p);
     ck_assert_msg(p.large - p.small >= CLIENT_LIMIT_KIB,
@@ -279,7 +332,7 @@ static void measure_receiver(pid_t pid, const char *url, enum engine e, long *ba
 {
     char name[64];
     snprintf(name, sizeof name, "receiver via %s", engine_names[e]);
-    uploader u = {name, e, "1M"};
+    uploader u = {name, e, "1M", NULL};
     upload_peak_kib(&u, base_src, 0, url, "/mbase.bin");
     *base = th_vmhwm_kib(pid);
     upload_peak_kib(&u, large_src, 0, url, "/mlarge.bin");
@@ -370,13 +423,54 @@ START_TEST(negative_control_a_buffering_receiver_is_caught)
 }
 END_TEST
 
+/* ---- over TLS ---- */
+
+/*
+ * streamput over https:// to the TLS mock, for engine _i: sendfile falls back to SSL_write
+ * without kTLS, and records, their buffers and the handshake must not add anything that grows
+ * with the file. The mock's VmHWM is read after each upload too: the same 4 GiB over TLS for it.
+ * The measurement is upload_peak_kib's, which negative_control_a_buffering_uploader_is_caught
+ * shows can fail.
+ */
+START_TEST(client_peak_rss_over_tls_does_not_grow_with_the_file)
+{
+    enum engine e = (enum engine)_i;
+    th_mock mock;
+    char cert[4200], name[64];
+    snprintf(cert, sizeof cert, "%s/cert.pem", rootdir);
+    ck_assert_int_eq(th_mock_start(&mock, root, "--tls-self-signed", "--tls-cert-out", cert, NULL),
+                     0);
+    ck_assert_msg(strncmp(mock.url, "https://", 8) == 0, "url %s", mock.url);
+    snprintf(name, sizeof name, "streamput %s over TLS", engine_names[e]);
+    uploader u = {name, e, "256K", cert}; /* the default chunk size */
+    client_peaks p;
+    measure_client_on(&u, &mock, TLS_SMALL_SIZE, tls_large_size, &p);
+    ck_assert_int_eq(th_mock_stop(&mock), 0);
+    long base = p.mock_small, peak = p.mock_large;
+    fprintf(stderr,
+            "memory: streamput-mock over TLS (%s) VmHWM after %s: %5ld KiB, after %s: %5ld "
+            "KiB, growth %+ld KiB\n",
+            engine_names[e], size_name(TLS_SMALL_SIZE), base, size_name(tls_large_size), peak,
+            peak - base);
+    /* libssl and libcrypto add some 4 MiB to the program, and under ASan their share of its
+     * shadow and allocator caches. */
+    assert_client_flat(name, &p, TLS_SMALL_SIZE, tls_large_size, 16 * 1024 * TH_HWM_FACTOR);
+    ck_assert_msg(base > 0 && peak > 0, "cannot read VmHWM of %d", (int)mock.pid);
+    ck_assert_msg(peak - base < MOCK_LIMIT_KIB * TH_HWM_FACTOR,
+                  "streamput-mock over TLS: VmHWM %ld KiB after %s, %ld KiB after %s (limit %d)",
+                  base, size_name(TLS_SMALL_SIZE), peak, size_name(tls_large_size),
+                  MOCK_LIMIT_KIB * TH_HWM_FACTOR);
+}
+END_TEST
+
 /* "test_memory" measures 1 GiB uploads; "test_memory --large" 4 GiB ones (label slow). */
 int main(int argc, char **argv)
 {
+    th_asan_no_quarantine();
     signal(SIGPIPE, SIG_IGN);
     int large = argc > 1 && strcmp(argv[1], "--large") == 0;
     if (large)
-        large_size = 4 * GIB;
+        large_size = tls_large_size = 4 * GIB;
     Suite *s = suite_create(large ? "memory_large" : "memory");
     TCase *t = tcase_create("constant_memory");
     tcase_add_unchecked_fixture(t, setup, teardown);
@@ -389,5 +483,13 @@ int main(int argc, char **argv)
         tcase_add_test(t, negative_control_a_buffering_receiver_is_caught);
     }
     suite_add_tcase(s, t);
+#ifdef TH_HAVE_TLS
+    /* Its own case (CK_RUN_CASE=tls) with its own sources, so it can run alone. */
+    TCase *tls = tcase_create("tls");
+    tcase_add_unchecked_fixture(tls, setup_tls, teardown);
+    tcase_set_timeout(tls, large ? 1200 : 300);
+    tcase_add_loop_test(tls, client_peak_rss_over_tls_does_not_grow_with_the_file, 0, NENGINES);
+    suite_add_tcase(s, tls);
+#endif
     return th_run_suite(s);
 }

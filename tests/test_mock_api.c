@@ -286,6 +286,103 @@ START_TEST(as_task_answers_a_task_snapshot)
 }
 END_TEST
 
+/* The task's fields after its 21-character id, for an As-Task upload of body to /t.txt. */
+static const char *task_tail(int port, const char *extra, const char *body, size_t chunk)
+{
+    static th_resp r;
+    char h[512];
+    snprintf(h, sizeof h, "File-Path: /t.txt\r\nAs-Task: true\r\n%s", extra);
+    ck_assert_int_eq(th_put(port, "/api/fs/put", h, body, strlen(body), chunk, &r), 200);
+    const char *pre = "{\"code\":200,\"message\":\"success\",\"data\":{\"task\":{\"id\":\"";
+    ck_assert_msg(strncmp(r.body, pre, strlen(pre)) == 0 && strlen(r.body) > strlen(pre) + 21, "%s",
+                  r.body);
+    return r.body + strlen(pre) + 21;
+}
+
+/*
+ * TaskInfo.CreatorRole is User.Role, one int in both: OpenList server/handles/task.go:23, 47 and
+ * internal/model/user.go:17-21; AList v3.45.0 server/handles/task.go:21, 42-46 and
+ * internal/model/user.go:16-20, 32, its default users admin ADMIN (2) and guest GUEST (1)
+ * (internal/bootstrap/data/user.go:32, 55). Later AList turned it into a list of role ids.
+ */
+START_TEST(as_task_creator_role_is_the_users_int_role)
+{
+    static const struct {
+        const char *profile, *token, *creator;
+        int role;
+    } cases[] = {
+        {"alist", "T0k", "admin", 2},
+        {"alist", NULL, "guest", 1},
+        {"openlist", "T0k", "admin", 2},
+        {"openlist", NULL, "guest", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        /* Without a token the argument list ends at the profile, and the guest uploads. */
+        th_mock m;
+        ck_assert_int_eq(th_mock_start(&m, env.root, "--profile", cases[i].profile,
+                                       cases[i].token != NULL ? "--token" : NULL, cases[i].token,
+                                       NULL),
+                         0);
+        char auth[64] = "", want[256];
+        if (cases[i].token != NULL)
+            snprintf(auth, sizeof auth, "Authorization: %s\r\n", cases[i].token);
+        snprintf(want, sizeof want,
+                 "\",\"name\":\"upload t.txt to [/](/)\",\"creator\":\"%s\",\"creator_role\":%d,",
+                 cases[i].creator, cases[i].role);
+        const char *tail = task_tail(m.port, auth, "12345", 0);
+        ck_assert_msg(strncmp(tail, want, strlen(want)) == 0, "%zu: %s", i, tail);
+        ck_assert_int_eq(th_mock_stop(&m), 0);
+    }
+}
+END_TEST
+
+/*
+ * OpenList's chunked body of unknown size: putAsTask caches it and FileStream.GetSize() then
+ * returns the counted size when above 0, the declared -1 otherwise (internal/fs/put.go:72-90,
+ * internal/stream/stream.go:37-42, 113-138).
+ */
+START_TEST(openlist_as_task_counts_a_chunked_body_of_unknown_size)
+{
+    static const struct {
+        const char *extra, *body, *total;
+    } cases[] = {
+        {"", "123456789", "\"total_bytes\":9,"},
+        {"", "", "\"total_bytes\":-1,"},
+        {"X-File-Size: -5\r\n", "abc", "\"total_bytes\":3,"},
+        /* A declared size stands as it is. */
+        {"X-File-Size: 4\r\n", "abcd", "\"total_bytes\":4,"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char h[256];
+        snprintf(h, sizeof h, "Authorization: T0k\r\n%s", cases[i].extra);
+        const char *tail = task_tail(mock.port, h, cases[i].body, 2);
+        ck_assert_msg(strstr(tail, cases[i].total) != NULL, "%zu: %s", i, tail);
+    }
+}
+END_TEST
+
+/*
+ * Control bytes as json-iterator writes them: every one but \n, \r and \t as \u00XX, so \b and \f
+ * too (v1.1.12 stream_str.go:254-270), which gin uses in both releases (-tags=jsoniter, OpenList
+ * build.sh:137, AList v3.45.0 build.sh:91, 127, 141; ConfigCompatibleWithStandardLibrary, gin
+ * codec/json/jsoniter.go:22 and internal/json/jsoniter.go:12).
+ */
+START_TEST(control_bytes_are_escaped_as_jsoniter_writes_them)
+{
+    static th_resp r;
+    ck_assert_int_eq(put_auth("/b%08f%0Cn%0At%09r%0Du%01.txt", "As-Task: true\r\n", "1", &r), 200);
+    ck_assert_msg(strstr(r.body, "\"name\":\"upload b\\u0008f\\u000cn\\nt\\tr\\ru\\u0001.txt to "
+                                 "[/](/)\"") != NULL,
+                  "%s", r.body);
+    /* Control: a backslash and a 'b' are an escaped backslash and a 'b', not a \b. */
+    ck_assert_int_eq(put_auth("/h.txt", "X-File-Md5: \\b\\f\r\n", "1", &r), 200);
+    th_msg lm;
+    th_journal_msg(mock.port, &lm);
+    ck_assert_msg(strstr(lm.body, "\"x_file_md5\":\"\\\\b\\\\f\"") != NULL, "%s", lm.body);
+    th_msg_free(&lm);
+}
+END_TEST
+
 START_TEST(digest_headers_are_recorded)
 {
     static th_resp r;
@@ -557,14 +654,67 @@ START_TEST(first_file_part_wins_even_when_empty)
 }
 END_TEST
 
-START_TEST(parent_that_is_a_file_fails_like_op_put)
+/* root as a path relative to this process's working directory ("../../tmp/..."). */
+static const char *relative_to_cwd(const char *abs)
 {
+    static char rel[8192];
+    char cwd[4096];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    size_t w = 0;
+    for (const char *c = cwd; *c != '\0'; c++)
+        if (*c == '/' && c[1] != '\0')
+            w += (size_t)snprintf(rel + w, sizeof rel - w, "../");
+    snprintf(rel + w, sizeof rel - w, "%s", abs + 1);
+    return rel;
+}
+
+/*
+ * op.Put's MakeDir when a file /f stands where a directory should be. Directly under it both
+ * profiles find the file: "file exists" (OpenList internal/op/fs.go:318, 647; AList
+ * v3.45.0 internal/op/fs.go:357, 551). Deeper, OpenList passes on the local driver's stat error,
+ * with the path on disk under the storage root made absolute (op/fs.go:190, 321; drivers/local/
+ * driver.go:64-70, 198-204), and AList v3.45.0 ignores its local driver's stat error (op/fs.go:
+ * 176-181) and lists each parent in turn until List finds /f to be no folder (op/fs.go:126, 130,
+ * 227, 350; internal/errs/object.go:11).
+ */
+START_TEST(parent_that_is_a_file_fails_like_each_profiles_op_put)
+{
+    static const struct {
+        const char *path, *dir, *al_levels;
+    } deeper[] = {
+        {"/f/g/h.txt", "/f/g", ""},
+        {"/f/g/k/h.txt", "/f/g/k", "failed get dir: failed get parent list: "},
+    };
     static th_resp r;
     ck_assert_int_eq(put_auth("/f", "", "file", &r), 200);
-    ck_assert_int_eq(put_auth("/f/g/h.txt", "", "x", &r), 200);
-    ck_assert_str_eq(
-        r.body,
-        "{\"code\":500,\"message\":\"failed to make dir [/f]: file exists\",\"data\":null}");
+    /* OpenList's Local.Init makes a relative root absolute with filepath.Abs. */
+    th_mock ol, al;
+    ck_assert_int_eq(th_mock_start(&ol, relative_to_cwd(env.root), NULL), 0);
+    ck_assert_int_eq(th_mock_start(&al, env.root, "--profile", "alist", NULL), 0);
+    const char *exists =
+        "{\"code\":500,\"message\":\"failed to make dir [/f]: file exists\",\"data\":null}";
+    ck_assert_int_eq(th_upload(ol.port, "/f/h.txt", "", "x", &r), 200);
+    ck_assert_str_eq(r.body, exists);
+    ck_assert_int_eq(th_upload(al.port, "/f/h.txt", "", "x", &r), 200);
+    ck_assert_str_eq(r.body, exists);
+    for (size_t i = 0; i < sizeof deeper / sizeof deeper[0]; i++) {
+        char want[2048];
+        snprintf(want, sizeof want,
+                 "{\"code\":500,\"message\":\"failed to make dir [%s]: failed to check if dir "
+                 "exists: failed to get obj: stat %s%s: not a directory\",\"data\":null}",
+                 deeper[i].dir, env.root, deeper[i].dir);
+        ck_assert_int_eq(th_upload(ol.port, deeper[i].path, "", "x", &r), 200);
+        ck_assert_str_eq(r.body, want);
+        snprintf(want, sizeof want,
+                 "{\"code\":500,\"message\":\"failed to make dir [%s]: failed to check if dir "
+                 "exists: failed get parent list: %snot a folder\",\"data\":null}",
+                 deeper[i].dir, deeper[i].al_levels);
+        ck_assert_int_eq(th_upload(al.port, deeper[i].path, "", "x", &r), 200);
+        ck_assert_str_eq(r.body, want);
+    }
+    ck_assert_str_eq(stored("f"), "file");
+    ck_assert_int_eq(th_mock_stop(&ol), 0);
+    ck_assert_int_eq(th_mock_stop(&al), 0);
 }
 END_TEST
 
@@ -619,6 +769,9 @@ int main(void)
     tcase_add_test(t, overwrite_false_keeps_the_existing_file);
     tcase_add_test(t, last_modified_milliseconds_become_mtime);
     tcase_add_test(t, as_task_answers_a_task_snapshot);
+    tcase_add_test(t, as_task_creator_role_is_the_users_int_role);
+    tcase_add_test(t, openlist_as_task_counts_a_chunked_body_of_unknown_size);
+    tcase_add_test(t, control_bytes_are_escaped_as_jsoniter_writes_them);
     tcase_add_test(t, digest_headers_are_recorded);
     tcase_add_test(t, verify_hash_rejects_a_mismatch_and_stores_nothing);
     tcase_add_test(t, ping_answers_pong_to_any_method);
@@ -631,7 +784,7 @@ int main(void)
     tcase_add_test(t, form_body_cut_in_a_later_parts_headers_keeps_the_file_like_go);
     tcase_add_loop_test(t, first_file_part_wins_even_when_empty, 0,
                         sizeof form_chunks / sizeof form_chunks[0]);
-    tcase_add_test(t, parent_that_is_a_file_fails_like_op_put);
+    tcase_add_test(t, parent_that_is_a_file_fails_like_each_profiles_op_put);
     tcase_add_test(t, command_line_help_and_errors);
     suite_add_tcase(s, t);
     return th_run_suite(s);

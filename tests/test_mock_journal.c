@@ -390,6 +390,7 @@ START_TEST(a_long_value_is_cut_on_a_utf8_boundary_and_marked)
     static const char *const keys[] = {"time",
                                        "method",
                                        "path",
+                                       "user",
                                        "file_path",
                                        "stored_path",
                                        "content_length",

@@ -402,16 +402,17 @@ END_TEST
 
 /*
  * The two halves together: streamput uploads to the TLS mock, trusting it through the certificate
- * the mock wrote (--cacert), byte-exact at the sizes around the chunk and over the Expect
- * threshold, with every engine (sendfile falls back to SSL_write without kTLS) and chunked from a
- * pipe; a wrong token gets AList's 401 answer before the body (Expect) over TLS; and without
- * --cacert the client refuses the mock's certificate with exit 11 (the negative control).
+ * the mock wrote (--cacert), byte-exact at the sizes around the chunk, over the Expect threshold
+ * and at 64 MiB (thousands of records, many socket buffers' worth), with every engine (sendfile
+ * falls back to SSL_write without kTLS) and chunked from a pipe; a wrong token gets AList's 401
+ * answer before the body (Expect) over TLS; and without --cacert the client refuses the mock's
+ * certificate with exit 11 (the negative control).
  */
 START_TEST(streamput_uploads_to_the_tls_mock)
 {
     char url[192];
     snprintf(url, sizeof url, "%s/api/fs/put", mock.url);
-    static const uint64_t sizes[] = {0, 1, (256u << 10) - 1, (256u << 10) + 1, 8u << 20};
+    static const uint64_t sizes[] = {0, 1, (256u << 10) - 1, (256u << 10) + 1, 8u << 20, 64u << 20};
     static const char *const engines[] = {"auto", "rw", "sendfile"};
     static th_run r;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {

@@ -94,18 +94,37 @@ static ssize_t io_result(sp__conn *cn, int r, short *needs, int reading)
     }
 }
 
+/*
+ * Hands buf to libssl until it is all taken or a call cannot complete, under one SIGPIPE guard.
+ * With partial writes on, SSL_write_ex returns after each record of at most 16 KiB: one guard
+ * per call would cost four system calls per record, twice as many as the record's write(2), so
+ * the guard is paid once per piece of body instead. What was taken before a call that could not
+ * complete is returned; that call's record, if half written, is finished by the caller's next
+ * call with the rest of the same bytes, and a failure shows up again there.
+ */
 static ssize_t tls_send(sp__conn *cn, const void *buf, size_t len)
 {
-    size_t n = 0;
+    const char *p = buf;
+    size_t done = 0;
+    ssize_t out = 0;
     sp__sigpipe_guard g;
     cn->send_needs = POLLOUT;
-    ERR_clear_error();
-    errno = 0;
     sp__sigpipe_block(&g);
-    int r = SSL_write_ex(ssl_of(cn), buf, len, &n);
-    ssize_t out = r == 1 ? (ssize_t)n : io_result(cn, r, &cn->send_needs, 0);
+    while (done < len) {
+        size_t n = 0;
+        ERR_clear_error();
+        errno = 0;
+        int r = SSL_write_ex(ssl_of(cn), p + done, len - done, &n);
+        if (r != 1) {
+            if (done == 0)
+                out = io_result(cn, r, &cn->send_needs, 0);
+            ERR_clear_error();
+            break;
+        }
+        done += n;
+    }
     sp__sigpipe_unblock(&g);
-    return out;
+    return done > 0 ? (ssize_t)done : out;
 }
 
 static ssize_t tls_recv(sp__conn *cn, void *buf, size_t len)
@@ -294,6 +313,9 @@ static int handshake_failed(sp__conn *cn, int r)
     int e = SSL_get_error(t->ssl, r);
     long verify = SSL_get_verify_result(t->ssl);
     unsigned long code = ERR_peek_last_error();
+    /* OpenSSL 3 reports a peer that closed mid-handshake as an error of its own, not as EOF. */
+    int closed = e == SSL_ERROR_SSL && ERR_GET_LIB(code) == ERR_LIB_SSL &&
+                 ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
     int rc;
     if (t->got_header && memcmp(t->first_header, "HTTP/", 5) == 0)
         rc = sp__fail(c, SP_ETLS, 0,
@@ -303,7 +325,7 @@ static int handshake_failed(sp__conn *cn, int r)
     else if (e == SSL_ERROR_SSL && verify != X509_V_OK)
         rc = sp__fail(c, SP_ETLS, 0, "TLS: the certificate of %s (%s) was not trusted: %s",
                       cn->addr, cn->u->host, X509_verify_cert_error_string(verify));
-    else if (e == SSL_ERROR_SSL && code != 0) {
+    else if (e == SSL_ERROR_SSL && code != 0 && !closed) {
         char why[256];
         ERR_error_string_n(code, why, sizeof why);
         const char *reason = ERR_reason_error_string(code);

@@ -65,14 +65,7 @@ static int alist_is_relative(const char *p)
            strncmp(p, "../", 3) == 0 || strstr(p, "/../") != NULL;
 }
 
-/*
- * 1 if a component of the cleaned path p starts with MOCK_TMP_PREFIX. Such names are the mock's
- * own: a client's file of that name would be mistaken for a temp file (start-up cleanup would
- * delete it), and a client could name, and so replace or clobber, a live upload's temp file.
- * The check runs on the cleaned path, the one storage opens, so no spelling ("%2e", "\\", "//",
- * "./") gets a reserved name past it.
- */
-static int reserved_component(const char *p)
+int mock_path_reserved(const char *p)
 {
     size_t k = strlen(MOCK_TMP_PREFIX);
     for (const char *c = p; c != NULL; c = strchr(c + 1, '/'))
@@ -81,28 +74,12 @@ static int reserved_component(const char *p)
     return 0;
 }
 
-int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, size_t msgsz)
+/*
+ * JoinBasePath on the decoded path at p, which lies at out + 1 (p may have to grow a leading '/'
+ * into out[0]); the result is moved to out. Returns 0, or 403 with errs.RelativePath's text.
+ */
+static int join_in_place(char *p, char *out, mock_profile profile, char *msg, size_t msgsz)
 {
-    const char *bad = NULL;
-    /* Room for the leading '/' FixAndCleanPath may add. */
-    ssize_t n = sp__pct_decode(raw, out + 1, &bad);
-    if (n < 0) {
-        out[0] = '\0';
-        size_t left = strlen(bad);
-        char q[64];
-        /* Go quotes the '%' and at most the two bytes after it. */
-        mock_go_quote(bad, left < 3 ? left : 3, q, sizeof q);
-        snprintf(msg, msgsz, "invalid URL escape %s", q);
-        return 400;
-    }
-    char *p = out + 1;
-    /* Go strings may hold NUL, file names may not: %00 is refused rather than truncated. */
-    if (memchr(p, '\0', (size_t)n) != NULL) {
-        out[0] = '\0';
-        snprintf(msg, msgsz, "invalid File-Path: %%00 decodes to a NUL byte");
-        return 400;
-    }
-
     int relative = profile == MOCK_PROFILE_ALIST ? alist_is_relative(p) : strstr(p, "..") != NULL;
     for (char *c = p; *c != '\0'; c++)
         if (*c == '\\')
@@ -124,7 +101,39 @@ int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, 
                  profile == MOCK_PROFILE_ALIST ? "access " : "");
         return 403;
     }
-    if (reserved_component(out)) {
+    return 0;
+}
+
+int mock_join_path(const char *p, mock_profile profile, char *out, char *msg, size_t msgsz)
+{
+    memmove(out + 1, p, strlen(p) + 1);
+    return join_in_place(out + 1, out, profile, msg, msgsz);
+}
+
+int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, size_t msgsz)
+{
+    const char *bad = NULL;
+    /* Room for the leading '/' FixAndCleanPath may add. */
+    ssize_t n = sp__pct_decode(raw, out + 1, &bad);
+    if (n < 0) {
+        out[0] = '\0';
+        size_t left = strlen(bad);
+        char q[64];
+        /* Go quotes the '%' and at most the two bytes after it. */
+        mock_go_quote(bad, left < 3 ? left : 3, q, sizeof q);
+        snprintf(msg, msgsz, "invalid URL escape %s", q);
+        return 400;
+    }
+    /* Go strings may hold NUL, file names may not: %00 is refused rather than truncated. */
+    if (memchr(out + 1, '\0', (size_t)n) != NULL) {
+        out[0] = '\0';
+        snprintf(msg, msgsz, "invalid File-Path: %%00 decodes to a NUL byte");
+        return 400;
+    }
+    int code = join_in_place(out + 1, out, profile, msg, msgsz);
+    if (code != 0)
+        return code;
+    if (mock_path_reserved(out)) {
         snprintf(msg, msgsz,
                  "File-Path uses the reserved name prefix " MOCK_TMP_PREFIX
                  " (streamput-mock's temp files carry it); choose another name");

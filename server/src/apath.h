@@ -17,4 +17,21 @@ size_t mock_path_clean(char *p);
  */
 int mock_file_path(const char *raw, mock_profile profile, char *out, char *msg, size_t msgsz);
 
+/*
+ * JoinBasePath of a path that needs no decoding (a JSON or form field, a route's URL that the
+ * HTTP layer decoded): the profile's relative-path rule, '\\' to '/', a leading '/', path.Clean,
+ * into out, which must hold strlen(p) + 2 bytes (out may be p). Returns 0, or 403 with the text
+ * of errs.RelativePath in msg.
+ */
+int mock_join_path(const char *p, mock_profile profile, char *out, char *msg, size_t msgsz);
+
+/*
+ * 1 if a component of the cleaned absolute path p starts with MOCK_TMP_PREFIX. Such names are
+ * the mock's own: a client's file of that name would be mistaken for a temp file (start-up
+ * cleanup would delete it), and a client could name, and so replace, read or remove, a live
+ * upload's temp file. Checked on the cleaned path, the one storage opens, so no spelling ("%2e",
+ * "\\", "//", "./") gets a reserved name past it.
+ */
+int mock_path_reserved(const char *p);
+
 #endif

@@ -3,9 +3,13 @@
  * the validator's error texts, and the answer in OpenList's envelope.
  */
 #include "api.h"
+#include "gojson.h"
+#include "gostr.h"
+#include "sp_common.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,37 +18,10 @@ enum MHD_Result mock_call_answer(mock_call *call, unsigned status, int code, con
 {
     call->ans->http_status = status;
     call->ans->code = code;
-    snprintf(call->ans->msg, sizeof call->ans->msg, "%s", msg);
+    /* The token check leaves its refusal in ans->msg itself: snprintf must not copy onto it. */
+    if (msg != call->ans->msg)
+        snprintf(call->ans->msg, sizeof call->ans->msg, "%s", msg);
     return mock_respond(call->c, status, code, msg, data, 0);
-}
-
-static const char *go_kind(mock_field_kind k)
-{
-    switch (k) {
-    case MOCK_FIELD_STRING:
-        return "string";
-    case MOCK_FIELD_INT:
-        return "int";
-    case MOCK_FIELD_BOOL:
-        return "bool";
-    case MOCK_FIELD_STRINGS:
-        return "[]string";
-    }
-    return "?";
-}
-
-/* encoding/json's name for what a JSON value is, in "cannot unmarshal X into". */
-static const char *json_kind(const cJSON *v)
-{
-    if (cJSON_IsNumber(v))
-        return "number";
-    if (cJSON_IsString(v))
-        return "string";
-    if (cJSON_IsBool(v))
-        return "bool";
-    if (cJSON_IsArray(v))
-        return "array";
-    return "object";
 }
 
 /* The struct's name without its package: "LoginReq" of "handles.LoginReq". */
@@ -55,173 +32,199 @@ static const char *short_type(const mock_bind_type *t)
 }
 
 /*
- * The member of obj that Go's decoder puts in a field tagged key: an exact match, else the last
- * member whose name equals it ignoring case (Go's decoder folds case, and a later duplicate
- * overwrites an earlier one).
+ * Answers gin's error text, which jsoniter may have given NUL bytes and raw body bytes: the
+ * envelope is written here with gin's own string escaping (mock_gj_quote) rather than through a
+ * C string. The journal keeps a printable copy.
  */
-static const cJSON *member(const cJSON *obj, const char *key)
+static enum MHD_Result answer_bind_error(mock_call *call, const char *err, size_t n)
 {
-    const cJSON *hit = NULL, *m;
-    cJSON_ArrayForEach(m, obj)
-    {
-        if (m->string != NULL && strcmp(m->string, key) == 0)
-            hit = m;
+    size_t qn = mock_gj_quote(err, n, NULL, 0);
+    char *body = malloc(qn + 48);
+    if (body == NULL)
+        return MHD_NO;
+    static const char head[] = "{\"code\":400,\"message\":", tail[] = ",\"data\":null}";
+    memcpy(body, head, sizeof head - 1);
+    mock_gj_quote(err, n, body + sizeof head - 1, qn + 1);
+    memcpy(body + sizeof head - 1 + qn, tail, sizeof tail);
+    call->ans->http_status = MHD_HTTP_OK;
+    call->ans->code = 400;
+    char shown[sizeof call->ans->msg];
+    size_t w = 0;
+    for (size_t i = 0; i < n && w + 5 < sizeof shown; i++) {
+        if (err[i] == '\0') {
+            memcpy(shown + w, "\\x00",
+                   4); /* sp__printable's spelling, which a C string can't carry */
+            w += 4;
+        } else
+            shown[w++] = err[i];
     }
-    if (hit != NULL)
-        return hit;
-    cJSON_ArrayForEach(m, obj)
-    {
-        if (m->string != NULL && strcasecmp(m->string, key) == 0)
-            hit = m;
-    }
-    return hit;
+    shown[w] = '\0';
+    sp__printable(shown, call->ans->msg, sizeof call->ans->msg);
+    return mock_respond_raw(call->c, MHD_HTTP_OK, body, "application/json; charset=utf-8");
 }
 
-/* Fills out from one JSON value; -1 with encoding/json's text for a value of the wrong type. */
-static int take(const mock_bind_type *t, const mock_field *f, const cJSON *v, mock_value *out,
-                char *err, size_t errsz)
+/* A string as the routes see it: cut at a NUL, which no path or name may hold anyway. */
+static cJSON *str_item(const mock_gj_str *v)
 {
-    int ok;
-    switch (f->kind) {
-    case MOCK_FIELD_STRING:
-        if ((ok = cJSON_IsString(v)))
-            out->s = v->valuestring;
-        break;
-    case MOCK_FIELD_INT:
-        /* Go refuses a fraction or a value past int64 for an int field. */
-        ok = cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble &&
-             v->valuedouble >= -9223372036854775808.0 && v->valuedouble < 9223372036854775808.0;
-        if (ok)
-            out->i = (long long)v->valuedouble;
-        else if (cJSON_IsNumber(v)) {
-            char num[64];
-            snprintf(num, sizeof num, "%.17g", v->valuedouble);
-            snprintf(err, errsz,
-                     "json: cannot unmarshal number %s into Go struct field %s.%s of type %s", num,
-                     short_type(t), f->json, go_kind(f->kind));
-            return -1;
-        }
-        break;
-    case MOCK_FIELD_BOOL:
-        if ((ok = cJSON_IsBool(v)))
-            out->b = cJSON_IsTrue(v);
-        break;
-    case MOCK_FIELD_STRINGS: {
-        ok = cJSON_IsArray(v);
-        const cJSON *e;
-        cJSON_ArrayForEach(e, v)
-        {
-            if (!cJSON_IsString(e)) {
-                snprintf(err, errsz,
-                         "json: cannot unmarshal %s into Go struct field %s.%s of type string",
-                         json_kind(e), short_type(t), f->json);
-                return -1;
-            }
-        }
-        if (ok)
-            out->strs = v;
-        break;
-    }
-    default:
-        ok = 0;
-    }
-    if (!ok) {
-        snprintf(err, errsz, "json: cannot unmarshal %s into Go struct field %s.%s of type %s",
-                 json_kind(v), short_type(t), f->json, go_kind(f->kind));
-        return -1;
-    }
-    out->set = 1;
-    return 0;
-}
-
-/* The JSON binder: decode the one value the body starts with into the fields. */
-static int bind_json(mock_call *call, const mock_bind_type *t, mock_value *out, char *err,
-                     size_t errsz)
-{
-    size_t skip = strspn(call->body, " \t\r\n");
-    if (skip == call->body_len) {
-        snprintf(err, errsz, "EOF"); /* io.EOF from the decoder: no value at all */
-        return -1;
-    }
-    const char *end = NULL;
-    call->bound = cJSON_ParseWithLengthOpts(call->body, call->body_len, &end, 0);
-    if (call->bound == NULL) {
-        const char *at = cJSON_GetErrorPtr();
-        if (at == NULL || at >= call->body + call->body_len)
-            snprintf(err, errsz, "unexpected EOF");
-        else
-            snprintf(err, errsz, "invalid character '%c' looking for beginning of value", *at);
-        return -1;
-    }
-    if (cJSON_IsNull(call->bound))
-        return 0;
-    if (!cJSON_IsObject(call->bound)) {
-        snprintf(err, errsz, "json: cannot unmarshal %s into Go value of type %s",
-                 json_kind(call->bound), t->go_type);
-        return -1;
-    }
-    /* Go reports the first field of the wrong type, having decoded the rest. */
-    int failed = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        char later[512];
-        const cJSON *v = member(call->bound, t->fields[i].json);
-        if (v != NULL && !cJSON_IsNull(v) &&
-            take(t, &t->fields[i], v, &out[i], failed ? later : err,
-                 failed ? sizeof later : errsz) < 0)
-            failed = 1;
-    }
-    return failed ? -1 : 0;
+    char *tmp = strndup(v->p != NULL ? v->p : "", v->n);
+    cJSON *item = tmp != NULL ? cJSON_CreateString(tmp) : NULL;
+    free(tmp);
+    return item;
 }
 
 /*
- * The form binder (any other Content-Type, and GET): the request's query fields named after the
- * Go fields, as gin maps a struct without form tags. Only strings and ints are ever sent so.
+ * The JSON binder: jsoniter's Decoder over the body as OpenList's build runs it (gojson.c),
+ * then the values copied into call->bound, which lives until the route returns.
  */
-static void bind_form(mock_call *call, const mock_bind_type *t, mock_value *out)
+static int bind_json(mock_call *call, const mock_bind_type *t, mock_value *out, enum MHD_Result *r)
 {
+    mock_gj_field gf[MOCK_GJ_MAXFIELDS];
+    static const mock_gj_kind kinds[] = {
+        [MOCK_FIELD_STRING] = MOCK_GJ_STRING,
+        [MOCK_FIELD_INT] = MOCK_GJ_INT,
+        [MOCK_FIELD_BOOL] = MOCK_GJ_BOOL,
+        [MOCK_FIELD_STRINGS] = MOCK_GJ_STRINGS,
+    };
+    if (t->n > MOCK_GJ_MAXFIELDS)
+        return *r = MHD_NO, -1;
+    for (size_t i = 0; i < t->n; i++)
+        gf[i] = (mock_gj_field){t->fields[i].json, t->fields[i].go, kinds[t->fields[i].kind],
+                                t->fields[i].required ? MOCK_GJ_REQUIRED : 0};
+    mock_gj_struct gs = {t->go_type, gf, t->n};
+    mock_gj_doc doc;
+    memset(&doc, 0, sizeof doc);
+    /* The head is taken to have come in a read of its own: exact for every body that fits in
+     * net/http's first 4 KiB read, which an OpenList request body does. */
+    int e = mock_gj_decode(&gs, call->body, call->body_len, 0, &doc);
+    if (e == MOCK_GJ_EGO) {
+        *r = answer_bind_error(call, doc.err, doc.errlen);
+        mock_gj_done(&doc);
+        return -1;
+    }
+    if (e != MOCK_GJ_OK || (call->bound = cJSON_CreateObject()) == NULL) {
+        mock_gj_done(&doc);
+        return *r = MHD_NO, -1;
+    }
     for (size_t i = 0; i < t->n; i++) {
-        const char *v =
-            MHD_lookup_connection_value(call->c, MHD_GET_ARGUMENT_KIND, t->fields[i].go);
-        if (v == NULL)
-            continue;
-        if (t->fields[i].kind == MOCK_FIELD_STRING) {
-            out[i].s = v;
+        const mock_gj_value *v = &doc.v[i];
+        cJSON *item = NULL;
+        switch (t->fields[i].kind) {
+        case MOCK_FIELD_STRING:
+            item = str_item(&v->s);
+            out[i].s = item != NULL ? item->valuestring : "";
+            out[i].set = v->s.n > 0;
+            break;
+        case MOCK_FIELD_INT:
+            out[i].i = v->i;
+            out[i].set = v->i != 0;
+            break;
+        case MOCK_FIELD_BOOL:
+            out[i].b = v->b;
+            out[i].set = v->b;
+            break;
+        case MOCK_FIELD_STRINGS:
+            if (v->nil)
+                break;
+            item = cJSON_CreateArray();
+            for (size_t k = 0; item != NULL && k < v->count; k++)
+                cJSON_AddItemToArray(item, str_item(&v->list[k]));
+            out[i].strs = item;
             out[i].set = 1;
+            break;
+        }
+        if (item != NULL)
+            cJSON_AddItemToObject(call->bound, t->fields[i].json, item);
+    }
+    mock_gj_done(&doc);
+    return 0;
+}
+
+/* Go's strconv.ParseBool, whose error gin's form binder returns as is. */
+static int parse_bool(const char *v, int *out, char *err, size_t errsz)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+            *out = strcmp(v, yes[i]) == 0;
+            return 0;
         }
     }
+    char q[256];
+    mock_go_quote(v, strlen(v), q, sizeof q);
+    snprintf(err, errsz, "strconv.ParseBool: parsing %s: invalid syntax", q);
+    return -1;
+}
+
+/*
+ * The form binder (any other Content-Type, and GET): the request's query fields named by their
+ * form tags (the Go names for fields without one), in struct order, the first bad value ending
+ * it with strconv's error. As gin's setWithProperType does, a number or bool is trimmed of
+ * spaces first, and an empty one is Go's zero value.
+ */
+static int bind_form(mock_call *call, const mock_bind_type *t, mock_value *out, char *err,
+                     size_t errsz)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const mock_field *f = &t->fields[i];
+        const char *v = MHD_lookup_connection_value(call->c, MHD_GET_ARGUMENT_KIND,
+                                                    f->form != NULL ? f->form : f->go);
+        if (v == NULL)
+            continue;
+        char num[256];
+        size_t lead = strspn(v, " \t\r\n"), len = strlen(v + lead);
+        while (len > 0 && strchr(" \t\r\n", v[lead + len - 1]) != NULL)
+            len--;
+        snprintf(num, sizeof num, "%.*s", (int)len, v + lead);
+        int64_t n = 0;
+        switch (f->kind) {
+        case MOCK_FIELD_STRING:
+            out[i].s = v;
+            break;
+        case MOCK_FIELD_INT:
+            if (*num != '\0' && mock_go_parse_int(num, &n, err, errsz) < 0)
+                return -1;
+            out[i].i = n;
+            break;
+        case MOCK_FIELD_BOOL:
+            if (*num != '\0' && parse_bool(num, &out[i].b, err, errsz) < 0)
+                return -1;
+            break;
+        case MOCK_FIELD_STRINGS:
+            continue; /* no route takes a list as a form field */
+        }
+        out[i].set = 1;
+    }
+    return 0;
 }
 
 int mock_call_bind(mock_call *call, const mock_bind_type *t, mock_value *out, enum MHD_Result *r)
 {
-    char err[512] = "";
     for (size_t i = 0; i < t->n; i++)
         out[i] = (mock_value){.s = ""};
     const char *ct = mock_header(call->c, MHD_HTTP_HEADER_CONTENT_TYPE);
     size_t ctn = ct != NULL ? strcspn(ct, " ;") : 0;
-    int json =
-        strcmp(call->method, "GET") != 0 && ctn == 16 && strncmp(ct, "application/json", 16) == 0;
-    if (json && bind_json(call, t, out, err, sizeof err) < 0) {
-        *r = mock_call_answer(call, MHD_HTTP_OK, 400, err, NULL);
+    /* gin's binding.Default: JSON only for a non-GET request that says application/json. */
+    if (strcmp(call->method, "GET") != 0 && ctn == 16 &&
+        strncasecmp(ct, "application/json", 16) == 0)
+        return bind_json(call, t, out, r);
+    char err[512];
+    if (bind_form(call, t, out, err, sizeof err) < 0) {
+        *r = answer_bind_error(call, err, strlen(err));
         return -1;
     }
-    if (!json)
-        bind_form(call, t, out);
-    /* go-playground/validator: one line per failed field, joined by '\n'. */
+    /* go-playground/validator on the form's result: one line per failed field, joined by '\n'. */
     size_t n = 0;
     for (size_t i = 0; i < t->n; i++) {
         const mock_field *f = &t->fields[i];
-        int zero = f->kind == MOCK_FIELD_STRING ? *out[i].s == '\0'
-                   : f->kind == MOCK_FIELD_INT  ? out[i].i == 0
-                   : f->kind == MOCK_FIELD_BOOL ? !out[i].b
-                                                : out[i].strs == NULL;
-        if (f->required && zero && n < sizeof err)
+        if (f->required && !out[i].set && n < sizeof err)
             n += (size_t)snprintf(err + n, sizeof err - n,
                                   "%sKey: '%s.%s' Error:Field validation for '%s' failed on the "
                                   "'required' tag",
                                   n > 0 ? "\n" : "", short_type(t), f->go, f->go);
     }
     if (n > 0) {
-        *r = mock_call_answer(call, MHD_HTTP_OK, 400, err, NULL);
+        *r = answer_bind_error(call, err, strlen(err));
         return -1;
     }
     return 0;

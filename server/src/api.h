@@ -44,12 +44,16 @@ typedef enum mock_field_kind {
     MOCK_FIELD_STRINGS, /* []string */
 } mock_field_kind;
 
-/* One field of a request struct: its json tag, its Go name, its kind, binding:"required". */
+/*
+ * One field of a request struct: its json tag, its Go name, its kind, binding:"required", and
+ * its form tag (NULL when it has none: gin's form binder then uses the Go name).
+ */
 typedef struct mock_field {
     const char *json;
     const char *go;
     mock_field_kind kind;
     int required;
+    const char *form;
 } mock_field;
 
 /* A request struct as Go declares it: "handles.LoginReq" and its fields. */

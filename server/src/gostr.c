@@ -1,12 +1,14 @@
 /*
  * The few pieces of Go's standard library whose exact output clients see in AList's messages:
- * strconv.Quote, strconv.ParseInt (base 10, 64 bits) and UTF-8 validation as encoding/json and
- * strconv apply it.
+ * strconv.Quote, strconv.ParseInt (base 10, 64 bits), UTF-8 validation as encoding/json and
+ * strconv apply it, net/url's escaping, and the two time formats of JSON and HTTP.
  */
 #include "gostr.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 size_t mock_utf8_len(const unsigned char *s, size_t n, uint32_t *rune)
 {
@@ -137,4 +139,75 @@ const char *mock_go_errno(int e, char *buf, size_t bufsz)
     if (buf[0] >= 'A' && buf[0] <= 'Z')
         buf[0] = (char)(buf[0] - 'A' + 'a');
     return buf;
+}
+
+size_t mock_go_escape(const char *s, size_t n, mock_go_esc mode, char *out, size_t outsz)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '_' || c == '.' || c == '~' ||
+                   (mode == MOCK_ESC_PATH_SEGMENT && c != '\0' && strchr("$&+:=@", c) != NULL);
+        char e[3] = {(char)c, 0, 0};
+        size_t k = 1;
+        if (!keep) {
+            e[0] = '%';
+            e[1] = hex[c >> 4];
+            e[2] = hex[c & 15];
+            k = 3;
+        }
+        for (size_t j = 0; j < k; j++, w++)
+            if (w + 1 < outsz)
+                out[w] = e[j];
+    }
+    if (outsz > 0)
+        out[w < outsz ? w : outsz - 1] = '\0';
+    return w;
+}
+
+const char *mock_go_time(struct timespec t, char *out, size_t outsz)
+{
+    struct tm tm;
+    char base[64], frac[16] = "", zone[16] = "Z";
+    localtime_r(&t.tv_sec, &tm);
+    strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (t.tv_nsec > 0) {
+        int n = snprintf(frac, sizeof frac, ".%09ld", t.tv_nsec);
+        while (n > 1 && frac[n - 1] == '0')
+            frac[--n] = '\0';
+    }
+    /* Go writes the offset in whole minutes, and "Z" only for an offset of zero. */
+    long off = tm.tm_gmtoff / 60;
+    if (off != 0)
+        snprintf(zone, sizeof zone, "%c%02d:%02d", off < 0 ? '-' : '+', (int)(labs(off) / 60 % 100),
+                 (int)(labs(off) % 60));
+    snprintf(out, outsz, "%s%s%s", base, frac, zone);
+    return out;
+}
+
+const char *mock_http_date(time_t t, char *out, size_t outsz)
+{
+    struct tm tm;
+    /* The C locale's day and month names are the English ones HTTP wants. */
+    strftime(out, outsz, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&t, &tm));
+    return out;
+}
+
+int mock_http_parse_date(const char *s, time_t *t)
+{
+    /* http.ParseTime's three layouts: TimeFormat, RFC 850 and asctime. */
+    static const char *const layouts[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
+                                          "%a %b %e %H:%M:%S %Y"};
+    for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        const char *end = strptime(s, layouts[i], &tm);
+        if (end != NULL && *end == '\0') {
+            *t = timegm(&tm);
+            return 0;
+        }
+    }
+    return -1;
 }

@@ -6,7 +6,10 @@
  */
 #include "handler.h"
 #include "api.h"
+#include "download.h"
+#include "fsapi.h"
 #include "journal.h"
+#include "login.h"
 #include "respond.h"
 #include "upload.h"
 #include "watchdog.h"
@@ -23,7 +26,8 @@ typedef enum mock_kind {
     MOCK_KIND_FORM,     /* an upload as multipart/form-data */
     MOCK_KIND_PING,
     MOCK_KIND_JOURNAL,
-    MOCK_KIND_CALL, /* a route function, run once its small body is in (api.h) */
+    MOCK_KIND_CALL,     /* a route function, run once its small body is in (api.h) */
+    MOCK_KIND_DOWNLOAD, /* a call whose answer is a file streamed from disk (download.c) */
 } mock_kind;
 
 /* A route: method ("*" for gin's g.Any), path (a prefix when it ends in '/'), what serves it. */
@@ -39,7 +43,22 @@ static const mock_route routes[] = {
     /* The uploads check the token themselves, in AList's order of checks. */
     {"PUT", "/api/fs/put", MOCK_KIND_PUT, NULL, MOCK_AUTH_NONE},
     {"PUT", "/api/fs/form", MOCK_KIND_FORM, NULL, MOCK_AUTH_NONE},
+    {"POST", "/api/auth/login", MOCK_KIND_CALL, mock_route_login, MOCK_AUTH_NONE},
+    {"POST", "/api/auth/login/hash", MOCK_KIND_CALL, mock_route_login_hash, MOCK_AUTH_NONE},
+    {"GET", "/api/auth/logout", MOCK_KIND_CALL, mock_route_logout, MOCK_AUTH_REQUIRE},
+    {"GET", "/api/me", MOCK_KIND_CALL, mock_route_me, MOCK_AUTH_REQUIRE},
     {"*", "/ping", MOCK_KIND_PING, NULL, MOCK_AUTH_NONE},
+    /* OpenList's fs routes (server/router.go:106-107, 194-212): list and get take any method
+     * and let a disabled guest reach the handler, which refuses it after binding. */
+    {"*", "/api/fs/get", MOCK_KIND_CALL, mock_fs_get, MOCK_AUTH_LET_GUEST},
+    {"*", "/api/fs/list", MOCK_KIND_CALL, mock_fs_list, MOCK_AUTH_LET_GUEST},
+    {"POST", "/api/fs/mkdir", MOCK_KIND_CALL, mock_fs_mkdir, MOCK_AUTH_REQUIRE},
+    {"POST", "/api/fs/remove", MOCK_KIND_CALL, mock_fs_remove_route, MOCK_AUTH_REQUIRE},
+    /* Downloads check a sign, not a token (server/router.go:49-52). */
+    {"GET", "/d/", MOCK_KIND_DOWNLOAD, mock_download, MOCK_AUTH_NONE},
+    {"HEAD", "/d/", MOCK_KIND_DOWNLOAD, mock_download, MOCK_AUTH_NONE},
+    {"GET", "/p/", MOCK_KIND_DOWNLOAD, mock_download, MOCK_AUTH_NONE},
+    {"HEAD", "/p/", MOCK_KIND_DOWNLOAD, mock_download, MOCK_AUTH_NONE},
     {"GET", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, MOCK_AUTH_NONE},
     {"DELETE", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, MOCK_AUTH_NONE},
 };
@@ -61,7 +80,7 @@ typedef struct mock_req {
     char *body;        /* a call's body so far (malloc'd, NUL-terminated), NULL before any */
     size_t body_len;
     int body_over; /* the call's body passed MOCK_CALL_BODY_MAX (or memory ran out) */
-    mock_who who;  /* whom the token named, on a call */
+    mock_who who;  /* whom the token named, on a call that checks it (name NULL otherwise) */
 } mock_req;
 
 static const mock_route *route_of(const char *method, const char *url)
@@ -116,9 +135,18 @@ static void journal_outcome(mock_req *rq, struct MHD_Connection *c,
         .message = rq->ans.msg,
         .stored = mock_upload_stored(rq->up),
         .duration_ms = sp__now_ms() - rq->t0,
+        .user = rq->up != NULL ? mock_upload_user(rq->up) : rq->who.name,
     };
     if (rq->ans.http_status == 0) {
         unanswered(rq, c, toe, why, sizeof why);
+        o.message = why;
+    } else if (rq->route->kind == MOCK_KIND_DOWNLOAD &&
+               toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        /* The answer was queued in full, but the connection ended before all of it was sent. */
+        snprintf(why, sizeof why,
+                 "%.150s; cut short: the connection ended before the whole answer "
+                 "was sent",
+                 rq->ans.msg);
         o.message = why;
     }
     mock_journal_add(rq->entry, &o);
@@ -158,6 +186,7 @@ static enum MHD_Result first_call(mock_req *rq, struct MHD_Connection *c, const 
         }
         return mock_journal_list(c);
     case MOCK_KIND_CALL:
+    case MOCK_KIND_DOWNLOAD:
         return MHD_YES; /* the route runs once the body is in */
     case MOCK_KIND_NONE:
         break;
@@ -201,7 +230,7 @@ static enum MHD_Result run_call(mock_req *rq, struct MHD_Connection *c, const ch
         .url = url,
         .body = rq->body != NULL ? rq->body : "",
         .body_len = rq->body_len,
-        .who = {.name = "guest", .admin = 0},
+        .who = {.name = "guest", .user = &rq->srv->cfg.users[1]},
         .ans = &rq->ans,
     };
     if (rq->body_over) {
@@ -211,10 +240,11 @@ static enum MHD_Result run_call(mock_req *rq, struct MHD_Connection *c, const ch
                  MOCK_CALL_BODY_MAX);
         return mock_call_answer(&call, MHD_HTTP_OK, 400, m, NULL);
     }
-    if (rq->route->auth != MOCK_AUTH_NONE &&
-        mock_auth_check(rq->srv, c, rq->route->auth, &call.who, &rq->ans) < 0)
-        return mock_call_answer(&call, MHD_HTTP_OK, rq->ans.code, rq->ans.msg, NULL);
-    rq->who = call.who;
+    if (rq->route->auth != MOCK_AUTH_NONE) {
+        if (mock_auth_check(rq->srv, c, rq->route->auth, &call.who, &rq->ans) < 0)
+            return mock_call_answer(&call, MHD_HTTP_OK, rq->ans.code, rq->ans.msg, NULL);
+        rq->who = call.who;
+    }
     enum MHD_Result r = rq->route->fn(&call);
     cJSON_Delete(call.bound);
     return r;
@@ -244,7 +274,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return first_call(rq, c, method, url);
     }
     int upload = rq->up != NULL && rq->ans.http_status == 0;
-    int call = rq->route->kind == MOCK_KIND_CALL && rq->ans.http_status == 0;
+    int call = (rq->route->kind == MOCK_KIND_CALL || rq->route->kind == MOCK_KIND_DOWNLOAD) &&
+               rq->ans.http_status == 0;
     if (*upload_data_size > 0) {
         if (upload)
             return mock_upload_body(rq->up, c, upload_data, upload_data_size);

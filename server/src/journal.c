@@ -29,6 +29,7 @@ enum entry_str {
     E_TIME,
     E_METHOD,
     E_PATH,
+    E_USER,
     E_FILE_PATH,
     E_STORED_PATH,
     E_TRANSFER_ENCODING,
@@ -46,11 +47,22 @@ enum entry_str {
 };
 
 static const char *const key[E_NSTR] = {
-    "time",         "method",        "path",
-    "file_path",    "stored_path",   "transfer_encoding",
-    "content_type", "x_file_size",   "x_file_md5",
-    "x_file_sha1",  "x_file_sha256", "last_modified",
-    "overwrite",    "as_task",       "x_mock_fault",
+    "time",
+    "method",
+    "path",
+    "user",
+    "file_path",
+    "stored_path",
+    "transfer_encoding",
+    "content_type",
+    "x_file_size",
+    "x_file_md5",
+    "x_file_sha1",
+    "x_file_sha256",
+    "last_modified",
+    "overwrite",
+    "as_task",
+    "x_mock_fault",
     "message",
 };
 
@@ -176,6 +188,7 @@ void mock_entry_free(mock_entry *e)
 /* Records what the request came to. */
 static void entry_finish(mock_entry *e, const mock_outcome *o)
 {
+    put_str(e, E_USER, o->user);
     put_str(e, E_STORED_PATH, o->stored_path);
     put_str(e, E_MESSAGE, o->message);
     e->bytes_received = o->bytes_received;
@@ -291,15 +304,16 @@ static void log_entry(const mock_entry *e)
         return;
     }
     /* Four bytes per recorded byte: every one may need a \xHH escape. */
-    char tm[64], method[4 * 64], path[4 * MOCK_JOURNAL_VALUE_MAX + 8];
+    char tm[64], method[4 * 64], path[4 * MOCK_JOURNAL_VALUE_MAX + 8], user[4 * 64 + 8];
     char fp[4 * MOCK_JOURNAL_VALUE_MAX + 8], msg[4 * MOCK_JOURNAL_VALUE_MAX + 8];
-    char line[sizeof tm + sizeof method + sizeof path + sizeof fp + sizeof msg + 256];
-    snprintf(line, sizeof line, "%s %s %s file_path=\"%s\" bytes=%llu status=%u code=%d ms=%lld %s",
+    char line[sizeof tm + sizeof method + sizeof path + sizeof fp + sizeof msg + sizeof user + 256];
+    snprintf(line, sizeof line,
+             "%s %s %s file_path=\"%s\" bytes=%llu status=%u code=%d user=%s ms=%lld %s",
              shown(e, E_TIME, "-", tm, sizeof tm), shown(e, E_METHOD, "-", method, sizeof method),
              shown(e, E_PATH, "-", path, sizeof path), shown(e, E_FILE_PATH, "", fp, sizeof fp),
              (unsigned long long)e->bytes_received, e->http_status,
-             e->http_status != 0 ? e->code : 0, (long long)e->duration_ms,
-             shown(e, E_MESSAGE, "", msg, sizeof msg));
+             e->http_status != 0 ? e->code : 0, shown(e, E_USER, "-", user, sizeof user),
+             (long long)e->duration_ms, shown(e, E_MESSAGE, "", msg, sizeof msg));
     emit(line);
 }
 

@@ -25,6 +25,7 @@ typedef struct mock_outcome {
     const char *message;  /* the answer's message, or why there was none */
     int stored;
     int64_t duration_ms;
+    const char *user; /* whom the token named, NULL on a route without a check or if refused */
 } mock_outcome;
 
 /*

@@ -2,10 +2,12 @@
  * streamput-mock: a constant-memory stand-in for AList/OpenList's PUT /api/fs/put.
  * main() parses the options, opens the root, starts libmicrohttpd and waits for SIGINT/SIGTERM.
  */
+#include "auth.h"
 #include "config.h"
 #include "handler.h"
 #include "journal.h"
 #include "options.h"
+#include "sign.h"
 #include "sleep.h"
 #include "storage.h"
 #include "tls.h"
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -218,6 +221,10 @@ int main(int argc, char **argv)
     if ((rc = mock_tls_setup(&srv.cfg, &tls)) != 0)
         return rc;
     rc = 1;
+    if (mock_auth_init() < 0) {
+        fprintf(stderr, "streamput-mock: no random bytes for the token signing key\n");
+        goto out;
+    }
     if (mock_journal_init(srv.cfg.journal, srv.cfg.journal_bytes, srv.cfg.log_format) < 0) {
         fprintf(stderr, "streamput-mock: out of memory for --journal %zu\n", srv.cfg.journal);
         goto out;
@@ -225,6 +232,12 @@ int main(int argc, char **argv)
     raise_fd_limit();
     if (open_root(&srv) < 0)
         goto out;
+    if (mock_sign_init(&srv) < 0) {
+        fprintf(stderr, "streamput-mock: no random bytes for the sign key\n");
+        goto out;
+    }
+    /* The fs routes write times in the local zone, as Go does: TZ is read once, now. */
+    tzset();
     block_signals(&sigs);
     if (mock_watchdog_start(srv.cfg.header_timeout, srv.cfg.body_min_rate, srv.cfg.body_grace) <
         0) {
@@ -250,5 +263,6 @@ out:
     mock_tls_free(&tls);
     if (srv.rootfd >= 0)
         close(srv.rootfd);
+    mock_options_free(&srv.cfg);
     return rc;
 }

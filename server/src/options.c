@@ -7,9 +7,11 @@
  */
 #include "options.h"
 #include "fault.h"
+#include "users.h"
 #include "sp_common.h"
 
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,7 +21,9 @@
 static const char usage_head[] =
     "Usage: streamput-mock --root DIR [options]\n"
     "A constant-memory stand-in for AList/OpenList's PUT /api/fs/put: every body is streamed to\n"
-    "a temp file next to its target and renamed into place only when complete and accepted.\n";
+    "a temp file next to its target and renamed into place only when complete and accepted.\n"
+    "It also answers OpenList's /api/fs/get, list, mkdir and remove over --root, and serves its\n"
+    "files, signed, at /d/PATH and /p/PATH (ranges included).\n";
 
 static const char usage_tail[] =
     "\n"
@@ -41,6 +45,9 @@ typedef struct opt_row opt_row;
 /* Takes an option's value (NULL for a flag) into cfg, or exits 2 with a message. */
 typedef void (*opt_set)(const opt_row *o, mock_config *cfg, const char *val);
 
+/* What of an option's value is a secret, overwritten in argv once it is taken. */
+enum { SECRET_NONE = 0, SECRET_ALL, SECRET_AFTER_NAME };
+
 /* One option, or with name NULL a heading of --help. */
 struct opt_row {
     const char *name; /* the long option without "--"; NULL: help is a heading */
@@ -50,6 +57,7 @@ struct opt_row {
     uint64_t min, max; /* the range set_number and set_size accept */
     const char *what;  /* set_size: what a good value looks like, for the message */
     const char *help;  /* the --help text; each '\n' starts an indented line */
+    int secret;        /* SECRET_*: what of the value ps must not show */
 };
 
 #define CFG(field) offsetof(mock_config, field), sizeof(((mock_config *)0)->field)
@@ -124,8 +132,37 @@ static void set_token(const opt_row *o, mock_config *cfg, const char *val)
     (void)o;
     if (*val == '\0')
         die_usage("--token must not be empty (leave it out for guest access)");
-    cfg->token = val;
-    cfg->token_len = strlen(val);
+    /* A copy: the value in argv is overwritten so that ps does not show it. */
+    char *t = strdup(val);
+    if (t == NULL)
+        die_usage("out of memory");
+    free((char *)cfg->token); /* the last --token wins */
+    cfg->token = t;
+    cfg->token_len = strlen(t);
+}
+
+/* --user, --users-file, --otp-secret: the users table's own parsers, one message each. */
+static void set_user(const opt_row *o, mock_config *cfg, const char *val)
+{
+    char err[512];
+    int rc = strcmp(o->name, "user") == 0         ? mock_users_add(cfg, val, err, sizeof err)
+             : strcmp(o->name, "users-file") == 0 ? mock_users_file(cfg, val, err, sizeof err)
+                                                  : mock_users_otp(cfg, val, err, sizeof err);
+    if (rc < 0)
+        die_usage("%s", err);
+}
+
+/* A number of hours with an optional fraction ("48", "0.5"), kept in milliseconds. */
+static void set_hours(const opt_row *o, mock_config *cfg, const char *val)
+{
+    size_t digits = strspn(val, "0123456789"), dot = val[digits] == '.';
+    size_t frac = dot ? strspn(val + digits + 1, "0123456789") : 0;
+    double h = 0;
+    if ((digits == 0 && frac == 0) || val[digits + dot + frac] != '\0' ||
+        (h = strtod(val, NULL)) > (double)o->max)
+        die_usage("--%s needs a number of hours up to %llu such as 48 or 0.5, not '%s'", o->name,
+                  (unsigned long long)o->max, val);
+    store_uint(o, cfg, (uint64_t)(h * 3600000.0 + 0.5));
 }
 
 static void set_profile(const opt_row *o, mock_config *cfg, const char *val)
@@ -165,12 +202,12 @@ static const opt_row rows[] = {
      .help = "close a connection whose request head takes longer to\n"
              "arrive, however it dribbles (default 30, 0: never)"},
     {"body-min-rate", "SIZE", set_size, CFG(body_min_rate), 0, 0,
-     "a size in bytes per second such as 500 or 4K (0: no minimum)",
-     "close a connection whose body arrives slower than SIZE bytes\n"
-     "per second (e.g. 500, 4K; default 500, 0: never): the body\n"
-     "must be complete --body-grace seconds after its head, plus a\n"
-     "second per SIZE bytes received; time the mock spends not\n"
-     "reading (its faults, its disk) does not count"},
+     .what = "a size in bytes per second such as 500 or 4K (0: no minimum)",
+     .help = "close a connection whose body arrives slower than SIZE bytes\n"
+             "per second (e.g. 500, 4K; default 500, 0: never): the body\n"
+             "must be complete --body-grace seconds after its head, plus a\n"
+             "second per SIZE bytes received; time the mock spends not\n"
+             "reading (its faults, its disk) does not count"},
     {"body-grace", "SECONDS", set_number, CFG(body_grace), 0, 86400,
      .help = "how long a body may take before the rate applies (default 30)"},
     {.help = "TLS (HTTPS on the same listener):"},
@@ -186,13 +223,42 @@ static const opt_row rows[] = {
      .help = "write that certificate (PEM) to FILE, for a client's --cacert"},
     {.help = "AList behaviour:"},
     {"token", "TOKEN", set_token, CFG(token),
-     .help = "require Authorization: TOKEN (default: guest access)"},
+     .help = "require Authorization: TOKEN, the static admin token of\n"
+             "OpenList's settings (default: guest access)",
+     .secret = SECRET_ALL},
+    {"no-sign", NULL, set_flag, CFG(no_sign),
+     .help = "serve /d and /p without a sign (OpenList's sign_all off):\n"
+             "fs/get and fs/list then give \"sign\": \"\" and a raw_url without\n"
+             "?sign= (default: signed with --token, else a key made at start)"},
     {"profile", "alist|openlist", set_profile, CFG(profile),
-     .help = "body-length rules (default openlist): alist needs\n"
-             "Content-Length; openlist also takes chunked bodies"},
+     .help = "whose rules to follow (default openlist); alist means\n"
+             "AList v3.45.0, which needs Content-Length; openlist\n"
+             "also takes chunked bodies"},
+    {.help = "Users and login (POST /api/auth/login, /api/auth/login/hash, GET /api/me,\n"
+             "GET /api/auth/logout; tokens are HS256 JWTs signed with a key drawn per run):"},
+    {"user", "NAME:PASSWORD", set_user, 0, 0,
+     .help = "a user who may log in (repeatable); admin is OpenList's admin\n"
+             "(id 1, role 2), any other name a general user (ids from 3,\n"
+             "role 0, permission 136 = mkdir/upload and remove). With a\n"
+             "user or --token the guest is disabled. ps shows argv before\n"
+             "the mock overwrites it: prefer --users-file",
+     .secret = SECRET_AFTER_NAME},
+    {"users-file", "FILE", set_user, 0, 0,
+     .help = "users from FILE, one NAME:PASSWORD a line ('#' comments)"},
+    {"otp-secret", "NAME:BASE32", set_user, 0, 0,
+     .help = "the user's 2FA secret: logins need its TOTP code (RFC 6238,\n"
+             "30 s steps, 6 digits, one step of skew either way)",
+     .secret = SECRET_AFTER_NAME},
+    {"login-lock", "SECONDS", set_number, CFG(login_lock), 1, 86400,
+     .help = "after 5 failed logins a client (X-Forwarded-For, X-Real-IP or\n"
+             "its address) is refused with code 429 until SECONDS after its\n"
+             "last try (default 300)"},
+    {"token-expires", "HOURS", set_hours, CFG(token_expires_ms), 0, 100000,
+     .help = "how long a login token is valid (default 48; a fraction such\n"
+             "as 0.001 is 3.6 s)"},
     {.help = "Checks beyond AList:"},
-    {"max-body", "SIZE", set_size, CFG(max_body), 1, 0, "a size such as 1048576 or 64M",
-     "refuse bodies larger than SIZE (e.g. 64M) with code 413"},
+    {"max-body", "SIZE", set_size, CFG(max_body), 1, 0, .what = "a size such as 1048576 or 64M",
+     .help = "refuse bodies larger than SIZE (e.g. 64M) with code 413"},
     {"verify-hash", NULL, set_flag, CFG(verify_hash),
      .help = "check X-File-Md5/Sha1/Sha256 against the body; a mismatch is\n"
              "code 400 and stores nothing"},
@@ -203,9 +269,10 @@ static const opt_row rows[] = {
     {.help = "Diagnostics:"},
     {"journal", "N", set_number, CFG(journal), 0, 1000000,
      .help = "keep the last N requests for GET /_mock/requests (default 1000)"},
-    {"journal-bytes", "SIZE", set_size, CFG(journal_bytes), 1, 0, "a size such as 1048576 or 16M",
-     "and at most SIZE bytes of them (default 16M); each recorded\n"
-     "value is cut to 1 KiB and named in the entry's \"truncated\""},
+    {"journal-bytes", "SIZE", set_size, CFG(journal_bytes), 1, 0,
+     .what = "a size such as 1048576 or 16M",
+     .help = "and at most SIZE bytes of them (default 16M); each recorded\n"
+             "value is cut to 1 KiB and named in the entry's \"truncated\""},
     {"log-format", "text|json", set_log_format, CFG(log_format),
      .help = "access log on stderr (default text)"},
     {"fault", "SPEC", set_fault, CFG(fault), .help = "inject faults into every upload"},
@@ -272,7 +339,27 @@ static void set_defaults(mock_config *cfg)
      */
     cfg->body_min_rate = 500;
     cfg->body_grace = 30;
+    cfg->login_lock = 300;                       /* model.DefaultLockDuration */
+    cfg->token_expires_ms = 48ull * 3600 * 1000; /* conf.Conf.TokenExpiresIn */
     mock_fault_init(&cfg->fault);
+}
+
+/*
+ * Overwrites a secret in argv, the memory /proc/PID/cmdline (and so ps) reads, as daemons that
+ * take a password on the command line do. Only what follows the name is hidden for
+ * SECRET_AFTER_NAME, so ps still says whose it is.
+ */
+static void hide(char *val, int how)
+{
+    char *p = val;
+    if (how == SECRET_AFTER_NAME) {
+        p = strchr(val, ':');
+        if (p == NULL)
+            return;
+        p++;
+    }
+    for (; *p != '\0'; p++)
+        *p = '*';
 }
 
 void mock_parse_options(int argc, char **argv, mock_config *cfg)
@@ -296,6 +383,8 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
             die_usage("unknown option '%s'", argv[optind - 1]);
         const opt_row *row = &rows[o - OPT_BASE];
         row->set(row, cfg, optarg);
+        if (row->secret != SECRET_NONE)
+            hide(optarg, row->secret);
     }
     if (optind < argc)
         die_usage("unexpected argument '%s'", argv[optind]);
@@ -307,4 +396,17 @@ void mock_parse_options(int argc, char **argv, mock_config *cfg)
         die_usage("--tls-self-signed and --tls-cert exclude each other");
     if (cfg->tls_cert_out != NULL && !cfg->tls_self_signed)
         die_usage("--tls-cert-out needs --tls-self-signed");
+    char err[512];
+    if (mock_users_finish(cfg, err, sizeof err) < 0)
+        die_usage("%s", err);
+}
+
+void mock_options_free(mock_config *cfg)
+{
+    if (cfg->users != NULL)
+        OPENSSL_cleanse(cfg->users, cfg->nusers * sizeof *cfg->users);
+    free(cfg->users);
+    cfg->users = NULL;
+    free((char *)cfg->token);
+    cfg->token = NULL;
 }

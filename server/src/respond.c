@@ -1,7 +1,11 @@
 /*
- * Responses in AList's envelope. gin renders with encoding/json, which escapes '<', '>', '&',
- * U+2028 and U+2029 and replaces invalid UTF-8 with U+FFFD; cJSON does none of that, so its
- * compact output is rewritten here to be byte-identical to what a Go server sends.
+ * Responses in AList's envelope. Both servers' releases are built with -tags=jsoniter (OpenList
+ * and AList v3.45.0 build.sh), so gin renders with json-iterator's
+ * ConfigCompatibleWithStandardLibrary (v1.1.12 in both go.mod files), which escapes '<', '>', '&',
+ * U+2028 and U+2029, replaces invalid UTF-8 with U+FFFD and writes every control byte but \n, \r
+ * and \t as \u00XX (stream_str.go:241-308). cJSON does none of the first three and writes \b and
+ * \f short, so its compact output is rewritten here to be byte-identical to what the Go server
+ * sends.
  */
 #include "respond.h"
 #include "gostr.h"
@@ -35,7 +39,12 @@ long mock_json_go_into(const char *raw, char *out, size_t outsz, int escape_c1)
     for (size_t i = 0; i < n;) {
         char esc[8] = "";
         size_t k = 1; /* bytes of raw this step consumes */
-        if (s[i] == '<' || s[i] == '>' || s[i] == '&') {
+        if (s[i] == '\\' && i + 1 < n) {
+            /* An escape cJSON wrote, taken whole so that "\\b" stays a backslash and a 'b'. */
+            k = 2;
+            if (s[i + 1] == 'b' || s[i + 1] == 'f')
+                snprintf(esc, sizeof esc, "\\u%04x", s[i + 1] == 'b' ? 0x08u : 0x0cu);
+        } else if (s[i] == '<' || s[i] == '>' || s[i] == '&') {
             snprintf(esc, sizeof esc, "\\u%04x", s[i]);
         } else if (s[i] >= 0x80 && (k = mock_utf8_len(s + i, n - i, NULL)) == 0) {
             k = 1;

@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -26,6 +28,9 @@
 
 /* A temp file's name: MOCK_TMP_PREFIX and this many lower-case hex digits (8 random bytes). */
 #define TMP_HEX 16
+
+/* Deeper trees than this are not removed: each level holds a descriptor while it is emptied. */
+#define REMOVE_MAX_DEPTH 1024
 
 /*
  * openat2() confined beneath dirfd: magic links (/proc/self/fd/...) are refused too. The kernel
@@ -357,6 +362,289 @@ static int remove_stale_in(int dfd, int depth)
     }
     closedir(d);
     return n;
+}
+
+/* ---- the fs routes ---- */
+
+/* The path relative to the root, as openat2 wants it: "." for the root itself. */
+static const char *rel_of(const char *path)
+{
+    return path[0] == '/' && path[1] != '\0' ? path + 1 : ".";
+}
+
+/* 1 if name starts with MOCK_TMP_PREFIX: the mock's own, never shown, read or removed. */
+static int reserved_name(const char *name)
+{
+    return strncmp(name, MOCK_TMP_PREFIX, strlen(MOCK_TMP_PREFIX)) == 0;
+}
+
+/* statx of fd itself (flags 0) or of name in the directory fd (AT_SYMLINK_NOFOLLOW: lstat). */
+static int stat_at(int fd, const char *name, int flags, struct statx *sx)
+{
+    if (name == NULL)
+        return statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, sx);
+    return statx(fd, name, flags, STATX_BASIC_STATS | STATX_BTIME, sx);
+}
+
+static struct timespec ts_of(struct statx_timestamp t)
+{
+    return (struct timespec){.tv_sec = (time_t)t.tv_sec, .tv_nsec = (long)t.tv_nsec};
+}
+
+static void info_of(const struct statx *sx, mock_fs_info *fi)
+{
+    fi->is_dir = S_ISDIR(sx->stx_mode);
+    fi->regular = S_ISREG(sx->stx_mode);
+    fi->size = (int64_t)sx->stx_size;
+    fi->mtime = ts_of(sx->stx_mtime);
+    fi->btime = (sx->stx_mask & STATX_BTIME) ? ts_of(sx->stx_btime)
+                                             : (struct timespec){.tv_sec = 0, .tv_nsec = -1};
+}
+
+int mock_fs_stat(int rootfd, const char *path, mock_fs_info *fi)
+{
+    struct statx sx;
+    int fd = open_beneath(rootfd, rel_of(path), O_PATH, 0);
+    if (fd < 0)
+        return -1;
+    int rc = stat_at(fd, NULL, 0, &sx);
+    int e = errno;
+    close(fd);
+    if (rc < 0) {
+        errno = e;
+        return -1;
+    }
+    info_of(&sx, fi);
+    return 0;
+}
+
+int mock_fs_open_file(int rootfd, const char *path, mock_fs_info *fi)
+{
+    struct statx sx;
+    /* O_NONBLOCK: a FIFO must not hold the open until a writer comes; it is refused below. */
+    int fd = open_beneath(rootfd, rel_of(path), O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+    if (fd < 0)
+        return -1;
+    int bad = stat_at(fd, NULL, 0, &sx) < 0 ? errno
+              : S_ISDIR(sx.stx_mode)        ? EISDIR
+              : !S_ISREG(sx.stx_mode)       ? EINVAL
+                                            : 0;
+    if (bad != 0) {
+        close(fd);
+        errno = bad;
+        return -1;
+    }
+    fcntl(fd, F_SETFL, 0);
+    info_of(&sx, fi);
+    return fd;
+}
+
+void mock_fs_names_free(mock_fs_names *n)
+{
+    free(n->name);
+    free(n->buf);
+    *n = (mock_fs_names){0};
+}
+
+/* Go compares strings byte by byte, which is what strcmp does (as unsigned char). */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends name and its NUL to the growing buffer; -1 when out of memory. */
+static int add_name(mock_fs_names *out, size_t *len, size_t *cap, const char *name)
+{
+    size_t k = strlen(name) + 1;
+    if (*len + k > *cap) {
+        size_t c = *cap > 0 ? *cap * 2 : 4096;
+        while (c < *len + k)
+            c *= 2;
+        char *b = realloc(out->buf, c);
+        if (b == NULL)
+            return -1;
+        out->buf = b;
+        *cap = c;
+    }
+    memcpy(out->buf + *len, name, k);
+    *len += k;
+    out->n++;
+    return 0;
+}
+
+int mock_fs_readdir(int rootfd, const char *path, mock_fs_names *out)
+{
+    *out = (mock_fs_names){0};
+    int fd = open_beneath(rootfd, rel_of(path), O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0)
+        return -1;
+    int keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    DIR *d = keep >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL) {
+        int e = errno;
+        close(fd);
+        if (keep >= 0)
+            close(keep);
+        errno = e;
+        return -1;
+    }
+    size_t len = 0, cap = 0;
+    int rc = 0;
+    struct dirent *e;
+    errno = 0;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || reserved_name(e->d_name))
+            continue;
+        rc = add_name(out, &len, &cap, e->d_name);
+    }
+    if (rc == 0 && errno != 0)
+        rc = -1;
+    int err = errno;
+    closedir(d);
+    if (rc == 0 && out->n > 0 && (out->name = malloc(out->n * sizeof *out->name)) == NULL) {
+        rc = -1;
+        err = ENOMEM;
+    }
+    if (rc < 0) {
+        mock_fs_names_free(out);
+        close(keep);
+        errno = err;
+        return -1;
+    }
+    /* The pointers are taken only now: the buffer may have moved while it grew. */
+    for (size_t i = 0, off = 0; i < out->n; i++) {
+        out->name[i] = out->buf + off;
+        off += strlen(out->name[i]) + 1;
+    }
+    if (out->n > 1)
+        qsort(out->name, out->n, sizeof *out->name, by_name);
+    return keep;
+}
+
+int mock_fs_entry(int rootfd, int dirfd, const char *dirpath, const char *name, mock_fs_info *fi)
+{
+    struct statx sx;
+    if (stat_at(dirfd, name, AT_SYMLINK_NOFOLLOW, &sx) < 0)
+        return -1;
+    info_of(&sx, fi);
+    if (!S_ISLNK(sx.stx_mode))
+        return 0;
+    /* Resolved from the root, not from the directory: a link may lead to a sibling's subtree. */
+    char rel[PATH_MAX + NAME_MAX + 2];
+    const char *dir = rel_of(dirpath);
+    int n = strcmp(dir, ".") == 0 ? snprintf(rel, sizeof rel, "%s", name)
+                                  : snprintf(rel, sizeof rel, "%s/%s", dir, name);
+    fi->btime = (struct timespec){.tv_sec = 0, .tv_nsec = -1};
+    int fd = n > 0 && (size_t)n < sizeof rel ? open_beneath(rootfd, rel, O_PATH, 0) : -1;
+    if (fd >= 0 && stat_at(fd, NULL, 0, &sx) == 0) {
+        fi->is_dir = S_ISDIR(sx.stx_mode);
+        if (sx.stx_mask & STATX_BTIME)
+            fi->btime = ts_of(sx.stx_btime);
+    }
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
+int mock_fs_mkdirs(int rootfd, const char *path)
+{
+    char rel[4096];
+    size_t len = strlen(path);
+    if (path[0] != '/' || len >= sizeof rel) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(rel, path + 1, len); /* includes the NUL */
+    int fd = open_dir_creating(rootfd, rel, len - 1, NULL);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+/*
+ * Empties and removes the directory name in pfd, depth levels below the removal's start. Links
+ * are unlinked, never followed (O_NOFOLLOW), so nothing outside the tree is reached. Returns 0
+ * or -1 with the first error's errno; a temp file kept makes the directory's removal ENOTEMPTY.
+ */
+static int remove_tree(int pfd, const char *name, int depth)
+{
+    int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        /* Replaced by a file or a link since it was looked at: that is unlinked instead. */
+        if (errno == ENOTDIR || errno == ELOOP)
+            return unlinkat(pfd, name, 0);
+        return -1;
+    }
+    if (depth >= REMOVE_MAX_DEPTH) {
+        close(fd);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return -1;
+    }
+    int err = 0, kept = 0, removed;
+    /* Entries unlinked while the directory is read may shift what readdir returns: read again
+     * until a pass removes nothing. */
+    do {
+        removed = 0;
+        struct dirent *e;
+        rewinddir(d);
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            if (reserved_name(e->d_name)) {
+                kept = 1;
+                continue;
+            }
+            unsigned char type = e->d_type;
+            struct stat sb;
+            if (type == DT_UNKNOWN && fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+                type = S_ISDIR(sb.st_mode) ? DT_DIR : DT_REG;
+            int rc = type == DT_DIR ? remove_tree(dirfd(d), e->d_name, depth + 1)
+                                    : unlinkat(dirfd(d), e->d_name, 0);
+            if (rc == 0)
+                removed = 1;
+            else if (err == 0 && errno != ENOENT)
+                err = errno;
+        }
+    } while (removed && err == 0);
+    closedir(d);
+    if (unlinkat(pfd, name, AT_REMOVEDIR) < 0 && err == 0)
+        err = kept ? ENOTEMPTY : errno;
+    errno = err;
+    return err != 0 ? -1 : 0;
+}
+
+int mock_fs_remove(int rootfd, const char *path)
+{
+    char parent[4096];
+    const char *slash = strrchr(path, '/');
+    size_t plen = (size_t)(slash - path);
+    if (path[0] != '/' || plen >= sizeof parent || slash[1] == '\0') {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(parent, path, plen);
+    parent[plen] = '\0';
+    int pfd = open_beneath(rootfd, plen > 0 ? parent + 1 : ".", O_RDONLY | O_DIRECTORY, 0);
+    if (pfd < 0)
+        return errno == ENOENT ? 0 : -1;
+    struct stat sb;
+    int rc;
+    if (fstatat(pfd, slash + 1, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+        rc = errno == ENOENT ? 0 : -1;
+    else if (S_ISDIR(sb.st_mode))
+        rc = remove_tree(pfd, slash + 1, 0) < 0 ? -1 : 1;
+    else
+        rc = unlinkat(pfd, slash + 1, 0) < 0 ? -1 : 1;
+    int e = errno;
+    close(pfd);
+    errno = e;
+    return rc;
 }
 
 int mock_store_remove_stale(int rootfd)

@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 /* Large enough that multipart parsing is not a per-byte affair, small next to the memory limit. */
 #define FORM_BUFFER 65536
@@ -132,6 +134,59 @@ static const char *msg_path(const char *path, size_t len, char buf[MSG_PATH_MAX 
     return buf;
 }
 
+/*
+ * The path OpenList's local driver stats for the first dirlen bytes of path: filepath.Join of the
+ * storage's root, made absolute as Local.Init makes it, and that path (drivers/local/driver.go:
+ * 64-70, 198-199). Here the storage's root is --root.
+ */
+static void local_path(const char *root, const char *path, size_t dirlen, char *out, size_t outsz)
+{
+    char cwd[PATH_MAX];
+    if (root[0] == '/' || getcwd(cwd, sizeof cwd) == NULL)
+        cwd[0] = '\0';
+    snprintf(out, outsz, "%s/%s/%.*s", cwd, root, (int)dirlen, path);
+    mock_path_clean(out);
+}
+
+/*
+ * op.Put's MakeDir failure for a target whose directory has a file where a directory should be;
+ * failed is the length of that file's path, a prefix of up->path. When the file is the directory
+ * itself, both find it and say "file exists" (OpenList internal/op/fs.go:318, AList v3.45.0
+ * :357). Below it, each fails its own way: OpenList's op.Get stats the directory through the
+ * local driver and passes its error on, the path on the server's disk included (op/fs.go:190,
+ * 321); AList's op.Get ignores that error and lists each parent in turn, up to the file, which
+ * List finds to be no folder (v3.45.0 op/fs.go:126, 130, 176-181, 227, 350): one "failed get dir:
+ * failed get parent list: " for each level further down.
+ */
+static void fail_parent_file(mock_upload *up, size_t failed)
+{
+    size_t dirlen = (size_t)(strrchr(up->path, '/') - up->path);
+    char dir[MSG_PATH_MAX + 1], p[MSG_PATH_MAX + 1];
+    msg_path(up->path, dirlen, dir);
+    if (failed >= dirlen) {
+        fail(up, 500, "failed to make dir [%s]: file exists", dir);
+    } else if (up->srv->cfg.profile == MOCK_PROFILE_OPENLIST) {
+        char full[2 * PATH_MAX + 8];
+        local_path(up->srv->cfg.root, up->path, dirlen, full, sizeof full);
+        fail(up, 500,
+             "failed to make dir [%s]: failed to check if dir exists: failed to get obj: stat %s: "
+             "not a directory",
+             dir, msg_path(full, strlen(full), p));
+    } else {
+        static const char level[] = "failed get dir: failed get parent list: ";
+        char chain[sizeof up->ans->msg] = "";
+        size_t w = 0;
+        /* The levels below the file are the '/'s after it; the first needs no extra words. */
+        for (size_t i = failed + 1; i < dirlen && w + sizeof level <= sizeof chain; i++)
+            if (up->path[i] == '/')
+                w += (size_t)snprintf(chain + w, sizeof chain - w, "%s", level);
+        fail(up, 500,
+             "failed to make dir [%s]: failed to check if dir exists: failed get parent list: "
+             "%snot a folder",
+             dir, chain);
+    }
+}
+
 /* Maps a storage failure to AList's code and message. */
 static void fail_store(mock_upload *up, mock_store_err e, size_t failed_dir)
 {
@@ -145,8 +200,7 @@ static void fail_store(mock_upload *up, mock_store_err e, size_t failed_dir)
         fail(up, 403, "permission denied");
         return;
     case MOCK_STORE_NOTDIR:
-        /* op.Put's MakeDir failure for a parent component that is a file. */
-        fail(up, 500, "failed to make dir [%s]: file exists", msg_path(up->path, failed_dir, p));
+        fail_parent_file(up, failed_dir);
         return;
     case MOCK_STORE_EXISTS:
         fail(up, 403, "file exists");
@@ -692,7 +746,22 @@ static void nanoid(char out[22])
 }
 
 /*
- * As-Task's data: AList's TaskInfo snapshot of an upload task that has just been added (state 0,
+ * The task's total_bytes: FileStream.GetSize() once putAsTask has cached the body. A form's file
+ * has its part's size. A stream has the size it declared, except where OpenList took a chunked
+ * body of unknown (negative) size: caching it counts the bytes, and GetSize() returns that count
+ * when it is above 0 (OpenList internal/stream/stream.go:37-42, 113-138; internal/fs/put.go:72-90).
+ */
+static int64_t task_total(const mock_upload *up)
+{
+    if (up->form)
+        return (int64_t)up->file_bytes;
+    if (up->srv->cfg.profile == MOCK_PROFILE_OPENLIST && up->declared < 0 && up->file_bytes > 0)
+        return (int64_t)up->file_bytes;
+    return up->declared;
+}
+
+/*
+ * As-Task's data: the TaskInfo snapshot of an upload task that has just been added (state 0,
  * pending). The whole root plays a storage mounted at "/", so the name reads
  * "upload b.txt to [/](/a)".
  */
@@ -706,20 +775,25 @@ static cJSON *task_info(const mock_upload *up)
     snprintf(name, cap, "upload %s to [/](%.*s)", slash + 1,
              slash == up->path ? 1 : (int)(slash - up->path), up->path);
     nanoid(id);
-    int64_t total = up->form ? (int64_t)up->file_bytes : up->declared;
+    /*
+     * The creator's role, User.Role: one int in both, GUEST 1 and ADMIN 2 (OpenList
+     * internal/model/user.go:17-21; AList v3.45.0 internal/model/user.go:16-20, 32). AList made
+     * it a list of role ids only after v3.45.0.
+     */
+    int role = up->who.user->role;
 
     cJSON *t = cJSON_CreateObject();
     cJSON_AddStringToObject(t, "id", id);
     cJSON_AddStringToObject(t, "name", name);
     free(name);
     cJSON_AddStringToObject(t, "creator", up->who.name);
-    cJSON_AddNumberToObject(t, "creator_role", up->who.admin ? 2 : 1);
+    cJSON_AddNumberToObject(t, "creator_role", role);
     cJSON_AddNumberToObject(t, "state", 0);
     cJSON_AddStringToObject(t, "status", "uploading");
     cJSON_AddNumberToObject(t, "progress", 0);
     cJSON_AddNullToObject(t, "start_time");
     cJSON_AddNullToObject(t, "end_time");
-    cJSON_AddNumberToObject(t, "total_bytes", (double)total);
+    cJSON_AddNumberToObject(t, "total_bytes", (double)task_total(up));
     cJSON_AddStringToObject(t, "error", "");
     cJSON *d = cJSON_CreateObject();
     cJSON_AddItemToObject(d, "task", t);
@@ -812,6 +886,11 @@ const char *mock_upload_path(const mock_upload *up)
 uint64_t mock_upload_received(const mock_upload *up)
 {
     return up != NULL ? up->received : 0;
+}
+
+const char *mock_upload_user(const mock_upload *up)
+{
+    return up != NULL ? up->who.name : NULL;
 }
 
 int mock_upload_stored(const mock_upload *up)

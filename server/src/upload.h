@@ -47,6 +47,9 @@ const char *mock_upload_path(const mock_upload *up);
 /* Body bytes the upload took off the wire. */
 uint64_t mock_upload_received(const mock_upload *up);
 
+/* Whom the token named (the users table's name), NULL if it was refused. */
+const char *mock_upload_user(const mock_upload *up);
+
 /* 1 if the file is in place, even when the answer is an error (an unsynced directory). */
 int mock_upload_stored(const mock_upload *up);
 

@@ -1,7 +1,8 @@
 /*
  * The tests' helper library, one header per job: th_spawn (processes), th_mock (the mock as a
  * fixture), th_http (raw HTTP), th_journal (the mock's journal), th_script (scripted servers),
- * th_files (files and hashes) and th_clock (clocks). A suite includes this one header.
+ * th_files (files and hashes), th_clock (clocks) and, with a TLS client, th_tls (certificates and
+ * scripted servers behind TLS). A suite includes this one header.
  */
 #ifndef TH_H
 #define TH_H
@@ -13,5 +14,8 @@
 #include "th_mock.h"
 #include "th_script.h"
 #include "th_spawn.h"
+#ifdef TH_HAVE_TLS
+#include "th_tls.h"
+#endif
 
 #endif

@@ -198,24 +198,42 @@ int th_copy_prefix(const char *src, const char *dst, uint64_t n)
     return rc;
 }
 
-int th_sha256_file(const char *path, char out[65])
+int th_sha256_stream(int fd, const void *pre, size_t len, uint64_t want, char out[65],
+                     uint64_t *got)
 {
     static char buf[TH_IO];
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    uint64_t total = len;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int rc = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 ? 0 : -1;
-    ssize_t n;
-    while (rc == 0 && (n = th_read_full(fd, buf, sizeof buf)) > 0)
+    if (rc == 0 && len > 0)
+        EVP_DigestUpdate(ctx, pre, len);
+    while (rc == 0 && total < want) {
+        ssize_t n = read(fd, buf, want - total < sizeof buf ? (size_t)(want - total) : sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
         EVP_DigestUpdate(ctx, buf, (size_t)n);
+        total += (uint64_t)n;
+    }
     if (rc == 0 && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
         rc = -1;
     for (unsigned i = 0; rc == 0 && i < mdlen; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
     EVP_MD_CTX_free(ctx);
+    if (got != NULL)
+        *got = total;
+    return rc;
+}
+
+int th_sha256_file(const char *path, char out[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = th_sha256_stream(fd, NULL, 0, UINT64_MAX, out, NULL);
     close(fd);
     return rc;
 }
@@ -342,4 +360,39 @@ void th_env_free(th_env *e)
     free(e->root);
     th_rmtree(e->dir);
     e->root = e->dir = NULL;
+}
+
+void th_jail_init(th_jail *j)
+{
+    j->dir = th_tmpdir();
+    ck_assert_ptr_nonnull(j->dir);
+    snprintf(j->root, sizeof j->root, "%s/jail/root", j->dir);
+    snprintf(j->outside, sizeof j->outside, "%s/jail/outside", j->dir);
+    ck_assert_int_eq(mkdir(th_path(j->dir, "jail"), 0755), 0);
+    ck_assert_int_eq(mkdir(j->root, 0755), 0);
+    ck_assert_int_eq(mkdir(j->outside, 0755), 0);
+    char victim[sizeof j->outside + 16];
+    snprintf(victim, sizeof victim, "%s/victim.txt", j->outside);
+    ck_assert_int_eq(th_write_pattern(victim, "orig", 4, 4), 0);
+    j->before = th_listing(j->dir, j->root);
+}
+
+void th_jail_assert_intact(const th_jail *j)
+{
+    th_assert_listing(j->before, j->dir, j->root);
+    char got[16] = "", victim[sizeof j->outside + 16];
+    snprintf(victim, sizeof victim, "%s/victim.txt", j->outside);
+    FILE *f = fopen(victim, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(got, 1, sizeof got - 1, f);
+    fclose(f);
+    got[n] = '\0';
+    ck_assert_str_eq(got, "orig");
+}
+
+void th_jail_free(th_jail *j)
+{
+    free(j->before);
+    th_rmtree(j->dir);
+    j->dir = j->before = NULL;
 }

@@ -47,6 +47,14 @@ int th_copy_prefix(const char *src, const char *dst, uint64_t n);
 /* SHA-256 of a file as lower-case hex into out[65]. Returns 0 or -1. */
 int th_sha256_file(const char *path, char out[65]);
 
+/*
+ * SHA-256 of the len bytes at pre followed by what fd (a file or a socket) yields until its end or
+ * until want bytes in all (UINT64_MAX: no limit), as hex into out[65], in constant memory; *got
+ * (may be NULL) receives the byte count, pre included. Returns 0 or -1.
+ */
+int th_sha256_stream(int fd, const void *pre, size_t len, uint64_t want, char out[65],
+                     uint64_t *got);
+
 /* True if the file exists (lstat). */
 int th_exists(const char *path);
 
@@ -75,5 +83,24 @@ typedef struct th_env {
 /* Creates e->dir and e->root, failing the test if it cannot. */
 void th_env_init(th_env *e);
 void th_env_free(th_env *e);
+
+/*
+ * A root with a directory beside it, for confinement tests: dir/jail/root and dir/jail/outside,
+ * which holds victim.txt ("orig"). before is the listing of dir without the root, taken when the
+ * jail is made; nothing a server under test does in the root may change it.
+ */
+typedef struct th_jail {
+    char *dir;
+    char root[4096], outside[4096];
+    char *before;
+} th_jail;
+
+/* Makes the jail (failing the test if it cannot) and lists it. */
+void th_jail_init(th_jail *j);
+
+/* Asserts that nothing outside the root changed and victim.txt still holds "orig". */
+void th_jail_assert_intact(const th_jail *j);
+
+void th_jail_free(th_jail *j);
 
 #endif

@@ -113,13 +113,17 @@ typedef struct reader {
     size_t body_cap;
     int done;
     int keep_alive; /* the final response leaves the connection open */
+    int discard;    /* count the body instead of keeping it */
+    int head_done;  /* a response head has been parsed */
 } reader;
 
 static int on_headers_complete(http_parser *p)
 {
     reader *rd = p->data;
     rd->m->status = (int)p->status_code;
+    rd->head_done = 1;
     rd->m->body_len = 0; /* a body belongs to the final response only */
+    rd->m->body_count = rd->m->body_nonzero = 0;
     if (rd->m->body != NULL)
         rd->m->body[0] = '\0';
     return 0;
@@ -128,7 +132,13 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t n)
 {
     reader *rd = p->data;
-    append(&rd->m->body, &rd->m->body_len, &rd->body_cap, at, n);
+    if (!rd->discard) {
+        append(&rd->m->body, &rd->m->body_len, &rd->body_cap, at, n);
+        return 0;
+    }
+    rd->m->body_count += n;
+    for (size_t i = 0; i < n; i++)
+        rd->m->body_nonzero += at[i] != 0;
     return 0;
 }
 
@@ -145,7 +155,8 @@ static int on_message_complete(http_parser *p)
     return 0;
 }
 
-int th_msg_read(int fd, th_msg *m, int timeout_ms)
+/* th_msg_read, or with discard th_msg_read_counted. */
+static int msg_read(int fd, th_msg *m, int timeout_ms, int discard)
 {
     static const http_parser_settings settings = {
         .on_headers_complete = on_headers_complete,
@@ -155,7 +166,7 @@ int th_msg_read(int fd, th_msg *m, int timeout_ms)
     memset(m, 0, sizeof *m);
     m->status = -1;
     size_t raw_cap = 0;
-    reader rd = {.m = m};
+    reader rd = {.m = m, .discard = discard};
     http_parser p;
     http_parser_init(&p, HTTP_RESPONSE);
     p.data = &rd;
@@ -178,7 +189,9 @@ int th_msg_read(int fd, th_msg *m, int timeout_ms)
                 http_parser_execute(&p, &settings, NULL, 0); /* EOF ends a close-delimited body */
             break;
         }
-        append(&m->raw, &m->raw_len, &raw_cap, tmp, (size_t)n);
+        /* Counting, raw keeps only what came until the head was in. */
+        if (!discard || !rd.head_done)
+            append(&m->raw, &m->raw_len, &raw_cap, tmp, (size_t)n);
         /* After a parse error the bytes are still kept, for the test's messages. */
         if (parsing && !rd.done &&
             http_parser_execute(&p, &settings, tmp, (size_t)n) != (size_t)n &&
@@ -186,6 +199,16 @@ int th_msg_read(int fd, th_msg *m, int timeout_ms)
             parsing = 0;
     }
     return m->status;
+}
+
+int th_msg_read(int fd, th_msg *m, int timeout_ms)
+{
+    return msg_read(fd, m, timeout_ms, 0);
+}
+
+int th_msg_read_counted(int fd, th_msg *m, int timeout_ms)
+{
+    return msg_read(fd, m, timeout_ms, 1);
 }
 
 int th_msg_request(int port, const void *req, size_t len, th_msg *m, int timeout_ms)
@@ -259,21 +282,22 @@ long th_http(int port, const void *request, size_t len, char *out, size_t outsz,
     return n < 0 || (size_t)n < outsz ? n : (long)outsz - 1;
 }
 
-int th_put(int port, const char *route, const char *headers, const void *body, size_t len,
-           size_t chunk, th_resp *r)
+/*
+ * Sends method to target with extra headers and a body: with Content-Length (chunk 0, and only
+ * when body is not NULL), else chunked in pieces of chunk bytes. Reads the answer into r.
+ */
+static int send_request(int port, const char *method, const char *target, const char *headers,
+                        const void *body, size_t len, size_t chunk, th_resp *r)
 {
-    char head[8192];
-    int hl;
-    if (chunk == 0)
-        hl = snprintf(head, sizeof head,
-                      "PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                      "Content-Length: %zu\r\n%s\r\n",
-                      route, len, headers);
-    else
-        hl = snprintf(head, sizeof head,
-                      "PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                      "Transfer-Encoding: chunked\r\n%s\r\n",
-                      route, headers);
+    char head[8192], length[64] = "";
+    /* Host: 127.0.0.1 unless the extra headers name their own. */
+    int own_host = strncasecmp(headers, "Host:", 5) == 0 || strcasestr(headers, "\r\nHost:");
+    if (chunk > 0)
+        snprintf(length, sizeof length, "Transfer-Encoding: chunked\r\n");
+    else if (body != NULL)
+        snprintf(length, sizeof length, "Content-Length: %zu\r\n", len);
+    int hl = snprintf(head, sizeof head, "%s %s HTTP/1.1\r\n%sConnection: close\r\n%s%s\r\n",
+                      method, target, own_host ? "" : "Host: 127.0.0.1\r\n", length, headers);
     ck_assert_int_lt(hl, (int)sizeof head);
     r->raw[0] = '\0';
     r->body_buf[0] = '\0';
@@ -285,7 +309,7 @@ int th_put(int port, const char *route, const char *headers, const void *body, s
     int ok = th_send_all(fd, head, (size_t)hl) == 0;
     const char *b = body;
     if (chunk == 0) {
-        ok = ok && th_send_all(fd, b, len) == 0;
+        ok = ok && (b == NULL || th_send_all(fd, b, len) == 0);
     } else {
         for (size_t off = 0; ok && off < len; off += chunk) {
             size_t n = len - off < chunk ? len - off : chunk;
@@ -301,6 +325,18 @@ int th_put(int port, const char *route, const char *headers, const void *body, s
     th_recv_resp(fd, r, 20000);
     close(fd);
     return r->status;
+}
+
+int th_put(int port, const char *route, const char *headers, const void *body, size_t len,
+           size_t chunk, th_resp *r)
+{
+    return send_request(port, "PUT", route, headers, body != NULL ? body : "", len, chunk, r);
+}
+
+int th_request(int port, const char *method, const char *target, const char *headers,
+               const char *body, th_resp *r)
+{
+    return send_request(port, method, target, headers, body, body != NULL ? strlen(body) : 0, 0, r);
 }
 
 int th_upload(int port, const char *file_path, const char *headers, const char *body, th_resp *r)

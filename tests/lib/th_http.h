@@ -7,6 +7,7 @@
 #define TH_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Connects a TCP socket to 127.0.0.1:port (blocking). Returns the fd or -1. */
 int th_connect(int port);
@@ -38,6 +39,8 @@ typedef struct th_msg {
     size_t raw_len;
     char *body; /* the final response's body, de-chunked, NUL-terminated (malloc'd) */
     size_t body_len;
+    uint64_t body_count;   /* th_msg_read_counted: the final response's body bytes ... */
+    uint64_t body_nonzero; /* ... and how many of them were not 0 */
 } th_msg;
 
 /*
@@ -45,6 +48,12 @@ typedef struct th_msg {
  * says the connection closes, until the peer closes), or timeout_ms passes. Returns m->status.
  */
 int th_msg_read(int fd, th_msg *m, int timeout_ms);
+
+/*
+ * As th_msg_read for a body of any size: it is counted into m->body_count and body_nonzero, not
+ * kept, and m->raw holds what came until the head was in (the head and at most 16 KiB more).
+ */
+int th_msg_read_counted(int fd, th_msg *m, int timeout_ms);
 
 /* Sends len raw bytes to 127.0.0.1:port and reads the response into m. Returns m->status. */
 int th_msg_request(int port, const void *req, size_t len, th_msg *m, int timeout_ms);
@@ -80,6 +89,14 @@ long th_http(int port, const void *request, size_t len, char *out, size_t outsz,
  */
 int th_put(int port, const char *route, const char *headers, const void *body, size_t len,
            size_t chunk, th_resp *r);
+
+/*
+ * method to target (the path and query) with extra header lines (may be "") and, unless NULL,
+ * body with its Content-Length. Sends "Host: 127.0.0.1" unless the extra headers have a Host.
+ * Returns the response status or -1.
+ */
+int th_request(int port, const char *method, const char *target, const char *headers,
+               const char *body, th_resp *r);
 
 /* One request as a scripted server reads it with th_req_read (http-parser's view). */
 typedef struct th_req {

@@ -1,15 +1,21 @@
 #include "th_script.h"
 
+#include "th_clock.h"
 #include "th_http.h"
 #include "th_mock.h"
+
+#include <check.h>
 
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,4 +155,43 @@ void th_answer_ok(int fd)
 {
     th_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
                     "44\r\n\r\n" TH_SUCCESS);
+}
+
+void th_serve_hashed(int fd, int pause_ms)
+{
+    char head[16384];
+    size_t hlen = 0;
+    long n = th_read_head(fd, head, sizeof head, &hlen, 10000);
+    if (n < 0) {
+        th_script_report("no request head\n");
+        return;
+    }
+    /* Only the head is searched; the body bytes that came with it follow it in the buffer. */
+    char first = head[hlen];
+    head[hlen] = '\0';
+    const char *cl = strcasestr(head, "\r\nContent-Length:");
+    uint64_t want = cl != NULL ? strtoull(cl + 17, NULL, 10) : 0, got = 0;
+    int expect = strcasestr(head, "\r\nExpect: 100-continue") != NULL;
+    head[hlen] = first;
+    if (expect)
+        th_send_str(fd, "HTTP/1.1 100 Continue\r\n\r\n");
+    if (pause_ms > 0)
+        th_sleep_ms(pause_ms);
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char hex[65] = "";
+    th_sha256_stream(fd, head + hlen, (size_t)n - hlen, want, hex, &got);
+    th_script_report("body %llu sha256 %s\n", (unsigned long long)got, hex);
+    if (got == want)
+        th_answer_ok(fd);
+}
+
+void th_assert_served(const char *report, const char *file)
+{
+    char want[65], line[128];
+    struct stat st;
+    ck_assert_int_eq(stat(file, &st), 0);
+    ck_assert_int_eq(th_sha256_file(file, want), 0);
+    snprintf(line, sizeof line, "body %lld sha256 %s\n", (long long)st.st_size, want);
+    ck_assert_msg(strstr(report, line) != NULL, "server got: %s; want %s", report, line);
 }

@@ -59,4 +59,14 @@ void th_answer(int fd, const char *status, const char *headers, const char *body
 /* Answers 200 with AList's success envelope (TH_SUCCESS), without reading anything first. */
 void th_answer_ok(int fd);
 
+/*
+ * Reads the request head (answering 100 Continue to an Expect), waits pause_ms (the client's
+ * writes must wait meanwhile), reads its Content-Length body in constant memory and reports
+ * "body N sha256 HEX\n"; answers th_answer_ok if the whole body came.
+ */
+void th_serve_hashed(int fd, int pause_ms);
+
+/* Asserts that report holds th_serve_hashed's line for exactly the contents of file. */
+void th_assert_served(const char *report, const char *file);
+
 #endif

@@ -416,8 +416,8 @@ void th_asan_no_quarantine(void)
 #if defined(__SANITIZE_ADDRESS__)
     static char asan[1024];
     const char *old = getenv("ASAN_OPTIONS");
-    snprintf(asan, sizeof asan, "%s%squarantine_size_mb=0", old != NULL ? old : "",
-             old != NULL && *old != '\0' ? ":" : "");
+    snprintf(asan, sizeof asan, "%s%squarantine_size_mb=0:thread_local_quarantine_size_kb=0",
+             old != NULL ? old : "", old != NULL && *old != '\0' ? ":" : "");
     setenv("ASAN_OPTIONS", asan, 1);
 #endif
 }
