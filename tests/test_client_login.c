@@ -3,7 +3,8 @@
  * OpenList's exact bytes: each password source (file, environment, a prompt on a pty with echo
  * off), the login request and its hash, refusals (401, 402 and --otp, 429, AList's 400), the
  * login and upload sharing one connection when they can, a refused token replaced by one fresh
- * login, and no secret in -v output, messages, or the running client's /proc files.
+ * login, and no secret in -v output, messages, or the running client's /proc files. Then the
+ * same end to end against streamput-mock's users (--user, --otp-secret, --token-expires).
  *
  * OpenList sources cited: OL = OpenListTeam/OpenList 0b1e9d09; AL = AList v3.45.0.
  */
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 /* OL server/handles/auth.go:43-82 through common.go:79-122: every answer is HTTP 200, the
@@ -193,6 +195,14 @@ static const char *upload_as_alice(const plan *pl, int conns, th_run *r, const c
     snprintf(u, sizeof u, "%s%s", path != NULL ? base : put_url, path != NULL ? path : "");
     th_client(r, "-s", "-u", "alice", "--password-file", pwfile, src, u, opt, val, NULL);
     return stop(&s);
+}
+
+/* The first line of what a run printed (the token of "streamput login"), into a static buffer. */
+static const char *first_line(const char *out)
+{
+    static char line[1024];
+    snprintf(line, sizeof line, "%.*s", (int)strcspn(out, "\n"), out);
+    return line;
 }
 
 /* The login's JSON exactly as OL server/handles/auth.go:16-20 (LoginReq) names its fields. */
@@ -610,9 +620,7 @@ START_TEST(login_subcommand_prints_the_token_alone)
     /* The token it printed, from the environment, is the upload's Authorization. */
     plan up = {0};
     start(&s, &up, 1);
-    char printed[64];
-    snprintf(printed, sizeof printed, "%.*s", (int)strcspn(r.out, "\n"), r.out);
-    setenv("STREAMPUT_TOKEN", printed, 1);
+    setenv("STREAMPUT_TOKEN", first_line(r.out), 1);
     th_client(&r, "-s", src, put_url, NULL);
     rep = stop(&s);
     ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
@@ -663,6 +671,226 @@ START_TEST(library_login_keeps_the_token_for_uploads)
 }
 END_TEST
 
+/* ---- End to end: streamput-mock's logins, as OpenList's (and AList's with --profile). ---- */
+
+/* Bob's 2FA secret: "Hello!\xde\xad\xbe\xef" in base32. */
+#define BOB_OTP "JBSWY3DPEHPK3PXP"
+
+static th_env env;
+static char *bad; /* "wrong\n", mode 0600 */
+
+static void mock_setup(void)
+{
+    setup();
+    th_env_init(&env);
+    bad = strdup(th_path(dir, "bad"));
+    ck_assert_int_eq(th_write_pattern(bad, "wrong\n", 6, 6), 0);
+    ck_assert_int_eq(chmod(bad, 0600), 0);
+}
+
+static void mock_teardown(void)
+{
+    free(bad);
+    th_env_free(&env);
+    teardown();
+}
+
+/* Journal entries for path (NULL: any), and how many of them user (NULL: any) made. */
+static int journal_count(int port, const char *path, const char *user)
+{
+    cJSON *all = th_journal(port);
+    int n = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, all)
+    {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "path");
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(e, "user");
+        n += (path == NULL || (cJSON_IsString(p) && strcmp(p->valuestring, path) == 0)) &&
+             (user == NULL || (cJSON_IsString(u) && strcmp(u->valuestring, user) == 0));
+    }
+    cJSON_Delete(all);
+    return n;
+}
+
+/* The client uploads src to the mock as user with the password file pw, File-Path fp. */
+static void mock_upload(th_run *r, const th_mock *m, const char *user, const char *pw,
+                        const char *fp, const char *opt, const char *val)
+{
+    char u[192];
+    snprintf(u, sizeof u, "%s/api/fs/put", m->url);
+    th_client(r, "-v", "--no-progress", "-u", user, "--password-file", pw, "-p", fp, src, u, opt,
+              val, NULL);
+}
+
+START_TEST(mock_login_uploads_on_one_connection_as_the_user)
+{
+    th_mock m;
+    ck_assert_int_eq(th_mock_start(&m, env.root, "--user", "alice:secret", NULL), 0);
+    th_run r;
+    mock_upload(&r, &m, "alice", pwfile, "/a.bin", NULL, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "* Re-using the login's connection"));
+    ck_assert_ptr_null(strstr(r.err, "secret"));
+    ck_assert_int_eq(th_files_equal(src, th_path(env.root, "a.bin")), 1);
+    ck_assert(th_journal_wait(&m, "/a.bin", 5000));
+    ck_assert_int_eq(journal_count(m.port, "/api/auth/login/hash", NULL), 1);
+    ck_assert_int_eq(journal_count(m.port, "/api/fs/put", "alice"), 1);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+}
+END_TEST
+
+START_TEST(mock_refusals_are_exit_7_with_each_profiles_text)
+{
+    static const struct {
+        const char *profile, *says;
+    } cases[] = {
+        {"openlist", "streamput: login failed: code 401: Invalid username or password\n"},
+        {"alist", "streamput: login failed: code 400: password is incorrect\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        th_mock m;
+        ck_assert_int_eq(th_mock_start(&m, env.root, "--profile", cases[i].profile, "--user",
+                                       "alice:secret", NULL),
+                         0);
+        th_run r;
+        mock_upload(&r, &m, "alice", bad, "/no.bin", NULL, NULL);
+        ck_assert_int_eq(r.status, 7);
+        ck_assert_msg(strstr(r.err, cases[i].says) != NULL, "%s: %s", cases[i].profile, r.err);
+        ck_assert_int_eq(journal_count(m.port, "/api/fs/put", NULL), 0);
+        ck_assert_int_eq(th_mock_stop(&m), 0);
+    }
+    ck_assert(!th_exists(th_path(env.root, "no.bin")));
+}
+END_TEST
+
+START_TEST(mock_two_factor_needs_the_current_code)
+{
+    th_mock m;
+    ck_assert_int_eq(
+        th_mock_start(&m, env.root, "--user", "bob:secret", "--otp-secret", "bob:" BOB_OTP, NULL),
+        0);
+    th_run r;
+    mock_upload(&r, &m, "bob", pwfile, "/b.bin", NULL, NULL);
+    ck_assert_int_eq(r.status, 7);
+    ck_assert_msg(strstr(r.err, "code 402: Invalid 2FA code\nstreamput: the account has "
+                                "two-factor authentication") != NULL,
+                  "%s", r.err);
+    char code[7];
+    th_totp((const unsigned char *)"Hello!\xde\xad\xbe\xef", 10, (int64_t)time(NULL), code);
+    mock_upload(&r, &m, "bob", pwfile, "/b.bin", "--otp", code);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_null(strstr(r.err, code)); /* -v does not show the body */
+    ck_assert_int_eq(th_files_equal(src, th_path(env.root, "b.bin")), 1);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+}
+END_TEST
+
+/* OpenList's lock: after 5 failures the 6th try is refused even with the right password. */
+START_TEST(mock_lockout_is_explained)
+{
+    th_mock m;
+    ck_assert_int_eq(th_mock_start(&m, env.root, "--user", "alice:secret", NULL), 0);
+    th_run r;
+    for (int i = 0; i < 5; i++) {
+        mock_upload(&r, &m, "alice", bad, "/l.bin", NULL, NULL);
+        ck_assert_int_eq(r.status, 7);
+        ck_assert_ptr_nonnull(strstr(r.err, "code 401"));
+    }
+    mock_upload(&r, &m, "alice", pwfile, "/l.bin", NULL, NULL);
+    ck_assert_int_eq(r.status, 7);
+    ck_assert_msg(strstr(r.err, "login failed: code 429: Too many unsuccessful sign-in attempts") !=
+                          NULL &&
+                      strstr(r.err, "about 5 minutes from the last attempt") != NULL,
+                  "%s", r.err);
+    ck_assert_int_eq(journal_count(m.port, "/api/auth/login/hash", NULL), 6);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+}
+END_TEST
+
+/*
+ * A token that expires while a handle goes on: the next upload is refused (401 token is
+ * expired), logs in once more and is stored. The same token given as a static one is final.
+ */
+START_TEST(mock_expired_token_is_replaced_by_one_login)
+{
+    th_mock m;
+    /* 0.0005 hours: 1.8 s. */
+    ck_assert_int_eq(
+        th_mock_start(&m, env.root, "--user", "alice:secret", "--token-expires", "0.0005", NULL),
+        0);
+    char u[192];
+    snprintf(u, sizeof u, "%s/api/fs/put", m.url);
+    th_run r;
+    th_client(&r, "login", m.url, "-u", "alice", "--password-file", pwfile, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    char token[1024];
+    snprintf(token, sizeof token, "%s", first_line(r.out));
+    ck_assert_int_gt(strlen(token), 20);
+
+    sp_client *c = sp_client_new();
+    ck_assert_int_eq(sp_set_login(c, "alice", "secret"), SP_OK);
+    ck_assert_int_eq(sp_set_remote_path(c, "/e1.bin"), SP_OK);
+    ck_assert_msg(sp_put_file(c, src, u) == SP_OK, "%s", sp_errmsg(c));
+    th_sleep_ms(2500);
+    ck_assert_int_eq(sp_set_remote_path(c, "/e2.bin"), SP_OK);
+    ck_assert_msg(sp_put_file(c, src, u) == SP_OK, "%s", sp_errmsg(c));
+    long attempts = 0;
+    sp_getinfo(c, SP_INFO_ATTEMPTS, &attempts);
+    ck_assert_int_eq(attempts, 2);
+    sp_client_free(c);
+    ck_assert_int_eq(th_files_equal(src, th_path(env.root, "e2.bin")), 1);
+    /* The CLI's login, then the library's first and its one fresh login. */
+    ck_assert_int_eq(journal_count(m.port, "/api/auth/login/hash", NULL), 3);
+
+    setenv("STREAMPUT_TOKEN", token, 1);
+    th_client(&r, "-s", "-p", "/e3.bin", src, u, NULL);
+    ck_assert_int_eq(r.status, 7);
+    ck_assert_ptr_nonnull(strstr(r.err, "server answered code 401: token is expired"));
+    ck_assert_int_eq(journal_count(m.port, "/api/auth/login/hash", NULL), 3);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+}
+END_TEST
+
+/* The printed token, from the environment, is what the next upload authenticates with. */
+START_TEST(mock_login_subcommand_token_uploads)
+{
+    th_mock m;
+    ck_assert_int_eq(th_mock_start(&m, env.root, "--user", "alice:secret", NULL), 0);
+    th_run r;
+    th_client(&r, "login", m.url, "-u", "alice", "--password-file", pwfile, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_int_eq(count(r.out, "\n"), 1);
+    setenv("STREAMPUT_TOKEN", first_line(r.out), 1);
+    char u[192];
+    snprintf(u, sizeof u, "%s/api/fs/put", m.url);
+    th_client(&r, "-s", "-p", "/t.bin", src, u, NULL);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_int_eq(th_files_equal(src, th_path(env.root, "t.bin")), 1);
+    ck_assert_int_eq(journal_count(m.port, "/api/fs/put", "alice"), 1);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+}
+END_TEST
+
+#ifdef TH_HAVE_TLS
+/* Over https:// the login and the upload share the TLS session's connection too. */
+START_TEST(mock_login_over_tls_shares_the_connection)
+{
+    const char *cert = th_path(dir, "cert.pem");
+    th_mock m;
+    ck_assert_int_eq(th_mock_start(&m, env.root, "--tls-self-signed", "--tls-cert-out", cert,
+                                   "--user", "alice:secret", NULL),
+                     0);
+    th_run r;
+    mock_upload(&r, &m, "alice", pwfile, "/s.bin", "--cacert", cert);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "* Re-using the login's connection"));
+    ck_assert_int_eq(count(r.err, "* Connected to"), 1);
+    ck_assert_int_eq(th_files_equal(src, th_path(env.root, "s.bin")), 1);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+}
+END_TEST
+#endif
+
 int main(void)
 {
     Suite *s = suite_create("client_login");
@@ -691,5 +919,18 @@ int main(void)
     tcase_add_test(t, login_subcommand_prints_the_token_alone);
     tcase_add_test(t, library_login_keeps_the_token_for_uploads);
     suite_add_tcase(s, t);
+    TCase *e = tcase_create("mock");
+    tcase_add_checked_fixture(e, mock_setup, mock_teardown);
+    tcase_set_timeout(e, 60);
+    tcase_add_test(e, mock_login_uploads_on_one_connection_as_the_user);
+    tcase_add_test(e, mock_refusals_are_exit_7_with_each_profiles_text);
+    tcase_add_test(e, mock_two_factor_needs_the_current_code);
+    tcase_add_test(e, mock_lockout_is_explained);
+    tcase_add_test(e, mock_expired_token_is_replaced_by_one_login);
+    tcase_add_test(e, mock_login_subcommand_token_uploads);
+#ifdef TH_HAVE_TLS
+    tcase_add_test(e, mock_login_over_tls_shares_the_connection);
+#endif
+    suite_add_tcase(s, e);
     return th_run_suite(s);
 }
