@@ -189,6 +189,86 @@ START_TEST(request_that_does_not_fit_fails_cleanly)
 }
 END_TEST
 
+/* The login route sits where the upload route's /api/ begins, whatever the site's prefix. */
+START_TEST(url_login_route_keeps_the_site_path)
+{
+    static const struct {
+        const char *url;
+        int site;
+        const char *target; /* NULL: refused */
+    } cases[] = {
+        {"http://h/api/fs/put", 0, "/api/auth/login/hash"},
+        {"http://h/api/fs/form?x=1#f", 0, "/api/auth/login/hash"},
+        {"http://h/alist/api/fs/put", 0, "/alist/api/auth/login/hash"},
+        {"http://h/a/b/api/fs/form", 1, "/a/b/api/auth/login/hash"},
+        {"http://h/api/fs/list", 0, NULL},
+        {"http://h/upload/x", 0, NULL},
+        {"http://h", 0, NULL},
+        {"http://h", 1, "/api/auth/login/hash"},
+        {"http://h/", 1, "/api/auth/login/hash"},
+        {"http://h/alist/", 1, "/alist/api/auth/login/hash"},
+        {"http://h/alist/api/auth/login/hash", 1, "/alist/api/auth/login/hash"},
+        {"http://h/api/fs/list", 1, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sp_url u, lu;
+        ck_assert_int_eq(sp__url_parse(c, cases[i].url, &u), SP_OK);
+        int rc = sp__url_login(c, &u, cases[i].site, &lu);
+        if (cases[i].target == NULL) {
+            ck_assert_msg(rc == SP_EURL, "%s: accepted as %s", cases[i].url, lu.target);
+            continue;
+        }
+        ck_assert_msg(rc == SP_OK, "%s: %s", cases[i].url, sp_errmsg(c));
+        ck_assert_str_eq(lu.target, cases[i].target);
+        ck_assert_str_eq(lu.hostport, u.hostport);
+        ck_assert_int_eq(lu.alist_api, 1);
+    }
+}
+END_TEST
+
+/*
+ * The login request: POST with JSON that OpenList's LoginReq binds (server/handles/auth.go:16-20),
+ * the password as its static hash (internal/model/user.go:235-237; this vector is the hash of
+ * "admin"), the caller's headers but those of the upload's body and file.
+ */
+START_TEST(login_request_is_the_json_openlist_binds)
+{
+    char req[2048];
+    sp_url u;
+    ck_assert_int_eq(sp__url_parse(c, "http://h:81/al/api/auth/login/hash", &u), SP_OK);
+    ck_assert_int_eq(sp_set_login(c, "ad\"min", "admin"), SP_OK);
+    ck_assert_int_eq(sp_set_otp(c, "123456"), SP_OK);
+    ck_assert_int_eq(sp_add_header(c, "X-Proxy-Key: k"), SP_OK);
+    ck_assert_int_eq(sp_add_header(c, "Content-Type: text/plain"), SP_OK);
+    ck_assert_int_eq(sp_add_header(c, "File-Path: /x"), SP_OK);
+    ck_assert_int_eq(sp_add_header(c, "X-File-Md5: 00"), SP_OK);
+    int n = sp__build_login(c, &u, req, sp__login_size(c, &u));
+    ck_assert_int_gt(n, 0);
+    req[n] = '\0';
+    static const char json[] =
+        "{\"username\":\"ad\\\"min\",\"password\":"
+        "\"6fcb57cd10b2c11d765dcf16148d99130afd895082af83725ee8bb181b1d2b0f\",\"otp_code\":"
+        "\"123456\"}";
+    char want[1024];
+    snprintf(want, sizeof want,
+             "POST /al/api/auth/login/hash HTTP/1.1\r\n"
+             "Host: h:81\r\n"
+             "User-Agent: streamput/" SP_VERSION "\r\n"
+             "Accept: */*\r\n"
+             "Content-Type: application/json\r\n"
+             "Content-Length: %zu\r\n"
+             "X-Proxy-Key: k\r\n"
+             "\r\n%s",
+             sizeof json - 1, json);
+    ck_assert_str_eq(req, want);
+    ck_assert_int_eq(sp__build_login(c, &u, req, 100), -1);
+    /* Forgetting the login wipes its hash. */
+    ck_assert_int_eq(sp_set_login(c, NULL, NULL), SP_OK);
+    ck_assert_str_eq(c->login_hash, "");
+    ck_assert_int_eq(sp_set_login(c, "u", NULL), SP_EINVAL);
+}
+END_TEST
+
 START_TEST(chunk_head_is_lowercase_hex_with_crlf)
 {
     static const struct {
@@ -546,6 +626,44 @@ START_TEST(response_interim_bytes_mark_where_the_answer_begins)
 }
 END_TEST
 
+/*
+ * Whether a connection can carry the upload after the login's answer: HTTP/1.1 keep-alive,
+ * framed by length or chunks, and no byte of the stream read past the answer, wherever the
+ * reads were cut.
+ */
+START_TEST(response_tells_when_the_connection_can_go_on)
+{
+    static const struct {
+        const char *wire;
+        int keep_alive;
+        size_t excess;
+    } cases[] = {
+        {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1, 0},
+        {"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1", 1, 8},
+        {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", 1, 0},
+        {"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", 0, 0},
+        {"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", 0, 0},
+        {"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nx", 1, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = strlen(cases[i].wire);
+        for (size_t cut = 1; cut <= len; cut++) {
+            sp_resp r;
+            sp__resp_init(&r, c);
+            ck_assert_int_eq(sp__resp_feed(&r, cases[i].wire, cut), SP_OK);
+            if (!r.done && cut < len)
+                ck_assert_int_eq(sp__resp_feed(&r, cases[i].wire + cut, len - cut), SP_OK);
+            ck_assert_msg(r.done, "case %zu cut %zu: not done", i, cut);
+            ck_assert_int_eq(r.keep_alive, cases[i].keep_alive);
+            /* What came in the read that ended the answer, past its end. */
+            size_t end = len - cases[i].excess;
+            size_t past = cut >= end ? cut - end : cases[i].excess;
+            ck_assert_msg(r.excess == past, "case %zu cut %zu: excess %zu", i, cut, r.excess);
+        }
+    }
+}
+END_TEST
+
 START_TEST(response_garbage_truncation_and_silence)
 {
     resp_case garbage = {"garbage", "HELLO THERE\r\n\r\n", 0, 1, SP_EPROTO, 0, 0, NULL};
@@ -681,7 +799,7 @@ START_TEST(exit_codes_follow_the_documented_table)
                {SP_EUNSUPPORTED, 2}, {SP_EHEADER, 2},  {SP_EFILE, 3},  {SP_ERESOLVE, 4},
                {SP_ECONNECT, 4},     {SP_ETIMEOUT, 5}, {SP_EHTTP, 6},  {SP_EAPI, 7},
                {SP_EPROTO, 8},       {SP_ESEND, 9},    {SP_ERECV, 9},  {SP_ECANCELED, 10},
-               {SP_ETLS, 11},        {-1000, 1}};
+               {SP_ETLS, 11},        {SP_ELOGIN, 7},   {-1000, 1}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         ck_assert_msg(tool_exit_code(map[i].err) == map[i].code, "%s -> %d, want %d",
                       sp_err_name(map[i].err), tool_exit_code(map[i].err), map[i].code);
@@ -730,12 +848,12 @@ int main(void)
         const TTest *tests[16];
     } groups[] = {
         {"url",
-         {url_parses_host_port_target, url_rejects_what_it_cannot_send,
-          url_knows_alist_api_routes}},
+         {url_parses_host_port_target, url_rejects_what_it_cannot_send, url_knows_alist_api_routes,
+          url_login_route_keeps_the_site_path}},
         {"request",
          {header_validation_blocks_injection, request_has_the_alist_headers,
           request_user_headers_replace_and_remove_defaults, request_that_does_not_fit_fails_cleanly,
-          chunk_head_is_lowercase_hex_with_crlf}},
+          chunk_head_is_lowercase_hex_with_crlf, login_request_is_the_json_openlist_binds}},
         {"conn",
          {loopback_and_own_addresses_are_local, auto_engine_is_sendfile_only_toward_another_host}},
         {"response",
@@ -745,7 +863,8 @@ int main(void)
           response_garbage_truncation_and_silence, response_headers_are_bounded,
           response_body_is_bounded, response_endless_interim_responses_are_refused,
           response_api_route_needs_the_json_envelope,
-          response_interim_bytes_mark_where_the_answer_begins}},
+          response_interim_bytes_mark_where_the_answer_begins,
+          response_tells_when_the_connection_can_go_on}},
         {"misc",
          {digests_match_known_vectors_at_any_chunk_size, options_reject_bad_values,
           error_strings_are_distinct_and_stable, exit_codes_follow_the_documented_table,

@@ -16,7 +16,6 @@
 #include <check.h>
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,23 +157,10 @@ static long long claim(const char *tok, const char *name)
     return x;
 }
 
-/*
- * The test's own TOTP (RFC 6238 with RFC 4226's truncation), six digits for the 30-second step
- * of Unix time t, so the mock's codes are checked against something it did not compute.
- */
+/* Bob's code for the 30-second step of Unix time t, computed by the tests' own TOTP. */
 static void otp_at(int64_t t, char out[7])
 {
-    static const unsigned char key[] = "Hello!\xde\xad\xbe\xef";
-    unsigned char msg[8], md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    uint64_t c = (uint64_t)t / 30;
-    for (int i = 0; i < 8; i++)
-        msg[i] = (unsigned char)(c >> (56 - 8 * i));
-    ck_assert_ptr_nonnull(HMAC(EVP_sha1(), key, 10, msg, 8, md, &len));
-    int o = md[len - 1] & 15;
-    unsigned long v = (md[o] & 0x7fUL) << 24 | (unsigned long)md[o + 1] << 16 |
-                      (unsigned long)md[o + 2] << 8 | md[o + 3];
-    snprintf(out, 7, "%06lu", v % 1000000);
+    th_totp((const unsigned char *)"Hello!\xde\xad\xbe\xef", 10, t, out);
 }
 
 /* The journal's entries once there are at least n of them (they land when a request is done). */

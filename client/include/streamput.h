@@ -55,7 +55,8 @@ extern "C" {
     XX(EAPI, -13, "server answered with an API error code")                                        \
     XX(ECANCELED, -14, "canceled by the caller")                                                   \
     XX(EHEADER, -15, "invalid request header")                                                     \
-    XX(ETLS, -16, "TLS handshake failed or the certificate was not trusted")
+    XX(ETLS, -16, "TLS handshake failed or the certificate was not trusted")                       \
+    XX(ELOGIN, -17, "the server refused the login")
 
 typedef enum sp_error {
 #define SP_ERR_ENUM(name, value, msg) SP_##name = value,
@@ -86,14 +87,14 @@ enum {
 };
 
 /*
- * What the last sp_put_*() call on a handle came to, read with sp_getinfo(). Results are read
- * through one function and an enum, as curl_easy_getinfo() does, rather than a struct the
- * caller allocates: a struct's size and field offsets would be ABI, so a new field (or a longer
- * message) would break every program built against the old header, whereas a new SP_INFO_ value
- * is only a new number. Each value carries the type of what it writes in its high bits
- * (SP_INFO_LONG, SP_INFO_UINT64, SP_INFO_DOUBLE, SP_INFO_STRING), so the library checks the
- * kind generically and a caller can see from the name's table which pointer to pass. Values are
- * part of the ABI: never renumbered, only appended.
+ * What the last sp_put_*() or sp_login() call on a handle came to, read with sp_getinfo().
+ * Results are read through one function and an enum, as curl_easy_getinfo() does, rather than
+ * a struct the caller allocates: a struct's size and field offsets would be ABI, so a new field
+ * (or a longer message) would break every program built against the old header, whereas a new
+ * SP_INFO_ value is only a new number. Each value carries the type of what it writes in its high
+ * bits (SP_INFO_LONG, SP_INFO_UINT64, SP_INFO_DOUBLE, SP_INFO_STRING), so the library checks
+ * the kind generically and a caller can see from the name's table which pointer to pass. Values
+ * are part of the ABI: never renumbered, only appended.
  */
 #define SP_INFO_LONG     0x100000 /* out is a long * */
 #define SP_INFO_UINT64   0x200000 /* out is a uint64_t * */
@@ -133,6 +134,9 @@ typedef enum sp_info {
     /* On failure, 1 if an attempt sent the whole body and got no complete answer: the server
      * may have stored the file although the call failed. */
     SP_INFO_MAYBE_STORED = SP_INFO_LONG + 13,
+    /* Not about the last call but the handle: the token its last login obtained (sp_login(), or
+     * the login of an upload), or "" if it holds none. A secret: never log it. */
+    SP_INFO_TOKEN = SP_INFO_STRING + 14,
 } sp_info;
 
 typedef struct sp_client sp_client;
@@ -187,6 +191,28 @@ SP_EXTERN int sp_set_remote_path(sp_client *c, const char *path);
  * (CR, LF, ...; tab is allowed) is SP_EINVAL, here and in sp_set_content_type().
  */
 SP_EXTERN int sp_set_token(sp_client *c, const char *token);
+/*
+ * Logging in, as AList's and OpenList's web page does: before an upload that holds no token yet,
+ * the library POSTs {"username","password","otp_code"} to the site's /api/auth/login/hash, the
+ * password as the server's static hash (the lowercase hex SHA-256 of password +
+ * "-https://github.com/alist-org/alist"), and sends the token it gets as Authorization. The
+ * login goes over the upload's connection when the server keeps it open. An upload answered
+ * code 401 "token is expired" or "token is invalidated" logs in again and is sent once more, if
+ * its body can be: a regular file, or a stream not yet begun. A login the server refuses is
+ * SP_ELOGIN, with its code and message in sp_getinfo() (401 a wrong user or password, 402 a
+ * missing or wrong one-time code, 429 locked out for about 5 minutes after 5 failures); it is
+ * never retried, since each failure counts toward that lock. With a login set, the token of
+ * sp_set_token() is not used, and a caller's Authorization header makes uploads SP_EINVAL.
+ *
+ * sp_set_login: the user and password to log in with; user NULL forgets the login (and its token). The
+ * password is hashed at once and only the hash is kept, wiped when replaced or freed; the caller
+ * owns and should wipe its own copy. Returns SP_OK, SP_EINVAL for a NULL password with a user,
+ * SP_EUNSUPPORTED if libcrypto cannot be loaded, or SP_ENOMEM. Forgets any token held.
+ */
+SP_EXTERN int sp_set_login(sp_client *c, const char *user, const char *password);
+/* The one-time code (two-factor authentication) for the next logins; NULL sends "". */
+SP_EXTERN int sp_set_otp(sp_client *c, const char *code);
+
 /* The Content-Type; default, and with NULL, application/octet-stream. */
 SP_EXTERN int sp_set_content_type(sp_client *c, const char *type);
 /*
@@ -288,11 +314,24 @@ SP_EXTERN int sp_put_fd(sp_client *c, int fd, const char *url);
 SP_EXTERN int sp_put_stream(sp_client *c, int fd, const char *url);
 
 /*
- * Reads one fact about the last sp_put_*() call on c into *out, whose type the value's
- * SP_INFO_* kind names (long, uint64_t, double, or const char * owned by the handle and valid
- * until the next sp_put_*() call or sp_client_free()). Before any call, every number reads 0
- * but SP_INFO_BODY_SIZE (UINT64_MAX), and SP_INFO_MESSAGE reads "". Returns SP_OK, or SP_EINVAL
- * for an unknown what or a NULL out (leaving *out and the record of the last call untouched).
+ * Logs in with the login set by sp_set_login() and keeps the token on the handle for the uploads
+ * that follow (read it with SP_INFO_TOKEN). url is an upload URL (".../api/fs/put" or
+ * ".../api/fs/form"), the login route itself (".../api/auth/login/hash"), or the site's address
+ * ("http://host:5244", "https://host/alist" for a site under a path). Returns SP_OK; SP_ELOGIN
+ * when the server refused (see sp_set_login); SP_EINVAL without a login; SP_EURL for a URL whose
+ * site cannot be told; or the error of the way there. Like an upload it replaces the record of
+ * the last call: sp_getinfo() then tells the login's answer, and after a success
+ * sp_response_body() is empty (the token is not kept there).
+ */
+SP_EXTERN int sp_login(sp_client *c, const char *url);
+
+/*
+ * Reads one fact about the last sp_put_*() or sp_login() call on c into *out, whose type the
+ * value's SP_INFO_* kind names (long, uint64_t, double, or const char * owned by the handle and
+ * valid until the next such call or sp_client_free(); SP_INFO_TOKEN's until the handle's next
+ * login or sp_set_login()). Before any call, every number reads 0 but SP_INFO_BODY_SIZE
+ * (UINT64_MAX), and SP_INFO_MESSAGE reads "". Returns SP_OK, or SP_EINVAL for an unknown what or
+ * a NULL out (leaving *out and the record of the last call untouched).
  */
 SP_EXTERN int sp_getinfo(const sp_client *c, sp_info what, void *out);
 

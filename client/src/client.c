@@ -1,7 +1,7 @@
 /*
  * The handle, its options, and the top of a transfer: inspecting the source, hashing, retries.
  */
-#include "internal.h"
+#include "exchange.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +44,11 @@ void sp_client_free(sp_client *c)
     if (c == NULL)
         return;
     free(c->remote_path);
-    free(c->token);
+    sp__free_secret(&c->token);
+    sp__free_secret(&c->login_user);
+    sp__free_secret(&c->otp);
+    sp__free_secret(&c->login_token);
+    sp__wipe(c->login_hash, sizeof c->login_hash);
     free(c->content_type);
     free(c->cacert);
     free(c->capath);
@@ -53,6 +57,7 @@ void sp_client_free(sp_client *c)
         free(c->headers[i]);
     free(c->headers);
     free(c->body_buf);
+    sp__wipe(c->resp_body, c->resp_len); /* perhaps a login's answer that failed late */
     free(c->resp_body);
     free(c);
 }
@@ -116,11 +121,50 @@ int sp_set_remote_path(sp_client *c, const char *path)
     return SP_OK;
 }
 
+/* As set_string() for a secret: the old value is wiped before it is freed. */
+static int set_secret(sp_client *c, char **slot, const char *value)
+{
+    char *copy = NULL;
+    if (value != NULL && (copy = strdup(value)) == NULL)
+        return sp__fail(c, SP_ENOMEM, errno, "copy option");
+    sp__free_secret(slot);
+    *slot = copy;
+    return SP_OK;
+}
+
 int sp_set_token(sp_client *c, const char *token)
 {
     if (token != NULL && value_ok(c, "token", token) != SP_OK)
         return c->err;
-    return set_string(c, &c->token, token);
+    return set_secret(c, &c->token, token);
+}
+
+int sp_set_login(sp_client *c, const char *user, const char *password)
+{
+    char hash[sizeof c->login_hash];
+    int rc;
+    if (user != NULL && password == NULL)
+        return sp__fail(c, SP_EINVAL, 0, "login: no password given");
+    if (user != NULL && (rc = sp__static_hash(c, password, hash)) != SP_OK)
+        return rc;
+    if ((rc = set_secret(c, &c->login_user, user)) == SP_OK) {
+        sp__free_secret(&c->login_token); /* it belonged to the old login */
+        sp__wipe(c->login_hash, sizeof c->login_hash);
+        if (user != NULL)
+            memcpy(c->login_hash, hash, sizeof hash);
+    }
+    sp__wipe(hash, sizeof hash);
+    return rc;
+}
+
+int sp_set_otp(sp_client *c, const char *code)
+{
+    return set_secret(c, &c->otp, code);
+}
+
+const char *sp__auth_token(const sp_client *c)
+{
+    return c->login_user != NULL ? c->login_token : c->token;
 }
 
 int sp_set_content_type(sp_client *c, const char *type)
@@ -368,17 +412,33 @@ static void begin_call(sp_client *c)
 }
 
 /*
+ * The login route for u (sp__url_login), once the login can go at all: a caller's own
+ * Authorization header would replace the token the login gets, and a refused one could not be
+ * told from a refused login.
+ */
+static int login_route(sp_client *c, const sp_url *u, int site, sp_url *lu)
+{
+    if (sp__user_header(c, "Authorization") != NULL)
+        return sp__fail(c, SP_EINVAL, 0,
+                        "a login and an Authorization header exclude each other: the login's "
+                        "token is the Authorization");
+    return sp__url_login(c, u, site, lu);
+}
+
+/*
  * The upload itself, once the source is open: fd is open for reading; regular says whether it can
  * be read again from its start (a regular file), which decides Content-Length, sendfile and
  * retries. t0 is when the call began, which --timeout counts from. Fills res as it goes.
  */
 static int put_body(sp_client *c, int fd, int regular, const char *url, int64_t t0, sp_result *res)
 {
-    sp_url u;
+    sp_url u, lu;
     sp_body_info b = {.size = SP_SIZE_UNKNOWN, .mtime_ms = -1};
     int rc;
 
     if ((rc = sp__url_parse(c, url, &u)) != SP_OK)
+        return rc;
+    if (c->login_user != NULL && (rc = login_route(c, &u, 0, &lu)) != SP_OK)
         return rc;
 
     off_t start = 0;
@@ -422,14 +482,42 @@ static int put_body(sp_client *c, int fd, int regular, const char *url, int64_t 
     int64_t deadline = c->timeout_ms != 0 ? t0 + (int64_t)c->timeout_ms : INT64_MAX;
     uint64_t delay = c->retry_delay_ms;
     unsigned unanswered = 0; /* the last attempt that sent the whole body and got no answer */
+    unsigned retried = 0;    /* of c->retries */
+    int relogged = 0;        /* a refused token was replaced by a fresh login (once a call) */
+    int refused_again = 0;   /* and the fresh login's token was refused too */
     const char *not_retried = NULL;
     for (unsigned attempt = 0;; attempt++) {
         res->attempts = attempt + 1;
-        rc = sp__transfer(c, &u, fd, &b, regular, deadline, res);
+        int login = c->login_user != NULL && c->login_token == NULL;
+        rc = sp__transfer(c, &u, login ? &lu : NULL, fd, &b, regular, deadline, res);
         int unknown = rc != SP_OK && res->body_complete && res->http_status == 0;
         if (unknown)
             unanswered = attempt + 1;
-        if (rc == SP_OK || attempt >= c->retries || !retryable(rc, res))
+        int refused = sp__token_refused(c, rc, res);
+        if (refused && relogged)
+            refused_again = 1;
+        if (refused && !relogged) {
+            /* A token expires (48 hours by default) or dies with a server restart while a
+             * handle goes on uploading: one fresh login, and the upload once more, if its body
+             * can be read again. A second refusal is the server's last word. */
+            relogged = 1;
+            sp__free_secret(&c->login_token);
+            if (!regular && res->body_sent) {
+                not_retried = "not sent again after a fresh login: the input is a stream that "
+                              "had begun to go out and cannot be read again";
+                break;
+            }
+            char shown[sizeof res->message];
+            sp__debug(c, SP_DEBUG_INFO,
+                      "the server refused the login's token (%s); logging in again",
+                      sp__printable(res->message, shown, sizeof shown));
+            if (regular && lseek(fd, start, SEEK_SET) < 0) {
+                rc = sp__fail(c, SP_EFILE, errno, "rewind input for the upload after a login");
+                break;
+            }
+            continue;
+        }
+        if (rc == SP_OK || retried >= c->retries || !retryable(rc, res))
             break;
         if (!regular) {
             not_retried = "not retried: the input is a stream and cannot be read again";
@@ -458,7 +546,10 @@ static int put_body(sp_client *c, int fd, int regular, const char *url, int64_t 
             rc = sp__fail(c, SP_EFILE, errno, "rewind input for retry");
             break;
         }
+        retried++;
     }
+    if (refused_again)
+        append_note(c, " (the token of a fresh login was refused too)");
     /* The server has every byte and said nothing we could read: it may well have stored the
      * file, and a caller must not be told otherwise, even when a later attempt failed. */
     if (rc != SP_OK && unanswered != 0) {
@@ -519,6 +610,28 @@ static int put(sp_client *c, source_kind kind, const char *path, int fd, const c
 out:
     if (owned >= 0)
         close(owned);
+    c->last.seconds = (double)(sp__now_ms() - t0) / 1000.0;
+    c->err = rc;
+    return rc;
+}
+
+int sp_login(sp_client *c, const char *url)
+{
+    int64_t t0 = sp__now_ms();
+    sp_url u, lu;
+    sp__conn cn = {.fd = -1};
+    int rc;
+
+    begin_call(c);
+    if (c->login_user == NULL)
+        rc = sp__fail(c, SP_EINVAL, 0, "login: no user set (sp_set_login)");
+    else if ((rc = sp__url_parse(c, url, &u)) == SP_OK &&
+             (rc = login_route(c, &u, 1, &lu)) == SP_OK) {
+        int64_t deadline = c->timeout_ms != 0 ? t0 + (int64_t)c->timeout_ms : INT64_MAX;
+        c->last.attempts = 1;
+        rc = sp__login_run(c, &lu, &cn, SP_SIZE_UNKNOWN, deadline, &c->last);
+        sp__conn_close(&cn); /* no upload follows on it */
+    }
     c->last.seconds = (double)(sp__now_ms() - t0) / 1000.0;
     c->err = rc;
     return rc;
@@ -589,6 +702,9 @@ int sp_getinfo(const sp_client *c, sp_info what, void *out)
         break;
     case SP_INFO_MAYBE_STORED:
         l = r->maybe_stored;
+        break;
+    case SP_INFO_TOKEN:
+        str = c->login_token != NULL ? c->login_token : "";
         break;
     default:
         return SP_EINVAL;

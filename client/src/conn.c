@@ -102,6 +102,14 @@ int sp__conn_wait(sp__conn *cn, unsigned what, int other_fd, int timeout_ms, uns
     return *ready != 0;
 }
 
+int sp__conn_idle(sp__conn *cn)
+{
+    if (cn->fd < 0 || (cn->t->pending != NULL && cn->t->pending(cn) > 0))
+        return 0;
+    char b;
+    return sp__conn_recv(cn, &b, 1) == SP__IO_AGAIN;
+}
+
 int sp__conn_unacked(const sp__conn *cn)
 {
     int n;

@@ -94,7 +94,7 @@ struct sp__conn {
     const sp__transport *t;
     void *ctx;         /* the transport's own state (TLS: its session) */
     const sp_url *u;   /* the server as the caller named it (TLS: the name to verify) */
-    sp__waiter waiter; /* for the transport's handshake */
+    sp__waiter waiter; /* for connecting and the transport's handshake: sp__conn_open only */
     int fd;            /* -1 when closed */
     int sys_errno;     /* why the last send, recv or sendfile returned SP__IO_FAIL */
     short send_needs;  /* poll(2) events that let a blocked send go on */
@@ -144,6 +144,13 @@ static inline ssize_t sp__conn_sendfile(sp__conn *cn, int fd, size_t len)
  * the time passed or a signal interrupted, -1 with errno if poll(2) failed.
  */
 int sp__conn_wait(sp__conn *cn, unsigned what, int other_fd, int timeout_ms, unsigned *ready);
+
+/*
+ * Whether an open connection whose last answer ended cleanly is idle, ready for another request:
+ * nothing has arrived since, neither bytes (the transport's held ones included) nor the end of
+ * the stream. It reads at most one byte to tell, which makes the connection unfit either way.
+ */
+int sp__conn_idle(sp__conn *cn);
 
 /* Bytes sent that the peer's TCP has not yet acknowledged; -1 if unknown. */
 int sp__conn_unacked(const sp__conn *cn);

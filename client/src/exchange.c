@@ -411,7 +411,9 @@ static void body_done(sp__exchange *x)
     res->body_complete = 1; /* also when there was no body to send */
     x->body_done_at = sp__now_ms();
     x->unacked = sp__conn_unacked(x->cn);
-    if (x->unacked > 0)
+    if (x->state == SP__EX_HEAD)
+        sp__debug(x->c, SP_DEBUG_INFO, "request sent; waiting for the answer");
+    else if (x->unacked > 0)
         sp__debug(x->c, SP_DEBUG_INFO,
                   "whole body sent (%llu bytes, %d not yet acknowledged); waiting for the answer",
                   (unsigned long long)res->bytes_sent, x->unacked);
@@ -433,7 +435,12 @@ static int step(sp__exchange *x, const char *head, size_t hlen, int src, int reg
         rc = sp__ex_send(x, head + x->head_sent, hlen - x->head_sent, "send request head");
         if (rc == SP_OK && x->state == SP__EX_HEAD) {
             x->head_sent = hlen;
-            x->state = x->b->expect ? SP__EX_AWAIT_100 : SP__EX_BODY;
+            if (src < 0) { /* the request was all in the head */
+                body_done(x);
+                x->state = SP__EX_RESPONSE;
+            } else {
+                x->state = x->b->expect ? SP__EX_AWAIT_100 : SP__EX_BODY;
+            }
         }
         return rc;
     case SP__EX_AWAIT_100:
@@ -462,7 +469,7 @@ static int step(sp__exchange *x, const char *head, size_t hlen, int src, int reg
         /* The answer can be read in the same breath as the last byte: early only if short. A
          * 2xx that came before the body was whole cannot mean the upload is. */
         uint64_t size = x->b->size;
-        int early = size == SP_SIZE_UNKNOWN || x->res->bytes_sent < size;
+        int early = src >= 0 && (size == SP_SIZE_UNKNOWN || x->res->bytes_sent < size);
         rc = sp__resp_finish(&x->resp, x->res, early, size);
         x->state = SP__EX_DONE;
         return rc;
@@ -471,6 +478,12 @@ static int step(sp__exchange *x, const char *head, size_t hlen, int src, int reg
         break;
     }
     return SP_OK;
+}
+
+int sp__ex_keep_alive(const sp__exchange *x)
+{
+    return x->state == SP__EX_DONE && x->send_op == NULL && !x->eof && x->resp.keep_alive &&
+           x->resp.excess == 0;
 }
 
 int sp__ex_run(sp__exchange *x, sp__conn *cn, const char *head, size_t hlen, int src, int regular)

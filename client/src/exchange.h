@@ -39,10 +39,17 @@ sp__waiter sp__ex_waiter(sp__exchange *x);
 
 /*
  * Sends the request head (hlen bytes) and the body from src over cn, reads the answer, and
- * judges it into res. regular says src is a regular file (seekable, never blocks). Returns
- * SP_OK or an error code with the detail on the client.
+ * judges it into res. regular says src is a regular file (seekable, never blocks). src -1 means
+ * the request is all in head (the login's small JSON body goes with it). Returns SP_OK or an
+ * error code with the detail on the client.
  */
 int sp__ex_run(sp__exchange *x, sp__conn *cn, const char *head, size_t hlen, int src, int regular);
+
+/*
+ * Whether the connection can carry another request after x: its answer was complete, HTTP/1.1
+ * keep-alive, framed by its length or chunks, and nothing of the stream was read past it.
+ */
+int sp__ex_keep_alive(const sp__exchange *x);
 
 /* What the body engines use. */
 
@@ -105,5 +112,20 @@ int sp__body_send(sp__exchange *x, int src, int regular);
  */
 sp_engine sp__body_engine(sp_engine asked, int regular, uint64_t size, int can_sendfile,
                           int peer_local);
+
+/* Opens cn toward u over the transport u names, waiting under x's timers (login.c). */
+int sp__conn_open_for(sp__conn *cn, sp_client *c, const sp_url *u, sp__exchange *x);
+
+/*
+ * Logs in toward the login route lu (login.c): opens cn if it is closed, runs the login exchange
+ * on it under deadline, and keeps the token on c. total is the upload's size, for the progress
+ * callback. Leaves cn open only if it can carry the upload next (sp__ex_keep_alive, and nothing
+ * arrived since). A refusal is SP_ELOGIN, its code and message copied into res.
+ */
+int sp__login_run(sp_client *c, const sp_url *lu, sp__conn *cn, uint64_t total, int64_t deadline,
+                  sp_result *res);
+
+/* Whether a failed upload (rc, res) was refused for a token a fresh login replaces. */
+int sp__token_refused(const sp_client *c, int rc, const sp_result *res);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * Digest pre-pass for X-File-Md5/Sha1/Sha256: one pass over the file with pread() into the
- * transfer buffer, all requested digests updated together, so memory stays constant.
+ * transfer buffer, all requested digests updated together, so memory stays constant. Also the
+ * login's password hash, and the wiping of secrets.
  *
  * libcrypto is loaded with dlopen() on first use rather than linked: merely loading it costs
  * about 1.4 MiB of resident memory (its relocations), half of the client's whole footprint,
@@ -12,7 +13,9 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifndef SP_LIBCRYPTO_SONAME
@@ -31,6 +34,8 @@ static struct {
     __typeof__(&EVP_DigestFinal_ex) final;
 } crypto;
 static pthread_once_t crypto_once = PTHREAD_ONCE_INIT;
+/* OPENSSL_cleanse, set once libcrypto is loaded: sp__wipe() must not load it just to zero. */
+static _Atomic(void (*)(void *, size_t)) cleanse;
 
 static void load_crypto(void)
 {
@@ -49,6 +54,29 @@ static void load_crypto(void)
     if (!crypto.get_digestbyname || !crypto.ctx_new || !crypto.ctx_free || !crypto.init ||
         !crypto.update || !crypto.final)
         crypto.error = "a digest function is missing from " SP_LIBCRYPTO_SONAME;
+    void (*fn)(void *, size_t);
+    *(void **)&fn = dlsym(h, "OPENSSL_cleanse");
+    atomic_store(&cleanse, fn);
+}
+
+void sp__wipe(void *p, size_t n)
+{
+    if (p == NULL || n == 0)
+        return;
+    void (*fn)(void *, size_t) = atomic_load(&cleanse);
+    if (fn != NULL)
+        fn(p, n);
+    else
+        explicit_bzero(p, n);
+}
+
+void sp__free_secret(char **s)
+{
+    if (*s == NULL)
+        return;
+    sp__wipe(*s, strlen(*s));
+    free(*s);
+    *s = NULL;
 }
 
 static void to_hex(const unsigned char *d, unsigned n, char *out)
@@ -118,4 +146,30 @@ out:
         if (ctx[i] != NULL)
             crypto.ctx_free(ctx[i]);
     return rc;
+}
+
+/* OpenList internal/model/user.go:24 (StaticHashSalt) and :235-237 (StaticHash). */
+#define SP_STATIC_HASH_SALT "-https://github.com/alist-org/alist"
+
+int sp__static_hash(sp_client *c, const char *password, char out[65])
+{
+    pthread_once(&crypto_once, load_crypto);
+    if (crypto.error != NULL)
+        return sp__fail(c, SP_EUNSUPPORTED, 0, "the login's password hash needs libcrypto: %s",
+                        crypto.error);
+    const EVP_MD *md = crypto.get_digestbyname("SHA256");
+    EVP_MD_CTX *ctx = md != NULL ? crypto.ctx_new() : NULL;
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned dlen = 0;
+    /* Two updates rather than one buffer: no second copy of the password is ever made. */
+    int ok = ctx != NULL && crypto.init(ctx, md, NULL) == 1 &&
+             crypto.update(ctx, password, strlen(password)) == 1 &&
+             crypto.update(ctx, SP_STATIC_HASH_SALT, sizeof SP_STATIC_HASH_SALT - 1) == 1 &&
+             crypto.final(ctx, d, &dlen) == 1 && dlen == 32;
+    if (ctx != NULL)
+        crypto.ctx_free(ctx); /* EVP_MD_CTX_free cleanses the digest state */
+    if (ok)
+        to_hex(d, dlen, out);
+    sp__wipe(d, sizeof d);
+    return ok ? SP_OK : sp__fail(c, SP_ENOMEM, 0, "compute the password's SHA-256");
 }

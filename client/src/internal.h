@@ -86,6 +86,14 @@ struct sp_client {
     char *pinned_pubkey; /* "sha256//BASE64[;sha256//...]", or NULL */
     int insecure;        /* do not verify the peer (the pin, if any, still holds) */
 
+    /* The login (sp_set_login): the user, the password's static hash (never the password),
+     * the one-time code, and the token the last login obtained. The secrets are wiped with
+     * sp__wipe() before their memory is freed or reused. */
+    char *login_user; /* NULL: no login */
+    char login_hash[65];
+    char *otp;         /* NULL: "" */
+    char *login_token; /* NULL until a login succeeds */
+
     /* The last sp_put_*() call, and the last failure (of that call or of a setter since). */
     sp_result last;
     int err;
@@ -154,12 +162,46 @@ int sp__body_buf(sp_client *c);
 int sp__hash_file(sp_client *c, int fd, uint64_t offset, uint64_t size, sp_body_info *b);
 
 /*
- * One attempt: connect, send the request and body from fd, read the response into res, all by
- * deadline (absolute sp__now_ms() time; INT64_MAX for none), which belongs to the whole call so
- * that retries share it.
+ * AList's static hash of a password, the form /api/auth/login/hash takes: lowercase hex of
+ * SHA-256(password + "-https://github.com/alist-org/alist"), into out[65]. Returns SP_OK or
+ * SP_EUNSUPPORTED (no libcrypto) with a detail on c.
  */
-int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, int regular,
-                 int64_t deadline, sp_result *res);
+int sp__static_hash(sp_client *c, const char *password, char out[65]);
+
+/* Zeroes n bytes at p in a way the compiler may not drop (OPENSSL_cleanse once libcrypto is
+ * loaded, explicit_bzero before). NULL is a no-op. */
+void sp__wipe(void *p, size_t n);
+
+/* Wipes and frees a NUL-terminated secret, and sets *s to NULL. */
+void sp__free_secret(char **s);
+
+/* The Authorization value an upload sends: the login's token when a login is set, else the
+ * token of sp_set_token() (NULL: none). */
+const char *sp__auth_token(const sp_client *c);
+
+/*
+ * Derives the login route from the URL u: the site's path prefix, then /api/auth/login/hash.
+ * u's path must end in /api/fs/put or /api/fs/form; with site set it may also be the login route
+ * itself or a path without /api/ (the site's address). Returns SP_OK or SP_EURL with a detail.
+ */
+int sp__url_login(sp_client *c, const sp_url *u, int site, sp_url *login);
+
+/*
+ * Builds the login request, POST with its JSON body, into out (outsz bytes). Returns the length,
+ * or -1 if it does not fit. The caller wipes out after sending: it holds the password's hash.
+ */
+int sp__build_login(const sp_client *c, const sp_url *u, char *out, size_t outsz);
+
+/* Bytes sp__build_login needs at most for c's login toward u. */
+size_t sp__login_size(const sp_client *c, const sp_url *u);
+
+/*
+ * One attempt: connect, log in first toward login if it is not NULL (login.c), send the request
+ * and body from fd, read the response into res, all by deadline (absolute sp__now_ms() time;
+ * INT64_MAX for none), which belongs to the whole call so that retries share it.
+ */
+int sp__transfer(sp_client *c, const sp_url *u, const sp_url *login, int fd, const sp_body_info *b,
+                 int regular, int64_t deadline, sp_result *res);
 
 /* The response parser's state: fed bytes as they arrive, in pieces of any size. */
 typedef struct sp_resp {
@@ -182,6 +224,8 @@ typedef struct sp_resp {
     size_t reason_len;
     char content_type[128]; /* of the current message, cut if longer; "" if none */
     int want_envelope;      /* set by the caller: a 2xx must carry AList's JSON envelope */
+    int keep_alive;         /* the final response leaves the connection open for another */
+    size_t excess;          /* bytes fed after the final response's end, which nothing asked */
 } sp_resp;
 
 /* Starts parsing a response for c; empties c's response body buffer. */
@@ -201,6 +245,12 @@ int sp__resp_eof(sp_resp *r);
  * SP_EPROTO too, since the upload cannot be whole.
  */
 int sp__resp_finish(sp_resp *r, sp_result *res, int answered_early, uint64_t size);
+
+/*
+ * The string data.<key> of the JSON envelope in c's response body as a malloc'd copy, or NULL
+ * if there is none (or no memory).
+ */
+char *sp__resp_data_string(sp_client *c, const char *key);
 
 /* Formats a chunked-encoding size line for n bytes ending right before end; returns its start. */
 char *sp__chunk_head(char *end, size_t n);

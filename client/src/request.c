@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -99,16 +100,35 @@ static void add_default(sp_out *o, const sp_client *c, const char *name, const c
         out_add(o, "%s: %s\r\n", name, value);
 }
 
+/* The request line and the defaults every request starts with. */
+static void add_start(sp_out *o, const sp_client *c, const char *method, const sp_url *u)
+{
+    out_add(o, "%s %s HTTP/1.1\r\n", method, u->target);
+    add_default(o, c, "Host", u->hostport);
+    add_default(o, c, "User-Agent", "streamput/" SP_VERSION);
+    add_default(o, c, "Accept", "*/*");
+}
+
+/* The caller's header lines but those skip refuses ("Name:" alone only removes a default). */
+static void add_user(sp_out *o, const sp_client *c, int (*skip)(const char *line, size_t nlen))
+{
+    for (size_t i = 0; i < c->nheaders; i++) {
+        const char *line = c->headers[i];
+        size_t nlen = name_len(line);
+        const char *value = line + nlen + 1;
+        value += strspn(value, " \t"); /* as sp__user_header_value(), for each header */
+        if (*value != '\0' && (skip == NULL || !skip(line, nlen)))
+            out_add(o, "%.*s: %s\r\n", (int)nlen, line, value);
+    }
+}
+
 int sp__build_request(const sp_client *c, const sp_url *u, const sp_body_info *b, char *out,
                       size_t outsz)
 {
     sp_out o = {out, 0, outsz, 0};
     char num[32];
 
-    out_add(&o, "PUT %s HTTP/1.1\r\n", u->target);
-    add_default(&o, c, "Host", u->hostport);
-    add_default(&o, c, "User-Agent", "streamput/" SP_VERSION);
-    add_default(&o, c, "Accept", "*/*");
+    add_start(&o, c, "PUT", u);
     add_default(&o, c, "Content-Type",
                 c->content_type != NULL ? c->content_type : "application/octet-stream");
     if (b->size != SP_SIZE_UNKNOWN) {
@@ -119,8 +139,8 @@ int sp__build_request(const sp_client *c, const sp_url *u, const sp_body_info *b
     }
     if (c->remote_path != NULL)
         add_default(&o, c, "File-Path", c->remote_path);
-    if (c->token != NULL)
-        add_default(&o, c, "Authorization", c->token);
+    if (sp__auth_token(c) != NULL)
+        add_default(&o, c, "Authorization", sp__auth_token(c));
     if (!c->overwrite)
         add_default(&o, c, "Overwrite", "false");
     if (c->as_task)
@@ -137,12 +157,74 @@ int sp__build_request(const sp_client *c, const sp_url *u, const sp_body_info *b
         add_default(&o, c, "X-File-Sha256", b->sha256);
     if (b->expect)
         add_default(&o, c, "Expect", "100-continue");
-    for (size_t i = 0; i < c->nheaders; i++) {
-        const char *value = c->headers[i] + name_len(c->headers[i]) + 1;
-        value += strspn(value, " \t"); /* as sp__user_header_value(), for each header */
-        if (*value != '\0')            /* "Name:" alone only removes a default */
-            out_add(&o, "%.*s: %s\r\n", (int)name_len(c->headers[i]), c->headers[i], value);
-    }
+    add_user(&o, c, NULL);
     out_add(&o, "\r\n");
     return o.overflow ? -1 : (int)o.len;
+}
+
+/*
+ * The caller's headers go on the login too, as curl's -H goes on every request (a proxy's
+ * credentials, a Host), but not those that describe the upload's body and file: on the login
+ * they would misdescribe its JSON (a Content-Type the server's binder would follow) or mean
+ * nothing.
+ */
+static int upload_only(const char *line, size_t nlen)
+{
+    static const char *const names[] = {"Authorization", "Expect",      "File-Path",
+                                        "Overwrite",     "As-Task",     "Last-Modified",
+                                        "X-File-Md5",    "X-File-Sha1", "X-File-Sha256"};
+    if (nlen >= 8 && strncasecmp(line, "Content-", 8) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == nlen && strncasecmp(line, names[i], nlen) == 0)
+            return 1;
+    return 0;
+}
+
+/* JSON escapes a byte in at most 6 ("\u001f"); the names, quotes and braces take the rest. */
+static size_t login_json_size(const sp_client *c)
+{
+    return 64 + 6 * strlen(c->login_user) + sizeof c->login_hash +
+           6 * (c->otp != NULL ? strlen(c->otp) : 0);
+}
+
+size_t sp__login_size(const sp_client *c, const sp_url *u)
+{
+    size_t n = 1024 + strlen(u->target) + strlen(u->hostport) + login_json_size(c);
+    for (size_t i = 0; i < c->nheaders; i++)
+        n += strlen(c->headers[i]) + 2;
+    return n;
+}
+
+int sp__build_login(const sp_client *c, const sp_url *u, char *out, size_t outsz)
+{
+    /* OpenList server/handles/auth.go:16-20, LoginReq. The strings are referenced, not copied:
+     * no copy of the hash is left in cJSON's freed memory. The JSON goes to the end of out
+     * first, so that its length is known for the head. */
+    cJSON *o = cJSON_CreateObject();
+    size_t room = login_json_size(c) + 5; /* cJSON's advice for its estimate */
+    if (o == NULL || room > outsz ||
+        !cJSON_AddItemToObject(o, "username", cJSON_CreateStringReference(c->login_user)) ||
+        !cJSON_AddItemToObject(o, "password", cJSON_CreateStringReference(c->login_hash)) ||
+        !cJSON_AddItemToObject(o, "otp_code",
+                               cJSON_CreateStringReference(c->otp != NULL ? c->otp : "")) ||
+        !cJSON_PrintPreallocated(o, out + outsz - room, (int)room, 0)) {
+        cJSON_Delete(o);
+        return -1;
+    }
+    cJSON_Delete(o);
+    char *json = out + outsz - room;
+    size_t jlen = strlen(json);
+
+    sp_out h = {out, 0, outsz - room, 0};
+    add_start(&h, c, "POST", u);
+    /* gin binds JSON by this type alone (gin binding/binding.go:95-120, binding.Default). */
+    out_add(&h, "Content-Type: application/json\r\n");
+    out_add(&h, "Content-Length: %zu\r\n", jlen);
+    add_user(&h, c, upload_only);
+    out_add(&h, "\r\n");
+    if (h.overflow)
+        return -1;
+    memmove(out + h.len, json, jlen);
+    return (int)(h.len + jlen);
 }

@@ -152,6 +152,8 @@ static int on_message_complete(http_parser *p)
     }
     r->done = 1;
     r->status = (int)p->status_code;
+    /* HTTP/1.1 without "Connection: close", and a body that did not end with the stream. */
+    r->keep_alive = http_should_keep_alive(p) != 0;
     http_parser_pause(p, 1); /* anything after the final response is not ours to read */
     return 0;
 }
@@ -197,6 +199,8 @@ int sp__resp_feed(sp_resp *r, const char *data, size_t len)
         if (off == len)
             break; /* never execute on nothing, which would mean end of stream */
     }
+    if (r->done)
+        r->excess = len - off; /* a server's bytes past its answer: the stream is not clean */
     if (e == HPE_OK || e == HPE_PAUSED)
         return SP_OK;
     sp_client *c = r->c;
@@ -305,4 +309,16 @@ int sp__resp_finish(sp_resp *r, sp_result *res, int answered_early, uint64_t siz
                         "bytes sent)",
                         r->status, (unsigned long long)res->bytes_sent, (unsigned long long)size);
     return SP_OK;
+}
+
+char *sp__resp_data_string(sp_client *c, const char *key)
+{
+    cJSON *json = c->resp_len > 0 ? cJSON_ParseWithLength(c->resp_body, c->resp_len) : NULL;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(json, "data");
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(data, key);
+    char *copy = cJSON_IsString(item) ? strdup(item->valuestring) : NULL;
+    if (cJSON_IsString(item))
+        sp__wipe(item->valuestring, strlen(item->valuestring)); /* it may be a secret */
+    cJSON_Delete(json);
+    return copy;
 }

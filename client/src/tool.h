@@ -37,6 +37,15 @@ int tool_parse_duration(const char *s, uint64_t *ms);
 /* Parses a comma-separated list of md5, sha1, sha256 into SP_HASH_* bits; -1 if invalid. */
 int tool_parse_hashes(const char *s, unsigned *mask);
 
+/*
+ * The password for -u NAME into buf (cap bytes, NUL-terminated): the first line of file if it is
+ * not NULL (a warning unless quiet if others may read it), else $STREAMPUT_PASSWORD (wiped from
+ * the environment), else typed at a prompt on the controlling terminal with echo off (restored
+ * on every way out, signals included). Returns 0, or the exit code with the message printed.
+ * The caller wipes buf.
+ */
+int tool_get_password(const char *file, const char *user, int quiet, char *buf, size_t cap);
+
 /* Formats a byte count for people: "512 B", "1.5 KiB", "3.2 GiB". */
 void tool_format_bytes(uint64_t n, char *out, size_t outsz);
 

@@ -1,10 +1,12 @@
 /*
- * streamput: upload FILE to URL with a raw HTTP/1.1 PUT, in constant memory.
+ * streamput: upload FILE to URL with a raw HTTP/1.1 PUT, in constant memory; or, as
+ * "streamput login URL -u NAME", log in and print the token.
  */
 #include "streamput.h"
 #include "sp_common.h"
 #include "tool.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <signal.h>
@@ -108,7 +110,12 @@ typedef struct cli {
     int verbose, silent;
     int progress; /* 1 --progress, 0 --no-progress, -1 only on a terminal */
     int remote_path_set, token_set;
-    int done; /* --help or --version answered: exit 0 without uploading */
+    int auth_header;           /* -H set an Authorization line */
+    const char *user;          /* -u NAME */
+    const char *password_file; /* --password-file FILE */
+    int otp;                   /* --otp given */
+    int login;                 /* "streamput login URL": print the token, upload nothing */
+    int done;                  /* --help or --version answered: exit 0 without uploading */
 } cli;
 
 typedef struct tool_opt tool_opt;
@@ -152,6 +159,47 @@ static int opt_remote_path(cli *cl, const tool_opt *o, const char *arg, const ch
 static int opt_token(cli *cl, const tool_opt *o, const char *arg, const char *shown)
 {
     cl->token_set = 1;
+    return opt_string(cl, o, arg, shown);
+}
+
+/* A -H line for Authorization is a token too, which a login would contradict. */
+static int opt_header(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    if (strncasecmp(arg, "Authorization:", 14) == 0)
+        cl->auth_header = 1;
+    return opt_string(cl, o, arg, shown);
+}
+
+/*
+ * -u NAME. curl's "-u name:password" is refused: the command line of a process can be read by
+ * every user of the host. The password is blanked from this process's argv first, so that
+ * /proc/PID/cmdline no longer shows it, though it was visible until then.
+ */
+static int opt_user(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    char *colon = strchr(arg, ':');
+    if (colon != NULL) {
+        explicit_bzero(colon + 1, strlen(colon + 1));
+        return usage_error("-u takes the user name alone, not NAME:PASSWORD: a password on the "
+                           "command line can be read by every user of this host (ps, "
+                           "/proc/PID/cmdline). Give it with --password-file FILE or "
+                           "STREAMPUT_PASSWORD, or type it at the prompt");
+    }
+    if (*arg == '\0')
+        return usage_error("-u: empty user name");
+    cl->user = arg;
+    return 0;
+}
+
+static int opt_password_file(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    cl->password_file = arg;
+    return 0;
+}
+
+static int opt_otp(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    cl->otp = 1;
     return opt_string(cl, o, arg, shown);
 }
 
@@ -253,10 +301,18 @@ static const tool_opt options[] = {
      .set.str = sp_set_remote_path},
     {REQUEST, "token", 't', "TOKEN", "Authorization header (default: $STREAMPUT_TOKEN)",
      .fn = opt_token, .set.str = sp_set_token},
+    {REQUEST, "user", 'u', "NAME",
+     "log in as NAME (AList/OpenList) and upload with its token;\n"
+     "the password: --password-file, $STREAMPUT_PASSWORD or a prompt",
+     .fn = opt_user},
+    {REQUEST, "password-file", 0, "FILE", "read -u's password from the first line of FILE",
+     .fn = opt_password_file},
+    {REQUEST, "otp", 0, "CODE", "the current two-factor code for -u's login", .fn = opt_otp,
+     .set.str = sp_set_otp},
     {REQUEST, "content-type", 'T', "TYPE", "Content-Type (default: application/octet-stream)",
      .fn = opt_string, .set.str = sp_set_content_type},
     {REQUEST, "header", 'H', "'N: V'",
-     "extra header, repeatable; replaces a default, 'N:' removes it", .fn = opt_string,
+     "extra header, repeatable; replaces a default, 'N:' removes it", .fn = opt_header,
      .set.str = sp_add_header},
     {REQUEST, "no-overwrite", 0, NULL, "send Overwrite: false (the server keeps an existing file)",
      .fn = opt_flag, .set.flag = sp_set_overwrite, .value = 0},
@@ -331,10 +387,14 @@ static const tool_opt options[] = {
 static int opt_help(cli *cl, const tool_opt *o, const char *arg, const char *shown)
 {
     fputs("Usage: streamput [OPTIONS] FILE URL\n"
+          "       streamput login [OPTIONS] URL\n"
           "Upload FILE (or - for standard input) to URL with HTTP PUT, streaming it in constant "
           "memory.\n"
           "Made for AList/OpenList's PUT /api/fs/put; works with any endpoint that takes a raw "
-          "body.\n",
+          "body.\n"
+          "'login' (first) logs in with -u to the site of URL and prints the token, for\n"
+          "STREAMPUT_TOKEN=$(streamput login URL -u NAME); a file named login uploads as "
+          "./login.\n",
           stdout);
     const char *section = NULL;
     for (size_t i = 0; i < NOPTIONS; i++) {
@@ -361,7 +421,8 @@ static int opt_help(cli *cl, const tool_opt *o, const char *arg, const char *sho
           "\n"
           "Exit codes:\n"
           "  0 success (see below)                                 6 HTTP status not 2xx\n"
-          "  1 internal error (out of memory)                      7 API code other than 200\n"
+          "  1 internal error (out of memory)                      7 API code other than 200,\n"
+          "                                                          a refused login too\n"
           "  2 usage: bad option, URL or header                    8 malformed response\n"
           "  3 local file error                                    9 connection lost "
           "mid-transfer\n"
@@ -424,11 +485,14 @@ static int parse_options(cli *cl, int argc, char **argv)
     return 0;
 }
 
-/* The defaults that depend on the operands: the token from the environment, File-Path. */
+/*
+ * The defaults that depend on the operands: the token from the environment (unless -u logs in,
+ * whose token replaces it), File-Path.
+ */
 static int apply_defaults(cli *cl, const char *file, int from_stdin)
 {
     const char *env_token = getenv("STREAMPUT_TOKEN");
-    if (!cl->token_set && env_token != NULL && *env_token != '\0' &&
+    if (!cl->token_set && cl->user == NULL && env_token != NULL && *env_token != '\0' &&
         check(cl->c, sp_set_token(cl->c, env_token)) != 0)
         return TOOL_EXIT_USAGE;
     if (!cl->remote_path_set && !from_stdin) {
@@ -487,6 +551,16 @@ static void report(const cli *cl, int err)
         fprintf(stderr, "streamput: interrupted after %llu bytes\n", sent);
     } else if (err != SP_OK) {
         fprintf(stderr, "streamput: %s\n", sp_errmsg(c));
+        /* OpenList answers code 402 to a login without the right one-time code
+         * (server/handles/auth.go:66-72). */
+        if (err == SP_ELOGIN && info_long(c, SP_INFO_API_CODE) == 402)
+            fprintf(stderr, "streamput: %s\n",
+                    cl->otp ? "the --otp code was refused: codes change every 30 seconds, give "
+                              "the current one"
+                            : "the account has two-factor authentication: give the current "
+                              "code with --otp CODE");
+    } else if (cl->login) {
+        /* The token alone on stdout, for STREAMPUT_TOKEN=$(streamput login ...). */
     } else if (!cl->silent) {
         const char *message = "";
         double seconds = 0;
@@ -526,6 +600,47 @@ static int upload(cli *cl, const char *file, const char *url)
     return tool_exit_code(err);
 }
 
+/* Logs in and prints the token on stdout; the token is never printed anywhere else. */
+static int login(cli *cl, const char *url)
+{
+    if (cl->verbose && !cl->silent)
+        sp_set_debug(cl->c, on_debug, NULL);
+    int err = sp_login(cl->c, url);
+    report(cl, err);
+    if (err != SP_OK)
+        return tool_exit_code(err);
+    const char *token = "";
+    sp_getinfo(cl->c, SP_INFO_TOKEN, &token);
+    if (printf("%s\n", token) < 0 || fflush(stdout) != 0) {
+        fprintf(stderr, "streamput: write the token: %s\n", strerror(errno));
+        return TOOL_EXIT_INTERNAL;
+    }
+    return 0;
+}
+
+/* Checks what goes with -u, and hands its password to the library, which keeps only a hash. */
+static int set_login(cli *cl)
+{
+    if (cl->user == NULL) {
+        if (cl->login)
+            return usage_error("login needs -u NAME");
+        if (cl->password_file != NULL || cl->otp)
+            return usage_error("--password-file and --otp go with -u NAME");
+        return 0;
+    }
+    if (cl->token_set || cl->auth_header)
+        return usage_error("-u and --token (or -H 'Authorization: ...') exclude each other: the "
+                           "login gets the token");
+    char password[4096];
+    int rc = tool_get_password(cl->password_file, cl->user, cl->silent, password, sizeof password);
+    if (rc == 0 && sp_set_login(cl->c, cl->user, password) != SP_OK) {
+        fprintf(stderr, "streamput: %s\n", sp_errmsg(cl->c));
+        rc = tool_exit_code(sp_last_error(cl->c));
+    }
+    explicit_bzero(password, sizeof password);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     cli cl = {.progress = -1};
@@ -535,10 +650,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "streamput: out of memory\n");
         return TOOL_EXIT_INTERNAL;
     }
+    /* The subcommand only in first place, so that a file named "login" still uploads after an
+     * option or as ./login. getopt then sees the rest as if it were the whole command line. */
+    if (argc > 1 && strcmp(argv[1], "login") == 0) {
+        cl.login = 1;
+        argv[1] = argv[0];
+        argc--;
+        argv++;
+    }
     if ((rc = parse_options(&cl, argc, argv)) != 0 || cl.done)
         goto out;
-    if (argc - optind != 2)
-        rc = usage_error("%s", argc - optind < 2 ? "expected FILE and URL" : "too many arguments");
+    int want = cl.login ? 1 : 2;
+    if (argc - optind != want)
+        rc = usage_error("%s", argc - optind > want ? "too many arguments"
+                               : cl.login           ? "expected URL"
+                                                    : "expected FILE and URL");
+    else if ((rc = set_login(&cl)) != 0)
+        goto out;
+    else if (cl.login)
+        rc = login(&cl, argv[optind]);
     else
         rc = upload(&cl, argv[optind], argv[optind + 1]);
 out:

@@ -27,6 +27,7 @@ int tool_exit_code(int sp_err)
     case SP_EHTTP:
         return TOOL_EXIT_HTTP;
     case SP_EAPI:
+    case SP_ELOGIN:
         return TOOL_EXIT_API;
     case SP_EPROTO:
         return TOOL_EXIT_PROTO;

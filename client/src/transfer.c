@@ -1,7 +1,8 @@
 /*
- * One upload attempt: build the request head, open a connection, run one exchange over it, and
- * close the connection. The exchange does not own the connection; this attempt does, and closes
- * it whatever the outcome, since an upload that failed leaves the stream in an unknown state.
+ * One upload attempt: log in first if asked, build the request head, open a connection (or keep
+ * the login's), run one exchange over it, and close the connection. The exchange does not own
+ * the connection; this attempt does, and closes it whatever the outcome, since an upload that
+ * failed leaves the stream in an unknown state.
  */
 #include "exchange.h"
 
@@ -9,19 +10,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, int regular,
-                 int64_t deadline, sp_result *res)
+int sp__transfer(sp_client *c, const sp_url *u, const sp_url *login, int fd, const sp_body_info *b,
+                 int regular, int64_t deadline, sp_result *res)
 {
-    sp__exchange *x = sp__ex_new(c, u, b, res, deadline);
-    char *head = NULL;
     sp__conn cn = {.fd = -1};
+    sp__exchange *x = NULL;
+    char *head = NULL;
     int rc;
 
-    if (x == NULL)
-        return SP_ENOMEM;
+    /* The login leaves its connection open when the upload can follow on it. */
+    if (login != NULL && (rc = sp__login_run(c, login, &cn, b->size, deadline, res)) != SP_OK)
+        return rc;
+    if ((x = sp__ex_new(c, u, b, res, deadline)) == NULL) {
+        rc = SP_ENOMEM;
+        goto out;
+    }
+    const char *token = sp__auth_token(c);
     size_t cap = 4096 + strlen(u->target) + (c->remote_path ? strlen(c->remote_path) : 0) +
-                 (c->token ? strlen(c->token) : 0) +
-                 (c->content_type ? strlen(c->content_type) : 0);
+                 (token ? strlen(token) : 0) + (c->content_type ? strlen(c->content_type) : 0);
     for (size_t i = 0; i < c->nheaders; i++)
         cap += strlen(c->headers[i]) + 2;
     if ((head = malloc(cap)) == NULL) {
@@ -33,17 +39,15 @@ int sp__transfer(sp_client *c, const sp_url *u, int fd, const sp_body_info *b, i
         rc = sp__fail(c, SP_EINVAL, 0, "request head too large");
         goto out;
     }
-    sp__waiter w = sp__ex_waiter(x);
-    const sp__transport *t = &sp__tcp_transport;
-#ifdef SP_HAVE_TLS
-    if (u->tls)
-        t = &sp__tls_transport;
-#endif
-    if ((rc = sp__conn_open(&cn, c, u, t, &w)) != SP_OK)
+    if (cn.fd >= 0)
+        sp__debug(c, SP_DEBUG_INFO, "Re-using the login's connection to %s", cn.addr);
+    else if ((rc = sp__conn_open_for(&cn, c, u, x)) != SP_OK)
         goto out;
     rc = sp__ex_run(x, &cn, head, (size_t)hlen, fd, regular);
 out:
     sp__conn_close(&cn);
+    if (head != NULL)
+        sp__wipe(head, cap); /* it holds the token */
     free(head);
     sp__ex_free(x);
     return rc;

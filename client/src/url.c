@@ -122,3 +122,43 @@ int sp__url_parse(sp_client *c, const char *url, sp_url *u)
     u->alist_api = sp__url_is_alist_api(u->target);
     return SP_OK;
 }
+
+/* Whether the path [p, p + n) ends with suffix. */
+static int ends_with(const char *p, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n >= k && memcmp(p + n - k, suffix, k) == 0;
+}
+
+int sp__url_login(sp_client *c, const sp_url *u, int site, sp_url *login)
+{
+    /* AList serves its API under its site path (site_url), so the login route sits where the
+     * upload route's /api/ begins (OpenList server/router.go:27, :75, :215-216). */
+    static const char *const uploads[] = {"/api/fs/put", "/api/fs/form"};
+    static const char route[] = "/api/auth/login/hash";
+    const char *path = u->target;
+    size_t n = strcspn(path, "?"), prefix = SIZE_MAX;
+    for (size_t i = 0; i < sizeof uploads / sizeof uploads[0] && prefix == SIZE_MAX; i++)
+        if (ends_with(path, n, uploads[i]))
+            prefix = n - strlen(uploads[i]);
+    if (prefix == SIZE_MAX && site && ends_with(path, n, route))
+        prefix = n - (sizeof route - 1);
+    if (prefix == SIZE_MAX && site && memmem(path, n, "/api/", 5) == NULL)
+        prefix = n > 0 && path[n - 1] == '/' ? n - 1 : n; /* the site's address */
+    if (prefix == SIZE_MAX) {
+        char shown[200];
+        sp__printable(path, shown, sizeof shown);
+        return sp__fail(c, SP_EURL, 0,
+                        site ? "login: cannot tell the site from the path %s: give the site's "
+                               "address or its .../api/fs/put"
+                             : "login: the upload path %s is not AList's .../api/fs/put or "
+                               ".../api/fs/form, where the login route could be found",
+                        shown);
+    }
+    if (prefix + sizeof route > sizeof login->target)
+        return sp__fail(c, SP_EURL, 0, "login: URL path too long");
+    *login = *u;
+    memcpy(login->target + prefix, route, sizeof route);
+    login->alist_api = 1;
+    return SP_OK;
+}

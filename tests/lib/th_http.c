@@ -345,3 +345,141 @@ int th_upload(int port, const char *file_path, const char *headers, const char *
     snprintf(h, sizeof h, "File-Path: %s\r\n%s", file_path, headers);
     return th_put(port, "/api/fs/put", h, body, strlen(body), 0, r);
 }
+
+/* The parser's view of one th_req_read. */
+typedef struct req_reader {
+    th_req *q;
+    size_t hlen;
+    int flags;
+    int fd;
+    int head_done, done, in_value;
+} req_reader;
+
+/* Appends to q->headers, cut when full. */
+static void req_add(req_reader *rd, const char *at, size_t n)
+{
+    size_t room = sizeof rd->q->headers - 1 - rd->hlen;
+    size_t k = n < room ? n : room;
+    memcpy(rd->q->headers + rd->hlen, at, k);
+    rd->hlen += k;
+    rd->q->headers[rd->hlen] = '\0';
+}
+
+static int req_on_url(http_parser *p, const char *at, size_t n)
+{
+    th_req *q = ((req_reader *)p->data)->q;
+    size_t have = strlen(q->target), room = sizeof q->target - 1 - have;
+    memcpy(q->target + have, at, n < room ? n : room);
+    q->target[have + (n < room ? n : room)] = '\0';
+    return 0;
+}
+
+static int req_on_field(http_parser *p, const char *at, size_t n)
+{
+    req_reader *rd = p->data;
+    if (rd->in_value)
+        req_add(rd, "\n", 1);
+    rd->in_value = 0;
+    req_add(rd, at, n);
+    return 0;
+}
+
+static int req_on_value(http_parser *p, const char *at, size_t n)
+{
+    req_reader *rd = p->data;
+    if (!rd->in_value)
+        req_add(rd, ": ", 2);
+    rd->in_value = 1;
+    req_add(rd, at, n);
+    return 0;
+}
+
+static int req_on_headers(http_parser *p)
+{
+    req_reader *rd = p->data;
+    th_req *q = rd->q;
+    if (rd->in_value)
+        req_add(rd, "\n", 1);
+    snprintf(q->method, sizeof q->method, "%s", http_method_str((enum http_method)p->method));
+    char v[64];
+    q->expect =
+        th_req_header(q, "Expect", v, sizeof v) != NULL && strcasecmp(v, "100-continue") == 0;
+    q->keep_alive = http_should_keep_alive(p);
+    rd->head_done = 1;
+    if (q->expect && (rd->flags & TH_REQ_EARLY))
+        http_parser_pause(p, 1);
+    else if (q->expect && (rd->flags & TH_REQ_CONTINUE))
+        th_send_all(rd->fd, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    return 0;
+}
+
+static int req_on_body(http_parser *p, const char *at, size_t n)
+{
+    th_req *q = ((req_reader *)p->data)->q;
+    if (q->body_len < sizeof q->body - 1) {
+        size_t room = sizeof q->body - 1 - q->body_len;
+        memcpy(q->body + q->body_len, at, n < room ? n : room);
+        q->body[q->body_len + (n < room ? n : room)] = '\0';
+    }
+    q->body_len += n;
+    return 0;
+}
+
+static int req_on_complete(http_parser *p)
+{
+    req_reader *rd = p->data;
+    rd->done = 1;
+    rd->q->complete = 1;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+int th_req_read(int fd, th_req *q, int flags, int timeout_ms)
+{
+    static const http_parser_settings settings = {
+        .on_url = req_on_url,
+        .on_header_field = req_on_field,
+        .on_header_value = req_on_value,
+        .on_headers_complete = req_on_headers,
+        .on_body = req_on_body,
+        .on_message_complete = req_on_complete,
+    };
+    memset(q, 0, sizeof *q);
+    req_reader rd = {.q = q, .flags = flags, .fd = fd};
+    http_parser p;
+    http_parser_init(&p, HTTP_REQUEST);
+    p.data = &rd;
+    int64_t deadline = th_now_ms() + timeout_ms;
+    size_t got = 0;
+    while (!rd.done && !(rd.head_done && q->expect && (flags & TH_REQ_EARLY))) {
+        if (!wait_readable(fd, deadline))
+            return -1;
+        char tmp[16384];
+        ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n == 0 && got == 0 ? 0 : -1;
+        got += (size_t)n;
+        if (http_parser_execute(&p, &settings, tmp, (size_t)n) != (size_t)n &&
+            HTTP_PARSER_ERRNO(&p) != HPE_PAUSED)
+            return -1;
+    }
+    return 1;
+}
+
+const char *th_req_header(const th_req *q, const char *name, char *out, size_t outsz)
+{
+    size_t n = strlen(name);
+    for (const char *line = q->headers; *line != '\0';) {
+        size_t len = strcspn(line, "\n");
+        if (len > n + 1 && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            v += strspn(v, " ");
+            snprintf(out, outsz, "%.*s", (int)(len - (size_t)(v - line)), v);
+            return out;
+        }
+        line += len + (line[len] == '\n');
+    }
+    return NULL;
+}

@@ -98,6 +98,37 @@ int th_put(int port, const char *route, const char *headers, const void *body, s
 int th_request(int port, const char *method, const char *target, const char *headers,
                const char *body, th_resp *r);
 
+/* One request as a scripted server reads it with th_req_read (http-parser's view). */
+typedef struct th_req {
+    char method[16];
+    char target[1024];
+    char headers[8192]; /* "Name: value\n" per line as received, cut if longer */
+    char body[8192];    /* the body's first bytes (de-chunked), NUL-terminated */
+    size_t body_len;    /* every body byte, kept or not */
+    int expect;         /* it asked for 100-continue */
+    int keep_alive;     /* HTTP/1.1 without Connection: close */
+    int complete;       /* the whole request arrived (not just its head) */
+} th_req;
+
+enum {
+    /* A request that expects 100-continue comes back with its head alone: no 100 is sent, and
+     * the body, which the client holds back, stays unread (q->complete is 0). */
+    TH_REQ_EARLY = 1,
+    /* Otherwise such a request gets its 100 Continue as soon as its head is in. */
+    TH_REQ_CONTINUE = 2,
+};
+
+/*
+ * Reads one request from fd into q, within timeout_ms. Returns 1 once it is in (see
+ * TH_REQ_EARLY), 0 if the peer closed before a byte of it (no more requests), -1 on a timeout, a
+ * parse error, or a close midway. Bytes past the request are not expected (clients here wait
+ * for each answer) and would be dropped.
+ */
+int th_req_read(int fd, th_req *q, int flags, int timeout_ms);
+
+/* The value of header name in q (case-insensitive), copied into out; NULL if there is none. */
+const char *th_req_header(const th_req *q, const char *name, char *out, size_t outsz);
+
 /* th_put to /api/fs/put with "File-Path: file_path" in front of the extra headers. */
 int th_upload(int port, const char *file_path, const char *headers, const char *body, th_resp *r);
 

@@ -29,24 +29,14 @@ int th_mock_start(th_mock *m, const char *root, ...)
     th_argv_va(argv, n, 64, ap);
     va_end(ap);
 
-    int outp[2], errp[2];
+    th_proc proc;
     memset(m, 0, sizeof *m);
     m->pid = -1;
-    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+    if (th_proc_start(&proc, argv, 0) < 0)
         return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        signal(SIGPIPE, SIG_DFL); /* as th-spawn does: no inherited SIG_IGN */
-        dup2(outp[1], 1);
-        dup2(errp[1], 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(outp[1]);
-    close(errp[1]);
-    m->pid = pid;
-    m->out_fd = outp[0];
-    m->err_fd = errp[0];
+    m->pid = proc.pid;
+    m->out_fd = proc.out;
+    m->err_fd = proc.err;
     fcntl(m->err_fd, F_SETFL, O_NONBLOCK);
 
     /* The first stdout line is "streamput-mock listening on http://127.0.0.1:PORT/", or https. */

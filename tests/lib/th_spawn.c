@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +32,34 @@ static int drain(int fd, char *buf, size_t cap, size_t *len)
     *len += k;
     buf[*len] = '\0';
     return 1;
+}
+
+/*
+ * Reads the stdout and stderr pipes of process group pid into r until both end or deadline
+ * passes (then kills the group and sets r->timed_out); closes both.
+ */
+static void collect(th_run *r, pid_t pid, int out, int err, int64_t deadline)
+{
+    size_t olen = strlen(r->out), elen = strlen(r->err);
+    int open_out = 1, open_err = 1;
+    while (open_out || open_err) {
+        int64_t left = deadline - th_now_ms();
+        if (left <= 0) {
+            kill(-pid, SIGKILL);
+            r->timed_out = 1;
+            break;
+        }
+        struct pollfd p[2] = {{.fd = open_out ? out : -1, .events = POLLIN},
+                              {.fd = open_err ? err : -1, .events = POLLIN}};
+        if (poll(p, 2, (int)left) < 0 && errno != EINTR)
+            break;
+        if (p[0].revents)
+            open_out = drain(out, r->out, sizeof r->out, &olen);
+        if (p[1].revents)
+            open_err = drain(err, r->err, sizeof r->err, &elen);
+    }
+    close(out);
+    close(err);
 }
 
 int th_run_argv(th_run *r, char *const argv[], const char *stdin_path, int timeout_ms)
@@ -89,26 +118,7 @@ int th_run_argv(th_run *r, char *const argv[], const char *stdin_path, int timeo
         return -1;
     }
     setpgid(pid, pid);
-    size_t olen = 0, elen = 0;
-    int open_out = 1, open_err = 1;
-    while (open_out || open_err) {
-        int64_t left = t0 + timeout_ms - th_now_ms();
-        if (left <= 0) {
-            kill(-pid, SIGKILL);
-            r->timed_out = 1;
-            break;
-        }
-        struct pollfd p[2] = {{.fd = open_out ? outp[0] : -1, .events = POLLIN},
-                              {.fd = open_err ? errp[0] : -1, .events = POLLIN}};
-        if (poll(p, 2, (int)left) < 0 && errno != EINTR)
-            break;
-        if (p[0].revents)
-            open_out = drain(outp[0], r->out, sizeof r->out, &olen);
-        if (p[1].revents)
-            open_err = drain(errp[0], r->err, sizeof r->err, &elen);
-    }
-    close(outp[0]);
-    close(errp[0]);
+    collect(r, pid, outp[0], errp[0], t0 + timeout_ms);
     int st;
     struct rusage spawn_ru;
     while (wait4(pid, &st, 0, &spawn_ru) < 0 && errno == EINTR) {
@@ -142,13 +152,19 @@ int th_argv_va(char **argv, int n, int cap, va_list ap)
     return n;
 }
 
+/* build/bin/streamput and the arguments of ap, into argv (64 entries). */
+static void client_argv(char **argv, va_list ap)
+{
+    argv[0] = TH_BIN_DIR "/streamput";
+    th_argv_va(argv, 1, 64, ap);
+}
+
 int th_client(th_run *r, ...)
 {
     char *argv[64];
-    argv[0] = TH_BIN_DIR "/streamput";
     va_list ap;
     va_start(ap, r);
-    th_argv_va(argv, 1, 64, ap);
+    client_argv(argv, ap);
     va_end(ap);
     return th_run_argv(r, argv, NULL, 60000);
 }
@@ -203,6 +219,124 @@ int th_run_piped(th_run *r, char *const argv[], const char *src, const char *fif
     }
     unlink(fifo_path);
     return r->status;
+}
+
+int th_proc_start(th_proc *p, char *const argv[], int with_tty)
+{
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+    *p = (th_proc){.pid = -1, .pty = -1, .tty = -1, .out = -1, .err = -1};
+    const char *slave = NULL;
+    if (with_tty) {
+        p->pty = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (p->pty < 0 || grantpt(p->pty) < 0 || unlockpt(p->pty) < 0 ||
+            (slave = ptsname(p->pty)) == NULL ||
+            (p->tty = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
+            goto fail;
+    }
+    if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+        goto fail;
+    p->pid = fork();
+    if (p->pid < 0)
+        goto fail;
+    if (p->pid == 0) {
+        /* A session leader without a terminal gets, as its controlling one, the first terminal
+         * it opens without O_NOCTTY. */
+        setsid();
+        signal(SIGPIPE, SIG_DFL); /* as th-spawn does: no inherited SIG_IGN */
+        if (slave != NULL) {
+            int t = open(slave, O_RDWR);
+            if (t < 0 || ioctl(t, TIOCSCTTY, 0) < 0)
+                _exit(126);
+        }
+        int in = open("/dev/null", O_RDONLY);
+        if (in < 0)
+            _exit(126);
+        dup2(in, 0);
+        dup2(outp[1], 1);
+        dup2(errp[1], 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(outp[1]);
+    close(errp[1]);
+    p->out = outp[0];
+    p->err = errp[0];
+    return 0;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (outp[i] >= 0)
+            close(outp[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+    }
+    if (p->tty >= 0)
+        close(p->tty);
+    if (p->pty >= 0)
+        close(p->pty);
+    p->pty = p->tty = -1;
+    return -1;
+}
+
+int th_proc_client(th_proc *p, int with_tty, ...)
+{
+    char *argv[64];
+    va_list ap;
+    va_start(ap, with_tty);
+    client_argv(argv, ap);
+    va_end(ap);
+    return th_proc_start(p, argv, with_tty);
+}
+
+int th_proc_pty_wait(th_proc *p, const char *needle, char *buf, size_t cap, size_t *len,
+                     int timeout_ms)
+{
+    int64_t deadline = th_now_ms() + timeout_ms;
+    for (;;) {
+        buf[*len] = '\0';
+        if (strstr(buf, needle) != NULL)
+            return 1;
+        int64_t left = deadline - th_now_ms();
+        struct pollfd q = {.fd = p->pty, .events = POLLIN};
+        if (left <= 0 || poll(&q, 1, (int)left) <= 0)
+            return 0;
+        if (!drain(p->pty, buf, cap, len))
+            return 0; /* EIO: the last holder of the terminal's slave side closed it */
+    }
+}
+
+int th_proc_wait(th_proc *p, th_run *r, int timeout_ms)
+{
+    memset(r, 0, sizeof *r);
+    r->status = -1;
+    int64_t t0 = th_now_ms();
+    collect(r, p->pid, p->out, p->err, t0 + timeout_ms);
+    int st = 0;
+    if (r->timed_out)
+        kill(p->pid, SIGKILL);
+    while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    r->seconds = (double)(th_now_ms() - t0) / 1000.0;
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (p->tty >= 0)
+        close(p->tty);
+    if (p->pty >= 0)
+        close(p->pty);
+    *p = (th_proc){.pid = -1, .pty = -1, .tty = -1, .out = -1, .err = -1};
+    return r->status;
+}
+
+long th_proc_file(pid_t pid, const char *what, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, what);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = th_read_full(fd, buf, cap - 1);
+    close(fd);
+    if (n >= 0)
+        buf[n] = '\0';
+    return n;
 }
 
 /* Reads a "Key:   N kB" line from /proc/PID/status. */

@@ -51,6 +51,43 @@ int th_client(th_run *r, ...);
 int th_run_piped(th_run *r, char *const argv[], const char *src, const char *fifo_path,
                  int timeout_ms);
 
+/*
+ * A program running in the background, in a session of its own: its pid, its output, and, if it
+ * was given one, the pseudo-terminal that is its controlling terminal.
+ */
+typedef struct th_proc {
+    pid_t pid;
+    int pty;      /* the terminal's master side (what it shows, where typing goes); -1 if none */
+    int tty;      /* its slave side, kept open to read the terminal's modes; -1 if none */
+    int out, err; /* read ends of its stdout and stderr */
+} th_proc;
+
+/*
+ * Starts argv (argv[0] a path) with stdin /dev/null and SIGPIPE's default action, in a new
+ * session: with_tty gives it a new pty as its controlling terminal, else it has none (opening
+ * /dev/tty fails). Returns 0 or -1.
+ */
+int th_proc_start(th_proc *p, char *const argv[], int with_tty);
+
+/* th_proc_start of build/bin/streamput with the NULL-terminated arguments. */
+int th_proc_client(th_proc *p, int with_tty, ...);
+
+/*
+ * Reads what p's terminal shows into buf (appended, NUL-terminated, len bytes so far kept in
+ * *len) until it contains needle or timeout_ms passes. Returns 1 if needle was seen.
+ */
+int th_proc_pty_wait(th_proc *p, const char *needle, char *buf, size_t cap, size_t *len,
+                     int timeout_ms);
+
+/*
+ * Waits up to timeout_ms for p to end (then kills it), with its stdout and stderr in r and
+ * r->status as th_run_argv gives it; closes what p holds. Returns r->status.
+ */
+int th_proc_wait(th_proc *p, th_run *r, int timeout_ms);
+
+/* Reads /proc/PID/<what> ("cmdline", "environ") into buf, NULs kept; returns the length or -1. */
+long th_proc_file(pid_t pid, const char *what, char *buf, size_t cap);
+
 /* Peak resident memory (VmHWM, KiB) of a live process, from /proc; -1 on error. */
 long th_vmhwm_kib(pid_t pid);
 
