@@ -204,10 +204,10 @@ SP_EXTERN int sp_set_token(sp_client *c, const char *token);
  * never retried, since each failure counts toward that lock. With a login set, the token of
  * sp_set_token() is not used, and a caller's Authorization header makes uploads SP_EINVAL.
  *
- * sp_set_login: the user and password to log in with; user NULL forgets the login (and its token). The
- * password is hashed at once and only the hash is kept, wiped when replaced or freed; the caller
- * owns and should wipe its own copy. Returns SP_OK, SP_EINVAL for a NULL password with a user,
- * SP_EUNSUPPORTED if libcrypto cannot be loaded, or SP_ENOMEM. Forgets any token held.
+ * sp_set_login: the user and password to log in with; user NULL forgets the login (and its token).
+ * The password is hashed at once and only the hash is kept, wiped when replaced or freed; the
+ * caller owns and should wipe its own copy. Returns SP_OK, SP_EINVAL for a NULL password with a
+ * user, SP_EUNSUPPORTED if libcrypto cannot be loaded, or SP_ENOMEM. Forgets any token held.
  */
 SP_EXTERN int sp_set_login(sp_client *c, const char *user, const char *password);
 /* The one-time code (two-factor authentication) for the next logins; NULL sends "". */
