@@ -894,7 +894,7 @@ END_TEST
     "content=\"noindex\" />\n\t\t<title>" codes "</title>\n\t</head>\n\t<body>\n\t\t<h1>" codes    \
     "</h1>\n\t\t<hr>\n\t\t<p>" msg "</p>\n\t</body>\n</html>"
 
-/* A sign and the page it gets (pkg/sign/hmac.go:28-48, texts pkg/sign/sign.go:10-15). */
+/* A sign and the page it leads to (pkg/sign/hmac.go:28-48, texts pkg/sign/sign.go:10-15). */
 static const struct {
     const char *query, *msg;
 } bad_signs[] = {
