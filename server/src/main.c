@@ -216,10 +216,13 @@ int main(int argc, char **argv)
     if (parse_listen(srv.cfg.listen, &ss, host, sizeof host) < 0) {
         fprintf(stderr, "streamput-mock: --listen needs HOST:PORT with a numeric host, not '%s'\n",
                 srv.cfg.listen);
+        mock_options_free(&srv.cfg);
         return 2;
     }
-    if ((rc = mock_tls_setup(&srv.cfg, &tls)) != 0)
+    if ((rc = mock_tls_setup(&srv.cfg, &tls)) != 0) {
+        mock_options_free(&srv.cfg);
         return rc;
+    }
     rc = 1;
     if (mock_auth_init() < 0) {
         fprintf(stderr, "streamput-mock: no random bytes for the token signing key\n");
