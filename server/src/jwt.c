@@ -17,13 +17,13 @@
 /* base64url({"alg":"HS256","typ":"JWT"}) */
 static const char header[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 
-long mock_base64url(const unsigned char *in, size_t n, char *out, size_t outsz)
+long mock_base64url(const unsigned char *in, size_t n, int pad, char *out, size_t outsz)
 {
     /* EVP_EncodeBlock writes standard base64 with padding and a NUL: 4 bytes per 3, plus 1. */
     if (n > (size_t)0x7fffffff / 4 || (n + 2) / 3 * 4 + 1 > outsz)
         return -1;
     int len = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-    while (len > 0 && out[len - 1] == '=')
+    while (!pad && len > 0 && out[len - 1] == '=')
         len--;
     for (int i = 0; i < len; i++) {
         if (out[i] == '+')
@@ -56,7 +56,7 @@ long mock_jwt_sign(const unsigned char *key, size_t keylen, const char *name, in
     memcpy(out, header, hn);
     out[hn] = '.';
     long bn =
-        mock_base64url((const unsigned char *)claims, (size_t)cn, out + hn + 1, outsz - hn - 1);
+        mock_base64url((const unsigned char *)claims, (size_t)cn, 0, out + hn + 1, outsz - hn - 1);
     if (bn < 0)
         goto out;
     size_t signed_len = hn + 1 + (size_t)bn;
@@ -65,7 +65,7 @@ long mock_jwt_sign(const unsigned char *key, size_t keylen, const char *name, in
         signed_len + 2 > outsz)
         goto out;
     out[signed_len] = '.';
-    long sn = mock_base64url(mac, maclen, out + signed_len + 1, outsz - signed_len - 1);
+    long sn = mock_base64url(mac, maclen, 0, out + signed_len + 1, outsz - signed_len - 1);
     if (sn >= 0)
         r = (long)signed_len + 1 + sn;
 out:

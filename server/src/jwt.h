@@ -20,9 +20,10 @@ long mock_jwt_sign(const unsigned char *key, size_t keylen, const char *name, in
                    int64_t iat, int64_t exp, char *out, size_t outsz);
 
 /*
- * Base64url without padding (Go's base64.RawURLEncoding) of n bytes into out (outsz bytes,
- * NUL-terminated). Returns the length written, or -1 if it does not fit.
+ * Base64url of n bytes into out (outsz bytes, NUL-terminated): with pad, Go's
+ * base64.URLEncoding (the download signs), without, RawURLEncoding (JWTs). Returns the length
+ * written, or -1 if it does not fit.
  */
-long mock_base64url(const unsigned char *in, size_t n, char *out, size_t outsz);
+long mock_base64url(const unsigned char *in, size_t n, int pad, char *out, size_t outsz);
 
 #endif

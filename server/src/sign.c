@@ -5,6 +5,7 @@
  * key, which is then made fresh at each start, as a reset token would be.
  */
 #include "sign.h"
+#include "jwt.h"
 #include "gostr.h"
 
 #include <openssl/crypto.h>
@@ -49,11 +50,9 @@ const char *mock_sign(const mock_server *srv, const char *data, int64_t expire,
     memcpy(msg + dn + 1, stamp, (size_t)sn);
     if (HMAC(EVP_sha256(), srv->sign_key, (int)srv->sign_key_len, msg, dn + 1 + (size_t)sn, mac,
              &maclen) != NULL) {
-        /* base64.URLEncoding: the standard alphabet's '+' and '/' as '-' and '_', with '='. */
-        int n = EVP_EncodeBlock((unsigned char *)out, mac, (int)maclen);
-        for (int i = 0; i < n; i++)
-            out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
-        snprintf(out + n, MOCK_SIGN_MAX - (size_t)n, ":%s", stamp);
+        long n = mock_base64url(mac, maclen, 1, out, MOCK_SIGN_MAX);
+        if (n > 0)
+            snprintf(out + n, MOCK_SIGN_MAX - (size_t)n, ":%s", stamp);
     }
     free(msg);
     return out;
