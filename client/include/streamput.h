@@ -56,7 +56,9 @@ extern "C" {
     XX(ECANCELED, -14, "canceled by the caller")                                                   \
     XX(EHEADER, -15, "invalid request header")                                                     \
     XX(ETLS, -16, "TLS handshake failed or the certificate was not trusted")                       \
-    XX(ELOGIN, -17, "the server refused the login")
+    XX(ELOGIN, -17, "the server refused the login")                                                \
+    XX(ESESSION, -18, "the server ended the multipart upload session")                             \
+    XX(EINCOMPLETE, -19, "multipart upload stopped; the server keeps the session to resume")
 
 typedef enum sp_error {
 #define SP_ERR_ENUM(name, value, msg) SP_##name = value,
@@ -137,6 +139,17 @@ typedef enum sp_info {
     /* Not about the last call but the handle: the token its last login obtained (sp_login(), or
      * the login of an upload), or "" if it holds none. A secret: never log it. */
     SP_INFO_TOKEN = SP_INFO_STRING + 14,
+    /* The multipart session's upload_id, or "" when the call made none (a single PUT). */
+    SP_INFO_UPLOAD_ID = SP_INFO_STRING + 15,
+    /* Chunks of the session (0 for a single PUT). */
+    SP_INFO_CHUNKS_TOTAL = SP_INFO_LONG + 16,
+    /* Chunks this call sent and the server acknowledged. */
+    SP_INFO_CHUNKS_SENT = SP_INFO_LONG + 17,
+    /* Chunks not sent because the server already held them (a resumed session). */
+    SP_INFO_CHUNKS_SKIPPED = SP_INFO_LONG + 18,
+    /* Bytes the server holds for the session at the end of the call: those it had when the
+     * call began plus the chunks acknowledged since (the whole size once completed). */
+    SP_INFO_BYTES_HELD = SP_INFO_UINT64 + 19,
 } sp_info;
 
 typedef struct sp_client sp_client;
@@ -267,6 +280,50 @@ SP_EXTERN int sp_set_retry_delay_ms(sp_client *c, uint64_t ms);
 
 /* At most this many body bytes per second; 0 = unlimited (default). */
 SP_EXTERN int sp_set_limit_rate(sp_client *c, uint64_t bytes_per_sec);
+
+/*
+ * OpenList's resumable multipart upload (/api/fs/multipart/...), for regular files and for
+ * streams of a declared size (sp_set_size) sent to an AList/OpenList .../api/fs/put or
+ * .../api/fs/form URL. A file goes in chunks of the size the server chooses, several at once
+ * over connections of their own, each sent from the file at its offset (sendfile or pread into
+ * one buffer per connection), so that no request body is larger than a chunk: a proxy that
+ * refuses big bodies lets it through. The call first asks the server for a session of the same
+ * path and size (GET .../status): a receiving one is resumed and only the chunks it lacks are
+ * sent; one whose storage attempt failed is sent again from chunk 0, as the server requires;
+ * else a new session is made (POST .../init, with the headers a PUT sends). The session stays on
+ * the server when the call fails or is canceled, so the same call again resumes it. With digests
+ * (sp_set_hashes) the init proves the file is the same one instead, and the server resumes or
+ * replaces the session itself.
+ * Each chunk is sent again after a lost connection, a timeout or a 5xx up to sp_set_retry()
+ * times, and after the server's 429 (its window is full) or 409 (the chunk is in flight on
+ * another connection) up to 20 times besides, after a short random pause. A chunk that fails
+ * after that is SP_EINCOMPLETE: the session stays and the same call again resumes it. A session
+ * the server dropped (code 404) or failed for good (failed_permanent, aborted) is SP_ESESSION,
+ * with the server's error in sp_errmsg(). The final POST .../complete waits for the server to
+ * store the file, as a PUT's answer does (the stall timeout does not run meanwhile).
+ * A stream goes as one sequence of chunks over one connection, from chunk 0, never resumed, and
+ * a chunk is not sent again once its bytes were read.
+ */
+typedef enum sp_multipart {
+    /* multipart for a body larger than the threshold when the server has the routes; a server
+     * without them (HTTP 404, or its web page) or with them disabled gets a single PUT */
+    SP_MULTIPART_AUTO = 0,
+    SP_MULTIPART_ALWAYS = 1, /* multipart whatever the size; a server without it fails the call */
+    SP_MULTIPART_NEVER = 2,  /* always a single PUT */
+} sp_multipart;
+
+/* When to upload in chunks: one of the sp_multipart values; default SP_MULTIPART_AUTO. */
+SP_EXTERN int sp_set_multipart(sp_client *c, sp_multipart mode);
+/* SP_MULTIPART_AUTO uses multipart for bodies larger than this; default 64 MiB. */
+SP_EXTERN int sp_set_multipart_threshold(sp_client *c, uint64_t bytes);
+/* Chunks in flight at once, each over a connection of its own: 1 to 8; default 4. */
+SP_EXTERN int sp_set_parallel_chunks(sp_client *c, unsigned lanes);
+/*
+ * The chunk size to ask the server for (X-Chunk-Size); 0 (the default) asks for none. OpenList
+ * takes at least 1 MiB and at most its multipart_chunk_size setting (10 MiB by default), and
+ * the call uses whatever the server answers.
+ */
+SP_EXTERN int sp_set_multipart_chunk_size(sp_client *c, uint64_t bytes);
 /*
  * TLS, for https:// URLs. The server's certificate is verified by default against the system's
  * trusted certificates and must name the URL's host (or, for an IP literal, its address); a

@@ -22,6 +22,7 @@ typedef struct body {
     int src;
     int regular;
     int64_t t0; /* when the body started, for --limit-rate */
+    off_t pos;  /* the next byte's offset when the body is read at an offset (b->at_offset) */
 } body;
 
 int sp__body_buf(sp_client *c)
@@ -117,11 +118,14 @@ static int wait_input(body *y)
     }
 }
 
-/* Reads up to want bytes of input into buf; 0 means end of input. */
+/* Reads up to want bytes of input into buf, at the body's offset if it has one; 0 means end of
+ * input. */
 static ssize_t read_input(body *y, char *buf, size_t want)
 {
     for (;;) {
-        ssize_t n = read(y->src, buf, want);
+        ssize_t n = y->b->at_offset ? pread(y->src, buf, want, y->pos) : read(y->src, buf, want);
+        if (n > 0 && y->b->at_offset)
+            y->pos += n;
         if (n >= 0 || errno != EINTR)
             return n;
     }
@@ -176,7 +180,7 @@ static int send_body_rw(body *y)
         ssize_t n = read_input(y, data, want);
         if (n < 0)
             return sp__fail(c, SP_EFILE, errno, "read input");
-        if (!chunked && !y->regular && y->res->bytes_sent + (uint64_t)n == size) {
+        if (!chunked && !y->regular && !y->b->slice && y->res->bytes_sent + (uint64_t)n == size) {
             /* Before the piece that completes a declared length goes out, make sure the
              * stream ends there: otherwise the server would store a truncated file. */
             int r = input_ends_here(y, data + n);
@@ -221,7 +225,7 @@ static int sendfile_loop(body *y)
         uint64_t left = size - y->res->bytes_sent;
         size_t want = left < c->chunk_size ? (size_t)left : c->chunk_size;
         want = rate_allow(y, want);
-        ssize_t n = sp__conn_sendfile(cn, y->src, want);
+        ssize_t n = sp__conn_sendfile(cn, y->src, y->b->at_offset ? &y->pos : NULL, want);
         if (n > 0) {
             sp__ex_moved(x);
             int r = sp__ex_body_sent(x, (size_t)n);
@@ -283,7 +287,8 @@ int sp__body_send(sp__exchange *x, int src, int regular)
               .res = sp__ex_result(x),
               .src = src,
               .regular = regular,
-              .t0 = sp__now_ms()};
+              .t0 = sp__now_ms(),
+              .pos = (off_t)sp__ex_body(x)->offset};
     sp_client *c = y.c;
     sp__conn *cn = sp__ex_conn(x);
     y.res->body_sent = 1;

@@ -35,6 +35,9 @@ sp_client *sp_client_new(void)
     c->expect_timeout_ms = 1000;
     c->expect_threshold = 1024 * 1024;
     c->retry_delay_ms = 1000;
+    c->multipart = SP_MULTIPART_AUTO;
+    c->multipart_threshold = (uint64_t)64 << 20;
+    c->lanes = 4;
     c->last.body_size = SP_SIZE_UNKNOWN;
     return c;
 }
@@ -291,6 +294,38 @@ int sp_set_limit_rate(sp_client *c, uint64_t bytes_per_sec)
     return SP_OK;
 }
 
+int sp_set_multipart(sp_client *c, sp_multipart mode)
+{
+    if (mode != SP_MULTIPART_AUTO && mode != SP_MULTIPART_ALWAYS && mode != SP_MULTIPART_NEVER)
+        return sp__fail(c, SP_EINVAL, 0, "multipart mode %d: unknown", (int)mode);
+    c->multipart = mode;
+    return SP_OK;
+}
+
+int sp_set_multipart_threshold(sp_client *c, uint64_t bytes)
+{
+    c->multipart_threshold = bytes;
+    return SP_OK;
+}
+
+int sp_set_parallel_chunks(sp_client *c, unsigned lanes)
+{
+    if (lanes < 1 || lanes > SP_MAX_LANES)
+        return sp__fail(c, SP_EINVAL, 0, "parallel chunks %u: must be 1 to %d", lanes,
+                        SP_MAX_LANES);
+    c->lanes = lanes;
+    return SP_OK;
+}
+
+int sp_set_multipart_chunk_size(sp_client *c, uint64_t bytes)
+{
+    if (bytes > INT64_MAX)
+        return sp__fail(c, SP_EINVAL, 0, "multipart chunk size %llu: too large",
+                        (unsigned long long)bytes);
+    c->mp_chunk_size = bytes;
+    return SP_OK;
+}
+
 int sp_set_progress(sp_client *c, sp_progress_fn fn, void *userdata)
 {
     c->progress = fn;
@@ -341,11 +376,7 @@ const char *sp_response_body(const sp_client *c, size_t *len)
     return c->resp_body != NULL ? c->resp_body : "";
 }
 
-/*
- * Whether a failed attempt is worth repeating from the start: the connection could not be made or
- * was lost, or the server said it is temporarily unable (408, 429, 5xx but 501 and 505).
- */
-static int retryable(int err, const sp_result *res)
+int sp__retryable(int err, const sp_result *res)
 {
     switch (err) {
     case SP_ECONNECT:
@@ -480,6 +511,10 @@ static int put_body(sp_client *c, int fd, int regular, const char *url, int64_t 
         b.expect = *expect != '\0';
 
     int64_t deadline = c->timeout_ms != 0 ? t0 + (int64_t)c->timeout_ms : INT64_MAX;
+    rc = sp__multipart_put(c, &u, c->login_user != NULL ? &lu : NULL, fd, regular, (uint64_t)start,
+                           &b, deadline, res);
+    if (rc != SP__MP_DECLINED)
+        return rc;
     uint64_t delay = c->retry_delay_ms;
     unsigned unanswered = 0; /* the last attempt that sent the whole body and got no answer */
     unsigned retried = 0;    /* of c->retries */
@@ -517,7 +552,7 @@ static int put_body(sp_client *c, int fd, int regular, const char *url, int64_t 
             }
             continue;
         }
-        if (rc == SP_OK || retried >= c->retries || !retryable(rc, res))
+        if (rc == SP_OK || retried >= c->retries || !sp__retryable(rc, res))
             break;
         if (!regular) {
             not_retried = "not retried: the input is a stream and cannot be read again";
@@ -705,6 +740,21 @@ int sp_getinfo(const sp_client *c, sp_info what, void *out)
         break;
     case SP_INFO_TOKEN:
         str = c->login_token != NULL ? c->login_token : "";
+        break;
+    case SP_INFO_UPLOAD_ID:
+        str = r->upload_id;
+        break;
+    case SP_INFO_CHUNKS_TOTAL:
+        l = r->chunks_total;
+        break;
+    case SP_INFO_CHUNKS_SENT:
+        l = r->chunks_sent;
+        break;
+    case SP_INFO_CHUNKS_SKIPPED:
+        l = r->chunks_skipped;
+        break;
+    case SP_INFO_BYTES_HELD:
+        u = r->bytes_held;
         break;
     default:
         return SP_EINVAL;

@@ -52,10 +52,10 @@ static ssize_t tcp_recv(sp__conn *cn, void *buf, size_t len)
     }
 }
 
-static ssize_t tcp_sendfile(sp__conn *cn, int fd, size_t len)
+static ssize_t tcp_sendfile(sp__conn *cn, int fd, off_t *off, size_t len)
 {
     for (;;) {
-        ssize_t n = sendfile(cn->fd, fd, NULL, len);
+        ssize_t n = sendfile(cn->fd, fd, off, len);
         if (n >= 0)
             return n;
         if (errno == EINTR)

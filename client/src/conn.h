@@ -54,11 +54,12 @@ typedef struct sp__transport {
     /* Receives up to len bytes: the count (> 0), 0 at the end of stream, SP__IO_AGAIN or FAIL. */
     ssize_t (*recv)(sp__conn *cn, void *buf, size_t len);
     /*
-     * Sends up to len bytes from fd's current offset without passing them through user space.
+     * Sends up to len bytes from fd without passing them through user space: from *off, which
+     * moves on by what was sent, or with off NULL from fd's current offset, which moves on.
      * NULL when the transport cannot (TLS without kTLS): the rw engine is used instead. The
      * caller blocks SIGPIPE around it (sp__sigpipe_block), since sendfile(2) cannot suppress it.
      */
-    ssize_t (*sendfile)(sp__conn *cn, int fd, size_t len);
+    ssize_t (*sendfile)(sp__conn *cn, int fd, off_t *off, size_t len);
     /* Bytes already received and held by the transport, which poll cannot see; NULL for none. */
     size_t (*pending)(const sp__conn *cn);
     /* Ends the transport's session (TLS: close_notify) and frees its state; conn closes the
@@ -133,9 +134,9 @@ static inline int sp__conn_can_sendfile(const sp__conn *cn)
     return cn->t->sendfile != NULL;
 }
 
-static inline ssize_t sp__conn_sendfile(sp__conn *cn, int fd, size_t len)
+static inline ssize_t sp__conn_sendfile(sp__conn *cn, int fd, off_t *off, size_t len)
 {
-    return cn->t->sendfile(cn, fd, len);
+    return cn->t->sendfile(cn, fd, off, len);
 }
 
 /*

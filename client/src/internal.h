@@ -53,6 +53,11 @@ typedef struct sp_result {
     int body_complete;       /* the last attempt handed the whole body to the kernel */
     uint64_t response_bytes; /* of the server's final answer, in the last attempt */
     int maybe_stored;        /* on failure: an attempt sent it all and got no complete answer */
+    char upload_id[64];      /* the multipart session's, or "" */
+    long chunks_total;       /* of the multipart session */
+    long chunks_sent;        /* acknowledged in this call */
+    long chunks_skipped;     /* held by the server before the call */
+    uint64_t bytes_held;     /* by the server for the session at the end of the call */
 } sp_result;
 
 struct sp_client {
@@ -77,6 +82,10 @@ struct sp_client {
     unsigned retries;
     uint64_t retry_delay_ms;
     uint64_t limit_rate;
+    sp_multipart multipart;
+    uint64_t multipart_threshold;
+    unsigned lanes;         /* --parallel-chunks */
+    uint64_t mp_chunk_size; /* X-Chunk-Size to ask for; 0: none */
     sp_progress_fn progress;
     void *progress_ud;
     sp_debug_fn debug;
@@ -146,6 +155,12 @@ typedef struct sp_body_info {
     char md5[33];     /* hex digests, empty unless requested */
     char sha1[41];
     char sha256[65];
+    /* The body is [offset, offset + size) of a regular file, read with pread/sendfile at that
+     * offset so that the fd's own offset, which the multipart lanes share, is never used. */
+    int at_offset;
+    uint64_t offset;
+    /* The body is one piece of a longer stream: more input may follow it. */
+    int slice;
 } sp_body_info;
 
 /*
@@ -154,6 +169,19 @@ typedef struct sp_body_info {
  */
 int sp__build_request(const sp_client *c, const sp_url *u, const sp_body_info *b, char *out,
                       size_t outsz);
+
+/*
+ * As sp__build_request for any method: with upload set, the headers that describe the file
+ * (Content-Type, File-Path, Overwrite, As-Task, Last-Modified, X-File-*) and every caller
+ * header, as a PUT sends them; without, only the Authorization and the caller's headers that do
+ * not describe an upload. extra (NULL: none) is more "Name: value\r\n" lines. A GET without a
+ * body has no Content-Length; every other request has its length (chunked if unknown).
+ */
+int sp__build_head(const sp_client *c, const sp_url *u, const char *method, const sp_body_info *b,
+                   int upload, const char *extra, char *out, size_t outsz);
+
+/* Bytes sp__build_head needs at most for c toward u, besides extra. */
+size_t sp__head_size(const sp_client *c, const sp_url *u);
 
 /* Ensures c->body_buf holds SP_CHUNK_HEAD + chunk_size + SP_CHUNK_TAIL bytes; allocated once. */
 int sp__body_buf(sp_client *c);
@@ -187,6 +215,13 @@ const char *sp__auth_token(const sp_client *c);
 int sp__url_login(sp_client *c, const sp_url *u, int site, sp_url *login);
 
 /*
+ * The API route beside the upload route of u (.../api/fs/put or .../api/fs/form): route (such
+ * as "/api/fs/multipart/init") under the same site path, with query (NULL: none) after '?'.
+ * Returns SP_OK, or SP_EURL with a detail when u is no upload route or the target is too long.
+ */
+int sp__url_route(sp_client *c, const sp_url *u, const char *route, const char *query, sp_url *out);
+
+/*
  * Builds the login request, POST with its JSON body, into out (outsz bytes). Returns the length,
  * or -1 if it does not fit. The caller wipes out after sending: it holds the password's hash.
  */
@@ -202,6 +237,27 @@ size_t sp__login_size(const sp_client *c, const sp_url *u);
  */
 int sp__transfer(sp_client *c, const sp_url *u, const sp_url *login, int fd, const sp_body_info *b,
                  int regular, int64_t deadline, sp_result *res);
+
+/*
+ * Whether a failed attempt is worth repeating: the connection could not be made or was lost, or
+ * the server said it is temporarily unable (408, 429, 5xx but 501 and 505).
+ */
+int sp__retryable(int err, const sp_result *res);
+
+/* The most chunks of a multipart upload in flight at once (sp_set_parallel_chunks). */
+#define SP_MAX_LANES 8
+
+/* sp__multipart_put's answer when the upload is to be one PUT after all. */
+#define SP__MP_DECLINED 1
+
+/*
+ * The multipart upload of the body b describes (multipart.c), if the client's options and the
+ * server call for one: from fd at offset start when regular, else from the stream fd. login is
+ * the login route when a login is set. Returns SP__MP_DECLINED, having sent no byte of the
+ * body, when a single PUT is to go instead; else SP_OK or an error code, with res filled.
+ */
+int sp__multipart_put(sp_client *c, const sp_url *u, const sp_url *login, int fd, int regular,
+                      uint64_t start, const sp_body_info *b, int64_t deadline, sp_result *res);
 
 /* The response parser's state: fed bytes as they arrive, in pieces of any size. */
 typedef struct sp_resp {
@@ -251,6 +307,9 @@ int sp__resp_finish(sp_resp *r, sp_result *res, int answered_early, uint64_t siz
  * if there is none (or no memory).
  */
 char *sp__resp_data_string(sp_client *c, const char *key);
+
+/* The envelope of c's response body parsed (caller cJSON_Delete's), or NULL if it is none. */
+struct cJSON *sp__resp_json(const sp_client *c);
 
 /* Formats a chunked-encoding size line for n bytes ending right before end; returns its start. */
 char *sp__chunk_head(char *end, size_t n);

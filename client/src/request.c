@@ -122,63 +122,90 @@ static void add_user(sp_out *o, const sp_client *c, int (*skip)(const char *line
     }
 }
 
-int sp__build_request(const sp_client *c, const sp_url *u, const sp_body_info *b, char *out,
-                      size_t outsz)
-{
-    sp_out o = {out, 0, outsz, 0};
-    char num[32];
-
-    add_start(&o, c, "PUT", u);
-    add_default(&o, c, "Content-Type",
-                c->content_type != NULL ? c->content_type : "application/octet-stream");
-    if (b->size != SP_SIZE_UNKNOWN) {
-        snprintf(num, sizeof num, "%llu", (unsigned long long)b->size);
-        out_add(&o, "Content-Length: %s\r\n", num);
-    } else {
-        out_add(&o, "Transfer-Encoding: chunked\r\n");
-    }
-    if (c->remote_path != NULL)
-        add_default(&o, c, "File-Path", c->remote_path);
-    if (sp__auth_token(c) != NULL)
-        add_default(&o, c, "Authorization", sp__auth_token(c));
-    if (!c->overwrite)
-        add_default(&o, c, "Overwrite", "false");
-    if (c->as_task)
-        add_default(&o, c, "As-Task", "true");
-    if (b->mtime_ms >= 0) {
-        snprintf(num, sizeof num, "%lld", (long long)b->mtime_ms);
-        add_default(&o, c, "Last-Modified", num);
-    }
-    if (b->md5[0] != '\0')
-        add_default(&o, c, "X-File-Md5", b->md5);
-    if (b->sha1[0] != '\0')
-        add_default(&o, c, "X-File-Sha1", b->sha1);
-    if (b->sha256[0] != '\0')
-        add_default(&o, c, "X-File-Sha256", b->sha256);
-    if (b->expect)
-        add_default(&o, c, "Expect", "100-continue");
-    add_user(&o, c, NULL);
-    out_add(&o, "\r\n");
-    return o.overflow ? -1 : (int)o.len;
-}
-
 /*
- * The caller's headers go on the login too, as curl's -H goes on every request (a proxy's
- * credentials, a Host), but not those that describe the upload's body and file: on the login
- * they would misdescribe its JSON (a Content-Type the server's binder would follow) or mean
- * nothing.
+ * The caller's headers go on every request of a multipart upload, as curl's -H goes on every
+ * request (a proxy's credentials, a Host), but not those that describe the upload's body and
+ * file on the requests that carry none of it: they would mean nothing there.
  */
-static int upload_only(const char *line, size_t nlen)
+static int file_only(const char *line, size_t nlen)
 {
-    static const char *const names[] = {"Authorization", "Expect",      "File-Path",
-                                        "Overwrite",     "As-Task",     "Last-Modified",
-                                        "X-File-Md5",    "X-File-Sha1", "X-File-Sha256"};
+    static const char *const names[] = {"Expect",      "File-Path",     "Overwrite",
+                                        "As-Task",     "Last-Modified", "X-File-Md5",
+                                        "X-File-Sha1", "X-File-Sha256"};
     if (nlen >= 8 && strncasecmp(line, "Content-", 8) == 0)
         return 1;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strlen(names[i]) == nlen && strncasecmp(line, names[i], nlen) == 0)
             return 1;
     return 0;
+}
+
+/*
+ * Nor on the login, where they would misdescribe its JSON (a Content-Type the server's binder
+ * would follow), nor an Authorization, which the login is there to obtain.
+ */
+static int upload_only(const char *line, size_t nlen)
+{
+    return (nlen == 13 && strncasecmp(line, "Authorization", 13) == 0) || file_only(line, nlen);
+}
+
+int sp__build_head(const sp_client *c, const sp_url *u, const char *method, const sp_body_info *b,
+                   int upload, const char *extra, char *out, size_t outsz)
+{
+    sp_out o = {out, 0, outsz, 0};
+    char num[32];
+
+    add_start(&o, c, method, u);
+    if (upload)
+        add_default(&o, c, "Content-Type",
+                    c->content_type != NULL ? c->content_type : "application/octet-stream");
+    if (b->size == SP_SIZE_UNKNOWN) {
+        out_add(&o, "Transfer-Encoding: chunked\r\n");
+    } else if (b->size != 0 || strcmp(method, "GET") != 0) {
+        snprintf(num, sizeof num, "%llu", (unsigned long long)b->size);
+        out_add(&o, "Content-Length: %s\r\n", num);
+    }
+    if (upload && c->remote_path != NULL)
+        add_default(&o, c, "File-Path", c->remote_path);
+    if (sp__auth_token(c) != NULL)
+        add_default(&o, c, "Authorization", sp__auth_token(c));
+    if (upload && !c->overwrite)
+        add_default(&o, c, "Overwrite", "false");
+    if (upload && c->as_task)
+        add_default(&o, c, "As-Task", "true");
+    if (upload && b->mtime_ms >= 0) {
+        snprintf(num, sizeof num, "%lld", (long long)b->mtime_ms);
+        add_default(&o, c, "Last-Modified", num);
+    }
+    if (upload && b->md5[0] != '\0')
+        add_default(&o, c, "X-File-Md5", b->md5);
+    if (upload && b->sha1[0] != '\0')
+        add_default(&o, c, "X-File-Sha1", b->sha1);
+    if (upload && b->sha256[0] != '\0')
+        add_default(&o, c, "X-File-Sha256", b->sha256);
+    if (b->expect)
+        add_default(&o, c, "Expect", "100-continue");
+    if (extra != NULL)
+        out_add(&o, "%s", extra);
+    add_user(&o, c, upload ? NULL : file_only);
+    out_add(&o, "\r\n");
+    return o.overflow ? -1 : (int)o.len;
+}
+
+int sp__build_request(const sp_client *c, const sp_url *u, const sp_body_info *b, char *out,
+                      size_t outsz)
+{
+    return sp__build_head(c, u, "PUT", b, 1, NULL, out, outsz);
+}
+
+size_t sp__head_size(const sp_client *c, const sp_url *u)
+{
+    const char *token = sp__auth_token(c);
+    size_t cap = 4096 + strlen(u->target) + (c->remote_path ? strlen(c->remote_path) : 0) +
+                 (token ? strlen(token) : 0) + (c->content_type ? strlen(c->content_type) : 0);
+    for (size_t i = 0; i < c->nheaders; i++)
+        cap += strlen(c->headers[i]) + 2;
+    return cap;
 }
 
 /* JSON escapes a byte in at most 6 ("\u001f"); the names, quotes and braces take the rest. */

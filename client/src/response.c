@@ -311,6 +311,16 @@ int sp__resp_finish(sp_resp *r, sp_result *res, int answered_early, uint64_t siz
     return SP_OK;
 }
 
+cJSON *sp__resp_json(const sp_client *c)
+{
+    cJSON *json = c->resp_len > 0 ? cJSON_ParseWithLength(c->resp_body, c->resp_len) : NULL;
+    if (json != NULL && !cJSON_IsObject(json)) {
+        cJSON_Delete(json);
+        json = NULL;
+    }
+    return json;
+}
+
 char *sp__resp_data_string(sp_client *c, const char *key)
 {
     cJSON *json = c->resp_len > 0 ? cJSON_ParseWithLength(c->resp_body, c->resp_len) : NULL;

@@ -144,12 +144,12 @@ static ssize_t tls_recv(sp__conn *cn, void *buf, size_t len)
 
 /*
  * With kernel TLS the kernel encrypts, so the file's pages go to the socket without a copy
- * through user space, as with plain sendfile(2). SSL_sendfile takes an offset: the fd's own
- * offset is read and moved on, as sendfile(2) with a NULL offset does.
+ * through user space, as with plain sendfile(2). SSL_sendfile takes an offset: without one from
+ * the caller the fd's own offset is read and moved on, as sendfile(2) with a NULL offset does.
  */
-static ssize_t tls_sendfile(sp__conn *cn, int fd, size_t len)
+static ssize_t tls_sendfile(sp__conn *cn, int fd, off_t *at, size_t len)
 {
-    off_t off = lseek(fd, 0, SEEK_CUR);
+    off_t off = at != NULL ? *at : lseek(fd, 0, SEEK_CUR);
     if (off < 0) {
         cn->sys_errno = errno;
         return SP__IO_FAIL;
@@ -159,7 +159,9 @@ static ssize_t tls_sendfile(sp__conn *cn, int fd, size_t len)
     errno = 0;
     ossl_ssize_t n = SSL_sendfile(ssl_of(cn), fd, off, len, 0);
     if (n > 0) {
-        if (lseek(fd, off + (off_t)n, SEEK_SET) < 0) {
+        if (at != NULL)
+            *at = off + (off_t)n;
+        else if (lseek(fd, off + (off_t)n, SEEK_SET) < 0) {
             cn->sys_errno = errno;
             return SP__IO_FAIL;
         }

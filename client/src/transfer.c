@@ -25,11 +25,7 @@ int sp__transfer(sp_client *c, const sp_url *u, const sp_url *login, int fd, con
         rc = SP_ENOMEM;
         goto out;
     }
-    const char *token = sp__auth_token(c);
-    size_t cap = 4096 + strlen(u->target) + (c->remote_path ? strlen(c->remote_path) : 0) +
-                 (token ? strlen(token) : 0) + (c->content_type ? strlen(c->content_type) : 0);
-    for (size_t i = 0; i < c->nheaders; i++)
-        cap += strlen(c->headers[i]) + 2;
+    size_t cap = sp__head_size(c, u);
     if ((head = malloc(cap)) == NULL) {
         rc = sp__fail(c, SP_ENOMEM, errno, "allocate request head");
         goto out;

@@ -130,17 +130,45 @@ static int ends_with(const char *p, size_t n, const char *suffix)
     return n >= k && memcmp(p + n - k, suffix, k) == 0;
 }
 
+/*
+ * AList serves its API under its site path (site_url), so its other routes sit where the upload
+ * route's /api/ begins (OpenList server/router.go:27, :75, :215-223): the length of that site
+ * path in u's target, or SIZE_MAX if the target is no .../api/fs/put or .../api/fs/form.
+ */
+static size_t upload_prefix(const sp_url *u)
+{
+    static const char *const uploads[] = {"/api/fs/put", "/api/fs/form"};
+    size_t n = strcspn(u->target, "?");
+    for (size_t i = 0; i < sizeof uploads / sizeof uploads[0]; i++)
+        if (ends_with(u->target, n, uploads[i]))
+            return n - strlen(uploads[i]);
+    return SIZE_MAX;
+}
+
+int sp__url_route(sp_client *c, const sp_url *u, const char *route, const char *query, sp_url *out)
+{
+    size_t prefix = upload_prefix(u);
+    if (prefix == SIZE_MAX) {
+        char shown[200];
+        return sp__fail(c, SP_EURL, 0,
+                        "the upload path %s is not AList's .../api/fs/put or .../api/fs/form, "
+                        "beside which %s would be",
+                        sp__printable(u->target, shown, sizeof shown), route);
+    }
+    *out = *u;
+    int n = snprintf(out->target + prefix, sizeof out->target - prefix, "%s%s%s", route,
+                     query != NULL ? "?" : "", query != NULL ? query : "");
+    if (n < 0 || (size_t)n >= sizeof out->target - prefix)
+        return sp__fail(c, SP_EURL, 0, "%s: URL too long", route);
+    out->alist_api = 1;
+    return SP_OK;
+}
+
 int sp__url_login(sp_client *c, const sp_url *u, int site, sp_url *login)
 {
-    /* AList serves its API under its site path (site_url), so the login route sits where the
-     * upload route's /api/ begins (OpenList server/router.go:27, :75, :215-216). */
-    static const char *const uploads[] = {"/api/fs/put", "/api/fs/form"};
     static const char route[] = "/api/auth/login/hash";
     const char *path = u->target;
-    size_t n = strcspn(path, "?"), prefix = SIZE_MAX;
-    for (size_t i = 0; i < sizeof uploads / sizeof uploads[0] && prefix == SIZE_MAX; i++)
-        if (ends_with(path, n, uploads[i]))
-            prefix = n - strlen(uploads[i]);
+    size_t n = strcspn(path, "?"), prefix = upload_prefix(u);
     if (prefix == SIZE_MAX && site && ends_with(path, n, route))
         prefix = n - (sizeof route - 1);
     if (prefix == SIZE_MAX && site && memmem(path, n, "/api/", 5) == NULL)
