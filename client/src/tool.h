@@ -12,17 +12,19 @@
 /* Process exit codes, documented in --help and the README. */
 enum {
     TOOL_EXIT_OK = 0,
-    TOOL_EXIT_INTERNAL = 1, /* out of memory or another failure outside the categories below */
-    TOOL_EXIT_USAGE = 2,    /* bad option, URL or header */
-    TOOL_EXIT_FILE = 3,     /* local file missing, unreadable, a directory, shrank */
-    TOOL_EXIT_CONNECT = 4,  /* name resolution or TCP connect */
-    TOOL_EXIT_TIMEOUT = 5,  /* connect, whole-transfer or stall timeout */
-    TOOL_EXIT_HTTP = 6,     /* HTTP status not 2xx */
-    TOOL_EXIT_API = 7,      /* JSON code other than 200 */
-    TOOL_EXIT_PROTO = 8,    /* garbage or truncated response, early 2xx */
-    TOOL_EXIT_LOST = 9,     /* connection reset or closed while sending or receiving */
-    TOOL_EXIT_CANCEL = 10,  /* interrupted */
-    TOOL_EXIT_TLS = 11,     /* TLS handshake failed or the certificate was not trusted */
+    TOOL_EXIT_INTERNAL = 1,    /* out of memory or another failure outside the categories below */
+    TOOL_EXIT_USAGE = 2,       /* bad option, URL or header */
+    TOOL_EXIT_FILE = 3,        /* local file missing, unreadable, a directory, shrank */
+    TOOL_EXIT_CONNECT = 4,     /* name resolution or TCP connect */
+    TOOL_EXIT_TIMEOUT = 5,     /* connect, whole-transfer or stall timeout */
+    TOOL_EXIT_HTTP = 6,        /* HTTP status not 2xx */
+    TOOL_EXIT_API = 7,         /* JSON code other than 200 */
+    TOOL_EXIT_PROTO = 8,       /* garbage or truncated response, early 2xx */
+    TOOL_EXIT_LOST = 9,        /* connection reset or closed while sending or receiving */
+    TOOL_EXIT_CANCEL = 10,     /* interrupted */
+    TOOL_EXIT_TLS = 11,        /* TLS handshake failed or the certificate was not trusted */
+    TOOL_EXIT_SESSION = 12,    /* the server ended the multipart session: a rerun starts anew */
+    TOOL_EXIT_INCOMPLETE = 13, /* multipart stopped, the session kept: a rerun resumes it */
 };
 
 /* Maps a libstreamput error code to the process exit code. */

@@ -254,6 +254,28 @@ static int opt_engine(cli *cl, const tool_opt *o, const char *arg, const char *s
     return usage_error("invalid --engine '%s' (use rw, sendfile or auto)", shown);
 }
 
+static int opt_multipart(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    static const struct {
+        const char *name;
+        sp_multipart mode;
+    } modes[] = {{"auto", SP_MULTIPART_AUTO},
+                 {"always", SP_MULTIPART_ALWAYS},
+                 {"never", SP_MULTIPART_NEVER}};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (strcmp(arg, modes[i].name) == 0)
+            return check(cl->c, sp_set_multipart(cl->c, modes[i].mode));
+    return usage_error("invalid --multipart '%s' (use auto, always or never)", shown);
+}
+
+static int opt_parallel(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    uint64_t v;
+    if (sp__parse_uint(arg, 8, &v) < 0 || v == 0)
+        return usage_error("invalid --parallel-chunks '%s' (1 to 8)", shown);
+    return check(cl->c, sp_set_parallel_chunks(cl->c, (unsigned)v));
+}
+
 static int opt_retry(cli *cl, const tool_opt *o, const char *arg, const char *shown)
 {
     uint64_t v;
@@ -335,6 +357,23 @@ static const tool_opt options[] = {
      .fn = opt_engine},
     {TRANSFER, "limit-rate", 0, "RATE", "at most RATE bytes per second (e.g. 10M)", .fn = opt_size,
      .set.u64 = sp_set_limit_rate, .value = 1, .hint = " (e.g. 10M)"},
+    {TRANSFER, "multipart", 0, "WHEN",
+     "auto, always or never: upload in chunks through OpenList's\n"
+     "resumable multipart API (default: auto = for files over the\n"
+     "threshold, when the server has it; else a single PUT)",
+     .fn = opt_multipart},
+    {TRANSFER, "multipart-threshold", 0, "SIZE", "auto's size for multipart (default: 64M)",
+     .fn = opt_size, .set.u64 = sp_set_multipart_threshold, .hint = " (e.g. 64M)"},
+    {TRANSFER, "multipart-chunk-size", 0, "SIZE",
+     "chunk size to ask for (X-Chunk-Size; OpenList takes 1M up\n"
+     "to its setting, 10M by default)",
+     .fn = opt_size, .set.u64 = sp_set_multipart_chunk_size, .value = 1, .hint = " (e.g. 8M)"},
+    {TRANSFER, "parallel-chunks", 0, "N",
+     "chunks in flight at once, a connection each (1-8, default 4).\n"
+     "A stopped upload resumes when run again; standard input\n"
+     "(with --size) goes one chunk after another, is never resumed\n"
+     "and no chunk is sent again once read",
+     .fn = opt_parallel},
     {TRANSFER, "connect-timeout", 0, "T", "(default: 10s)", .fn = opt_duration,
      .set.u64 = sp_set_connect_timeout_ms},
     {TRANSFER, "timeout", 0, "T", "for the whole upload (default: none)", .fn = opt_duration,
@@ -351,7 +390,8 @@ static const tool_opt options[] = {
      .set.u64 = sp_set_expect_timeout_ms},
     {TRANSFER, "retry", 0, "N",
      "retry connection failures and 408/429/5xx N times (not\n"
-     "after a whole body went out unanswered with --no-overwrite)",
+     "after a whole body went out unanswered with --no-overwrite);\n"
+     "with multipart, per chunk, and the server's 429/409 20 times more",
      .fn = opt_retry},
     {TRANSFER, "retry-delay", 0, "T", "first back-off, doubled each retry (default: 1s)",
      .fn = opt_duration, .set.u64 = sp_set_retry_delay_ms},
@@ -405,7 +445,11 @@ static int opt_help(cli *cl, const tool_opt *o, const char *arg, const char *sho
         int n = snprintf(left, sizeof left, "  %c%c%c --%s%s%s", r->letter ? '-' : ' ',
                          r->letter ? r->letter : ' ', r->letter ? ',' : ' ', r->name,
                          r->arg ? " " : "", r->arg ? r->arg : "");
-        printf("%s%*s", left, n < HELP_COLUMN - 1 ? HELP_COLUMN - n : 1, "");
+        /* A name too long for the column gets its text on the next line. */
+        if (n < HELP_COLUMN - 1)
+            printf("%s%*s", left, HELP_COLUMN - n, "");
+        else
+            printf("%s\n%*s", left, HELP_COLUMN, "");
         for (const char *h = r->help;;) {
             size_t len = strcspn(h, "\n");
             printf("%.*s\n", (int)len, h);
@@ -430,6 +474,12 @@ static int opt_help(cli *cl, const tool_opt *o, const char *arg, const char *sho
           "  5 timeout                                            11 TLS: handshake failed or the "
           "certificate\n"
           "                                                          was not trusted\n"
+          "                                                       12 the server ended the "
+          "multipart session\n"
+          "                                                          (a rerun starts anew)\n"
+          "                                                       13 multipart stopped; the "
+          "session stays\n"
+          "                                                          (a rerun resumes it)\n"
           "Success is HTTP 2xx with AList's JSON answer and code 200 when the URL's path is an "
           "AList\n"
           "API route (/api/..., or .../api/fs/... under a site path); elsewhere any 2xx, with "
@@ -529,6 +579,8 @@ static void report(const cli *cl, int err)
     const sp_client *c = cl->c;
     int talk = cl->verbose && !cl->silent;
     unsigned long long sent = info_u64(c, SP_INFO_BYTES_SENT);
+    const char *upload_id = "";
+    sp_getinfo(c, SP_INFO_UPLOAD_ID, &upload_id);
     if (err == SP_ECANCELED && interrupted && info_long(c, SP_INFO_BODY_COMPLETE)) {
         /* The server has the whole body: it may be storing the file right now. */
         fprintf(stderr,
@@ -546,6 +598,12 @@ static void report(const cli *cl, int err)
                 "streamput: interrupted after %llu bytes; an earlier attempt had sent the whole "
                 "body and got no answer: the file may have been stored\n",
                 sent);
+    } else if (err == SP_ECANCELED && interrupted && *upload_id != '\0') {
+        /* The session stays on the server, and the same command finds it by path and size. */
+        fprintf(stderr,
+                "streamput: interrupted after sending %llu bytes; session %s holds %llu of %llu "
+                "bytes; run the same command again to resume\n",
+                sent, upload_id, info_u64(c, SP_INFO_BYTES_HELD), info_u64(c, SP_INFO_BODY_SIZE));
     } else if (err == SP_ECANCELED && interrupted) {
         /* Before the last byte the server cannot have a whole file to store. */
         fprintf(stderr, "streamput: interrupted after %llu bytes\n", sent);
@@ -572,6 +630,12 @@ static void report(const cli *cl, int err)
         fprintf(stderr, "streamput: uploaded %llu bytes (%s) in %.3f s, %.1f MiB/s: HTTP %ld %s\n",
                 sent, human, seconds, mib_s, info_long(c, SP_INFO_HTTP_STATUS),
                 sp__printable(message, shown, sizeof shown));
+        if (*upload_id != '\0')
+            fprintf(stderr,
+                    "streamput: multipart session %s: %ld chunks sent, %ld already on "
+                    "the server, of %ld\n",
+                    upload_id, info_long(c, SP_INFO_CHUNKS_SENT),
+                    info_long(c, SP_INFO_CHUNKS_SKIPPED), info_long(c, SP_INFO_CHUNKS_TOTAL));
     }
 }
 

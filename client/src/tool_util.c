@@ -38,6 +38,10 @@ int tool_exit_code(int sp_err)
         return TOOL_EXIT_CANCEL;
     case SP_ETLS:
         return TOOL_EXIT_TLS;
+    case SP_ESESSION:
+        return TOOL_EXIT_SESSION;
+    case SP_EINCOMPLETE:
+        return TOOL_EXIT_INCOMPLETE;
     default:
         return TOOL_EXIT_INTERNAL;
     }
