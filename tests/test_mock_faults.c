@@ -182,7 +182,8 @@ START_TEST(fault_header_needs_allow_fault_header)
     timed_put(mock.port, "/bad.bin", "explode=1", 10, &r);
     ck_assert_str_eq(r.body, "{\"code\":400,\"message\":\"invalid X-Mock-Fault: unknown fault "
                              "'explode' (known: reset-after, stall-after, delay-response, code, "
-                             "status, slow-read)\",\"data\":null}");
+                             "status, slow-read, chunk-fail, chunk-reset, chunk-busy, "
+                             "chunk-busy-ms, drop-after)\",\"data\":null}");
     /* Half a spec applies nothing: the 400 still comes with HTTP 200. */
     timed_put(mock.port, "/half.bin", "status=503,explode=1", 10, &r);
     ck_assert_int_eq(r.status, 200);

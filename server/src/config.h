@@ -93,6 +93,11 @@ typedef struct mock_config {
     int tls_self_signed;      /* generate a key and certificate at start */
     const char *tls_cert_out; /* where --tls-self-signed writes its certificate, NULL: nowhere */
     int no_sign;              /* /d and /p need no sign, fs/get and fs/list give none */
+    /* OpenList's resumable multipart upload (multipart.c). */
+    int no_multipart;        /* setting multipart_enabled off: init answers 403 */
+    uint64_t mp_chunk_size;  /* setting multipart_chunk_size in bytes: the chunks' ceiling */
+    unsigned mp_expiry;      /* seconds a session lives after its last request */
+    unsigned mp_window_wait; /* seconds a chunk ahead of the window waits before its 429 */
 } mock_config;
 
 /* The most bytes of the key that signs /d and /p links when it is not --token (sign.c). */

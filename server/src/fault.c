@@ -3,6 +3,8 @@
  * list of
  *   reset-after=BYTES  stall-after=BYTES:MS  delay-response=MS  code=N  status=N
  *   slow-read=BYTES_PER_SEC
+ * and, for multipart uploads (each chunk fault fires on the chunk's first request only),
+ *   chunk-fail=N[:CODE]  chunk-reset=N:BYTES  chunk-busy=K  chunk-busy-ms=MS  drop-after=N
  * Pure: acting on a fault is upload.c's, with sleep.c's sleeps and respond.c's reset.
  */
 #include "fault.h"
@@ -19,6 +21,32 @@ void mock_fault_init(mock_fault *f)
     memset(f, 0, sizeof *f);
     f->reset_after = -1;
     f->stall_after = -1;
+    f->chunk_fail = -1;
+    f->chunk_reset = -1;
+    f->drop_after = -1;
+}
+
+/*
+ * Splits "A:B" at its colon into two numbers: A a chunk index or size (sp__parse_size), B a
+ * number up to bmax (or, with bsize, a size). With bopt the ":B" may be left out (*b untouched).
+ * Returns 0 or -1.
+ */
+static int parse_pair(const char *val, uint64_t *a, uint64_t *b, uint64_t bmax, int bsize, int bopt)
+{
+    char head[32];
+    const char *colon = strchr(val, ':');
+    size_t alen = colon != NULL ? (size_t)(colon - val) : strlen(val);
+    if ((colon == NULL && !bopt) || alen == 0 || alen >= sizeof head)
+        return -1;
+    memcpy(head, val, alen);
+    head[alen] = '\0';
+    if (sp__parse_size(head, a) < 0 || *a > INT64_MAX)
+        return -1;
+    if (colon == NULL)
+        return 0;
+    if (bsize)
+        return sp__parse_size(colon + 1, b) < 0 || *b > bmax ? -1 : 0;
+    return sp__parse_uint(colon + 1, bmax, b);
 }
 
 /* Parses the value of one "name=value" item; returns 0 or -1 with err filled. */
@@ -30,15 +58,7 @@ static int parse_item(mock_fault *f, const char *name, const char *val, char *er
             goto bad;
         f->reset_after = (int64_t)v;
     } else if (strcmp(name, "stall-after") == 0) {
-        char bytes[32];
-        const char *colon = strchr(val, ':');
-        size_t blen = colon != NULL ? (size_t)(colon - val) : 0;
-        if (colon == NULL || blen >= sizeof bytes)
-            goto bad;
-        memcpy(bytes, val, blen);
-        bytes[blen] = '\0';
-        if (sp__parse_size(bytes, &v) < 0 || v > INT64_MAX ||
-            sp__parse_uint(colon + 1, FAULT_MAX_MS, &ms) < 0)
+        if (parse_pair(val, &v, &ms, FAULT_MAX_MS, 0, 0) < 0)
             goto bad;
         f->stall_after = (int64_t)v;
         f->stall_ms = (uint32_t)ms;
@@ -58,10 +78,34 @@ static int parse_item(mock_fault *f, const char *name, const char *val, char *er
         if (sp__parse_size(val, &v) < 0 || v == 0)
             goto bad;
         f->slow_read = v;
+    } else if (strcmp(name, "chunk-fail") == 0) {
+        ms = 400;
+        if (parse_pair(val, &v, &ms, 99999, 0, 1) < 0 || ms == 0)
+            goto bad;
+        f->chunk_fail = (int64_t)v;
+        f->chunk_fail_code = (int)ms;
+    } else if (strcmp(name, "chunk-reset") == 0) {
+        if (parse_pair(val, &v, &ms, INT64_MAX, 1, 0) < 0)
+            goto bad;
+        f->chunk_reset = (int64_t)v;
+        f->chunk_reset_at = (int64_t)ms;
+    } else if (strcmp(name, "chunk-busy") == 0) {
+        if (sp__parse_uint(val, UINT32_MAX, &v) < 0)
+            goto bad;
+        f->chunk_busy = (uint32_t)v;
+    } else if (strcmp(name, "chunk-busy-ms") == 0) {
+        if (sp__parse_uint(val, FAULT_MAX_MS, &ms) < 0)
+            goto bad;
+        f->chunk_busy_ms = (uint32_t)ms;
+    } else if (strcmp(name, "drop-after") == 0) {
+        if (sp__parse_size(val, &v) < 0 || v > INT64_MAX)
+            goto bad;
+        f->drop_after = (int64_t)v;
     } else {
         snprintf(err, errsz,
-                 "unknown fault '%s' (known: reset-after, stall-after, "
-                 "delay-response, code, status, slow-read)",
+                 "unknown fault '%s' (known: reset-after, stall-after, delay-response, "
+                 "code, status, slow-read, chunk-fail, chunk-reset, chunk-busy, "
+                 "chunk-busy-ms, drop-after)",
                  name);
         return -1;
     }

@@ -21,6 +21,17 @@ typedef struct mock_fault {
     int code;           /* answer with this AList code instead */
     unsigned status;    /* answer with this HTTP status instead */
     uint64_t slow_read; /* consume the body at this many bytes per second */
+    /*
+     * The multipart upload's faults, per session (multipart.c): each names a chunk index (-1:
+     * not set) and fires on the first request for that chunk only, so a retry gets through.
+     */
+    int64_t chunk_fail;  /* the chunk's first request is answered chunk_fail_code after its body */
+    int chunk_fail_code; /* 400 unless given */
+    int64_t chunk_reset; /* the chunk's first request is reset ... */
+    int64_t chunk_reset_at; /* ... once this many bytes of its body arrived */
+    uint32_t chunk_busy;    /* the session's first K chunk requests are answered 429 */
+    uint32_t chunk_busy_ms; /* as are those that start within MS ms of its init */
+    int64_t drop_after;     /* the session vanishes once this chunk is received */
 } mock_fault;
 
 /* Sets f to "no fault at all". */

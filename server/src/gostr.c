@@ -5,6 +5,7 @@
  */
 #include "gostr.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,4 +211,64 @@ int mock_http_parse_date(const char *s, time_t *t)
         }
     }
     return -1;
+}
+
+const char *mock_go_float(double v, char *out, size_t outsz)
+{
+    /* The shortest precision that round-trips: Go's strconv.FormatFloat(v, f, -1, 64) digits. */
+    char e[40];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(e, sizeof e, "%.*e", p - 1, v);
+        if (strtod(e, NULL) == v)
+            break;
+    }
+    char digits[24];
+    size_t nd = 0;
+    const char *q = e;
+    int neg = *q == '-';
+    q += neg;
+    for (; *q != '\0' && *q != 'e' && nd < sizeof digits - 1; q++)
+        if (*q != '.')
+            digits[nd++] = *q;
+    digits[nd] = '\0';
+    long exp = *q == 'e' ? strtol(q + 1, NULL, 10) : 0;
+    double a = fabs(v);
+    size_t w = 0;
+    char buf[400];
+    if (neg)
+        buf[w++] = '-';
+    if (a != 0 && (a < 1e-6 || a >= 1e21)) {
+        buf[w++] = digits[0];
+        if (nd > 1) {
+            buf[w++] = '.';
+            memcpy(buf + w, digits + 1, nd - 1);
+            w += nd - 1;
+        }
+        /* strconv writes at least two exponent digits; encoding/json trims "e-07" to "e-7". */
+        w += (size_t)snprintf(buf + w, sizeof buf - w, "e%c%02ld", exp < 0 ? '-' : '+',
+                              exp < 0 ? -exp : exp);
+        if (exp < 0 && exp > -10) {
+            buf[w - 2] = buf[w - 1];
+            w--;
+        }
+    } else if (exp >= 0) {
+        /* The integer part is the first exp + 1 digits, zero-padded; the rest is the fraction. */
+        for (long i = 0; i <= exp; i++)
+            buf[w++] = (size_t)i < nd ? digits[i] : '0';
+        if ((size_t)exp + 1 < nd) {
+            buf[w++] = '.';
+            memcpy(buf + w, digits + exp + 1, nd - (size_t)exp - 1);
+            w += nd - (size_t)exp - 1;
+        }
+    } else {
+        buf[w++] = '0';
+        buf[w++] = '.';
+        for (long i = 0; i < -exp - 1; i++)
+            buf[w++] = '0';
+        memcpy(buf + w, digits, nd);
+        w += nd;
+    }
+    buf[w] = '\0';
+    snprintf(out, outsz, "%s", buf);
+    return out;
 }

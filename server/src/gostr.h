@@ -46,6 +46,13 @@ size_t mock_go_escape(const char *s, size_t n, mock_go_esc mode, char *out, size
  */
 const char *mock_go_time(struct timespec t, char *out, size_t outsz);
 
+/*
+ * A finite float64 as Go's encoding/json (and jsoniter) writes it: strconv's shortest digits that
+ * read back as v, in 'f' form, or in 'e' form with a one-digit negative exponent's 0 dropped
+ * ("1e-7") below 1e-6 and from 1e21 on. Writes at most outsz bytes; returns out.
+ */
+const char *mock_go_float(double v, char *out, size_t outsz);
+
 /* A time in UTC as http.TimeFormat ("Mon, 02 Jan 2006 15:04:05 GMT"); returns out. */
 const char *mock_http_date(time_t t, char *out, size_t outsz);
 

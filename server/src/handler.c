@@ -10,6 +10,7 @@
 #include "fsapi.h"
 #include "journal.h"
 #include "login.h"
+#include "multipart.h"
 #include "respond.h"
 #include "upload.h"
 #include "watchdog.h"
@@ -26,8 +27,9 @@ typedef enum mock_kind {
     MOCK_KIND_FORM,     /* an upload as multipart/form-data */
     MOCK_KIND_PING,
     MOCK_KIND_JOURNAL,
-    MOCK_KIND_CALL,     /* a route function, run once its small body is in (api.h) */
-    MOCK_KIND_DOWNLOAD, /* a call whose answer is a file streamed from disk (download.c) */
+    MOCK_KIND_CALL,      /* a route function, run once its small body is in (api.h) */
+    MOCK_KIND_DOWNLOAD,  /* a call whose answer is a file streamed from disk (download.c) */
+    MOCK_KIND_MULTIPART, /* a resumable multipart upload's route (multipart.c) */
 } mock_kind;
 
 /* A route: method ("*" for gin's g.Any), path (a prefix when it ends in '/'), what serves it. */
@@ -54,6 +56,12 @@ static const mock_route routes[] = {
     {"*", "/api/fs/list", MOCK_KIND_CALL, mock_fs_list, MOCK_AUTH_LET_GUEST},
     {"POST", "/api/fs/mkdir", MOCK_KIND_CALL, mock_fs_mkdir, MOCK_AUTH_REQUIRE},
     {"POST", "/api/fs/remove", MOCK_KIND_CALL, mock_fs_remove_route, MOCK_AUTH_REQUIRE},
+    /* server/router.go:217-223; multipart.c checks the token itself, before the head's body. */
+    {"POST", "/api/fs/multipart/init", MOCK_KIND_MULTIPART, NULL, MOCK_AUTH_NONE},
+    {"PUT", "/api/fs/multipart/chunk", MOCK_KIND_MULTIPART, NULL, MOCK_AUTH_NONE},
+    {"POST", "/api/fs/multipart/complete", MOCK_KIND_MULTIPART, NULL, MOCK_AUTH_NONE},
+    {"GET", "/api/fs/multipart/status", MOCK_KIND_MULTIPART, NULL, MOCK_AUTH_NONE},
+    {"POST", "/api/fs/multipart/abort", MOCK_KIND_MULTIPART, NULL, MOCK_AUTH_NONE},
     /* Downloads check a sign, not a token (server/router.go:49-52). */
     {"GET", "/d/", MOCK_KIND_DOWNLOAD, mock_download, MOCK_AUTH_NONE},
     {"HEAD", "/d/", MOCK_KIND_DOWNLOAD, mock_download, MOCK_AUTH_NONE},
@@ -77,6 +85,7 @@ typedef struct mock_req {
     mock_answer ans;   /* what the request was answered, as the journal records it */
     uint64_t drained;  /* body bytes discarded because the request had answered already */
     mock_upload *up;   /* the upload, NULL on every other route */
+    mock_mp_req *mp;   /* a multipart route's request, NULL on every other route */
     char *body;        /* a call's body so far (malloc'd, NUL-terminated), NULL before any */
     size_t body_len;
     int body_over; /* the call's body passed MOCK_CALL_BODY_MAX (or memory ran out) */
@@ -100,8 +109,10 @@ static const mock_route *route_of(const char *method, const char *url)
 static void unanswered(mock_req *rq, struct MHD_Connection *c, enum MHD_RequestTerminationCode toe,
                        char *out, size_t n)
 {
-    unsigned long long got = (unsigned long long)(mock_upload_received(rq->up) + rq->drained);
-    if (mock_watchdog_why(c, out, n) || mock_upload_why(rq->up, out, n))
+    unsigned long long got =
+        (unsigned long long)(mock_upload_received(rq->up) + mock_mp_received(rq->mp) + rq->drained);
+    if (mock_watchdog_why(c, out, n) || mock_upload_why(rq->up, out, n) ||
+        mock_mp_why(rq->mp, out, n))
         return;
     if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED)
         snprintf(out, n, "idle timeout after %llu body bytes; nothing stored", got);
@@ -127,16 +138,22 @@ static void journal_outcome(mock_req *rq, struct MHD_Connection *c,
 {
     char why[256];
     mock_outcome o = {
-        .stored_path = mock_upload_path(rq->up),
-        .bytes_received = mock_upload_received(rq->up) + rq->body_len + rq->drained,
+        .stored_path = rq->mp != NULL ? mock_mp_path(rq->mp) : mock_upload_path(rq->up),
+        .bytes_received =
+            mock_upload_received(rq->up) + mock_mp_received(rq->mp) + rq->body_len + rq->drained,
         .multipart_suspected = mock_upload_multipart(rq->up),
         .http_status = rq->ans.http_status,
         .code = rq->ans.code,
         .message = rq->ans.msg,
-        .stored = mock_upload_stored(rq->up),
+        .stored = mock_upload_stored(rq->up) || mock_mp_stored(rq->mp),
         .duration_ms = sp__now_ms() - rq->t0,
-        .user = rq->up != NULL ? mock_upload_user(rq->up) : rq->who.name,
+        .user = rq->up != NULL   ? mock_upload_user(rq->up)
+                : rq->mp != NULL ? mock_mp_user(rq->mp)
+                                 : rq->who.name,
+        .multipart = rq->mp != NULL,
+        .upload_id = mock_mp_upload_id(rq->mp),
     };
+    o.has_chunk = mock_mp_chunk(rq->mp, &o.chunk);
     if (rq->ans.http_status == 0) {
         unanswered(rq, c, toe, why, sizeof why);
         o.message = why;
@@ -185,6 +202,8 @@ static enum MHD_Result first_call(mock_req *rq, struct MHD_Connection *c, const 
             return mock_respond(c, MHD_HTTP_OK, 200, "success", NULL, 0);
         }
         return mock_journal_list(c);
+    case MOCK_KIND_MULTIPART:
+        return mock_mp_begin(&rq->mp, rq->srv, c, url, &rq->ans);
     case MOCK_KIND_CALL:
     case MOCK_KIND_DOWNLOAD:
         return MHD_YES; /* the route runs once the body is in */
@@ -274,11 +293,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return first_call(rq, c, method, url);
     }
     int upload = rq->up != NULL && rq->ans.http_status == 0;
+    int mp = rq->mp != NULL && rq->ans.http_status == 0;
     int call = (rq->route->kind == MOCK_KIND_CALL || rq->route->kind == MOCK_KIND_DOWNLOAD) &&
                rq->ans.http_status == 0;
     if (*upload_data_size > 0) {
         if (upload)
             return mock_upload_body(rq->up, c, upload_data, upload_data_size);
+        if (mp)
+            return mock_mp_body(rq->mp, c, upload_data, upload_data_size);
         if (call)
             call_body(rq, upload_data, *upload_data_size);
         else
@@ -289,6 +311,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     if (upload)
         return mock_upload_finish(rq->up, c);
+    if (mp)
+        return mock_mp_finish(rq->mp, c);
     if (call)
         return run_call(rq, c, method, url);
     return MHD_YES;
@@ -342,6 +366,7 @@ void mock_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     if (rq->entry != NULL)
         journal_outcome(rq, c, toe);
     mock_upload_free(rq->up);
+    mock_mp_free(rq->mp);
     free(rq->body);
     free(rq);
     *req_cls = NULL;

@@ -43,6 +43,7 @@ enum entry_str {
     E_AS_TASK,
     E_X_MOCK_FAULT,
     E_MESSAGE,
+    E_UPLOAD_ID,
     E_NSTR
 };
 
@@ -64,6 +65,7 @@ static const char *const key[E_NSTR] = {
     "as_task",
     "x_mock_fault",
     "message",
+    "upload_id",
 };
 
 /* Request headers kept as sent, from E_X_FILE_SIZE on. */
@@ -85,6 +87,9 @@ struct mock_entry {
     int code;
     int stored;
     int64_t duration_ms;
+    int multipart; /* a multipart route's: upload_id and chunk follow duration_ms */
+    int has_chunk;
+    int64_t chunk;
 };
 
 /*
@@ -197,6 +202,10 @@ static void entry_finish(mock_entry *e, const mock_outcome *o)
     e->code = o->code;
     e->stored = o->stored;
     e->duration_ms = o->duration_ms;
+    e->multipart = o->multipart;
+    put_str(e, E_UPLOAD_ID, o->upload_id);
+    e->has_chunk = o->has_chunk;
+    e->chunk = o->chunk;
 }
 
 static cJSON *str_or_null(const char *s)
@@ -234,6 +243,14 @@ static cJSON *entry_json(const mock_entry *e)
     cJSON_AddItemToObject(o, "message", str_or_null(e->s[E_MESSAGE]));
     cJSON_AddBoolToObject(o, "stored", e->stored);
     cJSON_AddNumberToObject(o, "duration_ms", (double)e->duration_ms);
+    /* Only the multipart routes' entries have these, so every other entry reads as before. */
+    if (e->multipart) {
+        cJSON_AddItemToObject(o, "upload_id", str_or_null(e->s[E_UPLOAD_ID]));
+        if (e->has_chunk)
+            cJSON_AddNumberToObject(o, "chunk", (double)e->chunk);
+        else
+            cJSON_AddNullToObject(o, "chunk");
+    }
     if (e->cut != 0) {
         cJSON *t = cJSON_AddArrayToObject(o, "truncated");
         for (int i = 0; t != NULL && i < E_NSTR; i++)

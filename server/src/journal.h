@@ -25,7 +25,11 @@ typedef struct mock_outcome {
     const char *message;  /* the answer's message, or why there was none */
     int stored;
     int64_t duration_ms;
-    const char *user; /* whom the token named, NULL on a route without a check or if refused */
+    const char *user;      /* whom the token named, NULL on a route without a check or if refused */
+    int multipart;         /* a multipart route: the entry has upload_id and chunk */
+    const char *upload_id; /* the upload id it named or was given, NULL if none */
+    int has_chunk;         /* chunk holds the chunk route's X-Chunk-Index */
+    int64_t chunk;
 } mock_outcome;
 
 /*

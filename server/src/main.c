@@ -6,6 +6,7 @@
 #include "config.h"
 #include "handler.h"
 #include "journal.h"
+#include "multipart.h"
 #include "options.h"
 #include "sign.h"
 #include "sleep.h"
@@ -248,6 +249,10 @@ int main(int argc, char **argv)
                         "watchdog\n");
         goto out;
     }
+    if (mock_mp_start(&srv) < 0) {
+        fprintf(stderr, "streamput-mock: cannot start the multipart sessions' expiry thread\n");
+        goto out;
+    }
     if ((d = start_daemon(&srv, &ss, &tls)) == NULL) {
         fprintf(stderr, "streamput-mock: cannot listen on %s\n", srv.cfg.listen);
         goto out;
@@ -259,6 +264,8 @@ int main(int argc, char **argv)
 out:
     /* Sleeping faults end first, so MHD can join every connection thread promptly. */
     mock_stop_sleepers();
+    /* Every multipart session ends now: no chunk waits out its window, no temp file stays. */
+    mock_mp_stop();
     if (d != NULL)
         MHD_stop_daemon(d);
     mock_watchdog_stop();

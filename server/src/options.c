@@ -35,7 +35,14 @@ static const char usage_tail[] =
     "  code=N                  answer with AList code N (HTTP 200)\n"
     "  status=N                answer with HTTP status N\n"
     "Failing faults (reset-after, code, status) store nothing; slowing faults store a complete\n"
-    "body as usual.\n";
+    "body as usual. Multipart uploads take these instead, from --fault or from X-Mock-Fault on\n"
+    "their init request, counted per session; each chunk fault fires on the chunk's first\n"
+    "request only, so a retry gets through:\n"
+    "  chunk-fail=N[:CODE]     answer chunk N with code CODE (default 400) after its body\n"
+    "  chunk-reset=N:BYTES     reset the connection once BYTES of chunk N's body arrived\n"
+    "  chunk-busy=K            answer the first K chunk requests 429 (out of the window)\n"
+    "  chunk-busy-ms=MS        answer 429 to chunk requests within MS ms of the init\n"
+    "  drop-after=N            the session vanishes once chunk N is in (then code 404)\n";
 
 /* Where an option's help text starts in --help, after "  --name ARG" and at least two spaces. */
 #define HELP_COLUMN 26
@@ -184,6 +191,19 @@ static void set_fault(const opt_row *o, mock_config *cfg, const char *val)
     cfg->fault_spec = val;
 }
 
+/*
+ * The multipart chunk size: OpenList's setting multipart_chunk_size is a whole number of MB
+ * (1 MiB each, handles/multipart.go:30), so the size must be one; 90M keeps a chunk request
+ * under a 100 MB proxy limit.
+ */
+static void set_mp_chunk(const opt_row *o, mock_config *cfg, const char *val)
+{
+    uint64_t v;
+    if (sp__parse_size(val, &v) < 0 || v < o->min || v > o->max || v % (1u << 20) != 0)
+        die_usage("--%s needs %s, not '%s'", o->name, o->what, val);
+    store_uint(o, cfg, v);
+}
+
 static void set_help(const opt_row *o, mock_config *cfg, const char *val);
 
 static const opt_row rows[] = {
@@ -256,9 +276,25 @@ static const opt_row rows[] = {
     {"token-expires", "HOURS", set_hours, CFG(token_expires_ms), 0, 100000,
      .help = "how long a login token is valid (default 48; a fraction such\n"
              "as 0.001 is 3.6 s)"},
+    {.help = "Resumable multipart upload (OpenList's /api/fs/multipart/init, chunk, complete,\n"
+             "status, abort; chunks are written at their offsets into one temp file beside\n"
+             "the target, renamed into place by complete):"},
+    {"no-multipart", NULL, set_flag, CFG(no_multipart),
+     .help = "turn the setting multipart_enabled off: init answers code 403"},
+    {"multipart-chunk-size", "SIZE", set_mp_chunk, CFG(mp_chunk_size), 1u << 20, 90u << 20,
+     .what = "a whole number of MiB from 1M to 90M",
+     .help = "the setting multipart_chunk_size: the largest chunk, which\n"
+             "X-Chunk-Size may only lower (to 1M at least; default 10M)"},
+    {"multipart-expiry", "SECONDS", set_number, CFG(mp_expiry), 1, 86400,
+     .help = "a session and its temp file go this long after its last\n"
+             "request (default 1800, OpenList's 30 minutes)"},
+    {"multipart-window-wait", "SECONDS", set_number, CFG(mp_window_wait), 0, 3600,
+     .help = "how long a chunk ahead of the 8-chunk window waits for room\n"
+             "before code 429 (default 10, OpenList's WindowWaitTimeout)"},
     {.help = "Checks beyond AList:"},
     {"max-body", "SIZE", set_size, CFG(max_body), 1, 0, .what = "a size such as 1048576 or 64M",
-     .help = "refuse bodies larger than SIZE (e.g. 64M) with code 413"},
+     .help = "refuse bodies larger than SIZE (e.g. 64M) with code 413; a\n"
+             "multipart chunk is one body, as behind a proxy's limit"},
     {"verify-hash", NULL, set_flag, CFG(verify_hash),
      .help = "check X-File-Md5/Sha1/Sha256 against the body; a mismatch is\n"
              "code 400 and stores nothing"},
@@ -342,6 +378,9 @@ static void set_defaults(mock_config *cfg)
     cfg->login_lock = 300;                       /* model.DefaultLockDuration */
     cfg->token_expires_ms = 48ull * 3600 * 1000; /* conf.Conf.TokenExpiresIn */
     mock_fault_init(&cfg->fault);
+    cfg->mp_chunk_size = 10u << 20; /* the setting's default, 10 (MB) */
+    cfg->mp_expiry = 1800;          /* multipart.defaultSessionTTL */
+    cfg->mp_window_wait = 10;       /* multipart.WindowWaitTimeout */
 }
 
 /*

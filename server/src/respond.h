@@ -51,6 +51,14 @@ enum MHD_Result mock_respond(struct MHD_Connection *c, unsigned status, int code
  */
 int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const char *msg);
 
+/*
+ * Go's rstAvoidanceDelay: after an answer that leaves body bytes unread, net/http half-closes
+ * and waits this long before it closes, so the client can read the answer before the reset
+ * that closing over unread data causes. Nothing is read meanwhile, so a client that keeps
+ * sending only fills the socket buffers. Callers of mock_respond_now sleep it (mock_sleep_ms).
+ */
+#define MOCK_RST_AVOIDANCE_MS 500
+
 /* A request header (case-insensitive name, first value, as Go's Header.Get), or NULL. */
 const char *mock_header(struct MHD_Connection *c, const char *name);
 

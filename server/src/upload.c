@@ -36,9 +36,6 @@
 /* A path longer than this loses its middle in messages (see msg_path). */
 #define MSG_PATH_MAX 200
 
-/* The digests a client may announce (see hashes below). */
-#define MOCK_NHASH 3
-
 /*
  * The multipart framing as it passes (form_scan), for what MHD's post processor does not tell:
  * which part a piece belongs to, and where a cut-off body ended.
@@ -88,16 +85,29 @@ struct mock_upload {
     mock_frame frame; /* the multipart framing, for /api/fs/form */
 };
 
-/* The digests a client may announce, in the order the journal lists them. */
-static const struct {
-    const char *header;
-    const char *name;
-    const EVP_MD *(*md)(void);
-} hashes[MOCK_NHASH] = {
+const mock_hash_kind mock_hashes[MOCK_NHASH] = {
     {"X-File-Md5", "md5", EVP_md5},
     {"X-File-Sha1", "sha1", EVP_sha1},
     {"X-File-Sha256", "sha256", EVP_sha256},
 };
+
+int mock_hash_verdict(int i, EVP_MD_CTX *md, const char *expect, char *msg, size_t msgsz)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned len = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    if (EVP_DigestFinal_ex(md, d, &len) != 1) {
+        snprintf(msg, msgsz, "cannot finish %s digest", mock_hashes[i].name);
+        return 500;
+    }
+    for (unsigned j = 0; j < len; j++)
+        snprintf(hex + 2 * j, 3, "%02x", d[j]);
+    if (strcasecmp(hex, expect) == 0)
+        return 0;
+    snprintf(msg, msgsz, "%s mismatch: %s says %s, the body's %s is %s", mock_hashes[i].name,
+             mock_hashes[i].header, expect, mock_hashes[i].name, hex);
+    return 400;
+}
 
 /* Records the request's error; the first one wins, as AList stops at its first failed check. */
 __attribute__((format(printf, 3, 4))) static void fail(mock_upload *up, int code, const char *fmt,
@@ -150,72 +160,84 @@ static void local_path(const char *root, const char *path, size_t dirlen, char *
 
 /*
  * op.Put's MakeDir failure for a target whose directory has a file where a directory should be;
- * failed is the length of that file's path, a prefix of up->path. When the file is the directory
- * itself, both find it and say "file exists" (OpenList internal/op/fs.go:318, AList v3.45.0
- * :357). Below it, each fails its own way: OpenList's op.Get stats the directory through the
- * local driver and passes its error on, the path on the server's disk included (op/fs.go:190,
- * 321); AList's op.Get ignores that error and lists each parent in turn, up to the file, which
- * List finds to be no folder (v3.45.0 op/fs.go:126, 130, 176-181, 227, 350): one "failed get dir:
- * failed get parent list: " for each level further down.
+ * failed is the length of that file's path, a prefix of path. Returns the code, 500. When the file
+ * is the directory itself, both find it and say "file exists" (OpenList internal/op/fs.go:318,
+ * AList v3.45.0 :357). Below it, each fails its own way: OpenList's op.Get stats the directory
+ * through the local driver and passes its error on, the path on the server's disk included
+ * (op/fs.go:190, 321); AList's op.Get ignores that error and lists each parent in turn, up to the
+ * file, which List finds to be no folder (v3.45.0 op/fs.go:126, 130, 176-181, 227, 350): one
+ * "failed get dir: failed get parent list: " for each level further down.
  */
-static void fail_parent_file(mock_upload *up, size_t failed)
+static int parent_file_error(const mock_server *srv, const char *path, size_t failed, char *msg,
+                             size_t msgsz)
 {
-    size_t dirlen = (size_t)(strrchr(up->path, '/') - up->path);
+    size_t dirlen = (size_t)(strrchr(path, '/') - path);
     char dir[MSG_PATH_MAX + 1], p[MSG_PATH_MAX + 1];
-    msg_path(up->path, dirlen, dir);
+    msg_path(path, dirlen, dir);
     if (failed >= dirlen) {
-        fail(up, 500, "failed to make dir [%s]: file exists", dir);
-    } else if (up->srv->cfg.profile == MOCK_PROFILE_OPENLIST) {
+        snprintf(msg, msgsz, "failed to make dir [%s]: file exists", dir);
+    } else if (srv->cfg.profile == MOCK_PROFILE_OPENLIST) {
         char full[2 * PATH_MAX + 8];
-        local_path(up->srv->cfg.root, up->path, dirlen, full, sizeof full);
-        fail(up, 500,
-             "failed to make dir [%s]: failed to check if dir exists: failed to get obj: stat %s: "
-             "not a directory",
-             dir, msg_path(full, strlen(full), p));
+        local_path(srv->cfg.root, path, dirlen, full, sizeof full);
+        snprintf(
+            msg, msgsz,
+            "failed to make dir [%s]: failed to check if dir exists: failed to get obj: stat %s: "
+            "not a directory",
+            dir, msg_path(full, strlen(full), p));
     } else {
         static const char level[] = "failed get dir: failed get parent list: ";
-        char chain[sizeof up->ans->msg] = "";
+        char chain[512] = "";
         size_t w = 0;
         /* The levels below the file are the '/'s after it; the first needs no extra words. */
         for (size_t i = failed + 1; i < dirlen && w + sizeof level <= sizeof chain; i++)
-            if (up->path[i] == '/')
+            if (path[i] == '/')
                 w += (size_t)snprintf(chain + w, sizeof chain - w, "%s", level);
-        fail(up, 500,
-             "failed to make dir [%s]: failed to check if dir exists: failed get parent list: "
-             "%snot a folder",
-             dir, chain);
+        snprintf(msg, msgsz,
+                 "failed to make dir [%s]: failed to check if dir exists: failed get parent "
+                 "list: %snot a folder",
+                 dir, chain);
     }
+    return 500;
 }
 
-/* Maps a storage failure to AList's code and message. */
-static void fail_store(mock_upload *up, mock_store_err e, size_t failed_dir)
+int mock_store_error(const mock_server *srv, const char *path, mock_store_err e, size_t failed_dir,
+                     char *msg, size_t msgsz)
 {
     int err = errno;
     char p[MSG_PATH_MAX + 1], why[128];
     switch (e) {
     case MOCK_STORE_OK:
-        return;
+        break;
     case MOCK_STORE_ESCAPE:
         /* A symlink leading out of the root: AList would refuse, errs.PermissionDenied. */
-        fail(up, 403, "permission denied");
-        return;
+        snprintf(msg, msgsz, "permission denied");
+        return 403;
     case MOCK_STORE_NOTDIR:
-        fail_parent_file(up, failed_dir);
-        return;
+        return parent_file_error(srv, path, failed_dir, msg, msgsz);
     case MOCK_STORE_EXISTS:
-        fail(up, 403, "file exists");
-        return;
+        snprintf(msg, msgsz, "file exists");
+        return 403;
     case MOCK_STORE_IO:
-        fail(up, 500, "failed to put [%s]: %s", msg_path(up->path, strlen(up->path), p),
-             mock_go_errno(err, why, sizeof why));
-        return;
+        snprintf(msg, msgsz, "failed to put [%s]: %s", msg_path(path, strlen(path), p),
+                 mock_go_errno(err, why, sizeof why));
+        return 500;
     case MOCK_STORE_UNSYNCED:
         /* AList has no --fsync, so there is no message of its to copy: this one says both what
          * failed and that the file is there. */
-        fail(up, 500, "[%s] is stored, but --fsync could not sync its directory: %s",
-             msg_path(up->path, strlen(up->path), p), mock_go_errno(err, why, sizeof why));
-        return;
+        snprintf(msg, msgsz, "[%s] is stored, but --fsync could not sync its directory: %s",
+                 msg_path(path, strlen(path), p), mock_go_errno(err, why, sizeof why));
+        return 500;
     }
+    return 0;
+}
+
+/* Maps a storage failure to AList's code and message. */
+static void fail_store(mock_upload *up, mock_store_err e, size_t failed_dir)
+{
+    char m[sizeof up->ans->msg];
+    int code = mock_store_error(up->srv, up->path, e, failed_dir, m, sizeof m);
+    if (code != 0)
+        fail(up, code, "%s", m);
 }
 
 /* X-Mock-Fault replaces --fault for one request, but only when --allow-fault-header is on. */
@@ -307,13 +329,13 @@ static void sniff_body(mock_upload *up, const char *data, size_t len, int at_end
 static void start_hashes(mock_upload *up, struct MHD_Connection *c)
 {
     for (int i = 0; i < MOCK_NHASH; i++) {
-        const char *v = mock_header(c, hashes[i].header);
+        const char *v = mock_header(c, mock_hashes[i].header);
         if (v == NULL || *v == '\0' || !up->srv->cfg.verify_hash)
             continue;
         up->md_expect[i] = v;
         up->md[i] = EVP_MD_CTX_new();
-        if (up->md[i] == NULL || EVP_DigestInit_ex(up->md[i], hashes[i].md(), NULL) != 1)
-            fail(up, 500, "cannot start %s digest", hashes[i].name);
+        if (up->md[i] == NULL || EVP_DigestInit_ex(up->md[i], mock_hashes[i].md(), NULL) != 1)
+            fail(up, 500, "cannot start %s digest", mock_hashes[i].name);
     }
 }
 
@@ -321,20 +343,11 @@ static void start_hashes(mock_upload *up, struct MHD_Connection *c)
 static void verify_hashes(mock_upload *up)
 {
     for (int i = 0; i < MOCK_NHASH && up->ans->code == 0; i++) {
-        if (up->md[i] == NULL)
-            continue;
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned len = 0;
-        char hex[2 * EVP_MAX_MD_SIZE + 1];
-        if (EVP_DigestFinal_ex(up->md[i], md, &len) != 1) {
-            fail(up, 500, "cannot finish %s digest", hashes[i].name);
-            return;
-        }
-        for (unsigned j = 0; j < len; j++)
-            snprintf(hex + 2 * j, 3, "%02x", md[j]);
-        if (strcasecmp(hex, up->md_expect[i]) != 0)
-            fail(up, 400, "%s mismatch: %s says %s, the body's %s is %s", hashes[i].name,
-                 hashes[i].header, up->md_expect[i], hashes[i].name, hex);
+        char m[sizeof up->ans->msg];
+        int code =
+            up->md[i] != NULL ? mock_hash_verdict(i, up->md[i], up->md_expect[i], m, sizeof m) : 0;
+        if (code != 0)
+            fail(up, code, "%s", m);
     }
 }
 
@@ -685,14 +698,6 @@ static void consume(mock_upload *up, const char *data, size_t n)
 static void conclude(mock_upload *up);
 
 /*
- * Go's rstAvoidanceDelay: after an answer that leaves body bytes unread, net/http half-closes
- * and waits this long before it closes, so the client can read the answer before the reset
- * that closing over unread data causes. Nothing is read meanwhile, so a client that keeps
- * sending only fills the socket buffers.
- */
-#define RST_AVOIDANCE_MS 500
-
-/*
  * Answers now, in the middle of the body, and closes the connection: MHD cannot queue an answer
  * before the body has been read (see mock_respond_now), so it is written past MHD, and MHD_NO
  * makes MHD close the connection without reading the rest.
@@ -701,7 +706,7 @@ static enum MHD_Result answer_mid_body(mock_upload *up, struct MHD_Connection *c
 {
     conclude(up);
     if (mock_respond_now(c, up->ans->http_status, up->ans->code, up->ans->msg) == 0)
-        mock_sleep_ms(RST_AVOIDANCE_MS);
+        mock_sleep_ms(MOCK_RST_AVOIDANCE_MS);
     else
         up->ans->http_status = 0; /* the journal says how the connection ended instead */
     return MHD_NO;

@@ -6,9 +6,34 @@
 #include <stdint.h>
 
 #include <microhttpd.h>
+#include <openssl/evp.h>
 
 #include "config.h"
 #include "respond.h"
+#include "storage.h"
+
+/* The digests a client may announce, in the order the journal lists them. */
+#define MOCK_NHASH 3
+typedef struct mock_hash_kind {
+    const char *header; /* "X-File-Md5" */
+    const char *name;   /* "md5", as messages name it */
+    const EVP_MD *(*md)(void);
+} mock_hash_kind;
+extern const mock_hash_kind mock_hashes[MOCK_NHASH];
+
+/*
+ * Finishes digest i (mock_hashes' index) in md and compares it with expect (hex, either case).
+ * Returns 0 when they match, or the code (400 mismatch, 500 failure) with its message in msg.
+ */
+int mock_hash_verdict(int i, EVP_MD_CTX *md, const char *expect, char *msg, size_t msgsz);
+
+/*
+ * What a storage failure e on the cleaned path answers, as an upload answers it: returns the
+ * code (0 for MOCK_STORE_OK) with the message in msg; errno must still be the failure's.
+ * failed_dir is what mock_store_begin set.
+ */
+int mock_store_error(const mock_server *srv, const char *path, mock_store_err e, size_t failed_dir,
+                     char *msg, size_t msgsz);
 
 /* One upload in progress; only upload.c reads or writes its fields. */
 typedef struct mock_upload mock_upload;
