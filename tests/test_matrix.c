@@ -227,10 +227,12 @@ static void upload(th_run *r, const char *src, const char *remote, enum engine e
                    uint64_t chunk, const char *size_opt, int timeout_ms)
 {
     const char *eng = engine == ENG_CHUNKED ? "rw" : engine_names[engine];
-    char *argv[16];
+    char *argv[18];
     int n = 0;
     argv[n++] = TH_BIN_DIR "/streamput";
     argv[n++] = "-s";
+    argv[n++] = "--multipart"; /* the engines of one PUT, at every size (test_client_multipart */
+    argv[n++] = "never";       /* has the chunks) */
     argv[n++] = "-e";
     argv[n++] = (char *)eng;
     argv[n++] = "-c";

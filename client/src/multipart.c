@@ -361,7 +361,9 @@ static int restate(sp_client *c, int err, const char *what, const char *note)
     char detail[sizeof c->errmsg];
     int sys_errno = c->sys_errno;
     memcpy(detail, c->errmsg, sizeof detail);
-    sp__fail(c, err, 0, "%s: %.400s%s", what, detail, note);
+    size_t n = strlen(what);
+    int named = strncmp(detail, what, n) == 0 && detail[n] == ':'; /* said once is enough */
+    sp__fail(c, err, 0, "%s%s%.400s%s", named ? "" : what, named ? "" : ": ", detail, note);
     c->sys_errno = sys_errno;
     return err;
 }
@@ -429,8 +431,12 @@ static int send_chunk(lane *l, sp_client *c, long idx)
                 return rc;
             continue;
         }
-        if (rc == SP_EAPI)
-            return judge_session(c, m, rc, &l->res, what);
+        /* The session's own verdicts end the chunk; a plain refusal of a chunk in a receiving
+         * session (400: its body was cut short on the way, say) or a 5xx code is worth sending
+         * again, which the server takes idempotently. */
+        if (rc == SP_EAPI && ((rc = judge_session(c, m, rc, &l->res, what)) != SP_EAPI ||
+                              (code != 400 && code < 500)))
+            return rc;
         if (consumed)
             return restate(c, rc, what,
                            " (not sent again: the input is a stream whose bytes were read)");
@@ -442,7 +448,7 @@ static int send_chunk(lane *l, sp_client *c, long idx)
                       what, c->errmsg);
             continue;
         }
-        if (!sp__retryable(rc, &l->res))
+        if (rc != SP_EAPI && !sp__retryable(rc, &l->res))
             return rc;
         if (failures >= c->retries) {
             char note[48];

@@ -1,0 +1,641 @@
+/*
+ * streamput through OpenList's resumable multipart API, end to end against streamput-mock (its
+ * /api/fs/multipart/ routes, chunk faults and journal) with 1 MiB chunks: byte-exact stores at
+ * the chunk boundaries for every lane count 1..8, auto's threshold choosing PUT or multipart, a
+ * server without the routes (scripted 404 and web page) and one with multipart disabled falling
+ * back to a PUT, injected chunk failures, 429 and 409 retried, --retry exhausted and a dropped
+ * or failed session with their exit codes, a --max-body one PUT cannot pass, SIGKILL at about
+ * half then a rerun that sends only what the server lacks, Ctrl-C's message, standard input with
+ * --size, TLS, and the library's sp_getinfo() figures.
+ *
+ * OpenList sources cited: OL = OpenListTeam/OpenList 0b1e9d09.
+ */
+#include "th.h"
+#include "streamput.h"
+
+#include <check.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MIB   (1024 * 1024)
+#define CHUNK MIB
+
+/* The exit codes of client/src/tool.h, stated here as the promise --help makes. */
+#define EXIT_API        7
+#define EXIT_CANCEL     10
+#define EXIT_SESSION    12
+#define EXIT_INCOMPLETE 13
+
+static th_env env;
+static th_mock mock;
+static char url[192];
+
+/* Starts the mock with up to four extra arguments (NULL-terminated) and sets url. */
+static void start_mock(const char *a, const char *b, const char *c2, const char *d)
+{
+    th_env_init(&env);
+    ck_assert_int_eq(th_mock_start(&mock, env.root, a, b, c2, d, NULL), 0);
+    snprintf(url, sizeof url, "%s/api/fs/put", mock.url);
+}
+
+static void stop_mock(void)
+{
+    th_env_down(&env, &mock);
+}
+
+/* A source file of size bytes in the test's scratch directory; returns its path (static). */
+static const char *source(const char *name, uint64_t size, uint32_t seed)
+{
+    static char path[4][4200];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, sizeof path[0], "%s", th_path(env.dir, name));
+    ck_assert_int_eq(th_write_random(p, size, seed), 0);
+    return p;
+}
+
+/*
+ * Runs streamput with 1 MiB chunks, the NULL-terminated extra arguments, then src and url;
+ * returns the exit status, with the outcome in *r.
+ */
+static int mp_client(th_run *r, const char *src, ...)
+{
+    char *argv[40];
+    int n = 0;
+    argv[n++] = TH_BIN_DIR "/streamput";
+    argv[n++] = "--no-progress";
+    argv[n++] = "--multipart-chunk-size";
+    argv[n++] = "1M";
+    va_list ap;
+    va_start(ap, src);
+    n = th_argv_va(argv, n, 36, ap);
+    va_end(ap);
+    argv[n++] = (char *)src;
+    argv[n++] = url;
+    argv[n] = NULL;
+    return th_run_argv(r, argv, NULL, 60000);
+}
+
+/* Asserts that the mock stored a byte-exact copy of src at remote (sha256 of both). */
+static void assert_stored(const char *src, const char *remote)
+{
+    char want[65], got[65];
+    ck_assert_int_eq(th_sha256_file(src, want), 0);
+    ck_assert_msg(th_sha256_file(th_path(env.root, remote + 1), got) == 0, "%s not stored", remote);
+    ck_assert_msg(strcmp(want, got) == 0, "%s: sha256 %s, want %s", remote, got, want);
+}
+
+/* What the journal says of a client's multipart requests, from entry `from` on. */
+typedef struct mp_log {
+    int entries; /* the journal's length */
+    int puts;    /* PUT /api/fs/put */
+    int status, inits, completes;
+    int chunks;           /* chunk requests */
+    int chunks_ok;        /* answered code 200 */
+    long long bytes;      /* body bytes the chunk requests carried */
+    char id[64];          /* the last upload_id named */
+    unsigned char ok[64]; /* chunk index -> answered 200 at least once (indexes < 64) */
+} mp_log;
+
+static void read_log(int from, mp_log *g)
+{
+    memset(g, 0, sizeof *g);
+    cJSON *all = th_journal(mock.port), *e;
+    int i = 0;
+    cJSON_ArrayForEach(e, all)
+    {
+        if (i++ < from)
+            continue;
+        const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path"));
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "upload_id"));
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+        const cJSON *chunk = cJSON_GetObjectItemCaseSensitive(e, "chunk");
+        const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(e, "bytes_received");
+        if (path == NULL)
+            continue;
+        if (id != NULL && *id != '\0')
+            snprintf(g->id, sizeof g->id, "%s", id);
+        if (strcmp(path, "/api/fs/put") == 0)
+            g->puts++;
+        else if (strcmp(path, "/api/fs/multipart/status") == 0)
+            g->status++;
+        else if (strcmp(path, "/api/fs/multipart/init") == 0)
+            g->inits++;
+        else if (strcmp(path, "/api/fs/multipart/complete") == 0)
+            g->completes++;
+        else if (strcmp(path, "/api/fs/multipart/chunk") == 0) {
+            g->chunks++;
+            g->bytes += cJSON_IsNumber(bytes) ? (long long)bytes->valuedouble : 0;
+            if (cJSON_IsNumber(code) && code->valuedouble == 200) {
+                g->chunks_ok++;
+                if (cJSON_IsNumber(chunk) && chunk->valuedouble >= 0 && chunk->valuedouble < 64)
+                    g->ok[(int)chunk->valuedouble] = 1;
+            }
+        }
+    }
+    g->entries = i;
+    cJSON_Delete(all);
+}
+
+/* Chunks of size bytes. */
+static int nchunks(uint64_t size)
+{
+    return (int)((size + CHUNK - 1) / CHUNK);
+}
+
+/*
+ * Every size at a chunk boundary, byte-exact, over _i + 1 lanes: each chunk sent once, under one
+ * session, and no PUT.
+ */
+START_TEST(byte_exact_at_chunk_boundaries_for_each_lane_count)
+{
+    static const uint64_t sizes[] = {CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 3 * CHUNK + 1};
+    char lanes[16], remote[64];
+    snprintf(lanes, sizeof lanes, "%d", _i + 1);
+    start_mock(NULL, NULL, NULL, NULL);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        th_run r;
+        mp_log g;
+        snprintf(remote, sizeof remote, "/f%zu.bin", k);
+        const char *src = source("src.bin", sizes[k], (uint32_t)(k * 8 + (size_t)_i));
+        int before = (read_log(0, &g), g.entries);
+        int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", lanes, "-p",
+                           remote, NULL);
+        ck_assert_msg(st == 0, "%s lanes, %llu bytes: exit %d: %s", lanes,
+                      (unsigned long long)sizes[k], st, r.err);
+        assert_stored(src, remote);
+        read_log(before, &g);
+        ck_assert_int_eq(g.puts, 0);
+        ck_assert_int_eq(g.status, 1);
+        ck_assert_int_eq(g.inits, 1);
+        ck_assert_int_eq(g.completes, 1);
+        ck_assert_int_eq(g.chunks, nchunks(sizes[k]));
+        ck_assert_int_eq(g.chunks_ok, nchunks(sizes[k]));
+        ck_assert_int_eq(g.bytes, (long long)sizes[k]);
+        ck_assert_msg(strstr(r.err, g.id) != NULL, "no session %s in: %s", g.id, r.err);
+    }
+    stop_mock();
+}
+END_TEST
+
+/* auto: a file up to --multipart-threshold is one PUT, a larger one goes in chunks. */
+START_TEST(auto_threshold_chooses_put_or_multipart)
+{
+    start_mock(NULL, NULL, NULL, NULL);
+    th_run r;
+    mp_log g;
+    const char *small = source("small.bin", 2 * CHUNK, 1);
+    ck_assert_int_eq(mp_client(&r, small, "--multipart-threshold", "2M", "-p", "/small.bin", NULL),
+                     0);
+    read_log(0, &g);
+    ck_assert_int_eq(g.puts, 1);
+    ck_assert_int_eq(g.status + g.inits + g.chunks, 0);
+    assert_stored(small, "/small.bin");
+
+    const char *big = source("big.bin", 2 * CHUNK + 1, 2);
+    int before = g.entries;
+    ck_assert_int_eq(mp_client(&r, big, "--multipart-threshold", "2M", "-p", "/big.bin", NULL), 0);
+    read_log(before, &g);
+    ck_assert_int_eq(g.puts, 0);
+    ck_assert_int_eq(g.chunks, 3);
+    assert_stored(big, "/big.bin");
+
+    /* never: one PUT whatever the size. */
+    before = g.entries;
+    ck_assert_int_eq(mp_client(&r, big, "--multipart", "never", "--multipart-threshold", "1", "-p",
+                               "/never.bin", NULL),
+                     0);
+    read_log(before, &g);
+    ck_assert_int_eq(g.puts, 1);
+    ck_assert_int_eq(g.status + g.inits + g.chunks, 0);
+    stop_mock();
+}
+END_TEST
+
+/* Connection 0 answers the status lookup as a server without the routes; 1 takes the PUT. */
+static void serve_no_routes(int fd, int nth, void *arg)
+{
+    if (nth == 0)
+        th_answer(fd, (const char *)arg, "Content-Type: text/html\r\n",
+                  "<!doctype html><html><body>OpenList</body></html>");
+    else
+        th_serve_hashed(fd, 0);
+}
+
+/*
+ * A server without the multipart routes, answering HTTP 404 or (as OpenList's catch-all does,
+ * OL server/static/static.go:213-227) 200 with its web page, gets one PUT and no error; -v says
+ * why in one line.
+ */
+START_TEST(server_without_the_routes_gets_a_put)
+{
+    static const char *const answers[] = {"404 Not Found", "200 OK"};
+    th_env_init(&env);
+    const char *src = source("src.bin", 2 * CHUNK + 5, 3);
+    for (size_t k = 0; k < 2; k++) {
+        th_script s;
+        char report[512];
+        th_run r;
+        ck_assert_int_eq(th_script_start(&s, serve_no_routes, (void *)answers[k], 2), 0);
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/api/fs/put", s.port);
+        int st = mp_client(&r, src, "--multipart-threshold", "1M", "-v", NULL);
+        th_script_stop(&s, report, sizeof report, 5000);
+        ck_assert_msg(st == 0, "%s: exit %d: %s", answers[k], st, r.err);
+        th_assert_served(report, src);
+        ck_assert_msg(strstr(r.err, "* multipart: the server has no multipart upload routes") !=
+                          NULL,
+                      "%s", r.err);
+        ck_assert_msg(strstr(r.err, "uploading with a single PUT") != NULL, "%s", r.err);
+    }
+    th_env_free(&env);
+}
+END_TEST
+
+/* OL's init checks multipart_enabled (handles/multipart.go MultipartInit): auto falls back to a
+ * PUT; always reports the refusal. */
+START_TEST(disabled_multipart_falls_back_to_put)
+{
+    start_mock("--no-multipart", NULL, NULL, NULL);
+    th_run r;
+    mp_log g;
+    const char *src = source("src.bin", 3 * CHUNK, 4);
+    ck_assert_int_eq(mp_client(&r, src, "--multipart-threshold", "1M", "-v", NULL), 0);
+    ck_assert_msg(strstr(r.err, "multipart upload is disabled on the server; uploading with a "
+                                "single PUT") != NULL,
+                  "%s", r.err);
+    read_log(0, &g);
+    ck_assert_int_eq(g.inits, 1);
+    ck_assert_int_eq(g.puts, 1);
+    ck_assert_int_eq(g.chunks, 0);
+    assert_stored(src, "/src.bin");
+    ck_assert_int_eq(mp_client(&r, src, "--multipart", "always", "-p", "/always.bin", NULL),
+                     EXIT_API);
+    ck_assert_msg(strstr(r.err, "multipart upload is disabled") != NULL, "%s", r.err);
+    stop_mock();
+}
+END_TEST
+
+/*
+ * Uploads size bytes with -v, --retry retries and 50 ms back-off to a mock with the chunk fault
+ * spec; asserts success, a byte-exact store and the -v line that names each of want. Leaves the
+ * outcome in *r and the journal in *g.
+ */
+static void faulty_upload(const char *fault, uint64_t size, const char *retry,
+                          const char *const want[2], th_run *r, mp_log *g)
+{
+    start_mock("--fault", fault, NULL, NULL);
+    const char *src = source("src.bin", size, (uint32_t)size);
+    int st = mp_client(r, src, "--multipart", "always", "--retry", retry, "--retry-delay", "50ms",
+                       "-v", NULL);
+    ck_assert_msg(st == 0, "%s: exit %d: %s", fault, st, r->err);
+    assert_stored(src, "/src.bin");
+    read_log(0, g);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(strstr(r->err, want[i]) != NULL, "no '%s' in: %s", want[i], r->err);
+    stop_mock();
+}
+
+/* Failing chunk faults (a code 503 after the body, a reset mid-body) are sent again under
+ * --retry, and the store is byte-exact. */
+START_TEST(failed_chunks_are_sent_again)
+{
+    static const char *const want[2] = {"multipart: chunk 1 failed", "multipart: chunk 3 failed"};
+    th_run r;
+    mp_log g;
+    faulty_upload("chunk-fail=1:503,chunk-reset=3:100000", 5 * CHUNK + 3, "2", want, &r, &g);
+    ck_assert_int_eq(g.chunks_ok, 6);
+    ck_assert_int_ge(g.chunks, 8);
+}
+END_TEST
+
+/* 429 (the window is full) and 409 (the chunk is in flight elsewhere) are the server's flow
+ * control: sent again after a short pause without using up --retry (0 here). */
+START_TEST(busy_429_and_409_are_waited_out)
+{
+    static const char *const want[2] = {"server busy (code 429", "server busy (code 409"};
+    th_run r;
+    mp_log g;
+    faulty_upload("chunk-busy=3,chunk-fail=2:409", 4 * CHUNK, "0", want, &r, &g);
+    ck_assert_int_eq(g.chunks, 4 + 3 + 1);
+}
+END_TEST
+
+/*
+ * A chunk that still fails when --retry is used up stops the upload with exit 13 and the session
+ * kept; the same command then resumes it and sends only what is missing.
+ */
+START_TEST(retry_exhausted_keeps_the_session_for_a_rerun)
+{
+    start_mock("--fault", "chunk-fail=2", NULL, NULL);
+    th_run r;
+    mp_log g;
+    const char *src = source("src.bin", 4 * CHUNK + 1, 7);
+    int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", NULL);
+    ck_assert_msg(st == EXIT_INCOMPLETE, "exit %d: %s", st, r.err);
+    read_log(0, &g);
+    ck_assert_msg(strstr(r.err, "chunk 2") != NULL && strstr(r.err, g.id) != NULL &&
+                      strstr(r.err, "holds 2097152 of 4194305 bytes") != NULL,
+                  "%s", r.err);
+    ck_assert(!th_exists(th_path(env.root, "src.bin")));
+    int before = g.entries;
+    st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", NULL);
+    ck_assert_msg(st == 0, "rerun: exit %d: %s", st, r.err);
+    assert_stored(src, "/src.bin");
+    char id[64];
+    snprintf(id, sizeof id, "%s", g.id);
+    read_log(before, &g);
+    ck_assert_str_eq(g.id, id);
+    ck_assert_int_eq(g.inits, 0);
+    ck_assert_int_eq(g.chunks, 3); /* 2, 3 and 4 */
+    ck_assert_msg(strstr(r.err, "3 chunks sent, 2 already on the server, of 5") != NULL, "%s",
+                  r.err);
+    stop_mock();
+}
+END_TEST
+
+/* Uploads size bytes to remote over one lane with --retry 3 and asserts exit 12 with want in
+ * the message: a session that ended is not retried. */
+static void assert_session_ends(uint64_t size, const char *remote, const char *want)
+{
+    th_run r;
+    const char *src = source("src.bin", size, (uint32_t)size);
+    int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", "--retry", "3",
+                       "-p", remote, NULL);
+    ck_assert_msg(st == EXIT_SESSION, "exit %d: %s", st, r.err);
+    ck_assert_msg(strstr(r.err, want) != NULL, "no '%s' in: %s", want, r.err);
+}
+
+/* A session the server dropped (then code 404) is exit 12 with the server's words. */
+START_TEST(dropped_session_is_its_own_exit_code)
+{
+    start_mock("--fault", "drop-after=1", NULL, NULL);
+    assert_session_ends(6 * CHUNK, "/src.bin", "multipart upload session not found");
+    stop_mock();
+}
+END_TEST
+
+/* A session whose store failed for good (the target is a directory that cannot be replaced) is
+ * exit 12 with the session's state and error. */
+START_TEST(failed_permanent_session_is_its_own_exit_code)
+{
+    start_mock(NULL, NULL, NULL, NULL);
+    ck_assert_int_eq(mkdir(th_path(env.root, "taken"), 0755), 0);
+    ck_assert_int_eq(th_write_random(th_path(env.root, "taken/keep"), 10, 1), 0);
+    assert_session_ends(2 * CHUNK, "/taken", "(failed_permanent)");
+    stop_mock();
+}
+END_TEST
+
+/* Behind a limit on request bodies (3 MiB) one PUT of 10 MiB is refused; chunks pass. */
+START_TEST(max_body_refuses_the_put_and_passes_the_chunks)
+{
+    start_mock("--max-body", "3M", NULL, NULL);
+    th_run r;
+    const char *src = source("src.bin", 10 * CHUNK, 10);
+    ck_assert_int_eq(mp_client(&r, src, "--multipart", "never", NULL), EXIT_API);
+    ck_assert(!th_exists(th_path(env.root, "src.bin")));
+    int st = mp_client(&r, src, "--multipart-threshold", "3M", NULL);
+    ck_assert_msg(st == 0, "exit %d: %s", st, r.err);
+    assert_stored(src, "/src.bin");
+    stop_mock();
+}
+END_TEST
+
+/* Waits until the journal holds at least want chunks answered 200; returns how many it holds. */
+static int wait_chunks_ok(int want, int timeout_ms)
+{
+    mp_log g;
+    for (int64_t end = th_now_ms() + timeout_ms;; th_sleep_ms(20)) {
+        read_log(0, &g);
+        if (g.chunks_ok >= want || th_now_ms() >= end)
+            return g.chunks_ok;
+    }
+}
+
+/* Starts the client in the background on src, slowed down so that it can be stopped midway. */
+static void start_slow(th_proc *p, const char *src, const char *lanes)
+{
+    ck_assert_int_eq(th_proc_client(p, 0, "--no-progress", "--multipart", "always",
+                                    "--multipart-chunk-size", "1M", "--parallel-chunks", lanes,
+                                    "--limit-rate", "4M", (char *)src, url, NULL),
+                     0);
+}
+
+/*
+ * SIGKILL at about half of 16 MiB, then the same command: it finds the session, skips what the
+ * server holds and sends at most the rest plus one chunk per lane (those cut off in flight).
+ */
+START_TEST(sigkill_then_rerun_resumes)
+{
+    start_mock(NULL, NULL, NULL, NULL);
+    const int total = 16, lanes = 4;
+    const char *src = source("src.bin", (uint64_t)total * CHUNK, 11);
+    th_proc p;
+    th_run r;
+    mp_log g;
+    start_slow(&p, src, "4");
+    ck_assert_int_ge(wait_chunks_ok(total / 2, 20000), total / 2);
+    kill(p.pid, SIGKILL);
+    th_proc_wait(&p, &r, 5000);
+    ck_assert_int_eq(r.status, 128 + SIGKILL);
+    th_sleep_ms(300); /* the chunks cut off are journaled once the mock is done with them */
+    read_log(0, &g);
+    int held = 0;
+    for (int i = 0; i < total; i++)
+        held += g.ok[i];
+    ck_assert_msg(held >= total / 2 && held < total, "held %d", held);
+    mp_log first = g;
+
+    int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "4", NULL);
+    ck_assert_msg(st == 0, "rerun: exit %d: %s", st, r.err);
+    assert_stored(src, "/src.bin");
+    read_log(first.entries, &g);
+    ck_assert_str_eq(g.id, first.id);
+    ck_assert_int_eq(g.inits, 0);
+    long long remaining = (long long)(total - held) * CHUNK;
+    ck_assert_msg(g.bytes <= remaining + (long long)lanes * CHUNK,
+                  "the rerun sent %lld bytes; %lld were missing", g.bytes, remaining);
+    for (int i = 0; i < total; i++)
+        ck_assert_msg(!(first.ok[i] && g.ok[i]), "chunk %d was held and sent again", i);
+    char line[96];
+    snprintf(line, sizeof line, "%d chunks sent, %d already on the server, of %d", total - held,
+             held, total);
+    ck_assert_msg(strstr(r.err, line) != NULL, "want '%s' in: %s", line, r.err);
+    stop_mock();
+}
+END_TEST
+
+/* Ctrl-C: the lanes stop, the session stays, and the message names it and what it holds. */
+START_TEST(ctrl_c_names_the_session_to_resume)
+{
+    start_mock(NULL, NULL, NULL, NULL);
+    const char *src = source("src.bin", 16 * CHUNK, 12);
+    th_proc p;
+    th_run r;
+    mp_log g;
+    start_slow(&p, src, "2");
+    ck_assert_int_ge(wait_chunks_ok(3, 20000), 3);
+    kill(p.pid, SIGINT);
+    th_proc_wait(&p, &r, 10000);
+    ck_assert_msg(r.status == EXIT_CANCEL, "exit %d: %s", r.status, r.err);
+    read_log(0, &g);
+    char want[160];
+    snprintf(want, sizeof want, "; session %s holds ", g.id);
+    ck_assert_msg(strstr(r.err, "streamput: interrupted after sending ") != NULL &&
+                      strstr(r.err, want) != NULL &&
+                      strstr(r.err, " of 16777216 bytes; run the same command again to resume") !=
+                          NULL,
+                  "%s", r.err);
+    ck_assert_int_eq(mp_client(&r, src, "--multipart", "always", NULL), 0);
+    assert_stored(src, "/src.bin");
+    stop_mock();
+}
+END_TEST
+
+/* Standard input with --size: one lane, chunks in order from chunk 0; -v says it cannot
+ * resume. */
+START_TEST(stdin_with_size_goes_in_chunks)
+{
+    start_mock(NULL, NULL, NULL, NULL);
+    const char *src = source("src.bin", 3 * CHUNK + 17, 13);
+    th_run r;
+    mp_log g;
+    char size[32];
+    snprintf(size, sizeof size, "%d", 3 * CHUNK + 17);
+    char *argv[] = {TH_BIN_DIR "/streamput",
+                    "--no-progress",
+                    "-v",
+                    "--multipart",
+                    "always",
+                    "--multipart-chunk-size",
+                    "1M",
+                    "--size",
+                    size,
+                    "-p",
+                    "/stdin.bin",
+                    "-",
+                    url,
+                    NULL};
+    th_run_piped(&r, argv, src, th_path(env.dir, "stdin.fifo"), 60000);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    assert_stored(src, "/stdin.bin");
+    read_log(0, &g);
+    ck_assert_int_eq(g.status, 0); /* nothing to resume: init at once */
+    ck_assert_int_eq(g.chunks, 4);
+    ck_assert_msg(strstr(r.err, "a stream cannot be resumed") != NULL, "%s", r.err);
+    stop_mock();
+}
+END_TEST
+
+#ifdef TH_HAVE_TLS
+/* Over https:// each lane has its own TLS connection; the store is byte-exact. */
+START_TEST(byte_exact_over_tls)
+{
+    char cert[4200];
+    th_env_init(&env);
+    snprintf(cert, sizeof cert, "%s/cert.pem", env.dir);
+    ck_assert_int_eq(
+        th_mock_start(&mock, env.root, "--tls-self-signed", "--tls-cert-out", cert, NULL), 0);
+    snprintf(url, sizeof url, "%s/api/fs/put", mock.url);
+    const char *src = source("src.bin", 5 * CHUNK + 1, 14);
+    th_run r;
+    int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "3", "--cacert", cert,
+                       NULL);
+    ck_assert_msg(st == 0, "exit %d: %s", st, r.err);
+    assert_stored(src, "/src.bin");
+    /* The journal is served over TLS too: the client's own count tells. */
+    ck_assert_msg(strstr(r.err, "6 chunks sent, 0 already on the server, of 6") != NULL, "%s",
+                  r.err);
+    stop_mock();
+}
+END_TEST
+#endif
+
+static long info_long(sp_client *c, sp_info what)
+{
+    long v = -1;
+    ck_assert_int_eq(sp_getinfo(c, what, &v), SP_OK);
+    return v;
+}
+
+/* The library: the setters' bounds, and sp_getinfo's session figures for a fresh and a resumed
+ * upload. */
+START_TEST(library_reports_the_session)
+{
+    start_mock("--fault", "chunk-fail=3", NULL, NULL);
+    const char *src = source("src.bin", 5 * CHUNK, 15);
+    sp_client *c = sp_client_new();
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(sp_set_parallel_chunks(c, 0), SP_EINVAL);
+    ck_assert_int_eq(sp_set_parallel_chunks(c, 9), SP_EINVAL);
+    ck_assert_int_eq(sp_set_multipart(c, (sp_multipart)7), SP_EINVAL);
+    ck_assert_int_eq(sp_set_parallel_chunks(c, 1), SP_OK);
+    ck_assert_int_eq(sp_set_multipart(c, SP_MULTIPART_AUTO), SP_OK);
+    ck_assert_int_eq(sp_set_multipart_threshold(c, 4 * CHUNK), SP_OK);
+    ck_assert_int_eq(sp_set_multipart_chunk_size(c, CHUNK), SP_OK);
+    ck_assert_int_eq(sp_set_remote_path(c, "/lib.bin"), SP_OK);
+    ck_assert_int_eq(sp_put_file(c, src, url), SP_EINCOMPLETE);
+    const char *id = NULL;
+    ck_assert_int_eq(sp_getinfo(c, SP_INFO_UPLOAD_ID, &id), SP_OK);
+    ck_assert_int_eq((int)strlen(id), 36);
+    char first[64];
+    snprintf(first, sizeof first, "%s", id);
+    ck_assert_int_eq(info_long(c, SP_INFO_CHUNKS_TOTAL), 5);
+    ck_assert_int_eq(info_long(c, SP_INFO_CHUNKS_SENT), 3);
+    uint64_t held = 0;
+    ck_assert_int_eq(sp_getinfo(c, SP_INFO_BYTES_HELD, &held), SP_OK);
+    ck_assert_uint_eq(held, 3 * CHUNK);
+    ck_assert_msg(strstr(sp_errmsg(c), first) != NULL, "%s", sp_errmsg(c));
+
+    ck_assert_int_eq(sp_put_file(c, src, url), SP_OK);
+    ck_assert_int_eq(sp_getinfo(c, SP_INFO_UPLOAD_ID, &id), SP_OK);
+    ck_assert_str_eq(id, first);
+    ck_assert_int_eq(info_long(c, SP_INFO_CHUNKS_SKIPPED), 3);
+    ck_assert_int_eq(info_long(c, SP_INFO_CHUNKS_SENT), 2);
+    ck_assert_int_eq(sp_getinfo(c, SP_INFO_BYTES_HELD, &held), SP_OK);
+    ck_assert_uint_eq(held, 5 * CHUNK);
+    assert_stored(src, "/lib.bin");
+
+    /* A single PUT has no session. */
+    ck_assert_int_eq(sp_set_multipart(c, SP_MULTIPART_NEVER), SP_OK);
+    ck_assert_int_eq(sp_put_file(c, src, url), SP_OK);
+    ck_assert_int_eq(sp_getinfo(c, SP_INFO_UPLOAD_ID, &id), SP_OK);
+    ck_assert_str_eq(id, "");
+    ck_assert_int_eq(info_long(c, SP_INFO_CHUNKS_TOTAL), 0);
+    sp_client_free(c);
+    stop_mock();
+}
+END_TEST
+
+int main(void)
+{
+    th_asan_no_quarantine();
+    signal(SIGPIPE, SIG_IGN);
+    Suite *s = suite_create("client_multipart");
+    TCase *t = tcase_create("multipart");
+    tcase_set_timeout(t, 60);
+    tcase_add_loop_test(t, byte_exact_at_chunk_boundaries_for_each_lane_count, 0, 8);
+    tcase_add_test(t, auto_threshold_chooses_put_or_multipart);
+    tcase_add_test(t, server_without_the_routes_gets_a_put);
+    tcase_add_test(t, disabled_multipart_falls_back_to_put);
+    tcase_add_test(t, failed_chunks_are_sent_again);
+    tcase_add_test(t, busy_429_and_409_are_waited_out);
+    tcase_add_test(t, retry_exhausted_keeps_the_session_for_a_rerun);
+    tcase_add_test(t, dropped_session_is_its_own_exit_code);
+    tcase_add_test(t, failed_permanent_session_is_its_own_exit_code);
+    tcase_add_test(t, max_body_refuses_the_put_and_passes_the_chunks);
+    tcase_add_test(t, sigkill_then_rerun_resumes);
+    tcase_add_test(t, ctrl_c_names_the_session_to_resume);
+    tcase_add_test(t, stdin_with_size_goes_in_chunks);
+#ifdef TH_HAVE_TLS
+    tcase_add_test(t, byte_exact_over_tls);
+#endif
+    tcase_add_test(t, library_reports_the_session);
+    suite_add_tcase(s, t);
+    return th_run_suite(s);
+}
