@@ -16,6 +16,10 @@
  * into memory, then PUTs it) must fail the client bound, and a receiver that keeps the body in
  * memory must fail the mock bound.
  *
+ *   in chunks streamput's peak RSS for a 16 MiB and a LARGE multipart upload (1 MiB chunks, 4
+ *           lanes) differs by less than 256 KiB, and over https:// for 8 MiB and TLS_LARGE: a
+ *           buffer and a connection per lane, nothing that grows with the file. The other client
+ *           cases send one PUT (--multipart never).
  * The source files live on /dev/shm when it has room to spare (no disk time for them); the
  * stored copies on $TMPDIR, deleted after each measurement.
  */
@@ -193,7 +197,11 @@ typedef struct uploader {
     enum engine engine;
     const char *chunk;  /* NULL: the buffering control */
     const char *cacert; /* for an https:// url: the certificate to trust; NULL otherwise */
+    int multipart;      /* in 1 MiB chunks over MP_LANES lanes; else one PUT */
 } uploader;
+
+/* The lanes of the multipart measurements: streamput's default. */
+#define MP_LANES "4"
 
 /*
  * Uploads src with u to a mock at port/url as remote; returns the uploader's peak RSS in KiB
@@ -209,19 +217,31 @@ static long upload_peak_kib(const uploader *u, const char *src, int port, const 
         char *argv[] = {TH_BIN_DIR "/sp-buffering-put", (char *)src, portbuf, (char *)remote, NULL};
         th_run_argv(&r, argv, NULL, UPLOAD_TIMEOUT_MS);
     } else {
-        char *argv[] = {TH_BIN_DIR "/streamput",
-                        "-s",
-                        "-e",
-                        u->engine == ENG_SENDFILE ? "sendfile" : "rw",
-                        "-c",
-                        (char *)u->chunk,
-                        "-p",
-                        (char *)remote,
-                        u->engine == ENG_CHUNKED ? "-" : (char *)src,
-                        (char *)url,
-                        u->cacert != NULL ? "--cacert" : NULL,
-                        (char *)u->cacert,
-                        NULL};
+        char *argv[24];
+        int n = 0;
+        argv[n++] = TH_BIN_DIR "/streamput";
+        argv[n++] = "-s";
+        argv[n++] = "-e";
+        argv[n++] = u->engine == ENG_SENDFILE ? "sendfile" : "rw";
+        argv[n++] = "-c";
+        argv[n++] = (char *)u->chunk;
+        argv[n++] = "-p";
+        argv[n++] = (char *)remote;
+        argv[n++] = "--multipart";
+        argv[n++] = u->multipart ? "always" : "never";
+        if (u->multipart) {
+            argv[n++] = "--multipart-chunk-size";
+            argv[n++] = "1M";
+            argv[n++] = "--parallel-chunks";
+            argv[n++] = MP_LANES;
+        }
+        if (u->cacert != NULL) {
+            argv[n++] = "--cacert";
+            argv[n++] = (char *)u->cacert;
+        }
+        argv[n++] = u->engine == ENG_CHUNKED ? "-" : (char *)src;
+        argv[n++] = (char *)url;
+        argv[n] = NULL;
         if (u->engine == ENG_CHUNKED)
             th_run_piped(&r, argv, src, th_path(dir, "stdin.fifo"), UPLOAD_TIMEOUT_MS);
         else
@@ -265,10 +285,10 @@ static long upload_checked(const uploader *u, th_mock *m, const char *src, uint6
  * a few library pages faulted in on one run's rarer path (seen once in CI: +256 KiB for
  * chunked stdin at 64K, after -132 KiB and +124 KiB on its neighbours) do not come back.
  */
-static void measure_client_on(const uploader *u, th_mock *m, uint64_t small, uint64_t large,
-                              bool steady, client_peaks *p)
+static void measure_client_on(const uploader *u, th_mock *m, const char *small_path, uint64_t small,
+                              uint64_t large, bool steady, client_peaks *p)
 {
-    p->small = upload_checked(u, m, small_src, small, "/small.bin");
+    p->small = upload_checked(u, m, small_path, small, "/small.bin");
     p->mock_small = th_vmhwm_kib(m->pid);
     p->large = upload_checked(u, m, large_src, large, "/large.bin");
     if (steady && p->large - p->small >= CLIENT_LIMIT_KIB) {
@@ -288,7 +308,7 @@ static void measure_client(const uploader *u, bool steady, client_peaks *p)
 {
     th_mock mock;
     ck_assert_int_eq(th_mock_start(&mock, root, NULL), 0);
-    measure_client_on(u, &mock, SMALL_SIZE, large_size, steady, p);
+    measure_client_on(u, &mock, small_src, SMALL_SIZE, large_size, steady, p);
     ck_assert_int_eq(th_mock_stop(&mock), 0);
 }
 
@@ -311,7 +331,7 @@ static void assert_client_flat(const char *name, const client_peaks *p, uint64_t
 START_TEST(client_peak_rss_does_not_grow_with_the_file)
 {
     char name[64];
-    uploader u = {name, (enum engine)(_i / NCHUNKS), chunk_args[_i % NCHUNKS], NULL};
+    uploader u = {name, (enum engine)(_i / NCHUNKS), chunk_args[_i % NCHUNKS], NULL, 0};
     snprintf(name, sizeof name, "streamput %s, chunk %s", engine_names[u.engine], u.chunk);
     client_peaks p;
     measure_client(&u, true, &p);
@@ -319,9 +339,19 @@ START_TEST(client_peak_rss_does_not_grow_with_the_file)
 }
 END_TEST
 
+/* Multipart: a buffer and a connection per lane, whatever the file's size. */
+START_TEST(client_peak_rss_in_chunks_does_not_grow_with_the_file)
+{
+    uploader u = {"streamput multipart, 4 lanes", ENG_RW, "256K", NULL, 1};
+    client_peaks p;
+    measure_client(&u, true, &p);
+    assert_client_flat(u.name, &p, SMALL_SIZE, large_size, 16 * 1024);
+}
+END_TEST
+
 START_TEST(negative_control_a_buffering_uploader_is_caught)
 {
-    uploader u = {"sp-buffering-put (control)", ENG_RW, NULL, NULL};
+    uploader u = {"sp-buffering-put (control)", ENG_RW, NULL, NULL, 0};
     client_peaks p;
     measure_client(&u, false, &p);
     ck_assert_msg(p.large - p.small >= CLIENT_LIMIT_KIB,
@@ -343,7 +373,7 @@ static void measure_receiver(pid_t pid, const char *url, enum engine e, long *ba
 {
     char name[64];
     snprintf(name, sizeof name, "receiver via %s", engine_names[e]);
-    uploader u = {name, e, "1M", NULL};
+    uploader u = {name, e, "1M", NULL, 0};
     upload_peak_kib(&u, base_src, 0, url, "/mbase.bin");
     *base = th_vmhwm_kib(pid);
     upload_peak_kib(&u, large_src, 0, url, "/mlarge.bin");
@@ -453,9 +483,9 @@ START_TEST(client_peak_rss_over_tls_does_not_grow_with_the_file)
                      0);
     ck_assert_msg(strncmp(mock.url, "https://", 8) == 0, "url %s", mock.url);
     snprintf(name, sizeof name, "streamput %s over TLS", engine_names[e]);
-    uploader u = {name, e, "256K", cert}; /* the default chunk size */
+    uploader u = {name, e, "256K", cert, 0}; /* the default chunk size */
     client_peaks p;
-    measure_client_on(&u, &mock, TLS_SMALL_SIZE, tls_large_size, true, &p);
+    measure_client_on(&u, &mock, small_src, TLS_SMALL_SIZE, tls_large_size, true, &p);
     ck_assert_int_eq(th_mock_stop(&mock), 0);
     long base = p.mock_small, peak = p.mock_large;
     fprintf(stderr,
@@ -474,6 +504,28 @@ START_TEST(client_peak_rss_over_tls_does_not_grow_with_the_file)
 }
 END_TEST
 
+/*
+ * Multipart over https://: a TLS connection per lane, each with its session and buffers. The
+ * small file has a chunk for each lane, so that both uploads hold all of them.
+ */
+START_TEST(client_peak_rss_in_chunks_over_tls_does_not_grow_with_the_file)
+{
+    th_mock mock;
+    char cert[4200], small[4200];
+    snprintf(cert, sizeof cert, "%s/cert.pem", rootdir);
+    snprintf(small, sizeof small, "%s/mp-small.bin", dir);
+    ck_assert_int_eq(write_fast(small, 8 * MIB), 0);
+    ck_assert_int_eq(th_mock_start(&mock, root, "--tls-self-signed", "--tls-cert-out", cert, NULL),
+                     0);
+    uploader u = {"streamput multipart over TLS", ENG_RW, "256K", cert, 1};
+    client_peaks p;
+    measure_client_on(&u, &mock, small, 8 * MIB, tls_large_size, true, &p);
+    ck_assert_int_eq(th_mock_stop(&mock), 0);
+    unlink(small);
+    assert_client_flat(u.name, &p, 8 * MIB, tls_large_size, 16 * 1024 * TH_HWM_FACTOR);
+}
+END_TEST
+
 /* "test_memory" measures 1 GiB uploads; "test_memory --large" 4 GiB ones (label slow). */
 int main(int argc, char **argv)
 {
@@ -488,6 +540,7 @@ int main(int argc, char **argv)
     tcase_set_timeout(t, large ? 1200 : 300);
     tcase_add_loop_test(t, client_peak_rss_does_not_grow_with_the_file, 0, NENGINES * NCHUNKS);
     tcase_add_loop_test(t, mock_peak_rss_does_not_grow_with_the_body, 0, NENGINES);
+    tcase_add_test(t, client_peak_rss_in_chunks_does_not_grow_with_the_file);
     /* The controls hold the whole file in memory: at 4 GiB they prove nothing new. */
     if (!large) {
         tcase_add_test(t, negative_control_a_buffering_uploader_is_caught);
@@ -500,6 +553,7 @@ int main(int argc, char **argv)
     tcase_add_unchecked_fixture(tls, setup_tls, teardown);
     tcase_set_timeout(tls, large ? 1200 : 300);
     tcase_add_loop_test(tls, client_peak_rss_over_tls_does_not_grow_with_the_file, 0, NENGINES);
+    tcase_add_test(tls, client_peak_rss_in_chunks_over_tls_does_not_grow_with_the_file);
     suite_add_tcase(s, tls);
 #endif
     return th_run_suite(s);
