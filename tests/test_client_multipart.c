@@ -183,6 +183,22 @@ START_TEST(byte_exact_at_chunk_boundaries_for_each_lane_count)
 }
 END_TEST
 
+/* -v over several lanes: each lane's notes are marked, and the token is never shown. */
+START_TEST(verbose_output_never_shows_the_token)
+{
+    start_mock(NULL, NULL, NULL, NULL);
+    th_run r;
+    const char *src = source("src.bin", 4 * CHUNK, 20);
+    int st = mp_client(&r, src, "--multipart", "always", "-v", "-t", "tok-SECRET-7", NULL);
+    ck_assert_msg(st == 0, "exit %d: %s", st, r.err);
+    ck_assert_msg(strstr(r.err, "tok-SECRET-7") == NULL, "the token in: %s", r.err);
+    ck_assert_msg(strstr(r.err, "> Authorization: <redacted>") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "* [3] ") != NULL, "no note of lane 3 in: %s", r.err);
+    ck_assert_msg(strstr(r.err, "* multipart: new session ") != NULL, "%s", r.err);
+    stop_mock();
+}
+END_TEST
+
 /* auto: a file up to --multipart-threshold is one PUT, a larger one goes in chunks. */
 START_TEST(auto_threshold_chooses_put_or_multipart)
 {
@@ -620,6 +636,7 @@ int main(void)
     TCase *t = tcase_create("multipart");
     tcase_set_timeout(t, 60);
     tcase_add_loop_test(t, byte_exact_at_chunk_boundaries_for_each_lane_count, 0, 8);
+    tcase_add_test(t, verbose_output_never_shows_the_token);
     tcase_add_test(t, auto_threshold_chooses_put_or_multipart);
     tcase_add_test(t, server_without_the_routes_gets_a_put);
     tcase_add_test(t, disabled_multipart_falls_back_to_put);

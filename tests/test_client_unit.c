@@ -795,11 +795,13 @@ START_TEST(exit_codes_follow_the_documented_table)
 {
     static const struct {
         int err, code;
-    } map[] = {{SP_OK, 0},           {SP_ENOMEM, 1},   {SP_EINVAL, 2}, {SP_EURL, 2},
-               {SP_EUNSUPPORTED, 2}, {SP_EHEADER, 2},  {SP_EFILE, 3},  {SP_ERESOLVE, 4},
-               {SP_ECONNECT, 4},     {SP_ETIMEOUT, 5}, {SP_EHTTP, 6},  {SP_EAPI, 7},
-               {SP_EPROTO, 8},       {SP_ESEND, 9},    {SP_ERECV, 9},  {SP_ECANCELED, 10},
-               {SP_ETLS, 11},        {SP_ELOGIN, 7},   {-1000, 1}};
+    } map[] = {{SP_OK, 0},         {SP_ENOMEM, 1},       {SP_EINVAL, 2},
+               {SP_EURL, 2},       {SP_EUNSUPPORTED, 2}, {SP_EHEADER, 2},
+               {SP_EFILE, 3},      {SP_ERESOLVE, 4},     {SP_ECONNECT, 4},
+               {SP_ETIMEOUT, 5},   {SP_EHTTP, 6},        {SP_EAPI, 7},
+               {SP_EPROTO, 8},     {SP_ESEND, 9},        {SP_ERECV, 9},
+               {SP_ECANCELED, 10}, {SP_ETLS, 11},        {SP_ELOGIN, 7},
+               {SP_ESESSION, 12},  {SP_EINCOMPLETE, 13}, {-1000, 1}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         ck_assert_msg(tool_exit_code(map[i].err) == map[i].code, "%s -> %d, want %d",
                       sp_err_name(map[i].err), tool_exit_code(map[i].err), map[i].code);

@@ -146,15 +146,24 @@ static int progress_lane(void *ud, uint64_t sent, uint64_t total)
     return stop;
 }
 
-/* A lane's debug callback: the caller's, one line at a time, each marked with its lane. */
+/*
+ * A lane's debug callback: the caller's, one line at a time. Notes are marked with their lane;
+ * header lines go as they are, so that a caller that hides the Authorization line by its start
+ * (the CLI does) still does.
+ */
 static void debug_lane(void *ud, sp_debug_kind kind, const char *text, size_t len)
 {
     lane *l = ud;
     mp *m = l->m;
     char line[1100];
-    int n = snprintf(line, sizeof line, "[%u] %.*s", l->no, (int)(len < 1024 ? len : 1024), text);
+    int n = kind != SP_DEBUG_INFO ? -1
+                                  : snprintf(line, sizeof line, "[%u] %.*s", l->no,
+                                             (int)(len < 1024 ? len : 1024), text);
     pthread_mutex_lock(&m->mu);
-    m->debug(m->debug_ud, kind, line, n > 0 && (size_t)n < sizeof line ? (size_t)n : 0);
+    if (n < 0)
+        m->debug(m->debug_ud, kind, text, len);
+    else
+        m->debug(m->debug_ud, kind, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     pthread_mutex_unlock(&m->mu);
 }
 
