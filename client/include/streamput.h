@@ -117,11 +117,13 @@ typedef enum sp_info {
     /* Bytes the body was declared to have, or UINT64_MAX if unknown (chunked, or the call
      * failed before the source was inspected). */
     SP_INFO_BODY_SIZE = SP_INFO_UINT64 + 5,
-    /* Body bytes handed to the kernel in the last attempt. */
+    /* Body bytes handed to the kernel in the last attempt; for a multipart upload, the bytes of
+     * the chunks this call sent and the server acknowledged. */
     SP_INFO_BYTES_SENT = SP_INFO_UINT64 + 6,
     /* Wall time of the whole call in seconds, retries included. */
     SP_INFO_SECONDS = SP_INFO_DOUBLE + 7,
-    /* Connections attempted: 1 + retries used; 0 if the call failed before connecting. */
+    /* Connections attempted: 1 + retries used; 0 if the call failed before connecting. For a
+     * multipart upload, the connections it opened, over all lanes. */
     SP_INFO_ATTEMPTS = SP_INFO_LONG + 8,
     /* 1 once the body began to go out; 0 if the server answered first (e.g. to Expect). */
     SP_INFO_BODY_SENT = SP_INFO_LONG + 9,
@@ -354,6 +356,9 @@ SP_EXTERN int sp_set_debug(sp_client *c, sp_debug_fn fn, void *userdata);
  * When the URL's path is an AList/OpenList API route ("/api/...", or ".../api/fs/..." under a
  * site path) the body must be AList's JSON envelope with code 200: a 2xx without it (AList's web
  * page for a mistyped route, say) is SP_EPROTO.
+ * A body larger than the multipart threshold, toward a server with OpenList's multipart routes,
+ * goes in chunks instead (see sp_set_multipart): the result then names the session, and the
+ * final answer is that of its complete.
  * Every call, whatever its outcome and however early it fails (a missing file, a bad URL),
  * replaces the handle's record of the last call: sp_getinfo() and sp_response_body() then
  * describe this call and nothing of an earlier one, until the next sp_put_*() call on the handle

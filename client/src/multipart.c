@@ -459,6 +459,8 @@ static int send_chunk(lane *l, sp_client *c, long idx)
         }
         if (rc != SP_EAPI && !sp__retryable(rc, &l->res))
             return rc;
+        if (sp__now_ms() + (int64_t)delay >= m->deadline)
+            return restate(c, SP_EINCOMPLETE, what, " (the back-off would outlast --timeout)");
         if (failures >= c->retries) {
             char note[48];
             snprintf(note, sizeof note, " (after %u retries)", failures);
@@ -611,7 +613,8 @@ static int control(mp *m, const char *method, const sp_url *url, int upload, con
             fresh = 1;
             continue;
         }
-        if (rc == SP_OK || !sp__retryable(rc, m->res) || failures >= c->retries)
+        if (rc == SP_OK || !sp__retryable(rc, m->res) || failures >= c->retries ||
+            sp__now_ms() + (int64_t)delay >= m->deadline)
             return rc;
         failures++;
         sp__debug(c, SP_DEBUG_INFO, "multipart: %s failed (%s); retry %u of %u in %llu ms",
