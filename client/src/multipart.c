@@ -167,15 +167,14 @@ static void debug_lane(void *ud, sp_debug_kind kind, const char *text, size_t le
     pthread_mutex_unlock(&m->mu);
 }
 
-/* Stops every lane once; the first to call is the one whose failure the call reports. */
+/* Stops every lane; the first lane to fail, unless the caller canceled, is the one whose
+ * failure the call reports. */
 static void stop_lanes(mp *m, int failed)
 {
     pthread_mutex_lock(&m->mu);
-    if (!m->stop || m->failed < 0) {
-        if (!m->canceled && m->failed < 0)
-            m->failed = failed;
-        m->stop = 1;
-    }
+    if (!m->canceled && m->failed < 0)
+        m->failed = failed;
+    m->stop = 1;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -183,7 +182,7 @@ static void stop_lanes(mp *m, int failed)
  * Sleeps ms milliseconds between tries of a chunk, ticking the progress callback so that a
  * cancel or another lane's failure ends the wait. Returns SP_OK or SP_ECANCELED.
  */
-static int pause_lane(lane *l, sp_client *c, uint64_t ms)
+static int pause_for(sp_client *c, uint64_t ms)
 {
     while (ms > 0) {
         int step = ms > 100 ? 100 : (int)ms;
@@ -426,17 +425,22 @@ static int send_chunk(lane *l, sp_client *c, long idx)
             return rc;
         long code = api_code(rc, &l->res);
         int consumed = !m->regular && l->res.body_sent;
+        char said[sizeof l->res.message];
+        sp__printable(l->res.message, said, sizeof said);
         if (code == 429 || code == 409) {
             if (consumed || ++busy > MP_BUSY_MAX)
                 return sp__fail(c, SP_EINCOMPLETE, 0,
-                                "%s: the server answered code %ld %u times: %s", what, code, busy,
-                                l->res.message);
+                                "%s: the server answered code %ld %u time%s: %s%s", what, code,
+                                busy, busy == 1 ? "" : "s", said,
+                                consumed ? " (not sent again: the input is a stream whose "
+                                           "bytes were read)"
+                                         : "");
             uint64_t ms = busy_pause / 2 + (uint64_t)rand_r(&l->seed) % (busy_pause / 2 + 1);
             sp__debug(c, SP_DEBUG_INFO,
                       "multipart: %s: server busy (code %ld: %s); again in %llu ms", what, code,
-                      l->res.message, (unsigned long long)ms);
+                      said, (unsigned long long)ms);
             busy_pause = busy_pause * 2 > MP_BUSY_PAUSE_MAX ? MP_BUSY_PAUSE_MAX : busy_pause * 2;
-            if ((rc = pause_lane(l, c, ms)) != SP_OK)
+            if ((rc = pause_for(c, ms)) != SP_OK)
                 return rc;
             continue;
         }
@@ -459,17 +463,17 @@ static int send_chunk(lane *l, sp_client *c, long idx)
         }
         if (rc != SP_EAPI && !sp__retryable(rc, &l->res))
             return rc;
-        if (sp__now_ms() + (int64_t)delay >= m->deadline)
-            return restate(c, SP_EINCOMPLETE, what, " (the back-off would outlast --timeout)");
         if (failures >= c->retries) {
             char note[48];
             snprintf(note, sizeof note, " (after %u retries)", failures);
             return restate(c, SP_EINCOMPLETE, what, note);
         }
+        if (sp__now_ms() + (int64_t)delay >= m->deadline)
+            return restate(c, SP_EINCOMPLETE, what, " (the back-off would outlast --timeout)");
         failures++;
         sp__debug(c, SP_DEBUG_INFO, "multipart: %s failed (%s); retry %u of %u in %llu ms", what,
                   c->errmsg, failures, c->retries, (unsigned long long)delay);
-        if ((rc = pause_lane(l, c, delay)) != SP_OK)
+        if ((rc = pause_for(c, delay)) != SP_OK)
             return rc;
         delay = delay * 2 > 60000 ? 60000 : delay * 2;
     }
@@ -534,6 +538,12 @@ static void lane_copy(mp *m, lane *l)
     l->c.progress_ud = l;
     l->c.debug = m->debug != NULL ? debug_lane : NULL;
     l->c.debug_ud = l;
+    /* OpenList answers a chunk once it has it, or after parking it at most WindowWaitTimeout
+     * (10 s) for room in its window (window.go WriteChunk): not the long wait of a whole file
+     * going to storage that the answer timeout is off for by default. A chunk whose answer does
+     * not come within the stall timeout is sent again instead of waited for without end. */
+    if (l->c.answer_timeout_ms == 0)
+        l->c.answer_timeout_ms = c->stall_timeout_ms;
     /* --limit-rate is the upload's, shared by the lanes. */
     if (c->limit_rate != 0)
         l->c.limit_rate = (c->limit_rate + m->nlanes - 1) / m->nlanes;
@@ -619,7 +629,7 @@ static int control(mp *m, const char *method, const sp_url *url, int upload, con
         failures++;
         sp__debug(c, SP_DEBUG_INFO, "multipart: %s failed (%s); retry %u of %u in %llu ms",
                   url->target, c->errmsg, failures, c->retries, (unsigned long long)delay);
-        if ((rc = pause_lane(l, c, delay)) != SP_OK)
+        if ((rc = pause_for(c, delay)) != SP_OK)
             return rc;
         delay = delay * 2 > 60000 ? 60000 : delay * 2;
     }
