@@ -17,6 +17,7 @@
 #include "apath.h"
 #include "auth.h"
 #include "gostr.h"
+#include "journal.h"
 #include "respond.h"
 #include "sleep.h"
 #include "storage.h"
@@ -32,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -502,8 +504,13 @@ static int init_fault(mock_mp_req *rq, struct MHD_Connection *c, mock_fault *f)
     const char *spec = mock_header(c, "X-Mock-Fault");
     char err[256];
     *f = rq->srv->cfg.fault;
-    if (spec == NULL || !rq->srv->cfg.allow_fault_header)
+    if (spec == NULL)
         return 0;
+    if (!rq->srv->cfg.allow_fault_header) {
+        mock_warn("X-Mock-Fault '%s' ignored: start streamput-mock with --allow-fault-header",
+                  spec);
+        return 0;
+    }
     if (mock_fault_parse(spec, f, err, sizeof err) < 0) {
         fail(rq, 400, NULL, "invalid X-Mock-Fault: %s", err);
         return -1;
@@ -617,8 +624,7 @@ static void admit(mock_mp_req *rq, struct MHD_Connection *c)
     mp_session *s = get(rq, mock_header(c, "X-Upload-Id"), 1);
     if (s == NULL)
         return;
-    if (s->state == ST_COMPLETED)
-        return; /* idempotent: a straggler after the upload finished succeeds */
+    /* A completed session leaves the table with its complete, so no chunk finds one. */
     if (s->state != ST_RECEIVING) {
         fail(rq, 400, NULL, "session is %s: %s", state_name[s->state], s->err);
         return;
@@ -938,16 +944,25 @@ enum MHD_Result mock_mp_begin(mock_mp_req **out, const mock_server *srv, struct 
         rq->answer_now = 1;
         return answer(rq, c, NULL);
     }
-    if (rq->route != MP_CHUNK || !rq->authed)
-        return MHD_YES;
-
-    /* MultipartChunk: strconv.Atoi of X-Chunk-Index, an error without data. */
-    const char *xi = mock_header(c, "X-Chunk-Index");
-    rq->has_idx = mock_go_parse_int(xi != NULL ? xi : "", &rq->idx, NULL, 0) == 0;
-    if (!rq->has_idx) {
-        fail(rq, 400, NULL, "invalid X-Chunk-Index header");
-        return MHD_YES;
+    if (rq->route == MP_CHUNK && rq->authed) {
+        /* MultipartChunk: strconv.Atoi of X-Chunk-Index, an error without data. */
+        const char *xi = mock_header(c, "X-Chunk-Index");
+        rq->has_idx = mock_go_parse_int(xi != NULL ? xi : "", &rq->idx, NULL, 0) == 0;
+        if (!rq->has_idx)
+            fail(rq, 400, NULL, "invalid X-Chunk-Index header");
     }
+    /*
+     * The token middleware and that refusal return without reading the body, so a client that
+     * waits for "100 Continue" gets the answer instead, and the connection closes (as Go's
+     * server closes one whose body was left unread). Every other error reads (drains) the body.
+     */
+    const char *expect = mock_header(c, MHD_HTTP_HEADER_EXPECT);
+    if (rq->ans->code != 0 && expect != NULL && strcasecmp(expect, "100-continue") == 0) {
+        rq->answer_now = 1;
+        return answer(rq, c, NULL);
+    }
+    if (rq->route != MP_CHUNK || rq->ans->code != 0)
+        return MHD_YES;
     pthread_mutex_lock(&mu);
     admit(rq, c);
     pthread_mutex_unlock(&mu);

@@ -335,7 +335,11 @@ static void print_usage(FILE *out)
         char flag[64];
         snprintf(flag, sizeof flag, "--%s%s%s", o->name, o->arg != NULL ? " " : "",
                  o->arg != NULL ? o->arg : "");
-        fprintf(out, "  %-*s  ", HELP_COLUMN - 4, flag);
+        /* A flag too long for the column gets a line of its own, its help below it. */
+        if (strlen(flag) > HELP_COLUMN - 4)
+            fprintf(out, "  %s\n%*s", flag, HELP_COLUMN, "");
+        else
+            fprintf(out, "  %-*s  ", HELP_COLUMN - 4, flag);
         for (const char *line = o->help;;) {
             size_t n = strcspn(line, "\n");
             fprintf(out, "%.*s\n", (int)n, line);
