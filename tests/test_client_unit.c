@@ -226,6 +226,69 @@ START_TEST(url_login_route_keeps_the_site_path)
 }
 END_TEST
 
+/* The multipart routes sit beside the upload route, under the same site path. */
+START_TEST(url_multipart_routes_sit_beside_the_upload_route)
+{
+    sp_url u, r;
+    ck_assert_int_eq(sp__url_parse(c, "https://h:8/alist/api/fs/put?x=1", &u), SP_OK);
+    ck_assert_int_eq(sp__url_route(c, &u, "/api/fs/multipart/status", "path=/a%2Bb&size=3", &r),
+                     SP_OK);
+    ck_assert_str_eq(r.target, "/alist/api/fs/multipart/status?path=/a%2Bb&size=3");
+    ck_assert_int_eq(r.tls, 1);
+    ck_assert_int_eq(r.alist_api, 1);
+    ck_assert_int_eq(sp__url_route(c, &u, "/api/fs/multipart/init", NULL, &r), SP_OK);
+    ck_assert_str_eq(r.target, "/alist/api/fs/multipart/init");
+    ck_assert_int_eq(sp__url_parse(c, "http://h/upload", &u), SP_OK);
+    ck_assert_int_eq(sp__url_route(c, &u, "/api/fs/multipart/init", NULL, &r), SP_EURL);
+}
+END_TEST
+
+/*
+ * The multipart requests: a GET without a body has no Content-Length; the requests that carry no
+ * file send the Authorization, a caller's Authorization and its other headers, but none of those
+ * that describe the file.
+ */
+START_TEST(request_heads_of_the_multipart_routes)
+{
+    char head[4096];
+    sp_url u;
+    sp_body_info none = {.size = 0, .mtime_ms = 1700000000123};
+    ck_assert_int_eq(sp__url_parse(c, "http://h/api/fs/multipart/status?path=/a&size=1", &u),
+                     SP_OK);
+    sp_set_remote_path(c, "/a");
+    sp_set_token(c, "secret");
+    sp_set_overwrite(c, 0);
+    ck_assert_int_eq(sp_add_header(c, "X-Proxy: p"), SP_OK);
+    ck_assert_int_eq(sp_add_header(c, "Content-Type: text/plain"), SP_OK);
+    ck_assert_int_gt(sp__build_head(c, &u, "GET", &none, 0, NULL, head, sizeof head), 0);
+    ck_assert_str_eq(head, "GET /api/fs/multipart/status?path=/a&size=1 HTTP/1.1\r\n"
+                           "Host: h\r\n"
+                           "User-Agent: streamput/" SP_VERSION "\r\n"
+                           "Accept: */*\r\n"
+                           "Authorization: secret\r\n"
+                           "X-Proxy: p\r\n"
+                           "\r\n");
+    sp_body_info chunk = {.size = 7, .mtime_ms = -1};
+    ck_assert_int_eq(sp_set_token(c, NULL), SP_OK);
+    ck_assert_int_eq(sp_add_header(c, "Authorization: mine"), SP_OK);
+    ck_assert_int_gt(
+        sp__build_head(c, &u, "PUT", &chunk, 0, "X-Upload-Id: u\r\n", head, sizeof head), 0);
+    ck_assert_ptr_nonnull(strstr(head, "\r\nContent-Length: 7\r\nX-Upload-Id: u\r\n"));
+    ck_assert_ptr_nonnull(strstr(head, "\r\nAuthorization: mine\r\n"));
+    ck_assert_ptr_null(strstr(head, "File-Path"));
+    ck_assert_ptr_null(strstr(head, "Overwrite"));
+    ck_assert_ptr_null(strstr(head, "Content-Type"));
+    /* The init describes the file as a PUT does, without a body. */
+    ck_assert_int_gt(
+        sp__build_head(c, &u, "POST", &none, 1, "X-File-Size: 9\r\n", head, sizeof head), 0);
+    ck_assert_ptr_nonnull(strstr(head, "\r\nContent-Type: text/plain\r\n"));
+    ck_assert_ptr_nonnull(strstr(head, "\r\nContent-Length: 0\r\nFile-Path: /a\r\n"));
+    ck_assert_ptr_nonnull(strstr(head, "\r\nOverwrite: false\r\n"));
+    ck_assert_ptr_nonnull(strstr(head, "\r\nLast-Modified: 1700000000123\r\n"));
+    ck_assert_ptr_nonnull(strstr(head, "\r\nX-File-Size: 9\r\n"));
+}
+END_TEST
+
 /*
  * The login request: POST with JSON that OpenList's LoginReq binds (server/handles/auth.go:16-20),
  * the password as its static hash (internal/model/user.go:235-237; this vector is the hash of
@@ -851,11 +914,12 @@ int main(void)
     } groups[] = {
         {"url",
          {url_parses_host_port_target, url_rejects_what_it_cannot_send, url_knows_alist_api_routes,
-          url_login_route_keeps_the_site_path}},
+          url_login_route_keeps_the_site_path, url_multipart_routes_sit_beside_the_upload_route}},
         {"request",
          {header_validation_blocks_injection, request_has_the_alist_headers,
           request_user_headers_replace_and_remove_defaults, request_that_does_not_fit_fails_cleanly,
-          chunk_head_is_lowercase_hex_with_crlf, login_request_is_the_json_openlist_binds}},
+          chunk_head_is_lowercase_hex_with_crlf, login_request_is_the_json_openlist_binds,
+          request_heads_of_the_multipart_routes}},
         {"conn",
          {loopback_and_own_addresses_are_local, auto_engine_is_sendfile_only_toward_another_host}},
         {"response",

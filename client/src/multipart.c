@@ -573,9 +573,10 @@ static int run_lanes(mp *m)
     m->failed = -1;
     for (unsigned i = 1; i < m->nlanes; i++) {
         lane *l = &m->lanes[i];
-        l->started = pthread_create(&l->th, NULL, lane_main, l) == 0;
-        if (!l->started)
-            sp__debug(c, SP_DEBUG_INFO, "multipart: cannot start lane %u: %s", i, strerror(errno));
+        int e = pthread_create(&l->th, NULL, lane_main, l);
+        l->started = e == 0;
+        if (!l->started) /* its chunks go to the other lanes */
+            sp__debug(c, SP_DEBUG_INFO, "multipart: cannot start lane %u: %s", i, strerror(e));
     }
     lane_main(&m->lanes[0]);
     for (unsigned i = 1; i < m->nlanes; i++)
