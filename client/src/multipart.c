@@ -444,6 +444,10 @@ static int send_chunk(lane *l, sp_client *c, long idx)
                 return rc;
             continue;
         }
+        if (l->res.http_status == 413 || code == 413)
+            return restate(c, rc, what,
+                           " (a limit on request bodies on the way? --multipart-chunk-size asks "
+                           "for smaller chunks)");
         /* The session's own verdicts end the chunk; a plain refusal of a chunk in a receiving
          * session (400: its body was cut short on the way, say) or a 5xx code is worth sending
          * again, which the server takes idempotently. */
