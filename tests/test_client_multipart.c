@@ -419,6 +419,95 @@ START_TEST(digests_let_the_server_decide_the_resume)
 }
 END_TEST
 
+/* An OpenList session snapshot in state st for a 3-chunk file of 3 MiB (OL SessionSnapshot). */
+static void send_snapshot(int fd, int code, const char *message, const char *st)
+{
+    char body[1024], head[256];
+    snprintf(body, sizeof body,
+             "{\"code\":%d,\"message\":\"%s\",\"data\":{\"upload_id\":\"u-1\",\"state\":"
+             "\"%s\",\"attempt\":1,\"path\":\"/r.bin\",\"size\":3145728,\"chunk_size\":"
+             "1048576,\"total_chunks\":3,\"received\":[[0,1]],\"received_bytes\":2097152,"
+             "\"frontier\":2,\"storage_progress\":0,\"error\":\"the storage went away\"}}",
+             code, message, st);
+    snprintf(head, sizeof head,
+             "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             strlen(body));
+    th_send_str(fd, head);
+    th_send_str(fd, body);
+}
+
+/*
+ * A scripted OpenList whose session failed retriably: status says failed_retriable, chunk 2
+ * fails once more the same way, everything else succeeds. Reports each chunk it gets as
+ * "IDX " and each other request by its first letter.
+ */
+static void serve_retriable(int fd, int nth, void *arg)
+{
+    (void)nth;
+    int *failed_once = arg;
+    th_req q;
+    char idx[16];
+    while (th_req_read(fd, &q, TH_REQ_CONTINUE, 10000) == 1) {
+        if (strncmp(q.target, "/api/fs/multipart/status", 24) == 0) {
+            th_script_report("S ");
+            send_snapshot(fd, 200, "success", "failed_retriable");
+        } else if (strcmp(q.target, "/api/fs/multipart/chunk") == 0) {
+            th_req_header(&q, "X-Chunk-Index", idx, sizeof idx);
+            th_script_report("%s ", idx);
+            if (strcmp(idx, "2") == 0 && !*failed_once) {
+                *failed_once = 1; /* this process's copy: the script is one process */
+                send_snapshot(fd, 400,
+                              "upload attempt failed, resend from chunk 0 to retry: the storage "
+                              "went away",
+                              "failed_retriable");
+            } else {
+                send_snapshot(fd, 200, "success", "receiving");
+            }
+        } else if (strcmp(q.target, "/api/fs/multipart/complete") == 0) {
+            th_script_report("C ");
+            send_snapshot(fd, 200, "success", "completed");
+        } else {
+            th_script_report("? %s ", q.target);
+            send_snapshot(fd, 404, "not here", "");
+        }
+    }
+}
+
+/*
+ * OL: a failed_retriable session wants the file again from chunk 0 (session.go Chunk), found by
+ * status (then nothing is skipped, and chunk 0 goes before the rest) or told by a chunk's
+ * answer mid-way (then the whole file goes again, under --retry).
+ */
+START_TEST(failed_retriable_sends_again_from_chunk_0)
+{
+    th_env_init(&env);
+    const char *src = source("r.bin", 3 * CHUNK, 22);
+    th_script s;
+    char report[512];
+    th_run r;
+    int failed_once = 0;
+    ck_assert_int_eq(th_script_start(&s, serve_retriable, &failed_once, 4), 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/fs/put", s.port);
+    int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", "--retry", "1",
+                       "-v", NULL);
+    th_script_stop(&s, report, sizeof report, 2000);
+    ck_assert_msg(st == 0, "exit %d: %s", st, r.err);
+    ck_assert_str_eq(report, "S 0 1 2 0 1 2 C ");
+    ck_assert_msg(strstr(r.err, "the storage went away") != NULL, "%s", r.err);
+
+    /* Without a retry left, the stop keeps the session: exit 13. */
+    failed_once = 0;
+    ck_assert_int_eq(th_script_start(&s, serve_retriable, &failed_once, 4), 0);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/api/fs/put", s.port);
+    st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", NULL);
+    th_script_stop(&s, report, sizeof report, 2000);
+    ck_assert_msg(st == EXIT_INCOMPLETE, "exit %d: %s", st, r.err);
+    ck_assert_str_eq(report, "S 0 1 2 ");
+    th_env_free(&env);
+}
+END_TEST
+
 /* Uploads size bytes to remote over one lane with --retry 3 and asserts exit 12 with want in
  * the message: a session that ended is not retried. */
 static void assert_session_ends(uint64_t size, const char *remote, const char *want)
@@ -673,17 +762,9 @@ START_TEST(library_reports_the_session)
 }
 END_TEST
 
-/* A failed assertion ends the test's process by exit(): the mock it started must not outlive it. */
-static void kill_leftover_mock(void)
-{
-    if (mock.pid > 0)
-        kill(mock.pid, SIGKILL);
-}
-
 int main(void)
 {
     th_asan_no_quarantine();
-    atexit(kill_leftover_mock);
     signal(SIGPIPE, SIG_IGN);
     Suite *s = suite_create("client_multipart");
     TCase *t = tcase_create("multipart");
@@ -697,6 +778,7 @@ int main(void)
     tcase_add_test(t, busy_429_and_409_are_waited_out);
     tcase_add_test(t, retry_exhausted_keeps_the_session_for_a_rerun);
     tcase_add_test(t, digests_let_the_server_decide_the_resume);
+    tcase_add_test(t, failed_retriable_sends_again_from_chunk_0);
     tcase_add_test(t, dropped_session_is_its_own_exit_code);
     tcase_add_test(t, failed_permanent_session_is_its_own_exit_code);
     tcase_add_test(t, max_body_refuses_the_put_and_passes_the_chunks);

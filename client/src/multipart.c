@@ -573,8 +573,6 @@ static void lane_free(lane *l)
 static int run_lanes(mp *m)
 {
     sp_client *c = m->c;
-    m->stop = m->canceled = 0;
-    m->failed = -1;
     for (unsigned i = 1; i < m->nlanes; i++) {
         lane *l = &m->lanes[i];
         int e = pthread_create(&l->th, NULL, lane_main, l);
@@ -862,6 +860,8 @@ static int send_session(mp *m)
             pthread_mutex_unlock(&m->mu);
         }
         m->next = 0;
+        m->stop = m->canceled = 0; /* a new round: the last one's stop is over */
+        m->failed = -1;
         int rc = SP_OK;
         if (from_zero) {
             /* Other chunks are refused until chunk 0 starts the server's new attempt. */
