@@ -81,6 +81,13 @@ static int mp_client(th_run *r, const char *src, ...)
     return th_run_argv(r, argv, NULL, 60000);
 }
 
+/* The end of a client's stderr, short enough for Check's failure message (a -v run's is not). */
+static const char *tail(const char *err)
+{
+    size_t n = strlen(err);
+    return n > 1500 ? err + n - 1500 : err;
+}
+
 /* Asserts that the mock stored a byte-exact copy of src at remote (sha256 of both). */
 static void assert_stored(const char *src, const char *remote)
 {
@@ -102,7 +109,7 @@ typedef struct mp_log {
     unsigned char ok[64]; /* chunk index -> answered 200 at least once (indexes < 64) */
 } mp_log;
 
-static void read_log(int from, mp_log *g)
+static void read_log_once(int from, mp_log *g)
 {
     memset(g, 0, sizeof *g);
     cJSON *all = th_journal(mock.port), *e;
@@ -142,6 +149,23 @@ static void read_log(int from, mp_log *g)
     cJSON_Delete(all);
 }
 
+/*
+ * The journal once it has settled: the mock journals a request after its answer has gone, so
+ * the client may have exited before its last requests are in. Read until two readings 50 ms
+ * apart agree (2 s at most).
+ */
+static void read_log(int from, mp_log *g)
+{
+    read_log_once(from, g);
+    for (int64_t end = th_now_ms() + 2000; th_now_ms() < end;) {
+        int seen = g->entries;
+        th_sleep_ms(50);
+        read_log_once(from, g);
+        if (g->entries == seen)
+            break;
+    }
+}
+
 /* Chunks of size bytes. */
 static int nchunks(uint64_t size)
 {
@@ -170,7 +194,7 @@ START_TEST(byte_exact_at_chunk_boundaries_for_each_lane_count)
         int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", lanes, "-e",
                            engine, "-p", remote, NULL);
         ck_assert_msg(st == 0, "%s lanes, %s, %llu bytes: exit %d: %s", lanes, engine,
-                      (unsigned long long)sizes[k], st, r.err);
+                      (unsigned long long)sizes[k], st, tail(r.err));
         assert_stored(src, remote);
         read_log(before, &g);
         ck_assert_int_eq(g.puts, 0);
@@ -180,7 +204,7 @@ START_TEST(byte_exact_at_chunk_boundaries_for_each_lane_count)
         ck_assert_int_eq(g.chunks, nchunks(sizes[k]));
         ck_assert_int_eq(g.chunks_ok, nchunks(sizes[k]));
         ck_assert_int_eq(g.bytes, (long long)sizes[k]);
-        ck_assert_msg(strstr(r.err, g.id) != NULL, "no session %s in: %s", g.id, r.err);
+        ck_assert_msg(strstr(r.err, g.id) != NULL, "no session %s in: %s", g.id, tail(r.err));
     }
     stop_mock();
 }
@@ -193,13 +217,13 @@ START_TEST(verbose_output_never_shows_the_token)
     th_run r;
     const char *src = source("src.bin", 4 * CHUNK, 20);
     int st = mp_client(&r, src, "--multipart", "always", "-v", "-t", "tok-SECRET-7", NULL);
-    ck_assert_msg(st == 0, "exit %d: %s", st, r.err);
-    ck_assert_msg(strstr(r.err, "tok-SECRET-7") == NULL, "the token in: %s", r.err);
-    ck_assert_msg(strstr(r.err, "> Authorization: <redacted>") != NULL, "%s", r.err);
+    ck_assert_msg(st == 0, "exit %d: %s", st, tail(r.err));
+    ck_assert_msg(strstr(r.err, "tok-SECRET-7") == NULL, "the token in: %s", tail(r.err));
+    ck_assert_msg(strstr(r.err, "> Authorization: <redacted>") != NULL, "%s", tail(r.err));
     /* Which lanes got a chunk is up to the threads' timing; some did. */
     ck_assert_msg(strstr(r.err, "] the server is on this host") != NULL, "no lane's note in: %s",
-                  r.err);
-    ck_assert_msg(strstr(r.err, "* multipart: new session ") != NULL, "%s", r.err);
+                  tail(r.err));
+    ck_assert_msg(strstr(r.err, "* multipart: new session ") != NULL, "%s", tail(r.err));
     stop_mock();
 }
 END_TEST
@@ -266,12 +290,12 @@ START_TEST(server_without_the_routes_gets_a_put)
         snprintf(url, sizeof url, "http://127.0.0.1:%d/api/fs/put", s.port);
         int st = mp_client(&r, src, "--multipart-threshold", "1M", "-v", NULL);
         th_script_stop(&s, report, sizeof report, 5000);
-        ck_assert_msg(st == 0, "%s: exit %d: %s", answers[k], st, r.err);
+        ck_assert_msg(st == 0, "%s: exit %d: %s", answers[k], st, tail(r.err));
         th_assert_served(report, src);
         ck_assert_msg(strstr(r.err, "* multipart: the server has no multipart upload routes") !=
                           NULL,
-                      "%s", r.err);
-        ck_assert_msg(strstr(r.err, "uploading with a single PUT") != NULL, "%s", r.err);
+                      "%s", tail(r.err));
+        ck_assert_msg(strstr(r.err, "uploading with a single PUT") != NULL, "%s", tail(r.err));
     }
     th_env_free(&env);
 }
@@ -288,7 +312,7 @@ START_TEST(disabled_multipart_falls_back_to_put)
     ck_assert_int_eq(mp_client(&r, src, "--multipart-threshold", "1M", "-v", NULL), 0);
     ck_assert_msg(strstr(r.err, "multipart upload is disabled on the server; uploading with a "
                                 "single PUT") != NULL,
-                  "%s", r.err);
+                  "%s", tail(r.err));
     read_log(0, &g);
     ck_assert_int_eq(g.inits, 1);
     ck_assert_int_eq(g.puts, 1);
@@ -296,7 +320,7 @@ START_TEST(disabled_multipart_falls_back_to_put)
     assert_stored(src, "/src.bin");
     ck_assert_int_eq(mp_client(&r, src, "--multipart", "always", "-p", "/always.bin", NULL),
                      EXIT_API);
-    ck_assert_msg(strstr(r.err, "multipart upload is disabled") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "multipart upload is disabled") != NULL, "%s", tail(r.err));
     stop_mock();
 }
 END_TEST
@@ -313,11 +337,11 @@ static void faulty_upload(const char *fault, uint64_t size, const char *retry,
     const char *src = source("src.bin", size, (uint32_t)size);
     int st = mp_client(r, src, "--multipart", "always", "--retry", retry, "--retry-delay", "50ms",
                        "-v", NULL);
-    ck_assert_msg(st == 0, "%s: exit %d: %s", fault, st, r->err);
+    ck_assert_msg(st == 0, "%s: exit %d: %s", fault, st, tail(r->err));
     assert_stored(src, "/src.bin");
     read_log(0, g);
     for (int i = 0; i < 2; i++)
-        ck_assert_msg(strstr(r->err, want[i]) != NULL, "no '%s' in: %s", want[i], r->err);
+        ck_assert_msg(strstr(r->err, want[i]) != NULL, "no '%s' in: %s", want[i], tail(r->err));
     stop_mock();
 }
 
@@ -325,7 +349,9 @@ static void faulty_upload(const char *fault, uint64_t size, const char *retry,
  * --retry, and the store is byte-exact. */
 START_TEST(failed_chunks_are_sent_again)
 {
-    static const char *const want[2] = {"multipart: chunk 1 failed", "multipart: chunk 3 failed"};
+    /* A reset on a connection that had carried a chunk before may also read as the kept
+     * connection closed: "multipart: chunk 3: the kept connection was closed ...". */
+    static const char *const want[2] = {"multipart: chunk 1 failed", "multipart: chunk 3"};
     th_run r;
     mp_log g;
     faulty_upload("chunk-fail=1:503,chunk-reset=3:100000", 5 * CHUNK + 3, "2", want, &r, &g);
@@ -357,15 +383,15 @@ START_TEST(retry_exhausted_keeps_the_session_for_a_rerun)
     mp_log g;
     const char *src = source("src.bin", 4 * CHUNK + 1, 7);
     int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", NULL);
-    ck_assert_msg(st == EXIT_INCOMPLETE, "exit %d: %s", st, r.err);
+    ck_assert_msg(st == EXIT_INCOMPLETE, "exit %d: %s", st, tail(r.err));
     read_log(0, &g);
     ck_assert_msg(strstr(r.err, "chunk 2") != NULL && strstr(r.err, g.id) != NULL &&
                       strstr(r.err, "holds 2097152 of 4194305 bytes") != NULL,
-                  "%s", r.err);
+                  "%s", tail(r.err));
     ck_assert(!th_exists(th_path(env.root, "src.bin")));
     int before = g.entries;
     st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", NULL);
-    ck_assert_msg(st == 0, "rerun: exit %d: %s", st, r.err);
+    ck_assert_msg(st == 0, "rerun: exit %d: %s", st, tail(r.err));
     assert_stored(src, "/src.bin");
     char id[64];
     snprintf(id, sizeof id, "%s", g.id);
@@ -374,7 +400,7 @@ START_TEST(retry_exhausted_keeps_the_session_for_a_rerun)
     ck_assert_int_eq(g.inits, 0);
     ck_assert_int_eq(g.chunks, 3); /* 2, 3 and 4 */
     ck_assert_msg(strstr(r.err, "3 chunks sent, 2 already on the server, of 5") != NULL, "%s",
-                  r.err);
+                  tail(r.err));
     stop_mock();
 }
 END_TEST
@@ -394,7 +420,7 @@ START_TEST(digests_let_the_server_decide_the_resume)
     for (int k = 0; k < 2; k++) {
         int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", "--hash",
                            "sha256", "-p", "/d.bin", NULL);
-        ck_assert_msg(st == EXIT_INCOMPLETE, "exit %d: %s", st, r.err);
+        ck_assert_msg(st == EXIT_INCOMPLETE, "exit %d: %s", st, tail(r.err));
         read_log(0, &g);
         char id[64];
         snprintf(id, sizeof id, "%s", g.id);
@@ -402,7 +428,7 @@ START_TEST(digests_let_the_server_decide_the_resume)
         /* A new session's chunk 2 fails once more: the mock's faults are per session. */
         st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", "--hash",
                        reruns[k], "--retry", "1", "--retry-delay", "10ms", "-p", "/d.bin", NULL);
-        ck_assert_msg(st == 0, "rerun with %s: exit %d: %s", reruns[k], st, r.err);
+        ck_assert_msg(st == 0, "rerun with %s: exit %d: %s", reruns[k], st, tail(r.err));
         assert_stored(src, "/d.bin");
         read_log(before, &g);
         ck_assert_int_eq(g.status, 1);
@@ -492,9 +518,9 @@ START_TEST(failed_retriable_sends_again_from_chunk_0)
     int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", "--retry", "1",
                        "-v", NULL);
     th_script_stop(&s, report, sizeof report, 2000);
-    ck_assert_msg(st == 0, "exit %d: %s", st, r.err);
+    ck_assert_msg(st == 0, "exit %d: %s", st, tail(r.err));
     ck_assert_str_eq(report, "S 0 1 2 0 1 2 C ");
-    ck_assert_msg(strstr(r.err, "the storage went away") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "the storage went away") != NULL, "%s", tail(r.err));
 
     /* Without a retry left, the stop keeps the session: exit 13. */
     failed_once = 0;
@@ -502,7 +528,7 @@ START_TEST(failed_retriable_sends_again_from_chunk_0)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/api/fs/put", s.port);
     st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", NULL);
     th_script_stop(&s, report, sizeof report, 2000);
-    ck_assert_msg(st == EXIT_INCOMPLETE, "exit %d: %s", st, r.err);
+    ck_assert_msg(st == EXIT_INCOMPLETE, "exit %d: %s", st, tail(r.err));
     ck_assert_str_eq(report, "S 0 1 2 ");
     th_env_free(&env);
 }
@@ -516,8 +542,8 @@ static void assert_session_ends(uint64_t size, const char *remote, const char *w
     const char *src = source("src.bin", size, (uint32_t)size);
     int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", "--retry", "3",
                        "-p", remote, NULL);
-    ck_assert_msg(st == EXIT_SESSION, "exit %d: %s", st, r.err);
-    ck_assert_msg(strstr(r.err, want) != NULL, "no '%s' in: %s", want, r.err);
+    ck_assert_msg(st == EXIT_SESSION, "exit %d: %s", st, tail(r.err));
+    ck_assert_msg(strstr(r.err, want) != NULL, "no '%s' in: %s", want, tail(r.err));
 }
 
 /* A session the server dropped (then code 404) is exit 12 with the server's words. */
@@ -550,7 +576,7 @@ START_TEST(max_body_refuses_the_put_and_passes_the_chunks)
     ck_assert_int_eq(mp_client(&r, src, "--multipart", "never", NULL), EXIT_API);
     ck_assert(!th_exists(th_path(env.root, "src.bin")));
     int st = mp_client(&r, src, "--multipart-threshold", "3M", NULL);
-    ck_assert_msg(st == 0, "exit %d: %s", st, r.err);
+    ck_assert_msg(st == 0, "exit %d: %s", st, tail(r.err));
     assert_stored(src, "/src.bin");
     stop_mock();
 }
@@ -561,7 +587,7 @@ static int wait_chunks_ok(int want, int timeout_ms)
 {
     mp_log g;
     for (int64_t end = th_now_ms() + timeout_ms;; th_sleep_ms(20)) {
-        read_log(0, &g);
+        read_log_once(0, &g); /* while the upload goes on: it never settles */
         if (g.chunks_ok >= want || th_now_ms() >= end)
             return g.chunks_ok;
     }
@@ -602,7 +628,7 @@ START_TEST(sigkill_then_rerun_resumes)
     mp_log first = g;
 
     int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "4", NULL);
-    ck_assert_msg(st == 0, "rerun: exit %d: %s", st, r.err);
+    ck_assert_msg(st == 0, "rerun: exit %d: %s", st, tail(r.err));
     assert_stored(src, "/src.bin");
     read_log(first.entries, &g);
     ck_assert_str_eq(g.id, first.id);
@@ -615,7 +641,7 @@ START_TEST(sigkill_then_rerun_resumes)
     char line[96];
     snprintf(line, sizeof line, "%d chunks sent, %d already on the server, of %d", total - held,
              held, total);
-    ck_assert_msg(strstr(r.err, line) != NULL, "want '%s' in: %s", line, r.err);
+    ck_assert_msg(strstr(r.err, line) != NULL, "want '%s' in: %s", line, tail(r.err));
     stop_mock();
 }
 END_TEST
@@ -632,7 +658,7 @@ START_TEST(ctrl_c_names_the_session_to_resume)
     ck_assert_int_ge(wait_chunks_ok(3, 20000), 3);
     kill(p.pid, SIGINT);
     th_proc_wait(&p, &r, 10000);
-    ck_assert_msg(r.status == EXIT_CANCEL, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(r.status == EXIT_CANCEL, "exit %d: %s", r.status, tail(r.err));
     read_log(0, &g);
     char want[160];
     snprintf(want, sizeof want, "; session %s holds ", g.id);
@@ -640,7 +666,7 @@ START_TEST(ctrl_c_names_the_session_to_resume)
                       strstr(r.err, want) != NULL &&
                       strstr(r.err, " of 16777216 bytes; run the same command again to resume") !=
                           NULL,
-                  "%s", r.err);
+                  "%s", tail(r.err));
     ck_assert_int_eq(mp_client(&r, src, "--multipart", "always", NULL), 0);
     assert_stored(src, "/src.bin");
     stop_mock();
@@ -672,12 +698,12 @@ START_TEST(stdin_with_size_goes_in_chunks)
                     url,
                     NULL};
     th_run_piped(&r, argv, src, th_path(env.dir, "stdin.fifo"), 60000);
-    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+    ck_assert_msg(r.status == 0, "exit %d: %s", r.status, tail(r.err));
     assert_stored(src, "/stdin.bin");
     read_log(0, &g);
     ck_assert_int_eq(g.status, 0); /* nothing to resume: init at once */
     ck_assert_int_eq(g.chunks, 4);
-    ck_assert_msg(strstr(r.err, "a stream cannot be resumed") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "a stream cannot be resumed") != NULL, "%s", tail(r.err));
     stop_mock();
 }
 END_TEST
@@ -696,11 +722,11 @@ START_TEST(byte_exact_over_tls)
     th_run r;
     int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "3", "--cacert", cert,
                        NULL);
-    ck_assert_msg(st == 0, "exit %d: %s", st, r.err);
+    ck_assert_msg(st == 0, "exit %d: %s", st, tail(r.err));
     assert_stored(src, "/src.bin");
     /* The journal is served over TLS too: the client's own count tells. */
     ck_assert_msg(strstr(r.err, "6 chunks sent, 0 already on the server, of 6") != NULL, "%s",
-                  r.err);
+                  tail(r.err));
     stop_mock();
 }
 END_TEST
