@@ -10,19 +10,26 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
-/* Set from the SIGINT/SIGTERM handler; the progress callback turns it into a cancel. */
-static volatile sig_atomic_t interrupted;
+/*
+ * Set from the SIGINT/SIGTERM handler; the progress callback turns it into a cancel. A multipart
+ * upload's lanes run the callback in threads of their own, where a volatile sig_atomic_t is a
+ * data race: a lock-free atomic serves both a handler and other threads (C11 7.14.1.1).
+ */
+static atomic_int interrupted;
 
 static void on_signal(int sig)
 {
+    int saved = errno; /* the interrupted thread may be about to read it */
     (void)sig;
-    interrupted = 1;
+    atomic_store(&interrupted, 1);
+    errno = saved;
 }
 
 typedef struct progress {
