@@ -449,6 +449,19 @@ START_TEST(short_and_long_bodies_are_refused_with_the_snapshot)
     assert_snap(&r, 400, "chunk 0 larger than expected 1048576 bytes", &w);
     chunk(id, 0, b, 0, &r);
     assert_snap(&r, 400, "incomplete chunk 0: got 0 of 1048576 bytes: EOF", &w);
+    /* A body far longer is drained only to chunk_size + 64 KiB past the chunk (and its probe
+     * byte), then answered with the connection closed. */
+    char *far = calloc(1, 3 * MIB);
+    ck_assert_ptr_nonnull(far);
+    chunk(id, 0, far, 3 * MIB, &r);
+    assert_snap(&r, 400, "chunk 0 larger than expected 1048576 bytes", &w);
+    free(far);
+    /* Journaled once the connection is closed, after Go's RST avoidance delay. */
+    long long drained = 0;
+    for (int64_t until = th_now_ms() + 5000; drained == 0 && th_now_ms() < until; usleep(50000))
+        drained = strtoll(th_journal_last(mock.port, "bytes_received"), NULL, 10);
+    ck_assert_int_gt(drained, 2 * MIB + 65536 + 1);
+    ck_assert_int_lt(drained, 3 * MIB);
     /* The index: Atoi's error has no data; one out of range has the snapshot. */
     th_put(mock.port, "/api/fs/multipart/chunk", "X-Upload-Id: x\r\nX-Chunk-Index: one\r\n", b, 1,
            0, &r);
