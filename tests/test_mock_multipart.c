@@ -684,6 +684,57 @@ START_TEST(abort_removes_the_session_and_its_temp_file)
 }
 END_TEST
 
+START_TEST(a_chunk_in_flight_learns_of_the_abort)
+{
+    static th_resp r;
+    static lane_chunk parked;
+    up();
+    const char *id;
+    const char *src = fresh("/f.bin", 10 * MIB, "", &id);
+    char *c0 = slice(src, 0, MIB), *c9 = slice(src, 9 * MIB, MIB);
+    int fd = th_connect(mock.port);
+    ck_assert_int_ge(fd, 0);
+    char head[512];
+    int hl = snprintf(head, sizeof head,
+                      "PUT /api/fs/multipart/chunk HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Connection: close\r\nX-Upload-Id: %s\r\nX-Chunk-Index: 0\r\n"
+                      "Content-Length: %d\r\n\r\n",
+                      id, MIB);
+    ck_assert_int_eq(th_send_all(fd, head, (size_t)hl), 0);
+    ck_assert_int_eq(th_send_all(fd, c0, 1000), 0);
+    /* Chunk 9 waits for the window meanwhile. */
+    parked = (lane_chunk){.id = id, .idx = 9, .body = c9, .len = MIB};
+    ck_assert_int_eq(pthread_create(&parked.th, NULL, lane_chunk_run, &parked), 0);
+    usleep(300 * 1000);
+    post("/api/fs/multipart/abort", id, "", &r);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
+    ck_assert_int_eq(th_count_files(env.root, ""), 0);
+    /* Both learn it as OpenList's closed window tells it (session.go:47, 371-392). */
+    ck_assert_int_eq(th_send_all(fd, c0 + 1000, MIB - 1000), 0);
+    th_recv_resp(fd, &r, 20000);
+    close(fd);
+    want_snap w = {id,
+                   "aborted",
+                   "/f.bin",
+                   10 * MIB,
+                   MIB,
+                   10,
+                   "[]",
+                   0,
+                   0,
+                   "0",
+                   "multipart upload aborted by client",
+                   -1};
+    assert_snap(&r, 400, "multipart upload aborted: context canceled", &w);
+    pthread_join(parked.th, NULL);
+    assert_snap(&parked.r, 400, "multipart upload aborted: context canceled", &w);
+    ck_assert_int_eq(th_count_files(env.root, ""), 0);
+    free(c0);
+    free(c9);
+    down();
+}
+END_TEST
+
 START_TEST(expired_sessions_leave_nothing_behind)
 {
     static th_resp r;
@@ -1124,8 +1175,10 @@ out:
     return NULL;
 }
 
-/* Uploads size bytes through four lanes and completes; returns the mock's VmHWM after, KiB. */
-static long upload_in_lanes(const char *path, long long size)
+#define MAX_LANES 16
+
+/* Uploads size bytes through n lanes and completes; returns the mock's VmHWM after, KiB. */
+static long upload_in_lanes(const char *path, long long size, int n)
 {
     static th_resp r;
     lanes l = {.size = size, .cs = MIB, .total = (size + MIB - 1) / MIB};
@@ -1133,10 +1186,10 @@ static long upload_in_lanes(const char *path, long long size)
     l.id = init_ok(path, size, "");
     atomic_init(&l.next, 0);
     atomic_init(&l.failed, 0);
-    pthread_t th[4];
-    for (int i = 0; i < 4; i++)
+    pthread_t th[MAX_LANES];
+    for (int i = 0; i < n; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, lane_run, &l), 0);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
     ck_assert_int_eq(atomic_load(&l.failed), 0);
     post("/api/fs/multipart/complete", l.id, "", &r);
@@ -1156,13 +1209,27 @@ START_TEST(the_mocks_memory_does_not_grow_with_the_file)
     long long size = large_size > 0 ? (long long)large_size : 64 * MIB;
     /* The base is long enough for every lane to be busy at once, with its connection's
      * thread, buffer and arena: what grows after it grows with the file. */
-    long base = upload_in_lanes("/base.bin", 16 * MIB);
-    long peak = upload_in_lanes("/large.bin", size);
+    long base = upload_in_lanes("/base.bin", 16 * MIB, 4);
+    long peak = upload_in_lanes("/large.bin", size, 4);
     fprintf(stderr,
             "multipart %lld MiB in 4 lanes: mock VmHWM %ld KiB after 16 MiB, %ld KiB after "
             "it (+%ld KiB)\n",
             size / MIB, base, peak, peak - base);
     ck_assert_msg(peak - base < 1024, "VmHWM grew by %ld KiB", peak - base);
+    th_drain_stop(&d);
+    down();
+}
+END_TEST
+
+START_TEST(more_lanes_than_the_window_wait_their_turn)
+{
+    /* Twelve lanes for eight places: four wait (or are turned away with 429 and resend) while
+     * the frontier moves; every byte lands once, in place. */
+    up();
+    th_drain d;
+    th_drain_start(&d, &mock);
+    upload_in_lanes("/lanes.bin", 40 * MIB + 17, 12);
+    ck_assert_int_ge(journaled("chunk", -1), 41);
     th_drain_stop(&d);
     down();
 }
@@ -1196,6 +1263,7 @@ int main(int argc, char **argv)
     tcase_add_test(t, the_window_admits_eight_and_holds_or_refuses_the_rest);
     tcase_add_test(t, init_resumes_with_a_matching_hash_and_supersedes_otherwise);
     tcase_add_test(t, abort_removes_the_session_and_its_temp_file);
+    tcase_add_test(t, a_chunk_in_flight_learns_of_the_abort);
     tcase_add_test(t, expired_sessions_leave_nothing_behind);
     tcase_add_test(t, shutdown_removes_every_temp_file);
     tcase_add_test(t, the_session_table_is_bounded);
@@ -1206,6 +1274,7 @@ int main(int argc, char **argv)
     tcase_add_test(t, a_session_is_its_owners_alone);
     tcase_add_test(t, files_around_the_chunk_boundary_are_stored_byte_for_byte);
     tcase_add_test(t, the_mocks_memory_does_not_grow_with_the_file);
+    tcase_add_test(t, more_lanes_than_the_window_wait_their_turn);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }
