@@ -531,6 +531,22 @@ START_TEST(unknown_sessions_are_404_with_or_without_data)
 }
 END_TEST
 
+/* Opens a connection and sends the head of chunk idx with a len-byte body; returns the socket,
+ * for the test to send the body at its own pace. */
+static int open_chunk(const char *id, long long idx, long long len)
+{
+    int fd = th_connect(mock.port);
+    ck_assert_int_ge(fd, 0);
+    char head[512];
+    int hl = snprintf(head, sizeof head,
+                      "PUT /api/fs/multipart/chunk HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Connection: close\r\nX-Upload-Id: %s\r\nX-Chunk-Index: %lld\r\n"
+                      "Content-Length: %lld\r\n\r\n",
+                      id, idx, len);
+    ck_assert_int_eq(th_send_all(fd, head, (size_t)hl), 0);
+    return fd;
+}
+
 /* A chunk sent by a thread of its own: the answer lands in r. */
 typedef struct lane_chunk {
     const char *id;
@@ -562,15 +578,7 @@ START_TEST(the_window_admits_eight_and_holds_or_refuses_the_rest)
     want_snap w = {id, "receiving", "/w.bin", size, MIB, 10, "[]", 0, 0, "0", NULL, -1};
 
     /* A sends half of chunk 0 and holds the rest. */
-    int fd = th_connect(mock.port);
-    ck_assert_int_ge(fd, 0);
-    char head[512];
-    int hl = snprintf(head, sizeof head,
-                      "PUT /api/fs/multipart/chunk HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                      "Connection: close\r\nX-Upload-Id: %s\r\nX-Chunk-Index: 0\r\n"
-                      "Content-Length: %d\r\n\r\n",
-                      id, MIB);
-    ck_assert_int_eq(th_send_all(fd, head, (size_t)hl), 0);
+    int fd = open_chunk(id, 0, MIB);
     ck_assert_int_eq(th_send_all(fd, c0, MIB / 2), 0);
     /* Wait until the mock has A's chunk in flight. The probe's one byte cannot be chunk 0
      * (which it would take, and refuse as incomplete, were it first), only its in-flight 409. */
@@ -692,15 +700,7 @@ START_TEST(a_chunk_in_flight_learns_of_the_abort)
     const char *id;
     const char *src = fresh("/f.bin", 10 * MIB, "", &id);
     char *c0 = slice(src, 0, MIB), *c9 = slice(src, 9 * MIB, MIB);
-    int fd = th_connect(mock.port);
-    ck_assert_int_ge(fd, 0);
-    char head[512];
-    int hl = snprintf(head, sizeof head,
-                      "PUT /api/fs/multipart/chunk HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                      "Connection: close\r\nX-Upload-Id: %s\r\nX-Chunk-Index: 0\r\n"
-                      "Content-Length: %d\r\n\r\n",
-                      id, MIB);
-    ck_assert_int_eq(th_send_all(fd, head, (size_t)hl), 0);
+    int fd = open_chunk(id, 0, MIB);
     ck_assert_int_eq(th_send_all(fd, c0, 1000), 0);
     /* Chunk 9 waits for the window meanwhile. */
     parked = (lane_chunk){.id = id, .idx = 9, .body = c9, .len = MIB};
