@@ -449,6 +449,19 @@ START_TEST(short_and_long_bodies_are_refused_with_the_snapshot)
     assert_snap(&r, 400, "chunk 0 larger than expected 1048576 bytes", &w);
     chunk(id, 0, b, 0, &r);
     assert_snap(&r, 400, "incomplete chunk 0: got 0 of 1048576 bytes: EOF", &w);
+    /* A body far longer is drained only to chunk_size + 64 KiB past the chunk (and its probe
+     * byte), then answered with the connection closed. */
+    char *far = calloc(1, 3 * MIB);
+    ck_assert_ptr_nonnull(far);
+    chunk(id, 0, far, 3 * MIB, &r);
+    assert_snap(&r, 400, "chunk 0 larger than expected 1048576 bytes", &w);
+    free(far);
+    /* Journaled once the connection is closed, after Go's RST avoidance delay. */
+    long long drained = 0;
+    for (int64_t until = th_now_ms() + 5000; drained == 0 && th_now_ms() < until; usleep(50000))
+        drained = strtoll(th_journal_last(mock.port, "bytes_received"), NULL, 10);
+    ck_assert_int_gt(drained, 2 * MIB + 65536 + 1);
+    ck_assert_int_lt(drained, 3 * MIB);
     /* The index: Atoi's error has no data; one out of range has the snapshot. */
     th_put(mock.port, "/api/fs/multipart/chunk", "X-Upload-Id: x\r\nX-Chunk-Index: one\r\n", b, 1,
            0, &r);
@@ -518,6 +531,22 @@ START_TEST(unknown_sessions_are_404_with_or_without_data)
 }
 END_TEST
 
+/* Opens a connection and sends the head of chunk idx with a len-byte body; returns the socket,
+ * for the test to send the body at its own pace. */
+static int open_chunk(const char *id, long long idx, long long len)
+{
+    int fd = th_connect(mock.port);
+    ck_assert_int_ge(fd, 0);
+    char head[512];
+    int hl = snprintf(head, sizeof head,
+                      "PUT /api/fs/multipart/chunk HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                      "Connection: close\r\nX-Upload-Id: %s\r\nX-Chunk-Index: %lld\r\n"
+                      "Content-Length: %lld\r\n\r\n",
+                      id, idx, len);
+    ck_assert_int_eq(th_send_all(fd, head, (size_t)hl), 0);
+    return fd;
+}
+
 /* A chunk sent by a thread of its own: the answer lands in r. */
 typedef struct lane_chunk {
     const char *id;
@@ -549,15 +578,7 @@ START_TEST(the_window_admits_eight_and_holds_or_refuses_the_rest)
     want_snap w = {id, "receiving", "/w.bin", size, MIB, 10, "[]", 0, 0, "0", NULL, -1};
 
     /* A sends half of chunk 0 and holds the rest. */
-    int fd = th_connect(mock.port);
-    ck_assert_int_ge(fd, 0);
-    char head[512];
-    int hl = snprintf(head, sizeof head,
-                      "PUT /api/fs/multipart/chunk HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                      "Connection: close\r\nX-Upload-Id: %s\r\nX-Chunk-Index: 0\r\n"
-                      "Content-Length: %d\r\n\r\n",
-                      id, MIB);
-    ck_assert_int_eq(th_send_all(fd, head, (size_t)hl), 0);
+    int fd = open_chunk(id, 0, MIB);
     ck_assert_int_eq(th_send_all(fd, c0, MIB / 2), 0);
     /* Wait until the mock has A's chunk in flight. The probe's one byte cannot be chunk 0
      * (which it would take, and refuse as incomplete, were it first), only its in-flight 409. */
@@ -667,6 +688,49 @@ START_TEST(abort_removes_the_session_and_its_temp_file)
     ck_assert_str_eq(r.body, ERR(404, "multipart upload session not found"));
     post("/api/fs/multipart/abort", id, "", &r);
     ck_assert_str_eq(r.body, ERR(404, "multipart upload session not found"));
+    down();
+}
+END_TEST
+
+START_TEST(a_chunk_in_flight_learns_of_the_abort)
+{
+    static th_resp r;
+    static lane_chunk parked;
+    up();
+    const char *id;
+    const char *src = fresh("/f.bin", 10 * MIB, "", &id);
+    char *c0 = slice(src, 0, MIB), *c9 = slice(src, 9 * MIB, MIB);
+    int fd = open_chunk(id, 0, MIB);
+    ck_assert_int_eq(th_send_all(fd, c0, 1000), 0);
+    /* Chunk 9 waits for the window meanwhile. */
+    parked = (lane_chunk){.id = id, .idx = 9, .body = c9, .len = MIB};
+    ck_assert_int_eq(pthread_create(&parked.th, NULL, lane_chunk_run, &parked), 0);
+    usleep(300 * 1000);
+    post("/api/fs/multipart/abort", id, "", &r);
+    ck_assert_str_eq(r.body, TH_SUCCESS);
+    ck_assert_int_eq(th_count_files(env.root, ""), 0);
+    /* Both learn it as OpenList's closed window tells it (session.go:47, 371-392). */
+    ck_assert_int_eq(th_send_all(fd, c0 + 1000, MIB - 1000), 0);
+    th_recv_resp(fd, &r, 20000);
+    close(fd);
+    want_snap w = {id,
+                   "aborted",
+                   "/f.bin",
+                   10 * MIB,
+                   MIB,
+                   10,
+                   "[]",
+                   0,
+                   0,
+                   "0",
+                   "multipart upload aborted by client",
+                   -1};
+    assert_snap(&r, 400, "multipart upload aborted: context canceled", &w);
+    pthread_join(parked.th, NULL);
+    assert_snap(&parked.r, 400, "multipart upload aborted: context canceled", &w);
+    ck_assert_int_eq(th_count_files(env.root, ""), 0);
+    free(c0);
+    free(c9);
     down();
 }
 END_TEST
@@ -1111,8 +1175,10 @@ out:
     return NULL;
 }
 
-/* Uploads size bytes through four lanes and completes; returns the mock's VmHWM after, KiB. */
-static long upload_in_lanes(const char *path, long long size)
+#define MAX_LANES 16
+
+/* Uploads size bytes through n lanes and completes; returns the mock's VmHWM after, KiB. */
+static long upload_in_lanes(const char *path, long long size, int n)
 {
     static th_resp r;
     lanes l = {.size = size, .cs = MIB, .total = (size + MIB - 1) / MIB};
@@ -1120,10 +1186,10 @@ static long upload_in_lanes(const char *path, long long size)
     l.id = init_ok(path, size, "");
     atomic_init(&l.next, 0);
     atomic_init(&l.failed, 0);
-    pthread_t th[4];
-    for (int i = 0; i < 4; i++)
+    pthread_t th[MAX_LANES];
+    for (int i = 0; i < n; i++)
         ck_assert_int_eq(pthread_create(&th[i], NULL, lane_run, &l), 0);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
     ck_assert_int_eq(atomic_load(&l.failed), 0);
     post("/api/fs/multipart/complete", l.id, "", &r);
@@ -1143,13 +1209,27 @@ START_TEST(the_mocks_memory_does_not_grow_with_the_file)
     long long size = large_size > 0 ? (long long)large_size : 64 * MIB;
     /* The base is long enough for every lane to be busy at once, with its connection's
      * thread, buffer and arena: what grows after it grows with the file. */
-    long base = upload_in_lanes("/base.bin", 16 * MIB);
-    long peak = upload_in_lanes("/large.bin", size);
+    long base = upload_in_lanes("/base.bin", 16 * MIB, 4);
+    long peak = upload_in_lanes("/large.bin", size, 4);
     fprintf(stderr,
             "multipart %lld MiB in 4 lanes: mock VmHWM %ld KiB after 16 MiB, %ld KiB after "
             "it (+%ld KiB)\n",
             size / MIB, base, peak, peak - base);
     ck_assert_msg(peak - base < 1024, "VmHWM grew by %ld KiB", peak - base);
+    th_drain_stop(&d);
+    down();
+}
+END_TEST
+
+START_TEST(more_lanes_than_the_window_wait_their_turn)
+{
+    /* Twelve lanes for eight places: four wait (or are turned away with 429 and resend) while
+     * the frontier moves; every byte lands once, in place. */
+    up();
+    th_drain d;
+    th_drain_start(&d, &mock);
+    upload_in_lanes("/lanes.bin", 40 * MIB + 17, 12);
+    ck_assert_int_ge(journaled("chunk", -1), 41);
     th_drain_stop(&d);
     down();
 }
@@ -1183,6 +1263,7 @@ int main(int argc, char **argv)
     tcase_add_test(t, the_window_admits_eight_and_holds_or_refuses_the_rest);
     tcase_add_test(t, init_resumes_with_a_matching_hash_and_supersedes_otherwise);
     tcase_add_test(t, abort_removes_the_session_and_its_temp_file);
+    tcase_add_test(t, a_chunk_in_flight_learns_of_the_abort);
     tcase_add_test(t, expired_sessions_leave_nothing_behind);
     tcase_add_test(t, shutdown_removes_every_temp_file);
     tcase_add_test(t, the_session_table_is_bounded);
@@ -1193,6 +1274,7 @@ int main(int argc, char **argv)
     tcase_add_test(t, a_session_is_its_owners_alone);
     tcase_add_test(t, files_around_the_chunk_boundary_are_stored_byte_for_byte);
     tcase_add_test(t, the_mocks_memory_does_not_grow_with_the_file);
+    tcase_add_test(t, more_lanes_than_the_window_wait_their_turn);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

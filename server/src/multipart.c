@@ -46,6 +46,10 @@
 /* How often the expiry thread looks, so a session's temp file is gone within this of expiry. */
 #define MP_SWEEP_MS 200
 
+/* net/http's maxPostHandlerReadBytes: the most of a body a handler left unread that Go's server
+ * reads, to keep the connection, before it answers; past it, it answers at once and closes. */
+#define GO_DISCARD_MAX (256 * 1024)
+
 /* The buffer complete digests the temp file through for --verify-hash. */
 #define MP_HASH_BUFFER 65536
 
@@ -130,15 +134,16 @@ struct mock_mp_req {
     int stored;
     int has_idx;
     int64_t idx;
-    int claimed;       /* the chunk's place in the window is this request's */
-    int64_t chunk_len; /* its length */
-    uint64_t got;      /* chunk bytes written (at most chunk_len) */
-    int over;          /* the body went on past the chunk */
-    int write_errno;   /* a write failed with this, 0: none */
-    int fail_code;     /* a chunk-fail fault answers this after the body, 0: none */
-    int64_t reset_at;  /* a chunk-reset fault cuts the connection at this body byte, -1: none */
-    int reset;         /* it did */
-    uint64_t received; /* body bytes on the wire */
+    int claimed;          /* the chunk's place in the window is this request's */
+    int64_t chunk_len;    /* its length */
+    uint64_t got;         /* chunk bytes written (at most chunk_len) */
+    int over;             /* the body went on past the chunk */
+    int write_errno;      /* a write failed with this, 0: none */
+    int fail_code;        /* a chunk-fail fault answers this after the body, 0: none */
+    int64_t reset_at;     /* a chunk-reset fault cuts the connection at this body byte, -1: none */
+    int reset;            /* it did */
+    uint64_t received;    /* body bytes on the wire */
+    uint64_t drain_limit; /* the chunk's answer goes once the body passes this, 0: never */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -369,8 +374,13 @@ __attribute__((format(printf, 4, 5))) static void fail(mock_mp_req *rq, int code
     va_end(ap);
 }
 
-/* Queues the answer decided (code 0: success with data). */
-static enum MHD_Result answer(mock_mp_req *rq, struct MHD_Connection *c, cJSON *data)
+/*
+ * Answers what was decided (code 0: success with data, taken over). mid_body writes the answer
+ * now, past the body's unread rest, and closes, as Go's server answers a handler that left a
+ * body unread (see mock_respond_now); otherwise it is queued.
+ */
+static enum MHD_Result answer_as(mock_mp_req *rq, struct MHD_Connection *c, cJSON *data,
+                                 int mid_body)
 {
     if (rq->ans->code == 0) {
         rq->ans->code = 200;
@@ -381,7 +391,18 @@ static enum MHD_Result answer(mock_mp_req *rq, struct MHD_Connection *c, cJSON *
     }
     rq->data = NULL;
     rq->ans->http_status = MHD_HTTP_OK;
-    return mock_respond(c, MHD_HTTP_OK, rq->ans->code, rq->ans->msg, data, rq->answer_now);
+    if (!mid_body)
+        return mock_respond(c, MHD_HTTP_OK, rq->ans->code, rq->ans->msg, data, rq->answer_now);
+    if (mock_respond_now(c, MHD_HTTP_OK, rq->ans->code, rq->ans->msg, data) == 0)
+        mock_sleep_ms(MOCK_RST_AVOIDANCE_MS);
+    else
+        rq->ans->http_status = 0; /* the journal says how the connection ended instead */
+    return MHD_NO;
+}
+
+static enum MHD_Result answer(mock_mp_req *rq, struct MHD_Connection *c, cJSON *data)
+{
+    return answer_as(rq, c, data, 0);
 }
 
 /* Manager.get: the session of id if u owns it, referenced for the request; else an error
@@ -893,22 +914,6 @@ static enum MHD_Result route_abort(mock_mp_req *rq, struct MHD_Connection *c)
 
 /* ---- the request ---- */
 
-/* Answers now, in the middle of the body, and closes (as upload.c's answer_mid_body). */
-static enum MHD_Result answer_mid_body(mock_mp_req *rq, struct MHD_Connection *c)
-{
-    pthread_mutex_lock(&mu);
-    if (rq->s != NULL)
-        unclaim(rq);
-    pthread_mutex_unlock(&mu);
-    cJSON_Delete(rq->data);
-    rq->data = NULL;
-    if (mock_respond_now(c, MHD_HTTP_OK, rq->ans->code, rq->ans->msg) == 0) {
-        rq->ans->http_status = MHD_HTTP_OK;
-        mock_sleep_ms(MOCK_RST_AVOIDANCE_MS);
-    }
-    return MHD_NO;
-}
-
 static void reset(mock_mp_req *rq, struct MHD_Connection *c)
 {
     pthread_mutex_lock(&mu);
@@ -952,25 +957,53 @@ enum MHD_Result mock_mp_begin(mock_mp_req **out, const mock_server *srv, struct 
             fail(rq, 400, NULL, "invalid X-Chunk-Index header");
     }
     /*
-     * The token middleware and that refusal return without reading the body, so a client that
-     * waits for "100 Continue" gets the answer instead, and the connection closes (as Go's
-     * server closes one whose body was left unread). Every other error reads (drains) the body.
+     * The token middleware and that refusal return without reading the body: Go's server then
+     * answers a client that waits for "100 Continue" at once, and one whose Content-Length
+     * reaches GO_DISCARD_MAX too, closing the connection; it reads a smaller body, and up to
+     * GO_DISCARD_MAX of a chunked one, first. Every other error drains the body first.
      */
     const char *expect = mock_header(c, MHD_HTTP_HEADER_EXPECT);
-    if (rq->ans->code != 0 && expect != NULL && strcasecmp(expect, "100-continue") == 0) {
+    if (rq->ans->code != 0 && ((expect != NULL && strcasecmp(expect, "100-continue") == 0) ||
+                               (te == NULL && clv >= GO_DISCARD_MAX))) {
         rq->answer_now = 1;
         return answer(rq, c, NULL);
     }
+    if (rq->ans->code != 0)
+        rq->drain_limit = GO_DISCARD_MAX; /* a chunked body: read that much, then answered */
     if (rq->route != MP_CHUNK || rq->ans->code != 0)
         return MHD_YES;
     pthread_mutex_lock(&mu);
     admit(rq, c);
+    int64_t cs = rq->s != NULL ? rq->s->chunk_size : chunk_size_of(&srv->cfg, 0);
+    rq->drain_limit = (uint64_t)cs + 65536 + (rq->claimed ? (uint64_t)rq->chunk_len + 1 : 0);
     pthread_mutex_unlock(&mu);
     if (rq->reset_at == 0) {
         reset(rq, c);
         return MHD_NO;
     }
     return MHD_YES;
+}
+
+/*
+ * The chunk's answer (the error decided, or success) and its data: the session's snapshot on
+ * both, as ErrorWithDataResp and SuccessResp carry it (a failed get's is the zero one, decided
+ * already). A received chunk may fire the drop-after fault.
+ */
+static cJSON *verdict(mock_mp_req *rq)
+{
+    cJSON *d = NULL;
+    pthread_mutex_lock(&mu);
+    if (rq->claimed)
+        land(rq);
+    if (rq->s != NULL) {
+        d = snapshot(rq->s, -1);
+        if (rq->ans->code != 0 && rq->data == NULL)
+            rq->data = cJSON_Duplicate(d, 1);
+    }
+    if (rq->s != NULL && rq->ans->code == 0 && rq->s->fault.drop_after == rq->idx && rq->s->live)
+        session_end(rq->s, "injected fault: drop-after");
+    pthread_mutex_unlock(&mu);
+    return d;
 }
 
 enum MHD_Result mock_mp_body(mock_mp_req *rq, struct MHD_Connection *c, const char *data,
@@ -989,8 +1022,14 @@ enum MHD_Result mock_mp_body(mock_mp_req *rq, struct MHD_Connection *c, const ch
     if (cfg->max_body > 0 && rq->received > cfg->max_body) {
         /* The limit is the first error only if nothing came before it, as fail() decides. */
         fail(rq, 413, NULL, "http: request body too large");
-        return answer_mid_body(rq, c);
+        pthread_mutex_lock(&mu);
+        unclaim(rq);
+        pthread_mutex_unlock(&mu);
+        return answer_as(rq, c, NULL, 1);
     }
+    /* MultipartChunk drains at most chunk_size + 64 KiB after what WriteChunk read. */
+    if (rq->drain_limit > 0 && rq->received > rq->drain_limit)
+        return answer_as(rq, c, rq->route == MP_CHUNK ? verdict(rq) : NULL, 1);
     if (!rq->claimed)
         return MHD_YES; /* drained: the answer waits for the body's end */
     uint64_t room = (uint64_t)rq->chunk_len - rq->got;
@@ -1015,7 +1054,6 @@ enum MHD_Result mock_mp_body(mock_mp_req *rq, struct MHD_Connection *c, const ch
 
 enum MHD_Result mock_mp_finish(mock_mp_req *rq, struct MHD_Connection *c)
 {
-    cJSON *d = NULL;
     switch (rq->route) {
     case MP_INIT:
         return route_init(rq, c);
@@ -1028,20 +1066,7 @@ enum MHD_Result mock_mp_finish(mock_mp_req *rq, struct MHD_Connection *c)
     case MP_CHUNK:
         break;
     }
-    pthread_mutex_lock(&mu);
-    if (rq->claimed)
-        land(rq);
-    /* ErrorWithDataResp and SuccessResp both carry the session's snapshot (a failed get's is
-     * the zero one, decided already). */
-    if (rq->s != NULL) {
-        d = snapshot(rq->s, -1);
-        if (rq->ans->code != 0 && rq->data == NULL)
-            rq->data = cJSON_Duplicate(d, 1);
-    }
-    if (rq->s != NULL && rq->ans->code == 0 && rq->s->fault.drop_after == rq->idx && rq->s->live)
-        session_end(rq->s, "injected fault: drop-after");
-    pthread_mutex_unlock(&mu);
-    return answer(rq, c, d);
+    return answer(rq, c, verdict(rq));
 }
 
 void mock_mp_free(mock_mp_req *rq)

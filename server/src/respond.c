@@ -161,11 +161,12 @@ static int conn_send_all(struct MHD_Connection *c, int fd, const char *buf, size
     return 0;
 }
 
-int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const char *msg)
+int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const char *msg,
+                     cJSON *data)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-    char *body = envelope(code, msg, NULL);
+    char *body = envelope(code, msg, data);
     int rc = -1;
     if (ci == NULL || body == NULL)
         goto out;

@@ -42,14 +42,16 @@ enum MHD_Result mock_respond(struct MHD_Connection *c, unsigned status, int code
                              cJSON *data, int close_after);
 
 /*
- * Writes {"code":code,"message":msg,"data":null} with HTTP status and "Connection: close" straight
+ * Writes {"code":code,"message":msg,"data":data} (data taken over, NULL: null) with HTTP status
+ * and "Connection: close" straight
  * to the connection's socket (through its TLS session on HTTPS) and half-closes it. This is for an
  * answer in the middle of a body: MHD 0.9.75 (and 1.0) refuse MHD_queue_response() until the whole
  * body has been read, and a limit that waits for a 200 MB body is no limit. The caller must then
  * return MHD_NO so that MHD closes the connection without writing anything more. Returns 0, or -1
  * if it could not be sent.
  */
-int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const char *msg);
+int mock_respond_now(struct MHD_Connection *c, unsigned status, int code, const char *msg,
+                     cJSON *data);
 
 /*
  * Go's rstAvoidanceDelay: after an answer that leaves body bytes unread, net/http half-closes

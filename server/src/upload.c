@@ -705,7 +705,7 @@ static void conclude(mock_upload *up);
 static enum MHD_Result answer_mid_body(mock_upload *up, struct MHD_Connection *c)
 {
     conclude(up);
-    if (mock_respond_now(c, up->ans->http_status, up->ans->code, up->ans->msg) == 0)
+    if (mock_respond_now(c, up->ans->http_status, up->ans->code, up->ans->msg, NULL) == 0)
         mock_sleep_ms(MOCK_RST_AVOIDANCE_MS);
     else
         up->ans->http_status = 0; /* the journal says how the connection ended instead */
