@@ -576,9 +576,7 @@ http {{
 
     def streamput_cmd(self, url, src, engine=None, chunk=None, remote="/bench.bin", cacert=None,
                       verbose=False):
-        # One PUT, as curl sends it: multipart's auto would split the big files into chunks.
-        cmd = [self.tools["streamput"], "-v" if verbose else "-s", "--no-progress",
-               "--multipart", "never", "-p", remote]
+        cmd = [self.tools["streamput"], "-v" if verbose else "-s", "--no-progress", "-p", remote]
         if engine:
             cmd += ["-e", engine]
         if chunk:
