@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """streamput benchmarks: the chunk-size sweep, the interleaved comparisons, the
-engines (rw, sendfile, the default, curl -T) on loopback and across a shaped veth link, and
-HTTPS (streamput and curl -T to the TLS mock and to nginx with ssl).
+engines (rw, sendfile, the default, curl -T) on loopback and across a shaped veth link,
+HTTPS (streamput and curl -T to the TLS mock and to nginx with ssl), and multipart uploads
+(1, 2, 4 and 8 lanes against one PUT, to the mock).
 
     bench/run.py [--quick] [--size SIZE] [--runs K] [--only PARTS] [--rates LIST] [--bin DIR]
-                 [--out DIR]
+                 [--mp-sizes LIST] [--out DIR]
 
 Everything runs on this machine, with files on tmpfs (/dev/shm) so the disk does not dominate:
 over 127.0.0.1, and for the link part (root only) between two network namespaces the driver
@@ -57,6 +58,11 @@ T_HTTPS_TPUT_VS_CURL = 1.0
 T_KTLS_CPU_VS_CURL = 0.5
 # The one TLS 1.3 cipher both clients are pinned to: what both pick by default with these servers.
 HTTPS_SUITE = "TLS_AES_256_GCM_SHA384"
+# The multipart part: lane counts against one PUT, the sizes it runs, and its targets (same run).
+MP_LANES = (1, 2, 4, 8)
+MP_SIZES = "1G,4G"
+T_MP_TPUT_VS_PUT = 0.9
+T_MP_CPU_VS_PUT = 1.1
 
 
 # Network namespaces of the link part are named NETNS_PREFIX<driver pid>-<random>-{m,c}.
@@ -263,6 +269,13 @@ def proc_vmhwm_kib(pid):
     return None
 
 
+def reset_vmhwm(pid):
+    """Resets the process's peak RSS to its current RSS (proc(5), clear_refs: 5), so that VmHWM
+    read after a run is that run's peak, not the process's lifetime peak."""
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+
+
 class Server:
     """A server process started by the driver; stopped (and reaped) by stop(). cacert: the
     certificate a client trusts to reach it over HTTPS (None: plain HTTP)."""
@@ -297,7 +310,7 @@ class Bench:
         self.tools = {}
         self.mock_uploads = 0
         self.link = None
-        self.link_srcs = {}
+        self.sized_srcs = {}
 
     # ----- setup and teardown -------------------------------------------------------------
 
@@ -333,9 +346,12 @@ class Bench:
     def setup(self):
         with open("/proc/meminfo") as f:
             avail = next(int(l.split()[1]) * KiB for l in f if l.startswith("MemAvailable:"))
-        if 3 * self.size + GiB > avail:
+        # The multipart part keeps a source and one stored copy of each of its sizes.
+        mp = 2 * sum(s for s in self.args.mp_sizes if s != self.size) \
+            if "multipart" in self.args.only.split(",") else 0
+        if 3 * self.size + mp + GiB > avail:
             raise BenchError(f"--size {fmt_size(self.size)} needs about 3x that in free memory "
-                             f"(tmpfs); {avail // MiB} MiB available")
+                             f"(tmpfs), plus twice each --mp-sizes; {avail // MiB} MiB available")
         base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
         if base is None:
             print("warning: /dev/shm is not writable; files go to the default temp dir, which may "
@@ -709,10 +725,11 @@ http {{
                         os.path.join(store_dir, "eng-curl.bin")),
         }
 
-    def interleave(self, label, contenders, peers, nbytes, src, netns=None):
+    def interleave(self, label, contenders, peers, nbytes, src, netns=None, hwm_pid=None):
         """One checked warm-up per contender, then args.runs rounds, the order reversed every
         other round (A B C D, D C B A, ...) so that no contender always runs first or right
-        after the same neighbour. Each run keeps its round, position and the 1-minute load."""
+        after the same neighbour. Each run keeps its round, position and the 1-minute load; with
+        hwm_pid, also that server's peak RSS during the run (mock_hwm_kib)."""
         names = list(contenders)
         runs = {name: [] for name in names}
         for name in names:
@@ -723,9 +740,13 @@ http {{
             order = names if r % 2 == 0 else names[::-1]
             for pos, name in enumerate(order):
                 cmd, dest = contenders[name]
+                if hwm_pid:
+                    reset_vmhwm(hwm_pid)
                 fig = self.upload(f"{label}: {name} run {r + 1}", cmd, peers, dest, nbytes,
                                   netns=netns, src=src)
                 fig.update({"round": r + 1, "pos": pos + 1, "load1": load1()})
+                if hwm_pid:
+                    fig["mock_hwm_kib"] = proc_vmhwm_kib(hwm_pid)
                 runs[name].append(fig)
             progress(f"{label}: round {r + 1}/{self.args.runs} done")
         return runs
@@ -737,13 +758,14 @@ http {{
         return {"path": "loopback 127.0.0.1", "size": self.size, "runs": runs,
                 "qdisc": "loopback, no qdisc"}
 
-    def link_src(self, size):
+    def sized_src(self, size):
+        """A source file of size bytes in the temp tree, written once; the main one for --size."""
         if size == self.size:
             return self.src
-        if size not in self.link_srcs:
-            self.link_srcs[size] = os.path.join(self.tmp, f"link-{fmt_size(size)}.bin")
-            write_source(self.link_srcs[size], size)
-        return self.link_srcs[size]
+        if size not in self.sized_srcs:
+            self.sized_srcs[size] = os.path.join(self.tmp, f"src-{fmt_size(size)}.bin")
+            write_source(self.sized_srcs[size], size)
+        return self.sized_srcs[size]
 
     def engines_link(self):
         """The same contenders from one namespace to a mock in another, at each of args.rates.
@@ -758,7 +780,7 @@ http {{
             size = self.size
             while rate is not None and size > MiB and size > rate / 8 * LINK_RUN_S:
                 size //= 2
-            src = self.link_src(size)
+            src = self.sized_src(size)
             qdisc = self.link.shape(rate)
             label = f"veth {rate_text if rate else 'unshaped'}"
             runs = self.interleave(label, self.engine_contenders(mock.url, src, mock.store_dir),
@@ -881,6 +903,32 @@ http {{
         for server in (nginx, mock):
             server.stop()
             self.servers.remove(server)
+        return sections
+
+
+    # ----- multipart: lanes against one PUT, to the mock --------------------------------------
+
+    def multipart(self):
+        """For each of args.mp_sizes: one PUT (--multipart never) and multipart with each of
+        MP_LANES lanes (--multipart always --parallel-chunks N, the mock's default 10 MiB chunks),
+        interleaved; the mock's peak RSS is reset before each run and read after it."""
+        mock = self.start_mock(name="mp-root")
+        sections = []
+        for size in self.args.mp_sizes:
+            src = self.sized_src(size)
+            contenders = {"PUT": (self.streamput_cmd(mock.url, src, remote="/mp-put.bin") +
+                                  ["--multipart", "never"],
+                                  os.path.join(mock.store_dir, "mp-put.bin"))}
+            for n in MP_LANES:
+                cmd = self.streamput_cmd(mock.url, src, remote=f"/mp-{n}.bin")
+                contenders[f"multipart {n} lane{'s' if n > 1 else ''}"] = (
+                    cmd[:-2] + ["--multipart", "always", "--parallel-chunks", str(n)] + cmd[-2:],
+                    os.path.join(mock.store_dir, f"mp-{n}.bin"))
+            runs = self.interleave(f"multipart {fmt_size(size)}", contenders, [mock.pid], size,
+                                   src, hwm_pid=mock.pid)
+            sections.append({"size": size, "runs": runs})
+        mock.stop()
+        self.servers.remove(mock)
         return sections
 
 
@@ -1378,6 +1426,53 @@ def report_https(out, outdir, bench, sections):
     out("")
 
 
+def report_multipart(out, outdir, bench, sections):
+    """The multipart part: figures per size and contender, then per-round ratios to the PUT."""
+    rows, raw, ratio_rows, ratio_csv = [], [], [], []
+    for sec in sections:
+        size = fmt_size(sec["size"])
+        for name, rs in sec["runs"].items():
+            mibs, cpu, rss, hwm = ([r[k] for r in rs]
+                                   for k in ("mibs", "cpu_per_gib", "maxrss_kib", "mock_hwm_kib"))
+            server = [r["peer_per_gib"] for r in rs if r["peer_per_gib"] is not None]
+            rows.append([size, name, spread(mibs, "{:.0f}"), spread(cpu, "{:.3f}"),
+                         spread(server, "{:.3f}"), spread(rss, "{:.0f}"), spread(hwm, "{:.0f}")])
+            for r in rs:
+                raw.append([sec["size"], name, r["round"], r["pos"], r["wall_s"], r["user_s"],
+                            r["sys_s"], r["maxrss_kib"], r.get("peer_cpu_s", ""),
+                            r["mock_hwm_kib"], r["mibs"], r["cpu_per_gib"], r["load1"]])
+        for name in sec["runs"]:
+            if name == "PUT":
+                continue
+            tput = paired(sec["runs"], name, "PUT", "mibs")
+            cpu = paired(sec["runs"], name, "PUT", "cpu_per_gib")
+            tm, cm = statistics.median(tput), statistics.median(cpu)
+            ratio_rows.append([size, name, f"{tm:.2f}", f"{min(tput):.2f}–{max(tput):.2f}",
+                               verdict(tm >= T_MP_TPUT_VS_PUT), f"{cm:.2f}",
+                               f"{min(cpu):.2f}–{max(cpu):.2f}", verdict(cm <= T_MP_CPU_VS_PUT)])
+            ratio_csv.append([sec["size"], name, tm, min(tput), max(tput), cm, min(cpu),
+                              max(cpu), len(tput)])
+    write_csv(os.path.join(outdir, "multipart_runs.csv"),
+              ["bytes", "contender", "round", "position", "wall_s", "user_s", "sys_s",
+               "maxrss_kib", "mock_cpu_s", "mock_hwm_kib", "mibs", "client_cpu_s_per_gib",
+               "load1"], raw)
+    write_csv(os.path.join(outdir, "multipart_ratios.csv"),
+              ["bytes", "contender", "tput_vs_put_median", "tput_min", "tput_max",
+               "cpu_vs_put_median", "cpu_min", "cpu_max", "rounds"], ratio_csv)
+    out(f"## Multipart: lanes against one PUT to the mock (10 MiB chunks), files on tmpfs, "
+        f"{bench.args.runs} interleaved rounds, median (min–max)\n")
+    out(table(["size", "contender", "MiB/s", "client CPU s/GiB", "mock CPU s/GiB",
+               "client peak RSS KiB", "mock peak RSS KiB"], rows))
+    out("")
+    out("### Per-round ratios to the PUT of the same round\n")
+    out(table(["size", "contender", "throughput", "range", f"≥ {T_MP_TPUT_VS_PUT}",
+               "client CPU/GiB", "range", f"≤ {T_MP_CPU_VS_PUT}"], ratio_rows))
+    out("")
+    out("- The mock's peak RSS is reset before each run (/proc/PID/clear_refs 5) and read after "
+        "it. Client CPU is user + system time of the whole process, every lane's thread.")
+    out("")
+
+
 def environment(bench):
     def first_line(cmd):
         try:
@@ -1418,8 +1513,10 @@ def main():
     ap.add_argument("--size", type=parse_size, help="file size (default 1G; --quick 64M)")
     ap.add_argument("--runs", type=int, help="runs per cell (default 5; --quick 3)")
     ap.add_argument("--only", default="sweep,compare",
-                    help="comma-separated parts: sweep, compare, engines, link, https "
-                         "(default sweep,compare)")
+                    help="comma-separated parts: sweep, compare, engines, link, https, "
+                         "multipart (default sweep,compare)")
+    ap.add_argument("--mp-sizes", default=None,
+                    help=f"file sizes of the multipart part (default {MP_SIZES}; --quick 64M)")
     ap.add_argument("--rates", default=LINK_RATES,
                     help=f"tbf rates of the link part, 'none' = unshaped (default {LINK_RATES})")
     ap.add_argument("--chunks", help="comma-separated chunk sizes (default 1K,2K,...,8M)")
@@ -1438,8 +1535,10 @@ def main():
     args.chunks = (sorted(parse_size(c) for c in args.chunks.split(",")) if args.chunks
                    else list(CHUNKS))
     parts = set(args.only.split(","))
-    if not parts <= {"sweep", "compare", "engines", "link", "https"} or not parts:
-        ap.error("--only takes sweep, compare, engines, link, https")
+    if not parts <= {"sweep", "compare", "engines", "link", "https", "multipart"} or not parts:
+        ap.error("--only takes sweep, compare, engines, link, https, multipart")
+    args.mp_sizes = [parse_size(x) for x in
+                     (args.mp_sizes or ("64M" if args.quick else MP_SIZES)).split(",")]
     try:
         args.rates = args.rates.split(",")
         for r in args.rates:
@@ -1517,6 +1616,8 @@ def main():
             report_engines(out, outdir, bench, sections)
         if "https" in parts:
             report_https(out, outdir, bench, bench.https())
+        if "multipart" in parts:
+            report_multipart(out, outdir, bench, bench.multipart())
         mock_hwm = (mock_base, mock_one, proc_vmhwm_kib(mock.pid), bench.mock_uploads)
         rss_rows = memory_rows(bench, sweep_runs, compare_runs, rss_base, mock_hwm)
         if compare_runs:
