@@ -591,8 +591,13 @@ http {{
         return per_gib_calls(big, small, self.sys_size) if big and small else {}
 
     def streamput_cmd(self, url, src, engine=None, chunk=None, remote="/bench.bin", cacert=None,
-                      verbose=False):
+                      verbose=False, lanes=None):
+        """streamput's command line. One PUT unless lanes is given (then multipart with that many
+        lanes): the default, auto, would send the parts' files over 64M in chunks and change
+        what the figures recorded before multipart existed measure."""
         cmd = [self.tools["streamput"], "-v" if verbose else "-s", "--no-progress", "-p", remote]
+        cmd += ["--multipart", "never"] if lanes is None else \
+            ["--multipart", "always", "--parallel-chunks", str(lanes)]
         if engine:
             cmd += ["-e", engine]
         if chunk:
@@ -916,13 +921,11 @@ http {{
         sections = []
         for size in self.args.mp_sizes:
             src = self.sized_src(size)
-            contenders = {"PUT": (self.streamput_cmd(mock.url, src, remote="/mp-put.bin") +
-                                  ["--multipart", "never"],
+            contenders = {"PUT": (self.streamput_cmd(mock.url, src, remote="/mp-put.bin"),
                                   os.path.join(mock.store_dir, "mp-put.bin"))}
             for n in MP_LANES:
-                cmd = self.streamput_cmd(mock.url, src, remote=f"/mp-{n}.bin")
                 contenders[f"multipart {n} lane{'s' if n > 1 else ''}"] = (
-                    cmd[:-2] + ["--multipart", "always", "--parallel-chunks", str(n)] + cmd[-2:],
+                    self.streamput_cmd(mock.url, src, remote=f"/mp-{n}.bin", lanes=n),
                     os.path.join(mock.store_dir, f"mp-{n}.bin"))
             runs = self.interleave(f"multipart {fmt_size(size)}", contenders, [mock.pid], size,
                                    src, hwm_pid=mock.pid)
