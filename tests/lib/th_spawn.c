@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -235,10 +236,16 @@ int th_proc_start(th_proc *p, char *const argv[], int with_tty)
     }
     if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
         goto fail;
+    pid_t parent = getpid();
     p->pid = fork();
     if (p->pid < 0)
         goto fail;
     if (p->pid == 0) {
+        /* Check's fork mode skips teardown when a test fails, so a server started here would
+         * outlive the test: it is told to stop when the test's process ends, and the check of
+         * the parent closes the window where that happened before the prctl. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+            _exit(126);
         /* A session leader without a terminal gets, as its controlling one, the first terminal
          * it opens without O_NOCTTY. */
         setsid();
