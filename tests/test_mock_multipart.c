@@ -320,6 +320,37 @@ START_TEST(init_refuses_what_openlist_refuses)
 }
 END_TEST
 
+START_TEST(sizes_up_to_int64_max_count_their_chunks)
+{
+    static th_resp r;
+    up();
+    /* OpenList's int((size + chunkSize - 1) / chunkSize) wraps negative here; the mock counts
+     * 2^43 chunks of 1 MiB, the last one 1 MiB - 1 bytes, and holds no more memory for them. */
+    init("/huge.bin", INT64_MAX, "", &r);
+    const char *id = id_of(&r);
+    want_snap w = {id,   "receiving", "/huge.bin", INT64_MAX, MIB,  8796093022208LL,
+                   "[]", 0,           0,           "0",       NULL, 0};
+    assert_snap(&r, 200, "success", &w);
+    chunk(id, 8796093022208LL, "x", 1, &r);
+    ck_assert_ptr_nonnull(
+        strstr(r.body, "\"message\":\"chunk index 8796093022208 out of range [0,8796093022208)\""));
+    chunk(id, -1, "x", 1, &r);
+    ck_assert_ptr_nonnull(
+        strstr(r.body, "\"message\":\"chunk index -1 out of range [0,8796093022208)\""));
+    /* strconv.Atoi past int64 is no index at all. */
+    char h[128];
+    snprintf(h, sizeof h, "X-Upload-Id: %s\r\nX-Chunk-Index: 9223372036854775808\r\n", id);
+    ck_assert_int_eq(th_put(mock.port, "/api/fs/multipart/chunk", h, "x", 1, 0, &r), 200);
+    ck_assert_str_eq(r.body, ERR(400, "invalid X-Chunk-Index header"));
+    /* One byte under a chunk boundary and one over it. */
+    init("/b1.bin", INT64_MAX - MIB + 1, "", &r);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"total_chunks\":8796093022207,"));
+    init("/b2.bin", INT64_MAX - MIB + 2, "", &r);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"total_chunks\":8796093022208,"));
+    down();
+}
+END_TEST
+
 START_TEST(the_chunk_size_is_the_settings_ceiling)
 {
     static th_resp r;
@@ -1255,6 +1286,7 @@ int main(int argc, char **argv)
     tcase_add_test(t, floats_are_formatted_as_go_formats_them);
     tcase_add_test(t, init_answers_a_fresh_snapshot_with_a_v4_uuid);
     tcase_add_test(t, init_refuses_what_openlist_refuses);
+    tcase_add_test(t, sizes_up_to_int64_max_count_their_chunks);
     tcase_add_test(t, the_chunk_size_is_the_settings_ceiling);
     tcase_add_test(t, no_multipart_turns_init_off_only);
     tcase_add_test(t, chunks_in_any_order_and_twice_store_the_file);

@@ -492,7 +492,8 @@ static mp_session *new_session(mock_mp_req *rq, struct MHD_Connection *c, int64_
     s->owner = rq->who.user;
     s->size = size;
     s->chunk_size = csize;
-    s->total = (size + csize - 1) / csize;
+    /* Not (size + csize - 1) / csize, which overflows for a size within a chunk of INT64_MAX. */
+    s->total = size / csize + (size % csize != 0);
     const char *ow = mock_header(c, "Overwrite");
     s->overwrite = ow == NULL || strcmp(ow, "false") != 0;
     const char *lm = mock_header(c, "Last-Modified");
