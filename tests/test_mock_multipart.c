@@ -578,7 +578,8 @@ static int open_chunk(const char *id, long long idx, long long len)
     return fd;
 }
 
-/* A chunk sent by a thread of its own: the answer lands in r. */
+/* A chunk sent by a thread of its own (body NULL: the session's complete): the answer lands
+ * in r. */
 typedef struct lane_chunk {
     const char *id;
     long long idx;
@@ -593,7 +594,10 @@ static void *lane_chunk_run(void *arg)
     lane_chunk *l = arg;
     char h[256];
     snprintf(h, sizeof h, "X-Upload-Id: %s\r\nX-Chunk-Index: %lld\r\n", l->id, l->idx);
-    th_put(mock.port, "/api/fs/multipart/chunk", h, l->body, l->len, 0, &l->r);
+    if (l->body == NULL)
+        th_request(mock.port, "POST", "/api/fs/multipart/complete", h, NULL, &l->r);
+    else
+        th_put(mock.port, "/api/fs/multipart/chunk", h, l->body, l->len, 0, &l->r);
     return NULL;
 }
 
@@ -911,6 +915,72 @@ START_TEST(verify_hash_fails_a_mismatch_for_good)
     status_id(id, &r);
     ck_assert_str_eq(r.body, ERR(404, "multipart upload session not found"));
     down();
+}
+END_TEST
+
+/* Uploads every chunk of a fresh 24 MiB source to path with its SHA-256 announced and starts
+ * its complete, whose hashing keeps the session busy a while; returns the source. */
+static const char *completing(const char *path, lane_chunk *l)
+{
+    long long size = 24 * MIB;
+    static uint32_t seed = 100;
+    const char *src = source("c.bin", size, seed++);
+    char sha[65], h[128];
+    ck_assert_int_eq(th_sha256_file(src, sha), 0);
+    snprintf(h, sizeof h, "X-File-Sha256: %s\r\n", sha);
+    l->id = init_ok(path, size, h);
+    for (int i = 0; i < 24; i++)
+        chunk_of(l->id, src, i, MIB, size);
+    l->body = NULL;
+    ck_assert_int_eq(pthread_create(&l->th, NULL, lane_chunk_run, l), 0);
+    usleep(5000);
+    return src;
+}
+
+START_TEST(a_complete_in_progress_is_waited_for)
+{
+    static th_resp r;
+    static lane_chunk l;
+    up_with("--verify-hash", NULL, NULL, NULL, NULL, NULL);
+    for (int round = 0; round < 6; round++) {
+        /*
+         * An init of the same path and size without a hash supersedes the session, an abort
+         * ends it: arriving while the complete hashes the file, either waits for it, which
+         * stores the file; arriving before it, either ends the session the complete then
+         * does not find. Nothing else is left either way.
+         */
+        const char *src = completing("/c.bin", &l);
+        if (round % 2 == 0) {
+            const char *id2 = init_ok("/c.bin", 24 * MIB, "");
+            ck_assert_str_ne(id2, l.id);
+            status_id(id2, &r);
+            ck_assert_msg(strstr(r.body, "\"state\":\"receiving\"") != NULL, "%s", r.body);
+            ck_assert_msg(strstr(r.body, "\"frontier\":0,") != NULL, "%s", r.body);
+            post("/api/fs/multipart/abort", id2, "", &r);
+            ck_assert_str_eq(r.body, TH_SUCCESS);
+        } else {
+            post("/api/fs/multipart/abort", l.id, "", &r);
+            ck_assert_msg(strcmp(r.body, TH_SUCCESS) == 0 ||
+                              strcmp(r.body, ERR(404, "multipart upload session not found")) == 0,
+                          "%s", r.body);
+        }
+        pthread_join(l.th, NULL);
+        if (strstr(l.r.body, "\"state\":\"completed\"") != NULL) {
+            assert_stored("/c.bin", src);
+            unlink(th_path(env.root, "c.bin"));
+        } else {
+            ck_assert_msg(strstr(l.r.body, "\"message\":\"multipart upload session not "
+                                           "found\"") != NULL,
+                          "%s", l.r.body);
+        }
+        ck_assert_int_eq(th_count_files(env.root, ""), 0);
+    }
+    /* So does the shutdown, and leaves no temp file behind. */
+    completing("/d.bin", &l);
+    ck_assert_int_eq(th_mock_stop(&mock), 0);
+    pthread_join(l.th, NULL);
+    ck_assert_int_eq(th_count_files(env.root, TH_TMP_PREFIX), 0);
+    th_env_free(&env);
 }
 END_TEST
 
@@ -1303,6 +1373,7 @@ int main(int argc, char **argv)
     tcase_add_test(t, the_session_table_is_bounded);
     tcase_add_test(t, max_body_refuses_a_big_chunk_while_small_chunks_go_through);
     tcase_add_test(t, verify_hash_fails_a_mismatch_for_good);
+    tcase_add_test(t, a_complete_in_progress_is_waited_for);
     tcase_add_test(t, overwrite_false_loses_to_a_file_stored_meanwhile);
     tcase_add_test(t, chunk_faults_fire_once_per_session);
     tcase_add_test(t, a_session_is_its_owners_alone);

@@ -216,28 +216,32 @@ static void wait_until(int64_t deadline_ms)
 /*
  * Manager.terminate: the session leaves the table at once, a receiving one becomes aborted with
  * cause, its temp file is removed now (a writer still in flight writes on into the unlinked
- * file), its descriptors go with its last reference. A complete in progress is waited for.
+ * file), its descriptors go with its last reference. A complete in progress is waited for, with
+ * a reference of the wait's own: the complete ends a completed session itself and its request
+ * may drop the last other reference before this wait has mu again.
  */
 static void session_end(mp_session *s, const char *cause)
 {
+    s->refs++;
     while (s->finishing)
         wait_until(0);
-    if (!s->live)
-        return;
-    for (size_t i = 0; i < MOCK_MP_SESSIONS_MAX; i++)
-        if (table[i] == s)
-            table[i] = NULL;
-    s->live = 0;
-    if (s->state == ST_RECEIVING) {
-        s->state = ST_ABORTED;
-        snprintf(s->err, sizeof s->err, "%s", cause);
+    if (s->live) {
+        for (size_t i = 0; i < MOCK_MP_SESSIONS_MAX; i++)
+            if (table[i] == s)
+                table[i] = NULL;
+        s->live = 0;
+        if (s->state == ST_RECEIVING) {
+            s->state = ST_ABORTED;
+            snprintf(s->err, sizeof s->err, "%s", cause);
+        }
+        if (s->state != ST_COMPLETED)
+            s->progress = progress_of(s);
+        if (s->st.dirfd >= 0 && s->st.tmpname[0] != '\0')
+            unlinkat(s->st.dirfd, s->st.tmpname, 0);
+        s->st.tmpname[0] = '\0';
+        pthread_cond_broadcast(&cv);
+        s->refs--; /* the table's, never the last: the wait's own is still held */
     }
-    if (s->state != ST_COMPLETED)
-        s->progress = progress_of(s);
-    if (s->st.dirfd >= 0 && s->st.tmpname[0] != '\0')
-        unlinkat(s->st.dirfd, s->st.tmpname, 0);
-    s->st.tmpname[0] = '\0';
-    pthread_cond_broadcast(&cv);
     unref(s);
 }
 
