@@ -510,6 +510,17 @@ START_TEST(short_and_long_bodies_are_refused_with_the_snapshot)
     close(fd);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.body, ERR(400, "invalid X-Chunk-Index header"));
+    /* So does one that sends no Expect, from 256 KiB of Content-Length on: the same head
+     * without that line. */
+    fd = th_connect(mock.port);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(
+        th_send_all(fd, early, sizeof early - 1 - strlen("Expect: 100-continue\r\n\r\n")), 0);
+    ck_assert_int_eq(th_send_all(fd, "\r\n", 2), 0);
+    th_recv_resp(fd, &r, 10000);
+    close(fd);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, ERR(400, "invalid X-Chunk-Index header"));
     chunk(id, 2, b, 1, &r);
     assert_snap(&r, 400, "chunk index 2 out of range [0,2)", &w);
     chunk(id, -1, b, 1, &r);

@@ -948,8 +948,9 @@ enum MHD_Result mock_mp_begin(mock_mp_req **out, const mock_server *srv, struct 
     const char *cl = mock_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = mock_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     uint64_t clv = 0;
-    if (srv->cfg.max_body > 0 && te == NULL && cl != NULL &&
-        sp__parse_uint(cl, UINT64_MAX, &clv) == 0 && clv > srv->cfg.max_body) {
+    if (te == NULL && cl != NULL && sp__parse_uint(cl, UINT64_MAX, &clv) < 0)
+        clv = 0;
+    if (srv->cfg.max_body > 0 && clv > srv->cfg.max_body) {
         fail(rq, 413, NULL, "http: request body too large");
         rq->answer_now = 1;
         return answer(rq, c, NULL);
