@@ -981,8 +981,17 @@ enum MHD_Result mock_mp_begin(mock_mp_req **out, const mock_server *srv, struct 
     pthread_mutex_lock(&mu);
     admit(rq, c);
     int64_t cs = rq->s != NULL ? rq->s->chunk_size : chunk_size_of(&srv->cfg, 0);
-    rq->drain_limit = (uint64_t)cs + 65536 + (rq->claimed ? (uint64_t)rq->chunk_len + 1 : 0);
+    uint64_t taken = (uint64_t)cs + 65536 + (rq->claimed ? (uint64_t)rq->chunk_len + 1 : 0);
     pthread_mutex_unlock(&mu);
+    /*
+     * Past what MultipartChunk reads, Go's server reads the rest of a Content-Length body less
+     * than GO_DISCARD_MAX long and keeps the connection, answers a longer one at once, and
+     * reads GO_DISCARD_MAX more of a chunked one before it answers and closes.
+     */
+    if (te != NULL)
+        rq->drain_limit = taken + GO_DISCARD_MAX;
+    else
+        rq->drain_limit = clv < taken + GO_DISCARD_MAX ? 0 : taken;
     if (rq->reset_at == 0) {
         reset(rq, c);
         return MHD_NO;
