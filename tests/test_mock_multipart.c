@@ -351,6 +351,54 @@ START_TEST(sizes_up_to_int64_max_count_their_chunks)
 }
 END_TEST
 
+/* POST init of path with each of the three hash headers len bytes long; returns the body. */
+static const char *init_long_hashes(const char *path, size_t len, th_resp *r)
+{
+    size_t cap = 3 * len + 512;
+    char *v = malloc(len + 1), *req = malloc(cap);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_ptr_nonnull(req);
+    memset(v, 'a', len);
+    v[len] = '\0';
+    int n = snprintf(req, cap,
+                     "POST /api/fs/multipart/init HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Connection: close\r\nFile-Path: %s\r\nX-File-Size: 10\r\nX-File-Md5: %s\r\n"
+                     "X-File-Sha1: %s\r\nX-File-Sha256: %s\r\nContent-Length: 0\r\n\r\n",
+                     path, v, v, v);
+    ck_assert_int_eq(th_raw(mock.port, req, (size_t)n, r), 200);
+    free(v);
+    free(req);
+    return r->body;
+}
+
+START_TEST(a_session_keeps_no_more_than_a_digest_of_each_hash)
+{
+    static th_resp r;
+    /* Its VmHWM is measured: no quarantine to blur it under AddressSanitizer. */
+    th_asan_no_quarantine();
+    up();
+    /* Up to SHA-512's 128 hex digits is kept (and, not being a digest, never matches). */
+    init_long_hashes("/h.bin", 128, &r);
+    ck_assert_msg(strstr(r.body, "{\"code\":200,") == r.body, "%s", r.body);
+    init_long_hashes("/h.bin", 129, &r);
+    ck_assert_str_eq(r.body, ERR(400, "X-File-Md5 is longer than 128 bytes, which no hex digest "
+                                      "is: a session keeps at most that of each hash"));
+    ck_assert_int_eq(th_count_files(env.root, TH_TMP_PREFIX), 1);
+    /* Sessions that kept their headers would hold 450 KiB each here. */
+    init_long_hashes("/h0.bin", 150000, &r);
+    long base = th_vmhwm_kib(mock.pid);
+    for (int i = 1; i <= 40; i++) {
+        char p[32];
+        snprintf(p, sizeof p, "/h%d.bin", i);
+        init_long_hashes(p, 150000, &r);
+    }
+    long peak = th_vmhwm_kib(mock.pid);
+    ck_assert_msg(peak - base < 4096, "VmHWM grew by %ld KiB", peak - base);
+    ck_assert_int_eq(th_count_files(env.root, TH_TMP_PREFIX), 1);
+    down();
+}
+END_TEST
+
 START_TEST(the_chunk_size_is_the_settings_ceiling)
 {
     static th_resp r;
@@ -1383,6 +1431,7 @@ int main(int argc, char **argv)
     tcase_add_test(t, init_answers_a_fresh_snapshot_with_a_v4_uuid);
     tcase_add_test(t, init_refuses_what_openlist_refuses);
     tcase_add_test(t, sizes_up_to_int64_max_count_their_chunks);
+    tcase_add_test(t, a_session_keeps_no_more_than_a_digest_of_each_hash);
     tcase_add_test(t, the_chunk_size_is_the_settings_ceiling);
     tcase_add_test(t, no_multipart_turns_init_off_only);
     tcase_add_test(t, chunks_in_any_order_and_twice_store_the_file);

@@ -50,6 +50,9 @@
  * reads, to keep the connection, before it answers; past it, it answers at once and closes. */
 #define GO_DISCARD_MAX (256 * 1024)
 
+/* The longest X-File-* value a session keeps: SHA-512's hex digits. */
+#define MP_HASH_MAX 128
+
 /* The buffer complete digests the temp file through for --verify-hash. */
 #define MP_HASH_BUFFER 65536
 
@@ -586,6 +589,16 @@ static enum MHD_Result route_init(mock_mp_req *rq, struct MHD_Connection *c)
     if (rq->ans->code == 0 && ow != NULL && strcmp(ow, "false") == 0 &&
         mock_store_exists(rq->srv->rootfd, rq->path))
         fail(rq, 403, NULL, "file exists");
+    /* Our addition: a session keeps its hashes, and 1024 sessions must not keep a connection's
+     * worth of headers each. */
+    for (int i = 0; i < MOCK_NHASH; i++) {
+        const char *v = mock_header(c, mock_hashes[i].header);
+        if (v != NULL && strlen(v) > MP_HASH_MAX)
+            fail(rq, 400, NULL,
+                 "%s is longer than %d bytes, which no hex digest is: a session keeps at most "
+                 "that of each hash",
+                 mock_hashes[i].header, MP_HASH_MAX);
+    }
     if (rq->ans->code != 0)
         return answer(rq, c, NULL);
 
