@@ -50,6 +50,9 @@
  * reads, to keep the connection, before it answers; past it, it answers at once and closes. */
 #define GO_DISCARD_MAX (256 * 1024)
 
+/* The longest X-File-* value a session keeps: SHA-512's hex digits. */
+#define MP_HASH_MAX 128
+
 /* The buffer complete digests the temp file through for --verify-hash. */
 #define MP_HASH_BUFFER 65536
 
@@ -216,28 +219,32 @@ static void wait_until(int64_t deadline_ms)
 /*
  * Manager.terminate: the session leaves the table at once, a receiving one becomes aborted with
  * cause, its temp file is removed now (a writer still in flight writes on into the unlinked
- * file), its descriptors go with its last reference. A complete in progress is waited for.
+ * file), its descriptors go with its last reference. A complete in progress is waited for, with
+ * a reference of the wait's own: the complete ends a completed session itself and its request
+ * may drop the last other reference before this wait has mu again.
  */
 static void session_end(mp_session *s, const char *cause)
 {
+    s->refs++;
     while (s->finishing)
         wait_until(0);
-    if (!s->live)
-        return;
-    for (size_t i = 0; i < MOCK_MP_SESSIONS_MAX; i++)
-        if (table[i] == s)
-            table[i] = NULL;
-    s->live = 0;
-    if (s->state == ST_RECEIVING) {
-        s->state = ST_ABORTED;
-        snprintf(s->err, sizeof s->err, "%s", cause);
+    if (s->live) {
+        for (size_t i = 0; i < MOCK_MP_SESSIONS_MAX; i++)
+            if (table[i] == s)
+                table[i] = NULL;
+        s->live = 0;
+        if (s->state == ST_RECEIVING) {
+            s->state = ST_ABORTED;
+            snprintf(s->err, sizeof s->err, "%s", cause);
+        }
+        if (s->state != ST_COMPLETED)
+            s->progress = progress_of(s);
+        if (s->st.dirfd >= 0 && s->st.tmpname[0] != '\0')
+            unlinkat(s->st.dirfd, s->st.tmpname, 0);
+        s->st.tmpname[0] = '\0';
+        pthread_cond_broadcast(&cv);
+        s->refs--; /* the table's, never the last: the wait's own is still held */
     }
-    if (s->state != ST_COMPLETED)
-        s->progress = progress_of(s);
-    if (s->st.dirfd >= 0 && s->st.tmpname[0] != '\0')
-        unlinkat(s->st.dirfd, s->st.tmpname, 0);
-    s->st.tmpname[0] = '\0';
-    pthread_cond_broadcast(&cv);
     unref(s);
 }
 
@@ -492,7 +499,8 @@ static mp_session *new_session(mock_mp_req *rq, struct MHD_Connection *c, int64_
     s->owner = rq->who.user;
     s->size = size;
     s->chunk_size = csize;
-    s->total = (size + csize - 1) / csize;
+    /* Not (size + csize - 1) / csize, which overflows for a size within a chunk of INT64_MAX. */
+    s->total = size / csize + (size % csize != 0);
     const char *ow = mock_header(c, "Overwrite");
     s->overwrite = ow == NULL || strcmp(ow, "false") != 0;
     const char *lm = mock_header(c, "Last-Modified");
@@ -581,6 +589,16 @@ static enum MHD_Result route_init(mock_mp_req *rq, struct MHD_Connection *c)
     if (rq->ans->code == 0 && ow != NULL && strcmp(ow, "false") == 0 &&
         mock_store_exists(rq->srv->rootfd, rq->path))
         fail(rq, 403, NULL, "file exists");
+    /* Our addition: a session keeps its hashes, and 1024 sessions must not keep a connection's
+     * worth of headers each. */
+    for (int i = 0; i < MOCK_NHASH; i++) {
+        const char *v = mock_header(c, mock_hashes[i].header);
+        if (v != NULL && strlen(v) > MP_HASH_MAX)
+            fail(rq, 400, NULL,
+                 "%s is longer than %d bytes, which no hex digest is: a session keeps at most "
+                 "that of each hash",
+                 mock_hashes[i].header, MP_HASH_MAX);
+    }
     if (rq->ans->code != 0)
         return answer(rq, c, NULL);
 
@@ -943,8 +961,9 @@ enum MHD_Result mock_mp_begin(mock_mp_req **out, const mock_server *srv, struct 
     const char *cl = mock_header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = mock_header(c, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     uint64_t clv = 0;
-    if (srv->cfg.max_body > 0 && te == NULL && cl != NULL &&
-        sp__parse_uint(cl, UINT64_MAX, &clv) == 0 && clv > srv->cfg.max_body) {
+    if (te == NULL && cl != NULL && sp__parse_uint(cl, UINT64_MAX, &clv) < 0)
+        clv = 0;
+    if (srv->cfg.max_body > 0 && clv > srv->cfg.max_body) {
         fail(rq, 413, NULL, "http: request body too large");
         rq->answer_now = 1;
         return answer(rq, c, NULL);
@@ -975,8 +994,17 @@ enum MHD_Result mock_mp_begin(mock_mp_req **out, const mock_server *srv, struct 
     pthread_mutex_lock(&mu);
     admit(rq, c);
     int64_t cs = rq->s != NULL ? rq->s->chunk_size : chunk_size_of(&srv->cfg, 0);
-    rq->drain_limit = (uint64_t)cs + 65536 + (rq->claimed ? (uint64_t)rq->chunk_len + 1 : 0);
+    uint64_t taken = (uint64_t)cs + 65536 + (rq->claimed ? (uint64_t)rq->chunk_len + 1 : 0);
     pthread_mutex_unlock(&mu);
+    /*
+     * Past what MultipartChunk reads, Go's server reads the rest of a Content-Length body less
+     * than GO_DISCARD_MAX long and keeps the connection, answers a longer one at once, and
+     * reads GO_DISCARD_MAX more of a chunked one before it answers and closes.
+     */
+    if (te != NULL)
+        rq->drain_limit = taken + GO_DISCARD_MAX;
+    else
+        rq->drain_limit = clv < taken + GO_DISCARD_MAX ? 0 : taken;
     if (rq->reset_at == 0) {
         reset(rq, c);
         return MHD_NO;
