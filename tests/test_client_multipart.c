@@ -642,6 +642,12 @@ START_TEST(sigkill_then_rerun_resumes)
     snprintf(line, sizeof line, "%d chunks sent, %d already on the server, of %d", total - held,
              held, total);
     ck_assert_msg(strstr(r.err, line) != NULL, "want '%s' in: %s", line, tail(r.err));
+    fprintf(stderr,
+            "multipart resume: killed with %d of %d chunks held (%d chunk requests, %lld bytes); "
+            "the rerun: %d status, %d inits, %d chunk requests, %lld bytes (%lld missing, bound "
+            "%lld), %d completes\n",
+            held, total, first.chunks, first.bytes, g.status, g.inits, g.chunks, g.bytes, remaining,
+            remaining + (long long)lanes * CHUNK, g.completes);
     stop_mock();
 }
 END_TEST
