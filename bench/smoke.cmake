@@ -8,8 +8,14 @@ if(SP_PYTHON3)
   add_test(NAME bench_smoke
            COMMAND ${SP_PYTHON3} ${PROJECT_SOURCE_DIR}/bench/run.py --quick --size 16M --runs 2
                    --bin ${CMAKE_RUNTIME_OUTPUT_DIRECTORY} --out ${PROJECT_BINARY_DIR}/bench-smoke)
+  # The multipart part on its own: 16 MiB is two chunks, every lane count once.
+  add_test(NAME bench_smoke_multipart
+           COMMAND ${SP_PYTHON3} ${PROJECT_SOURCE_DIR}/bench/run.py --quick --size 16M --runs 1
+                   --only multipart --mp-sizes 16M --bin ${CMAKE_RUNTIME_OUTPUT_DIRECTORY}
+                   --out ${PROJECT_BINARY_DIR}/bench-smoke)
 else()
   add_test(NAME bench_smoke COMMAND sh -c "echo 'bench_smoke: no python3'; exit 77")
+  add_test(NAME bench_smoke_multipart COMMAND sh -c "echo 'bench_smoke: no python3'; exit 77")
 endif()
-set_tests_properties(bench_smoke PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77
-                                            RUN_SERIAL TRUE)
+set_tests_properties(bench_smoke bench_smoke_multipart
+                     PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
