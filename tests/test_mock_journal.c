@@ -64,17 +64,10 @@ START_TEST(journal_records_what_the_client_sent_and_got)
 
     cJSON *e = cJSON_GetArrayItem(a, 0);
     /* Every field the journal documents, in this order. */
-    static const char *const keys[] = {"method",
-                                       "path",
-                                       "file_path",
-                                       "content_length",
-                                       "transfer_encoding",
-                                       "content_type",
-                                       "bytes_received",
-                                       "multipart_suspected",
-                                       "code",
-                                       "message",
-                                       "duration_ms"};
+    static const char *const keys[] = {"method",       "path",           "connection",
+                                       "file_path",    "content_length", "transfer_encoding",
+                                       "content_type", "bytes_received", "multipart_suspected",
+                                       "code",         "message",        "duration_ms"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         field(e, keys[i]);
     ck_assert_str_eq(str(e, "method"), "PUT");
@@ -169,6 +162,8 @@ START_TEST(text_access_log_has_one_line_per_request)
                                "PUT /api/fs/put file_path=\"/log.txt\" bytes=1 status=200 "
                                "code=200",
                                log_buf, sizeof log_buf, 5000));
+    /* The mock's first connection. */
+    ck_assert_ptr_nonnull(strstr(log_buf, " conn=1 ms="));
 }
 END_TEST
 
@@ -213,7 +208,70 @@ START_TEST(json_access_log_lines_parse)
     ck_assert_str_eq(str(e, "method"), "PUT");
     ck_assert_str_eq(str(e, "file_path"), "/log.json");
     ck_assert(num(e, "code") == 200);
+    ck_assert(num(e, "connection") == 1);
     cJSON_Delete(e);
+}
+END_TEST
+
+/* PUTs body "x" to File-Path fp over fd, as HTTP/1.1 unless ver says otherwise, extra headers
+ * given; returns the HTTP status. */
+static int put_on(int fd, const char *ver, const char *fp, const char *extra)
+{
+    static th_resp r;
+    char req[512];
+    int n =
+        snprintf(req, sizeof req,
+                 "PUT /api/fs/put %s\r\nHost: x\r\nFile-Path: %s\r\n%sContent-Length: 1\r\n\r\nx",
+                 ver, fp, extra);
+    ck_assert_int_eq(th_send_all(fd, req, (size_t)n), 0);
+    return th_recv_resp(fd, &r, 10000);
+}
+
+/*
+ * Each entry names the connection that carried it, numbered in accept order from 1: requests
+ * on one kept-alive connection share a number, and a connection the server closes after one
+ * request (HTTP/1.0, Connection: close) is never seen again.
+ */
+START_TEST(entries_name_their_connection_in_accept_order)
+{
+    static const char *const fps[] = {"/k1", "/k2", "/k3", "/c1", "/c2", "/h1", "/h2"};
+    int fd = th_connect(mock.port);
+    ck_assert_int_eq(put_on(fd, "HTTP/1.1", fps[0], ""), 200);
+    ck_assert_int_eq(put_on(fd, "HTTP/1.1", fps[1], ""), 200);
+    int fd2 = th_connect(mock.port);
+    ck_assert_int_eq(put_on(fd2, "HTTP/1.1", fps[2], ""), 200);
+    close(fd2);
+    close(fd);
+    /* Each of these is answered and then closed by the mock: th_recv_resp reads to the end. */
+    for (int i = 3; i < 7; i++) {
+        fd = th_connect(mock.port);
+        ck_assert_int_eq(put_on(fd, i < 5 ? "HTTP/1.1" : "HTTP/1.0", fps[i],
+                                i < 5 ? "Connection: close\r\n" : ""),
+                         200);
+        char more;
+        ck_assert_int_eq(recv(fd, &more, 1, 0), 0);
+        close(fd);
+    }
+    static const int want[] = {1, 1, 2, 3, 4, 5, 6};
+    cJSON *a = th_journal(mock.port);
+    ck_assert_int_eq(cJSON_GetArraySize(a), 7);
+    for (int i = 0; i < 7; i++) {
+        cJSON *e = cJSON_GetArrayItem(a, i);
+        ck_assert_str_eq(str(e, "file_path"), fps[i]);
+        ck_assert_msg(th_journal_conn(e) == want[i], "%s: connection %d, want %d", fps[i],
+                      th_journal_conn(e), want[i]);
+    }
+    ck_assert_int_eq(th_journal_conns(a, 0), 6);
+    ck_assert_int_eq(th_journal_conns(a, 1), 6);
+    ck_assert_int_eq(th_journal_conns(a, 2), 5);
+    cJSON_Delete(a);
+    /* The listing took connection 7 and the DELETE 8, unjournaled; the count goes on after it. */
+    static th_resp r;
+    static const char del[] =
+        "DELETE /_mock/requests HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ck_assert_int_eq(th_raw(mock.port, del, sizeof del - 1, &r), 200);
+    ck_assert_int_eq(th_upload(mock.port, "/after", "", "x", &r), 200);
+    ck_assert_str_eq(th_journal_last(mock.port, "connection"), "9");
 }
 END_TEST
 
@@ -390,6 +448,7 @@ START_TEST(a_long_value_is_cut_on_a_utf8_boundary_and_marked)
     static const char *const keys[] = {"time",
                                        "method",
                                        "path",
+                                       "connection",
                                        "user",
                                        "file_path",
                                        "stored_path",
@@ -728,6 +787,7 @@ int main(void)
     tcase_add_test(t, text_access_log_has_one_line_per_request);
     tcase_add_test(t, a_decoded_newline_cannot_forge_a_log_line);
     tcase_add_test(t, json_access_log_lines_parse);
+    tcase_add_test(t, entries_name_their_connection_in_accept_order);
     tcase_add_test(t, multipart_body_is_diagnosed_and_stored_as_sent);
     tcase_add_loop_test(t, plain_bodies_are_not_suspected, 0,
                         sizeof not_multipart / sizeof not_multipart[0]);

@@ -14,6 +14,7 @@
  */
 #include "journal.h"
 #include "respond.h"
+#include "watchdog.h"
 #include "sp_common.h"
 
 #include <cjson/cJSON.h>
@@ -77,6 +78,7 @@ static const char *const recorded[] = {
 struct mock_entry {
     uint64_t seq;    /* its place in the journal, given when it is added */
     size_t bytes;    /* what it costs the --journal-bytes budget: this struct and its strings */
+    uint64_t conn;   /* the connection's number (mock_connection_id), 0: JSON null */
     char *s[E_NSTR]; /* NULL: JSON null */
     unsigned cut;    /* bit i: s[i] was cut to MOCK_JOURNAL_VALUE_MAX bytes */
     int has_length;  /* content_length is known (Content-Length without Transfer-Encoding) */
@@ -171,6 +173,7 @@ mock_entry *mock_entry_new(struct MHD_Connection *c, const char *method, const c
     put_str(e, E_TIME, now);
     put_str(e, E_METHOD, method);
     put_str(e, E_PATH, url);
+    e->conn = mock_connection_id(c);
     put_str(e, E_FILE_PATH, mock_header(c, "File-Path"));
     e->has_length =
         clh != NULL && te == NULL && sp__parse_uint(clh, UINT64_MAX, &e->content_length) == 0;
@@ -223,7 +226,14 @@ static cJSON *entry_json(const mock_entry *e)
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
         return NULL;
-    for (int i = E_TIME; i <= E_STORED_PATH; i++)
+    for (int i = E_TIME; i <= E_PATH; i++)
+        cJSON_AddItemToObject(o, key[i], str_or_null(e->s[i]));
+    /* Which connection carried the request: equal numbers, one kept-alive connection. */
+    if (e->conn != 0)
+        cJSON_AddNumberToObject(o, "connection", (double)e->conn);
+    else
+        cJSON_AddNullToObject(o, "connection");
+    for (int i = E_USER; i <= E_STORED_PATH; i++)
         cJSON_AddItemToObject(o, key[i], str_or_null(e->s[i]));
     if (e->has_length)
         cJSON_AddNumberToObject(o, "content_length", (double)e->content_length);
@@ -325,12 +335,13 @@ static void log_entry(const mock_entry *e)
     char fp[4 * MOCK_JOURNAL_VALUE_MAX + 8], msg[4 * MOCK_JOURNAL_VALUE_MAX + 8];
     char line[sizeof tm + sizeof method + sizeof path + sizeof fp + sizeof msg + sizeof user + 256];
     snprintf(line, sizeof line,
-             "%s %s %s file_path=\"%s\" bytes=%llu status=%u code=%d user=%s ms=%lld %s",
+             "%s %s %s file_path=\"%s\" bytes=%llu status=%u code=%d user=%s conn=%llu ms=%lld %s",
              shown(e, E_TIME, "-", tm, sizeof tm), shown(e, E_METHOD, "-", method, sizeof method),
              shown(e, E_PATH, "-", path, sizeof path), shown(e, E_FILE_PATH, "", fp, sizeof fp),
              (unsigned long long)e->bytes_received, e->http_status,
              e->http_status != 0 ? e->code : 0, shown(e, E_USER, "-", user, sizeof user),
-             (long long)e->duration_ms, shown(e, E_MESSAGE, "", msg, sizeof msg));
+             (unsigned long long)e->conn, (long long)e->duration_ms,
+             shown(e, E_MESSAGE, "", msg, sizeof msg));
     emit(line);
 }
 

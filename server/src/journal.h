@@ -39,7 +39,8 @@ typedef struct mock_outcome {
 int mock_journal_init(size_t capacity, uint64_t max_bytes, mock_log_format fmt);
 void mock_journal_free(void);
 
-/* A new entry recording the request head (method, URL, headers), or NULL if out of memory. */
+/* A new entry recording the request head (method, URL, headers) and the number of the connection
+ * it came on, or NULL if out of memory. */
 mock_entry *mock_entry_new(struct MHD_Connection *c, const char *method, const char *url);
 
 /* Frees an entry that was never added; NULL is a no-op. */

@@ -16,6 +16,10 @@
  * connection is never cut while its handler runs. That also makes the cut and the store
  * exclusive: a request the watchdog cut gets no further handler call, so it cannot be stored.
  *
+ * The same registration numbers every connection 1, 2, 3 ... in the order MHD accepted them,
+ * which the journal records so that a test can count the connections a client used; that part
+ * runs with or without the watchdog thread.
+ *
  * shutdown(), never close(): the descriptor stays MHD's. MHD reports a connection closed before
  * it closes the socket, and entries leave the list under the lock in that report, so the
  * watchdog never touches a descriptor that could already belong to another connection.
@@ -25,6 +29,7 @@
 #include "sp_common.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -38,7 +43,8 @@ typedef enum wd_phase {
 } wd_phase;
 
 typedef struct wd_conn {
-    struct wd_conn *prev, *next;
+    struct wd_conn *prev, *next; /* in wd's list only while the watchdog runs */
+    uint64_t id;                 /* the connection's number, see mock_connection_id() */
     int fd;
     wd_phase phase;
     int64_t since;      /* when the current phase began */
@@ -61,6 +67,9 @@ static struct {
     int64_t grace_ms;
     wd_conn *head;
 } wd = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The last connection number given out; process-wide, never reset (not even by DELETE). */
+static atomic_uint_fast64_t last_id;
 
 /* The client's own time in the body so far: wall time minus the handler's. */
 static int64_t client_ms(const wd_conn *w, int64_t now)
@@ -148,36 +157,56 @@ void mock_watchdog_notify(void *cls, struct MHD_Connection *c, void **socket_con
                           enum MHD_ConnectionNotificationCode toe)
 {
     (void)cls;
-    if (!wd.running)
-        return;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         wd_conn *w = ci != NULL ? calloc(1, sizeof *w) : NULL;
         if (w == NULL)
-            return; /* unwatched: this connection only loses its deadlines */
+            return; /* unregistered: this connection only loses its deadlines and its number */
+        /* MHD reports connections from its one accepting thread, so numbers follow accept order. */
+        w->id = atomic_fetch_add_explicit(&last_id, 1, memory_order_relaxed) + 1;
         w->fd = ci->connect_fd;
         w->since = sp__now_ms();
+        *socket_context = w;
+        if (!wd.running)
+            return;
         pthread_mutex_lock(&wd.lock);
         w->next = wd.head;
         if (wd.head != NULL)
             wd.head->prev = w;
         wd.head = w;
         pthread_mutex_unlock(&wd.lock);
-        *socket_context = w;
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context != NULL) {
         wd_conn *w = *socket_context;
-        pthread_mutex_lock(&wd.lock);
-        if (w->prev != NULL)
-            w->prev->next = w->next;
-        else
-            wd.head = w->next;
-        if (w->next != NULL)
-            w->next->prev = w->prev;
-        pthread_mutex_unlock(&wd.lock);
+        /* wd.running cannot change while MHD runs: it is set before MHD starts and after it ends.
+         */
+        if (wd.running) {
+            pthread_mutex_lock(&wd.lock);
+            if (w->prev != NULL)
+                w->prev->next = w->next;
+            else
+                wd.head = w->next;
+            if (w->next != NULL)
+                w->next->prev = w->prev;
+            pthread_mutex_unlock(&wd.lock);
+        }
         free(w);
         *socket_context = NULL;
     }
+}
+
+/* The connection's entry, or NULL if it was never registered. */
+static wd_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+uint64_t mock_connection_id(struct MHD_Connection *c)
+{
+    const wd_conn *w = conn_of(c);
+    return w != NULL ? w->id : 0;
 }
 
 /* The connection's watchdog entry, locked; NULL (and nothing locked) if it is not watched. */
@@ -185,9 +214,7 @@ static wd_conn *lock_conn(struct MHD_Connection *c)
 {
     if (!wd.running)
         return NULL;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    wd_conn *w = ci != NULL ? ci->socket_context : NULL;
+    wd_conn *w = conn_of(c);
     if (w != NULL)
         pthread_mutex_lock(&wd.lock);
     return w;

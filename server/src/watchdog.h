@@ -16,9 +16,12 @@ int mock_watchdog_start(unsigned header_seconds, uint64_t min_rate, unsigned gra
 /* Stops and joins the watchdog thread; call after MHD_stop_daemon(). */
 void mock_watchdog_stop(void);
 
-/* The MHD_OPTION_NOTIFY_CONNECTION callback: registers and forgets connections. */
+/* The MHD_OPTION_NOTIFY_CONNECTION callback: numbers, registers and forgets connections. */
 void mock_watchdog_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe);
+
+/* c's number: 1, 2, 3 ... in accept order since the mock started; 0 if it has none (no memory). */
+uint64_t mock_connection_id(struct MHD_Connection *c);
 
 /* The connection's current request head is complete: the head deadline no longer applies, and
  * if the request has a body (has_body), the body rate applies from now on. */

@@ -65,6 +65,30 @@ const char *th_journal_last(int port, const char *key)
     return out;
 }
 
+int th_journal_conn(const cJSON *e)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "connection");
+    ck_assert_msg(cJSON_IsNumber(v) && v->valuedouble >= 1, "an entry without a connection");
+    return v->valueint;
+}
+
+int th_journal_conns(const cJSON *a, int from)
+{
+    int n = 0, i = 0;
+    const cJSON *e, *f;
+    cJSON_ArrayForEach(e, a)
+    {
+        if (i++ < from)
+            continue;
+        /* Counted at its first entry: no entry of the range before it names its number. */
+        int first = 1;
+        for (f = cJSON_GetArrayItem(a, from); f != e && first; f = f->next)
+            first = th_journal_conn(f) != th_journal_conn(e);
+        n += first;
+    }
+    return n;
+}
+
 cJSON *th_journal_find(th_mock *m, const char *file_path, int timeout_ms)
 {
     int64_t deadline = th_now_ms() + timeout_ms;

@@ -27,6 +27,12 @@ cJSON *th_journal(int port);
 /* The newest journal entry's string (or number, formatted) field, into a static buffer. */
 const char *th_journal_last(int port, const char *key);
 
+/* Entry e's "connection" number; fails the test if it has none. */
+int th_journal_conn(const cJSON *e);
+
+/* How many distinct connections the entries of a carried, from entry from on. */
+int th_journal_conns(const cJSON *a, int from);
+
 /*
  * Waits until the journal holds a request whose File-Path was file_path and returns a copy of
  * the newest such entry (caller deletes), or NULL after timeout_ms. The mock journals a request
