@@ -6,7 +6,8 @@
  * back to a PUT, injected chunk failures, 429 and 409 retried, --retry exhausted and a dropped
  * or failed session with their exit codes, a --max-body one PUT cannot pass, SIGKILL at about
  * half then a rerun that sends only what the server lacks, Ctrl-C's message, standard input with
- * --size, TLS, and the library's sp_getinfo() figures.
+ * --size, TLS, the library's sp_getinfo() figures, and the connections the journal counts: one
+ * per lane with the control requests on lane 0's, one for a PUT after a login.
  *
  * OpenList sources cited: OL = OpenListTeam/OpenList 0b1e9d09.
  */
@@ -107,7 +108,42 @@ typedef struct mp_log {
     long long bytes;      /* body bytes the chunk requests carried */
     char id[64];          /* the last upload_id named */
     unsigned char ok[64]; /* chunk index -> answered 200 at least once (indexes < 64) */
+    int conns;            /* distinct connections */
+    int ctl;              /* the connection of status, init and complete; -1: more than one */
+    int ctl_chunks;       /* chunk requests on that connection */
 } mp_log;
+
+/* 1 if path is one of the session's control requests (status, init, complete). */
+static int control_path(const char *path)
+{
+    return strcmp(path, "/api/fs/multipart/status") == 0 ||
+           strcmp(path, "/api/fs/multipart/init") == 0 ||
+           strcmp(path, "/api/fs/multipart/complete") == 0;
+}
+
+/* Fills g's connection figures from the entries of all from entry from on. */
+static void count_conns(const cJSON *all, int from, mp_log *g)
+{
+    const cJSON *e;
+    int i = 0;
+    g->conns = th_journal_conns(all, from);
+    g->ctl = 0;
+    cJSON_ArrayForEach(e, all)
+    {
+        const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path"));
+        if (i++ < from || path == NULL || !control_path(path))
+            continue;
+        int n = th_journal_conn(e);
+        g->ctl = g->ctl == 0 || g->ctl == n ? n : -1;
+    }
+    i = 0;
+    cJSON_ArrayForEach(e, all)
+    {
+        const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path"));
+        if (i++ >= from && path != NULL && strcmp(path, "/api/fs/multipart/chunk") == 0)
+            g->ctl_chunks += th_journal_conn(e) == g->ctl;
+    }
+}
 
 static void read_log_once(int from, mp_log *g)
 {
@@ -146,6 +182,7 @@ static void read_log_once(int from, mp_log *g)
         }
     }
     g->entries = i;
+    count_conns(all, from, g);
     cJSON_Delete(all);
 }
 
@@ -794,6 +831,73 @@ START_TEST(library_reports_the_session)
 }
 END_TEST
 
+/*
+ * A lane is one kept-alive connection, and the session's control requests (status, init,
+ * complete) go over lane 0's (multipart.c control()): --parallel-chunks N uses at most N
+ * connections, exactly N once every lane has had a chunk. A chunk-busy-ms fault makes sure of
+ * that: every chunk sent in the first 300 ms is answered 429 and its lane keeps it, so each lane
+ * started by then holds one; the retries stay on their lane's connection.
+ */
+START_TEST(each_lane_is_one_connection_and_control_shares_lane_0s)
+{
+    static const int lane_counts[] = {1, 4};
+    const int n = lane_counts[_i], total = 12;
+    char lanes[16];
+    snprintf(lanes, sizeof lanes, "%d", n);
+    for (int busy = 0; busy < 2; busy++) {
+        start_mock(busy ? "--fault" : NULL, "chunk-busy-ms=300", NULL, NULL); /* NULL: no fault */
+        th_run r;
+        mp_log g;
+        const char *src = source("src.bin", (uint64_t)total * CHUNK, 12);
+        int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", lanes, NULL);
+        ck_assert_msg(st == 0, "%d lanes: exit %d: %s", n, st, tail(r.err));
+        assert_stored(src, "/src.bin");
+        read_log(0, &g);
+        fprintf(stderr,
+                "--parallel-chunks %d%s: %d connection(s) for %d requests, %d chunks on the "
+                "control connection\n",
+                n, busy ? " (chunk-busy-ms=300)" : "", g.conns, g.entries, g.ctl_chunks);
+        ck_assert_int_eq(g.chunks_ok, total);
+        if (busy)
+            ck_assert_int_gt(g.chunks, total); /* the fault did answer 429 */
+        ck_assert_msg(g.ctl > 0, "status, init and complete on more than one connection");
+        ck_assert_int_gt(g.ctl_chunks, 0);
+        if (busy || n == 1)
+            ck_assert_int_eq(g.conns, n);
+        else
+            ck_assert_int_le(g.conns, n);
+        stop_mock();
+    }
+}
+END_TEST
+
+/* A single PUT after a login goes over the login's connection: one connection in all. */
+START_TEST(a_put_after_a_login_uses_the_logins_connection)
+{
+    start_mock("--user", "alice:secret", NULL, NULL);
+    const char *src = source("src.bin", 64 * 1024, 13);
+    char pw[4200];
+    snprintf(pw, sizeof pw, "%s", th_path(env.dir, "pw"));
+    ck_assert_int_eq(th_write_pattern(pw, "secret\n", 7, 7), 0);
+    ck_assert_int_eq(chmod(pw, 0600), 0);
+    th_run r;
+    mp_log g;
+    int st = mp_client(&r, src, "--multipart", "never", "-u", "alice", "--password-file", pw, NULL);
+    ck_assert_msg(st == 0, "exit %d: %s", st, tail(r.err));
+    assert_stored(src, "/src.bin");
+    read_log(0, &g);
+    cJSON *a = th_journal(mock.port);
+    ck_assert_int_eq(cJSON_GetArraySize(a), 2);
+    ck_assert_str_eq(
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(a, 0), "path")),
+        "/api/auth/login/hash");
+    cJSON_Delete(a);
+    ck_assert_int_eq(g.puts, 1);
+    ck_assert_int_eq(g.conns, 1);
+    stop_mock();
+}
+END_TEST
+
 int main(void)
 {
     th_asan_no_quarantine();
@@ -821,6 +925,8 @@ int main(void)
     tcase_add_test(t, byte_exact_over_tls);
 #endif
     tcase_add_test(t, library_reports_the_session);
+    tcase_add_loop_test(t, each_lane_is_one_connection_and_control_shares_lane_0s, 0, 2);
+    tcase_add_test(t, a_put_after_a_login_uses_the_logins_connection);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }
