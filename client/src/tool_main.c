@@ -979,6 +979,15 @@ static int set_login(cli *cl)
     return rc;
 }
 
+/* Whether one of the n operands before the last is a URL, as in "FILE URL extra". */
+static int url_before_last(int n, char **operands)
+{
+    for (int i = 0; i < n; i++)
+        if (strstr(operands[i], "://") != NULL)
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     cli cl = {.progress = -1};
@@ -1005,6 +1014,10 @@ int main(int argc, char **argv)
         rc = usage_error("%s", got > want ? "too many arguments"
                                : cl.login ? "expected URL"
                                           : "expected FILE and URL");
+    else if (many && strstr(argv[argc - 1], "://") == NULL)
+        rc = usage_error("%s", url_before_last(argc - optind - 1, argv + optind)
+                                   ? "too many arguments: the URL goes last"
+                                   : "expected SOURCE... and URL");
     else if ((rc = set_login(&cl)) != 0)
         goto out;
     else if (cl.login)
