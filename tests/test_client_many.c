@@ -138,6 +138,11 @@ START_TEST(tree_uploads_byte_exact_under_its_own_name)
     ck_assert_msg(strstr(r.err, "7 files uploaded, 0 failed, 370386 bytes") != NULL, "%s", r.err);
     /* Under -v a line per finished file, its name as uploaded. */
     ck_assert_msg(strstr(r.err, "uploaded /tree/100% + more.dat, 333 bytes") != NULL, "%s", r.err);
+    /* One connection carried all seven: the mock keeps it open. */
+    int reused = 0;
+    for (const char *p = r.err; (p = strstr(p, "Re-using the connection to")) != NULL; p++)
+        reused++;
+    ck_assert_int_eq(reused, 6);
     stop_mock();
 }
 END_TEST
@@ -299,31 +304,65 @@ START_TEST(ctrl_c_stops_the_batch_at_once)
 }
 END_TEST
 
-/* A plain PUT server: reports each request line, reads the body, answers 200. */
+/* How a scripted plain PUT server treats a connection. */
+typedef struct plain_mode {
+    int keep;       /* answer with the connection kept open, else Connection: close */
+    int drop_after; /* on the first connection: after this many answers, read the next request's
+                     * head and close without an answer; 0 never */
+} plain_mode;
+
+/*
+ * A plain PUT server: on each connection it serves requests until the stream ends, reporting
+ * "CONN: REQUEST-LINE|file-path" (or "|none" without a File-Path) for each and reading its
+ * body, answering 200; a dropped request is reported "CONN: dropped".
+ */
 static void plain_put(int fd, int nth, void *arg)
 {
-    (void)nth;
-    (void)arg;
-    char head[8192];
-    size_t len = 0;
-    while (len < sizeof head - 1) {
-        ssize_t n = recv(fd, head + len, sizeof head - 1 - len, 0);
-        if (n <= 0)
+    const plain_mode *mode = arg;
+    for (int served = 0;; served++) {
+        char head[8192];
+        size_t len = 0;
+        char *end = NULL;
+        while (end == NULL && len < sizeof head - 1) {
+            ssize_t n = recv(fd, head + len, sizeof head - 1 - len, 0);
+            if (n <= 0)
+                return;
+            len += (size_t)n;
+            head[len] = '\0';
+            end = strstr(head, "\r\n\r\n");
+        }
+        if (end == NULL)
             return;
-        len += (size_t)n;
-        head[len] = '\0';
-        if (strstr(head, "\r\n\r\n") != NULL)
-            break;
+        if (nth == 0 && mode->drop_after != 0 && served == mode->drop_after) {
+            th_script_report("%d: dropped\n", nth);
+            return;
+        }
+        const char *cl = strcasestr(head, "\r\nContent-Length:");
+        long want = cl != NULL ? strtol(cl + 17, NULL, 10) : 0;
+        th_script_report("%d: %.*s|%s\n", nth, (int)strcspn(head, "\r"), head,
+                         strcasestr(head, "\r\nFile-Path:") != NULL ? "file-path" : "none");
+        th_read_body(fd, (long)(len - (size_t)(end + 4 - head)), want);
+        th_send_str(fd, mode->keep ? "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+                                   : "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                                     "Connection: close\r\n\r\n");
+        if (!mode->keep)
+            return;
     }
-    char *end = strstr(head, "\r\n\r\n");
-    if (end == NULL)
-        return;
-    const char *cl = strcasestr(head, "\r\nContent-Length:");
-    long want = cl != NULL ? strtol(cl + 17, NULL, 10) : 0;
-    th_script_report("%.*s|%s\n", (int)strcspn(head, "\r"), head,
-                     strcasestr(head, "\r\nFile-Path:") != NULL ? "file-path" : "none");
-    th_read_body(fd, (long)(len - (size_t)(end + 4 - head)), want);
-    th_send_str(fd, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+}
+
+/* Runs streamput --remote-dir in over the SOURCE dir d of the current env against a scripted
+ * plain PUT server in mode, at URL path to; returns what the server reported. */
+static const char *run_plain(const plain_mode *mode, int conns, const char *path, th_run *r)
+{
+    static char report[4096];
+    th_script s;
+    ck_assert_int_eq(th_script_start(&s, plain_put, (void *)mode, conns), 0);
+    char to[128];
+    snprintf(to, sizeof to, "http://127.0.0.1:%d%s", s.port, path);
+    int rc = many(r, "-r", "--remote-dir", "in", th_path(env.dir, "d"), to, NULL);
+    th_script_stop(&s, report, sizeof report, 5000);
+    ck_assert_msg(rc == 0, "%s", r->err);
+    return report;
 }
 
 START_TEST(url_ending_in_slash_takes_each_name_percent_encoded)
@@ -331,16 +370,51 @@ START_TEST(url_ending_in_slash_takes_each_name_percent_encoded)
     th_env_init(&env);
     make_file(env.dir, "d/a b%.txt", 10, 61);
     make_file(env.dir, "d/s\xc3\xbc/+x", 20, 62);
-    th_script s;
-    ck_assert_int_eq(th_script_start(&s, plain_put, NULL, 2), 0);
-    char to[128], report[4096];
-    snprintf(to, sizeof to, "http://127.0.0.1:%d/up/?k=1", s.port);
+    /* Connection: close after each answer: the second file needs the second connection. */
+    plain_mode mode = {.keep = 0};
     th_run r;
-    int rc = many(&r, "-r", "--remote-dir", "in", th_path(env.dir, "d"), to, NULL);
-    th_script_stop(&s, report, sizeof report, 5000);
-    ck_assert_msg(rc == 0, "%s", r.err);
-    ck_assert_str_eq(report, "PUT /up/in/d/a%20b%25.txt?k=1 HTTP/1.1|none\n"
-                             "PUT /up/in/d/s%C3%BC/%2Bx?k=1 HTTP/1.1|none\n");
+    ck_assert_str_eq(run_plain(&mode, 2, "/up/?k=1", &r),
+                     "0: PUT /up/in/d/a%20b%25.txt?k=1 HTTP/1.1|none\n"
+                     "1: PUT /up/in/d/s%C3%BC/%2Bx?k=1 HTTP/1.1|none\n");
+    th_env_free(&env);
+}
+END_TEST
+
+/* A fresh env whose directory d holds the files 1, 2 and 3 of size1 bytes, 20 and 0. */
+static void three_files(uint64_t size1)
+{
+    th_env_init(&env);
+    make_file(env.dir, "d/1", size1, 71);
+    make_file(env.dir, "d/2", 20, 72);
+    make_file(env.dir, "d/3", 0, 73);
+}
+
+START_TEST(one_kept_connection_carries_every_file)
+{
+    three_files(100000);
+    /* The server takes one connection only: a second connect would be refused. */
+    plain_mode mode = {.keep = 1};
+    th_run r;
+    ck_assert_str_eq(run_plain(&mode, 1, "/put", &r), "0: PUT /put HTTP/1.1|file-path\n"
+                                                      "0: PUT /put HTTP/1.1|file-path\n"
+                                                      "0: PUT /put HTTP/1.1|file-path\n");
+    ck_assert_msg(strstr(r.err, "3 files uploaded, 0 failed") != NULL, "%s", r.err);
+    th_env_free(&env);
+}
+END_TEST
+
+START_TEST(a_kept_connection_the_server_dropped_is_not_a_failure)
+{
+    three_files(10);
+    /* The server reads the second request and closes, as when its keep-alive timeout strikes
+     * just as a request arrives: the same request goes again on a new connection. */
+    plain_mode mode = {.keep = 1, .drop_after = 1};
+    th_run r;
+    ck_assert_str_eq(run_plain(&mode, 2, "/up/", &r), "0: PUT /up/in/d/1 HTTP/1.1|none\n"
+                                                      "0: dropped\n"
+                                                      "1: PUT /up/in/d/2 HTTP/1.1|none\n"
+                                                      "1: PUT /up/in/d/3 HTTP/1.1|none\n");
+    ck_assert_msg(strstr(r.err, "3 files uploaded, 0 failed") != NULL, "%s", r.err);
     th_env_free(&env);
 }
 END_TEST
@@ -402,6 +476,8 @@ int main(void)
     tcase_add_test(t, a_directory_without_r_fails_as_a_file_error);
     tcase_add_test(t, ctrl_c_stops_the_batch_at_once);
     tcase_add_test(t, url_ending_in_slash_takes_each_name_percent_encoded);
+    tcase_add_test(t, one_kept_connection_carries_every_file);
+    tcase_add_test(t, a_kept_connection_the_server_dropped_is_not_a_failure);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }
