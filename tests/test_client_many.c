@@ -183,6 +183,7 @@ START_TEST(several_files_and_stdin_go_one_after_another)
     ck_assert_int_eq(many(&r, "-", one, "-", url, NULL), EXIT_USAGE);
     ck_assert_int_eq(many(&r, "-p", "/x", one, two, url, NULL), EXIT_USAGE);
     ck_assert_int_eq(many(&r, "-r", "-p", "/x", one, url, NULL), EXIT_USAGE);
+    ck_assert_int_eq(many(&r, "-p", "/x", th_path(env.dir, "sub"), url, NULL), EXIT_USAGE);
     ck_assert_int_eq(many(&r, one, url, "extra", NULL), EXIT_USAGE);
     ck_assert_msg(strstr(r.err, "the URL goes last") != NULL, "%s", r.err);
     ck_assert_int_eq(th_count_files(env.root, ""), 3);

@@ -334,8 +334,8 @@ static int opt_version(cli *cl, const tool_opt *o, const char *arg, const char *
 /* Every option, in --help's order. Adding an option is adding a row (and its handler if new). */
 static const tool_opt options[] = {
     {REQUEST, "remote-path", 'p', "PATH",
-     "File-Path header (percent-encoded; default: /FILE's name)", .fn = opt_remote_path,
-     .set.str = sp_set_remote_path},
+     "File-Path header for one FILE (percent-encoded; default:\n/FILE's name)",
+     .fn = opt_remote_path, .set.str = sp_set_remote_path},
     {REQUEST, "remote-dir", 0, "DIR",
      "upload the SOURCEs under DIR (default: /); with several\n"
      "SOURCEs, -r or this option, a URL whose path ends in '/'\n"
@@ -979,6 +979,12 @@ static int set_login(cli *cl)
     return rc;
 }
 
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* Whether one of the n operands before the last is a URL, as in "FILE URL extra". */
 static int url_before_last(int n, char **operands)
 {
@@ -1014,6 +1020,8 @@ int main(int argc, char **argv)
         rc = usage_error("%s", got > want ? "too many arguments"
                                : cl.login ? "expected URL"
                                           : "expected FILE and URL");
+    else if (!many && cl.remote_path_set && is_dir(argv[optind]))
+        rc = usage_error("-p names one file: a directory goes with -r and --remote-dir");
     else if (many && strstr(argv[argc - 1], "://") == NULL)
         rc = usage_error("%s", url_before_last(argc - optind - 1, argv + optind)
                                    ? "too many arguments: the URL goes last"
