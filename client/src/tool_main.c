@@ -1,5 +1,6 @@
 /*
- * streamput: upload FILE to URL with a raw HTTP/1.1 PUT, in constant memory; or, as
+ * streamput: upload FILE to URL with a raw HTTP/1.1 PUT, in constant memory; or several SOURCEs
+ * (files, standard input, trees with -r) one after another through one handle; or, as
  * "streamput login URL -u NAME", log in and print the token.
  */
 #include "streamput.h"
