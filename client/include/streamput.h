@@ -6,6 +6,11 @@
  * each followed by sp_getinfo() for what it came to (as many times as wanted) ->
  * sp_client_free(). A handle is not thread-safe; use one per thread.
  *
+ * Connections: an upload whose answer lets the connection stay open leaves it on the handle, and
+ * the next sp_put_file() or sp_put_fd() of a regular file to the same scheme, host and port sends
+ * on it (one that the server closed meanwhile is replaced, and the request sent again, without
+ * counting as a failure). sp_client_free() closes it.
+ *
  * Errors: every function that can fail returns SP_OK (0) or a negative sp_error code. The handle
  * keeps the system errno and a human-readable detail of the last failure ("what failed: why"),
  * read with sp_errno() and sp_errmsg().

@@ -46,6 +46,7 @@ void sp_client_free(sp_client *c)
 {
     if (c == NULL)
         return;
+    sp__conn_drop_idle(c);
     free(c->remote_path);
     sp__free_secret(&c->token);
     sp__free_secret(&c->login_user);
@@ -342,22 +343,26 @@ int sp_set_debug(sp_client *c, sp_debug_fn fn, void *userdata)
 
 int sp_set_cacert(sp_client *c, const char *file)
 {
+    sp__conn_drop_idle(c); /* a kept connection was verified against the old trust */
     return set_string(c, &c->cacert, file);
 }
 
 int sp_set_capath(sp_client *c, const char *dir)
 {
+    sp__conn_drop_idle(c);
     return set_string(c, &c->capath, dir);
 }
 
 int sp_set_insecure(sp_client *c, int insecure)
 {
+    sp__conn_drop_idle(c);
     c->insecure = insecure != 0;
     return SP_OK;
 }
 
 int sp_set_pinned_pubkey(sp_client *c, const char *pins)
 {
+    sp__conn_drop_idle(c);
 #ifdef SP_HAVE_TLS
     char shown[200];
     if (pins != NULL && !sp__tls_pin_valid(pins))
@@ -405,7 +410,7 @@ static void append_note(sp_client *c, const char *fmt, ...)
 }
 
 /* Whether the request says Overwrite: false, as AList reads it (WebDAV's "F" too). */
-static int overwrite_off(const sp_client *c)
+int sp__overwrite_off(const sp_client *c)
 {
     const char *v = sp__user_header_value(c, "Overwrite");
     if (v == NULL)
@@ -561,7 +566,7 @@ static int put_body(sp_client *c, int fd, int regular, const char *url, int64_t 
         /* Sending again is PUT's replace for an overwriting upload, but with Overwrite: false
          * the retry would find the file this attempt may have stored and be refused as
          * existing: a failure reported for an upload that worked. */
-        if (unknown && overwrite_off(c)) {
+        if (unknown && sp__overwrite_off(c)) {
             not_retried = "not retried: with Overwrite: false a second upload would be refused "
                           "if this one stored the file";
             break;

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
@@ -314,4 +315,54 @@ void sp__conn_close(sp__conn *cn)
         cn->t->close(cn);
     close(cn->fd);
     cn->fd = -1;
+}
+
+/* The server a connection goes to, as a kept one is matched against a new upload's URL. */
+static void server_key(const sp_url *u, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s://%s:%s", u->tls ? "https" : "http", u->host, u->port);
+}
+
+int sp__conn_park(sp_client *c, const sp_url *u, sp__conn *cn)
+{
+    sp__conn_drop_idle(c);
+    if ((c->idle = malloc(sizeof *c->idle)) == NULL) {
+        sp__conn_close(cn); /* not kept: the next upload connects anew */
+        return SP_ENOMEM;
+    }
+    *c->idle = *cn;
+    c->idle->u = NULL; /* u belongs to this call; the next one sets its own */
+    server_key(u, c->idle_key, sizeof c->idle_key);
+    cn->fd = -1;
+    cn->ctx = NULL;
+    return SP_OK;
+}
+
+int sp__conn_take_idle(sp_client *c, const sp_url *u, sp__conn *cn)
+{
+    char key[sizeof c->idle_key];
+    if (c->idle == NULL)
+        return 0;
+    server_key(u, key, sizeof key);
+    c->idle->u = u; /* a transport may name the server while it looks */
+    /* A server that closed the connection while it lay idle (its keep-alive timeout) has sent
+     * the end of the stream, which sp__conn_idle sees: a new connection then. */
+    if (strcmp(key, c->idle_key) != 0 || !sp__conn_idle(c->idle)) {
+        sp__conn_drop_idle(c);
+        return 0;
+    }
+    *cn = *c->idle;
+    cn->u = u;
+    free(c->idle);
+    c->idle = NULL;
+    return 1;
+}
+
+void sp__conn_drop_idle(sp_client *c)
+{
+    if (c->idle == NULL)
+        return;
+    sp__conn_close(c->idle);
+    free(c->idle);
+    c->idle = NULL;
 }

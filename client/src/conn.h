@@ -153,6 +153,17 @@ int sp__conn_wait(sp__conn *cn, unsigned what, int other_fd, int timeout_ms, uns
  */
 int sp__conn_idle(sp__conn *cn);
 
+/*
+ * Keeping a connection between uploads. sp__conn_park moves an open connection whose last answer
+ * left it fit for another request into c, closing the one kept before; cn is left closed. Then
+ * sp__conn_take_idle moves it back into cn (returning 1) if it goes to u's server (scheme, host,
+ * port) and is still idle (sp__conn_idle), and otherwise closes it (returning 0).
+ * sp__conn_drop_idle closes a kept one; the handle does when freed or when its TLS trust changes.
+ */
+int sp__conn_park(sp_client *c, const sp_url *u, sp__conn *cn);
+int sp__conn_take_idle(sp_client *c, const sp_url *u, sp__conn *cn);
+void sp__conn_drop_idle(sp_client *c);
+
 /* Bytes sent that the peer's TCP has not yet acknowledged; -1 if unknown. */
 int sp__conn_unacked(const sp__conn *cn);
 

@@ -115,6 +115,11 @@ struct sp_client {
     char *resp_body; /* grows up to SP_MAX_RESPONSE_BODY */
     size_t resp_len;
     size_t resp_cap;
+
+    /* The connection the last upload left open, kept for the next one to the same server
+     * (sp__conn_take_idle); NULL when there is none. */
+    struct sp__conn *idle;
+    char idle_key[300]; /* the server it goes to: "http://host:port" */
 };
 
 /* Records a failure on c ("what failed: why") and returns err. sys_errno 0 adds no errno text. */
@@ -130,6 +135,9 @@ void sp__debug(sp_client *c, sp_debug_kind kind, const char *fmt, ...)
  * or holds "/api/fs/" after a prefix (AList served under a site_url path such as /alist).
  */
 int sp__url_is_alist_api(const char *target);
+
+/* Whether the upload asks the server to keep an existing file (Overwrite: false). */
+int sp__overwrite_off(const sp_client *c);
 
 /* Whether pin is curl's "sha256//BASE64[;sha256//BASE64...]" with 32-byte digests (tls.c). */
 int sp__tls_pin_valid(const char *pin);

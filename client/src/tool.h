@@ -51,4 +51,24 @@ int tool_get_password(const char *file, const char *user, int quiet, char *buf, 
 /* Formats a byte count for people: "512 B", "1.5 KiB", "3.2 GiB". */
 void tool_format_bytes(uint64_t n, char *out, size_t outsz);
 
+/*
+ * Batch names (tool_names.c). tool_source_prefix: how many leading bytes of a path the walk of
+ * SOURCE yields to drop to get its name relative to SOURCE's parent, rsync's rule: "a/dir" gives
+ * "dir/x", "a/dir/" (and "." or "..") the contents alone, "x". The walk's paths begin with
+ * SOURCE without its trailing slashes, then '/'.
+ */
+size_t tool_source_prefix(const char *source);
+
+/* "/DIR/REL" into out (cap bytes) with the slashes between them made single; -1 if too long. */
+int tool_remote_name(const char *dir, const char *rel, char *out, size_t cap);
+
+/* 1 if the URL's path ends in '/', so each file's name is appended to it (curl -T's rule). */
+int tool_url_is_dir(const char *url);
+
+/*
+ * The URL with remote (its leading '/' dropped) appended to the path, each segment
+ * percent-encoded, before any query; into out (cap bytes). Returns 0, or -1 if too long.
+ */
+int tool_url_append(const char *url, const char *remote, char *out, size_t cap);
+
 #endif

@@ -1,5 +1,6 @@
 /*
- * streamput: upload FILE to URL with a raw HTTP/1.1 PUT, in constant memory; or, as
+ * streamput: upload FILE to URL with a raw HTTP/1.1 PUT, in constant memory; or several SOURCEs
+ * (files, standard input, trees with -r) one after another through one handle; or, as
  * "streamput login URL -u NAME", log in and print the token.
  */
 #include "streamput.h"
@@ -7,14 +8,17 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <fts.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -122,6 +126,10 @@ typedef struct cli {
     const char *password_file; /* --password-file FILE */
     int otp;                   /* --otp given */
     int login;                 /* "streamput login URL": print the token, upload nothing */
+    int recursive;             /* -r: a directory SOURCE uploads the tree beneath it */
+    int dereference;           /* -L: follow symbolic links met in a walk */
+    int keep_going;            /* --keep-going: a failed file does not stop the batch */
+    const char *remote_dir;    /* --remote-dir DIR, or NULL */
     int done;                  /* --help or --version answered: exit 0 without uploading */
 } cli;
 
@@ -147,7 +155,7 @@ struct tool_opt {
         int (*flag)(sp_client *, int);
         int (*u64)(sp_client *, uint64_t);
     } set;
-    int value;        /* opt_flag: what it passes; opt_size: 1 if zero is refused */
+    int value; /* opt_flag: what it passes; opt_size: 1 if zero is refused; opt_switch: the field */
     const char *hint; /* opt_size: the example given when a value is invalid */
 };
 
@@ -161,6 +169,19 @@ static int opt_remote_path(cli *cl, const tool_opt *o, const char *arg, const ch
 {
     cl->remote_path_set = 1;
     return opt_string(cl, o, arg, shown);
+}
+
+/* An option without an argument that sets one of cli's int fields, at offset o->value, to 1. */
+static int opt_switch(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    *(int *)((char *)cl + o->value) = 1;
+    return 0;
+}
+
+static int opt_remote_dir(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    cl->remote_dir = arg;
+    return 0;
 }
 
 static int opt_token(cli *cl, const tool_opt *o, const char *arg, const char *shown)
@@ -291,18 +312,6 @@ static int opt_retry(cli *cl, const tool_opt *o, const char *arg, const char *sh
     return check(cl->c, sp_set_retry(cl->c, (unsigned)v));
 }
 
-static int opt_verbose(cli *cl, const tool_opt *o, const char *arg, const char *shown)
-{
-    cl->verbose = 1;
-    return 0;
-}
-
-static int opt_silent(cli *cl, const tool_opt *o, const char *arg, const char *shown)
-{
-    cl->silent = 1;
-    return 0;
-}
-
 static int opt_progress(cli *cl, const tool_opt *o, const char *arg, const char *shown)
 {
     cl->progress = o->value;
@@ -326,8 +335,13 @@ static int opt_version(cli *cl, const tool_opt *o, const char *arg, const char *
 /* Every option, in --help's order. Adding an option is adding a row (and its handler if new). */
 static const tool_opt options[] = {
     {REQUEST, "remote-path", 'p', "PATH",
-     "File-Path header (percent-encoded; default: /FILE's name)", .fn = opt_remote_path,
-     .set.str = sp_set_remote_path},
+     "File-Path header for one FILE (percent-encoded; default:\n/FILE's name)",
+     .fn = opt_remote_path, .set.str = sp_set_remote_path},
+    {REQUEST, "remote-dir", 0, "DIR",
+     "upload the SOURCEs under DIR (default: /); with several\n"
+     "SOURCEs, -r or this option, a URL whose path ends in '/'\n"
+     "gets each name appended instead of a File-Path",
+     .fn = opt_remote_dir},
     {REQUEST, "token", 't', "TOKEN", "Authorization header (default: $STREAMPUT_TOKEN)",
      .fn = opt_token, .set.str = sp_set_token},
     {REQUEST, "user", 'u', "NAME",
@@ -356,6 +370,18 @@ static const tool_opt options[] = {
      "ends early or runs past it fails, and nothing is stored",
      .fn = opt_size, .set.u64 = sp_set_size, .hint = ""},
 
+    {TRANSFER, "recursive", 'r', NULL,
+     "upload a directory SOURCE's tree; 'DIR/' uploads what is\n"
+     "inside DIR, 'DIR' DIR itself (rsync's rule)",
+     .fn = opt_switch, .value = offsetof(cli, recursive)},
+    {TRANSFER, "dereference", 'L', NULL,
+     "follow symbolic links in a tree (default: skip them; a\n"
+     "SOURCE named on the command line is always followed)",
+     .fn = opt_switch, .value = offsetof(cli, dereference)},
+    {TRANSFER, "keep-going", 0, NULL,
+     "after a failed file, go on with the others (default: stop);\n"
+     "the exit code is still the first failure's",
+     .fn = opt_switch, .value = offsetof(cli, keep_going)},
     {TRANSFER, "chunk-size", 'c', "SIZE", "bytes per read/send or sendfile call (default: 256K)",
      .fn = opt_chunk_size},
     {TRANSFER, "engine", 'e', "ENGINE",
@@ -415,8 +441,9 @@ static const tool_opt options[] = {
      .fn = opt_string, .set.str = sp_set_pinned_pubkey},
 
     {OUTPUT, "verbose", 'v', NULL, "show request and response headers (token redacted)",
-     .fn = opt_verbose},
-    {OUTPUT, "silent", 's', NULL, "print nothing but errors", .fn = opt_silent},
+     .fn = opt_switch, .value = offsetof(cli, verbose)},
+    {OUTPUT, "silent", 's', NULL, "print nothing but errors", .fn = opt_switch,
+     .value = offsetof(cli, silent)},
     {OUTPUT, "progress", 0, NULL, "show the progress bar even when stderr is not a terminal",
      .fn = opt_progress, .value = 1},
     {OUTPUT, "no-progress", 0, NULL, "never show the progress bar", .fn = opt_progress, .value = 0},
@@ -434,9 +461,13 @@ static const tool_opt options[] = {
 static int opt_help(cli *cl, const tool_opt *o, const char *arg, const char *shown)
 {
     fputs("Usage: streamput [OPTIONS] FILE URL\n"
+          "       streamput [OPTIONS] SOURCE... URL\n"
           "       streamput login [OPTIONS] URL\n"
           "Upload FILE (or - for standard input) to URL with HTTP PUT, streaming it in constant "
           "memory.\n"
+          "Several SOURCEs (files, - once, directories with -r) go one after another, each to\n"
+          "--remote-dir plus its path from the SOURCE's parent (- as 'stdin'); special files\n"
+          "are skipped with a warning, empty directories skipped. A summary ends the run.\n"
           "Made for AList/OpenList's PUT /api/fs/put; works with any endpoint that takes a raw "
           "body.\n"
           "'login' (first) logs in with -u to the site of URL and prints the token, for\n"
@@ -546,11 +577,18 @@ static int parse_options(cli *cl, int argc, char **argv)
  * The defaults that depend on the operands: the token from the environment (unless -u logs in,
  * whose token replaces it), File-Path.
  */
-static int apply_defaults(cli *cl, const char *file, int from_stdin)
+static int default_token(cli *cl)
 {
     const char *env_token = getenv("STREAMPUT_TOKEN");
     if (!cl->token_set && cl->user == NULL && env_token != NULL && *env_token != '\0' &&
         check(cl->c, sp_set_token(cl->c, env_token)) != 0)
+        return TOOL_EXIT_USAGE;
+    return 0;
+}
+
+static int apply_defaults(cli *cl, const char *file, int from_stdin)
+{
+    if (default_token(cl) != 0)
         return TOOL_EXIT_USAGE;
     if (!cl->remote_path_set && !from_stdin) {
         const char *base = strrchr(file, '/');
@@ -646,6 +684,20 @@ static void report(const cli *cl, int err)
     }
 }
 
+/* Sets up what every upload of a run shares: the signal handlers, the progress bar, -v. */
+static void start_run(cli *cl, progress *pg)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    *pg = (progress){0};
+    pg->show = !cl->silent && (cl->progress == 1 || (cl->progress == -1 && isatty(2)));
+    pg->t0 = sp__now_ms();
+    sp_set_progress(cl->c, on_progress, pg);
+    if (cl->verbose && !cl->silent)
+        sp_set_debug(cl->c, on_debug, NULL);
+}
+
 /* Uploads FILE (or standard input for "-") to URL with the progress bar and -v output asked for. */
 static int upload(cli *cl, const char *file, const char *url)
 {
@@ -654,21 +706,237 @@ static int upload(cli *cl, const char *file, const char *url)
     if (rc != 0)
         return rc;
 
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    progress pg = {0};
-    pg.show = !cl->silent && (cl->progress == 1 || (cl->progress == -1 && isatty(2)));
-    pg.t0 = sp__now_ms();
-    sp_set_progress(cl->c, on_progress, &pg);
-    if (cl->verbose && !cl->silent)
-        sp_set_debug(cl->c, on_debug, NULL);
+    progress pg;
+    start_run(cl, &pg);
 
     int err = from_stdin ? sp_put_stream(cl->c, 0, url) : sp_put_file(cl->c, file, url);
     if (pg.show)
         fputc('\n', stderr);
     report(cl, err);
     return tool_exit_code(err);
+}
+
+/* How many failed files the summary names; the rest are counted, so memory stays bounded. */
+#define BATCH_FAILURES_SHOWN 32
+
+/*
+ * Where a run over several files stands. The walk hands it one file at a time (batch_put), so
+ * it never holds a list of paths, only the first failures' lines for the summary.
+ */
+typedef struct batch {
+    cli *cl;
+    const char *url;
+    int url_dir; /* the URL's path ends in '/': each name is appended to it */
+    progress pg;
+    long ok, failed;
+    unsigned long long bytes;
+    int64_t t0;
+    int first_rc; /* the exit code of the first failure, 0 while there is none */
+    int stop;     /* interrupted, or failed without --keep-going: start no more files */
+    char *failures[BATCH_FAILURES_SHOWN];
+} batch;
+
+/* A warning about a file left out; -s silences it. */
+static void batch_warn(const batch *b, const char *name, const char *why)
+{
+    char shown[1024];
+    if (!b->cl->silent)
+        fprintf(stderr, "streamput: skipping %s: %s\n", sp__printable(name, shown, sizeof shown),
+                why);
+}
+
+/* Records a failed file: says why now, keeps the line for the summary, and stops the run unless
+ * --keep-going. */
+static void batch_fail(batch *b, const char *name, int rc, const char *why)
+{
+    char shown[1024], line[2048];
+    snprintf(line, sizeof line, "%s: %s", sp__printable(name, shown, sizeof shown), why);
+    fprintf(stderr, "streamput: %s\n", line);
+    if (b->failed < BATCH_FAILURES_SHOWN)
+        b->failures[b->failed] = strdup(line); /* NULL if out of memory: a line less */
+    b->failed++;
+    if (b->first_rc == 0)
+        b->first_rc = rc;
+    if (!b->cl->keep_going)
+        b->stop = 1;
+}
+
+/* Uploads one file (path "-": standard input) as rel under --remote-dir. */
+static void batch_put(batch *b, const char *path, const char *rel)
+{
+    cli *cl = b->cl;
+    char remote[8192], target[16384];
+    const char *url = b->url;
+    if (interrupted) {
+        b->stop = 1;
+        return;
+    }
+    if (tool_remote_name(cl->remote_dir != NULL ? cl->remote_dir : "/", rel, remote,
+                         sizeof remote) < 0) {
+        batch_fail(b, path, TOOL_EXIT_FILE, "remote name too long");
+        return;
+    }
+    if (b->url_dir) {
+        if (tool_url_append(b->url, remote, target, sizeof target) < 0) {
+            batch_fail(b, remote, TOOL_EXIT_USAGE, "URL too long");
+            return;
+        }
+        url = target;
+    }
+    if (sp_set_remote_path(cl->c, b->url_dir ? NULL : remote) != SP_OK) {
+        batch_fail(b, remote, TOOL_EXIT_INTERNAL, sp_errmsg(cl->c));
+        return;
+    }
+    b->pg.t0 = sp__now_ms();
+    b->pg.last_draw = 0;
+    int err = strcmp(path, "-") == 0 ? sp_put_stream(cl->c, 0, url) : sp_put_file(cl->c, path, url);
+    if (b->pg.show)
+        fputc('\n', stderr);
+    unsigned long long sent = info_u64(cl->c, SP_INFO_BYTES_SENT);
+    b->bytes += sent;
+    if (err == SP_ECANCELED && interrupted) {
+        report(cl, err); /* what the single upload says: the server may have the file */
+        b->failed++;
+        b->first_rc = b->first_rc != 0 ? b->first_rc : tool_exit_code(err);
+        b->stop = 1;
+    } else if (err != SP_OK) {
+        batch_fail(b, remote, tool_exit_code(err), sp_errmsg(cl->c));
+    } else {
+        b->ok++;
+        char shown[1024];
+        if (cl->verbose && !cl->silent)
+            fprintf(stderr, "streamput: uploaded %s, %llu bytes in %.3f s: HTTP %ld\n",
+                    sp__printable(remote, shown, sizeof shown), sent,
+                    (double)(sp__now_ms() - b->pg.t0) / 1000.0,
+                    info_long(cl->c, SP_INFO_HTTP_STATUS));
+    }
+}
+
+/* fts's order within a directory: by name, so that a run is the same every time. */
+static int by_name(const FTSENT **a, const FTSENT **b)
+{
+    return strcmp((*a)->fts_name, (*b)->fts_name);
+}
+
+/*
+ * Walks one SOURCE with fts, which holds one directory's entries at a time, never the tree's,
+ * and uploads each regular file as it comes. A SOURCE named on the command line is followed if
+ * it is a link; links inside a tree only with -L.
+ */
+static void batch_walk(batch *b, const char *source)
+{
+    cli *cl = b->cl;
+    char *roots[] = {(char *)source, NULL};
+    int flags = FTS_NOCHDIR | FTS_COMFOLLOW | (cl->dereference ? FTS_LOGICAL : FTS_PHYSICAL);
+    size_t prefix = tool_source_prefix(source);
+    long seen = 0; /* entries met so far: a directory that adds none is empty */
+    FTS *fts = fts_open(roots, flags, by_name);
+    if (fts == NULL) {
+        batch_fail(b, source, TOOL_EXIT_FILE, strerror(errno));
+        return;
+    }
+    while (!b->stop) {
+        errno = 0;
+        FTSENT *e = fts_read(fts);
+        if (e == NULL) {
+            if (errno != 0)
+                batch_fail(b, source, TOOL_EXIT_FILE, strerror(errno));
+            break;
+        }
+        const char *path = e->fts_path;
+        const char *rel = e->fts_pathlen > prefix ? path + prefix : path;
+        if (e->fts_info != FTS_DP)
+            seen++;
+        switch (e->fts_info) {
+        case FTS_F:
+            batch_put(b, path, rel);
+            break;
+        case FTS_D:
+            if (!cl->recursive) {
+                batch_fail(b, path, TOOL_EXIT_FILE, "a directory (-r uploads its tree)");
+                fts_set(fts, e, FTS_SKIP);
+            }
+            e->fts_number = seen;
+            break;
+        case FTS_DP:
+            if (cl->recursive && (long)e->fts_number == seen && cl->verbose && !cl->silent)
+                batch_warn(b, path,
+                           "an empty directory (AList makes directories as files "
+                           "arrive)");
+            break;
+        case FTS_SL:
+            batch_warn(b, path, "a symbolic link (-L follows links)");
+            break;
+        case FTS_SLNONE:
+            if (cl->dereference)
+                batch_fail(b, path, TOOL_EXIT_FILE, "a symbolic link to nothing");
+            else
+                batch_warn(b, path, "a symbolic link (-L follows links)");
+            break;
+        case FTS_DC:
+            batch_warn(b, path, "a link back to a directory above it");
+            break;
+        case FTS_DEFAULT:
+            batch_warn(b, path, "not a regular file (a fifo, socket or device)");
+            break;
+        case FTS_DNR:
+        case FTS_ERR:
+        case FTS_NS:
+            batch_fail(b, path, TOOL_EXIT_FILE, strerror(e->fts_errno));
+            break;
+        default:
+            break;
+        }
+    }
+    fts_close(fts);
+}
+
+/* The end of a run over several files: counts, bytes, time and rate, then each failure. */
+static void batch_summary(const batch *b)
+{
+    double secs = (double)(sp__now_ms() - b->t0) / 1000.0;
+    char human[32];
+    tool_format_bytes(b->bytes, human, sizeof human);
+    fprintf(stderr,
+            "streamput: %ld file%s uploaded, %ld failed, %llu bytes (%s) in %.3f s, %.1f MiB/s\n",
+            b->ok, b->ok == 1 ? "" : "s", b->failed, b->bytes, human, secs,
+            secs > 0 ? (double)b->bytes / 1048576.0 / secs : 0);
+    for (long i = 0; i < b->failed && i < BATCH_FAILURES_SHOWN; i++)
+        if (b->failures[i] != NULL)
+            fprintf(stderr, "streamput: failed: %s\n", b->failures[i]);
+    if (b->failed > BATCH_FAILURES_SHOWN)
+        fprintf(stderr, "streamput: and %ld more failed\n", b->failed - BATCH_FAILURES_SHOWN);
+}
+
+/*
+ * Uploads the n SOURCEs to url one after another through the one handle, so that its settings
+ * (and a login's token) serve every file. Returns 0, or the first failure's exit code.
+ */
+static int upload_many(cli *cl, int n, char **sources, const char *url)
+{
+    int stdin_seen = 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(sources[i], "-") == 0 && stdin_seen++)
+            return usage_error("standard input ('-') can be given once");
+    if (cl->remote_path_set)
+        return usage_error("-p names one file: use --remote-dir with several SOURCEs or -r");
+    if (default_token(cl) != 0)
+        return TOOL_EXIT_USAGE;
+    batch b = {.cl = cl, .url = url, .url_dir = tool_url_is_dir(url), .t0 = sp__now_ms()};
+    start_run(cl, &b.pg);
+    for (int i = 0; i < n && !b.stop; i++) {
+        if (strcmp(sources[i], "-") == 0)
+            batch_put(&b, "-", "stdin");
+        else
+            batch_walk(&b, sources[i]);
+    }
+    if (interrupted && b.first_rc == 0)
+        b.first_rc = TOOL_EXIT_CANCEL; /* between two files */
+    if (b.ok + b.failed > 1 || (interrupted && !cl->silent))
+        batch_summary(&b);
+    for (long i = 0; i < b.failed && i < BATCH_FAILURES_SHOWN; i++)
+        free(b.failures[i]);
+    return b.first_rc;
 }
 
 /* Logs in and prints the token on stdout; the token is never printed anywhere else. */
@@ -712,6 +980,21 @@ static int set_login(cli *cl)
     return rc;
 }
 
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Whether one of the n operands before the last is a URL, as in "FILE URL extra". */
+static int url_before_last(int n, char **operands)
+{
+    for (int i = 0; i < n; i++)
+        if (strstr(operands[i], "://") != NULL)
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     cli cl = {.progress = -1};
@@ -731,15 +1014,25 @@ int main(int argc, char **argv)
     }
     if ((rc = parse_options(&cl, argc, argv)) != 0 || cl.done)
         goto out;
-    int want = cl.login ? 1 : 2;
-    if (argc - optind != want)
-        rc = usage_error("%s", argc - optind > want ? "too many arguments"
-                               : cl.login           ? "expected URL"
-                                                    : "expected FILE and URL");
+    int want = cl.login ? 1 : 2, got = argc - optind;
+    /* One FILE and no batch option is the original form, its output unchanged. */
+    int many = !cl.login && (got > 2 || cl.recursive || cl.remote_dir != NULL);
+    if (cl.login ? got != want : got < want)
+        rc = usage_error("%s", got > want ? "too many arguments"
+                               : cl.login ? "expected URL"
+                                          : "expected FILE and URL");
+    else if (!many && cl.remote_path_set && is_dir(argv[optind]))
+        rc = usage_error("-p names one file: a directory goes with -r and --remote-dir");
+    else if (many && strstr(argv[argc - 1], "://") == NULL)
+        rc = usage_error("%s", url_before_last(argc - optind - 1, argv + optind)
+                                   ? "too many arguments: the URL goes last"
+                                   : "expected SOURCE... and URL");
     else if ((rc = set_login(&cl)) != 0)
         goto out;
     else if (cl.login)
         rc = login(&cl, argv[optind]);
+    else if (many)
+        rc = upload_many(&cl, got - 1, argv + optind, argv[argc - 1]);
     else
         rc = upload(&cl, argv[optind], argv[optind + 1]);
 out:

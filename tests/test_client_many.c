@@ -1,0 +1,484 @@
+/*
+ * streamput with several SOURCEs against streamput-mock: byte-exact trees (nested folders, an
+ * empty one, names with spaces, '%', '+' and UTF-8, empty files) compared file by file with
+ * sha256, rsync's trailing-slash rule, several single files, '-' among files, links skipped or
+ * followed with -L, a fifo skipped with a warning, --keep-going against a stop at the first
+ * failure and the first failure's exit code, Ctrl-C in a batch, the URL-append form against a
+ * scripted plain PUT server, and the naming functions themselves.
+ */
+#include "th.h"
+#include "tool.h"
+
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The exit codes of client/src/tool.h, stated here as the promise --help makes. */
+#define EXIT_USAGE  2
+#define EXIT_FILE   3
+#define EXIT_API    7
+#define EXIT_CANCEL 10
+
+static th_env env;
+static th_mock mock;
+static char url[192];
+
+static void start_mock(const char *opt, const char *val)
+{
+    th_env_up(&env, &mock, opt, val);
+    snprintf(url, sizeof url, "%s/api/fs/put", mock.url);
+}
+
+static void stop_mock(void)
+{
+    th_env_down(&env, &mock);
+}
+
+/* Runs streamput --no-progress with the NULL-terminated arguments (SOURCEs and URL last). */
+static int many(th_run *r, ...)
+{
+    char *argv[40];
+    int n = 0;
+    argv[n++] = TH_BIN_DIR "/streamput";
+    argv[n++] = "--no-progress";
+    va_list ap;
+    va_start(ap, r);
+    n = th_argv_va(argv, n, 40, ap);
+    va_end(ap);
+    th_run_argv(r, argv, NULL, 60000);
+    ck_assert_msg(!r->timed_out, "streamput timed out: %s", r->err);
+    return r->status;
+}
+
+/* Creates dir/name (and its parents) with size random bytes. */
+static void make_file(const char *dir, const char *name, uint64_t size, uint32_t seed)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    for (char *s = path + strlen(dir) + 1; (s = strchr(s, '/')) != NULL; s++) {
+        *s = '\0';
+        ck_assert(mkdir(path, 0755) == 0 || errno == EEXIST);
+        *s = '/';
+    }
+    ck_assert_int_eq(th_write_random(path, size, seed), 0);
+}
+
+static void make_dir(const char *dir, const char *name)
+{
+    ck_assert_int_eq(mkdir(th_path(dir, name), 0755), 0);
+}
+
+/* The tree the suite uploads: nested folders, an empty one, awkward names, empty files. */
+static const char *make_tree(void)
+{
+    static char tree[4200];
+    snprintf(tree, sizeof tree, "%s", th_path(env.dir, "tree"));
+    ck_assert_int_eq(mkdir(tree, 0755), 0);
+    make_file(tree, "top.bin", 70000, 1);
+    make_file(tree, "with space.txt", 10, 2);
+    make_file(tree, "100% + more.dat", 333, 3);
+    make_file(tree, "a/b/c/deep.bin", 300000, 4);
+    make_file(tree, "a/empty-file", 0, 5);
+    make_file(tree, "a/b/\xc3\xa9t\xc3\xa9 \xe2\x82\xac.txt", 42, 6);
+    make_file(tree, "a/b/+plus+", 1, 7);
+    make_dir(tree, "a/void");
+    return tree;
+}
+
+/* The walk's state for assert_copied: where the copies should be, and how many were checked. */
+static const char *cmp_root;
+static size_t cmp_skip;
+static int cmp_count;
+
+static int compare_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (type != FTW_F)
+        return 0;
+    char copy[8400], want[65], got[65];
+    snprintf(copy, sizeof copy, "%s/%s", cmp_root, path + cmp_skip);
+    ck_assert_int_eq(th_sha256_file(path, want), 0);
+    ck_assert_msg(th_sha256_file(copy, got) == 0, "missing on the server: %s", copy);
+    ck_assert_msg(strcmp(want, got) == 0, "%s differs from %s", copy, path);
+    cmp_count++;
+    return 0;
+}
+
+/* Asserts every regular file under src has a byte-exact copy under dst (sha256); returns how
+ * many were compared. */
+static int assert_copied(const char *src, const char *dst)
+{
+    cmp_root = dst;
+    cmp_skip = strlen(src) + 1;
+    cmp_count = 0;
+    ck_assert_int_eq(nftw(src, compare_one, 16, FTW_PHYS), 0);
+    return cmp_count;
+}
+
+START_TEST(tree_uploads_byte_exact_under_its_own_name)
+{
+    start_mock(NULL, NULL);
+    const char *tree = make_tree();
+    th_run r;
+    ck_assert_msg(many(&r, "-r", "-v", tree, url, NULL) == 0, "%s", r.err);
+    ck_assert_int_eq(assert_copied(tree, th_path(env.root, "tree")), 7);
+    ck_assert_int_eq(th_count_files(env.root, ""), 7);
+    /* AList makes directories as files arrive: an empty one is left out, and -v says so. */
+    ck_assert(!th_exists(th_path(env.root, "tree/a/void")));
+    ck_assert_msg(strstr(r.err, "tree/a/void: an empty directory") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "7 files uploaded, 0 failed, 370386 bytes") != NULL, "%s", r.err);
+    /* Under -v a line per finished file, its name as uploaded. */
+    ck_assert_msg(strstr(r.err, "uploaded /tree/100% + more.dat, 333 bytes") != NULL, "%s", r.err);
+    /* One connection carried all seven: the mock keeps it open. */
+    int reused = 0;
+    for (const char *p = r.err; (p = strstr(p, "Re-using the connection to")) != NULL; p++)
+        reused++;
+    ck_assert_int_eq(reused, 6);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(trailing_slash_uploads_the_contents_under_remote_dir)
+{
+    start_mock(NULL, NULL);
+    char src[4200];
+    snprintf(src, sizeof src, "%s/", make_tree());
+    th_run r;
+    ck_assert_msg(many(&r, "-r", "--remote-dir", "/dest/x/", src, url, NULL) == 0, "%s", r.err);
+    ck_assert_int_eq(assert_copied(th_path(env.dir, "tree"), th_path(env.root, "dest/x")), 7);
+    ck_assert_int_eq(th_count_files(env.root, ""), 7);
+    ck_assert(!th_exists(th_path(env.root, "dest/x/tree")));
+    stop_mock();
+}
+END_TEST
+
+START_TEST(several_files_and_stdin_go_one_after_another)
+{
+    start_mock(NULL, NULL);
+    make_file(env.dir, "one.bin", 1000, 11);
+    make_file(env.dir, "sub/two.bin", 0, 12);
+    make_file(env.dir, "in.bin", 5000, 13);
+    char one[4200], two[4200];
+    snprintf(one, sizeof one, "%s", th_path(env.dir, "one.bin"));
+    snprintf(two, sizeof two, "%s", th_path(env.dir, "sub/two.bin"));
+    char *argv[] = {
+        TH_BIN_DIR "/streamput", "--no-progress", "--remote-dir", "in", one, "-", two, url, NULL};
+    th_run r;
+    th_run_argv(&r, argv, th_path(env.dir, "in.bin"), 60000);
+    ck_assert_msg(r.status == 0, "%s", r.err);
+    ck_assert_int_eq(th_files_equal(one, th_path(env.root, "in/one.bin")), 1);
+    ck_assert_int_eq(th_files_equal(two, th_path(env.root, "in/two.bin")), 1);
+    ck_assert_int_eq(th_files_equal(th_path(env.dir, "in.bin"), th_path(env.root, "in/stdin")), 1);
+    ck_assert_msg(strstr(r.err, "3 files uploaded, 0 failed, 6000 bytes") != NULL, "%s", r.err);
+    /* Standard input can be read once only, and -p names one file. */
+    ck_assert_int_eq(many(&r, "-", one, "-", url, NULL), EXIT_USAGE);
+    ck_assert_int_eq(many(&r, "-p", "/x", one, two, url, NULL), EXIT_USAGE);
+    ck_assert_int_eq(many(&r, "-r", "-p", "/x", one, url, NULL), EXIT_USAGE);
+    ck_assert_int_eq(many(&r, "-p", "/x", th_path(env.dir, "sub"), url, NULL), EXIT_USAGE);
+    ck_assert_int_eq(many(&r, one, url, "extra", NULL), EXIT_USAGE);
+    ck_assert_msg(strstr(r.err, "the URL goes last") != NULL, "%s", r.err);
+    ck_assert_int_eq(th_count_files(env.root, ""), 3);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(links_are_skipped_unless_dereferenced_and_a_fifo_always)
+{
+    start_mock(NULL, NULL);
+    char tree[4200];
+    snprintf(tree, sizeof tree, "%s", th_path(env.dir, "t"));
+    ck_assert_int_eq(mkdir(tree, 0755), 0);
+    make_file(tree, "real.bin", 2000, 21);
+    ck_assert_int_eq(symlink("real.bin", th_path(tree, "link.bin")), 0);
+    ck_assert_int_eq(mkfifo(th_path(tree, "pipe"), 0600), 0);
+    th_run r;
+    ck_assert_msg(many(&r, "-r", tree, url, NULL) == 0, "%s", r.err);
+    ck_assert(th_exists(th_path(env.root, "t/real.bin")));
+    ck_assert(!th_exists(th_path(env.root, "t/link.bin")));
+    ck_assert(!th_exists(th_path(env.root, "t/pipe")));
+    ck_assert_msg(strstr(r.err, "t/link.bin: a symbolic link") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "t/pipe: not a regular file") != NULL, "%s", r.err);
+
+    ck_assert_msg(many(&r, "-r", "-L", "--remote-dir", "L", tree, url, NULL) == 0, "%s", r.err);
+    ck_assert_int_eq(th_files_equal(th_path(tree, "real.bin"), th_path(env.root, "L/t/link.bin")),
+                     1);
+    ck_assert(!th_exists(th_path(env.root, "L/t/pipe")));
+    ck_assert_msg(strstr(r.err, "t/pipe: not a regular file") != NULL, "%s", r.err);
+    stop_mock();
+}
+END_TEST
+
+/*
+ * A tree whose first file fails in the walk (a link to nothing, under -L: exit 3) and whose
+ * second fails at the server (over --max-body: code 413, exit 7), then two that can go.
+ */
+static const char *failing_tree(void)
+{
+    static char tree[4200];
+    snprintf(tree, sizeof tree, "%s", th_path(env.dir, "f"));
+    ck_assert_int_eq(mkdir(tree, 0755), 0);
+    make_file(tree, "b_big.bin", 8192, 31);
+    make_file(tree, "c_ok.bin", 100, 32);
+    make_file(tree, "d_ok.bin", 200, 33);
+    ck_assert_int_eq(symlink("nowhere", th_path(tree, "a_dangling")), 0);
+    return tree;
+}
+
+START_TEST(keep_going_uploads_the_rest_and_reports_the_failures)
+{
+    start_mock("--max-body", "4K");
+    const char *tree = failing_tree();
+    th_run r;
+    ck_assert_int_eq(many(&r, "-rL", "--keep-going", tree, url, NULL), EXIT_FILE);
+    ck_assert(th_exists(th_path(env.root, "f/c_ok.bin")));
+    ck_assert(th_exists(th_path(env.root, "f/d_ok.bin")));
+    ck_assert(!th_exists(th_path(env.root, "f/b_big.bin")));
+    ck_assert_msg(strstr(r.err, "2 files uploaded, 2 failed") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "failed: ") != NULL && strstr(r.err, "a_dangling: a symbolic link "
+                                                                     "to nothing") != NULL,
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "failed: /f/b_big.bin: ") != NULL, "%s", r.err);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(without_keep_going_the_run_stops_at_the_first_failure)
+{
+    start_mock("--max-body", "4K");
+    const char *tree = failing_tree();
+    th_run r;
+    /* Without -L the link is skipped, so the big file is the first failure: its exit code (the
+     * mock's 413 comes as AList's JSON code). */
+    ck_assert_int_eq(many(&r, "-r", tree, url, NULL), EXIT_API);
+    ck_assert_int_eq(th_count_files(env.root, ""), 0);
+    /* With -L the link fails first and nothing is sent at all. */
+    ck_assert_int_eq(many(&r, "-rL", tree, url, NULL), EXIT_FILE);
+    ck_assert_int_eq(th_count_files(env.root, ""), 0);
+    ck_assert_msg(strstr(r.err, "uploaded") == NULL, "%s", r.err);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(a_directory_without_r_fails_as_a_file_error)
+{
+    start_mock(NULL, NULL);
+    const char *tree = make_tree();
+    make_file(env.dir, "single.bin", 10, 41);
+    th_run r;
+    ck_assert_int_eq(many(&r, "--keep-going", tree, th_path(env.dir, "single.bin"), url, NULL),
+                     EXIT_FILE);
+    ck_assert_msg(strstr(r.err, "a directory (-r uploads its tree)") != NULL, "%s", r.err);
+    ck_assert_int_eq(th_count_files(env.root, ""), 1);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(ctrl_c_stops_the_batch_at_once)
+{
+    start_mock(NULL, NULL);
+    make_file(env.dir, "slow1.bin", 4 * 1024 * 1024, 51);
+    make_file(env.dir, "slow2.bin", 1000, 52);
+    char one[4200], two[4200];
+    snprintf(one, sizeof one, "%s", th_path(env.dir, "slow1.bin"));
+    snprintf(two, sizeof two, "%s", th_path(env.dir, "slow2.bin"));
+    th_proc p;
+    ck_assert_int_eq(
+        th_proc_client(&p, 0, "--no-progress", "--limit-rate", "256K", one, two, url, NULL), 0);
+    ck_assert(th_wait_temps(env.root, 1, 10000) == 1);
+    kill(p.pid, SIGINT);
+    th_run r;
+    ck_assert_int_eq(th_proc_wait(&p, &r, 10000), EXIT_CANCEL);
+    ck_assert_msg(strstr(r.err, "streamput: interrupted after ") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "0 files uploaded, 1 failed") != NULL, "%s", r.err);
+    th_assert_no_temps(env.root);
+    ck_assert_int_eq(th_count_files(env.root, ""), 0);
+    stop_mock();
+}
+END_TEST
+
+/* How a scripted plain PUT server treats a connection. */
+typedef struct plain_mode {
+    int keep;       /* answer with the connection kept open, else Connection: close */
+    int drop_after; /* on the first connection: after this many answers, read the next request's
+                     * head and close without an answer; 0 never */
+} plain_mode;
+
+/*
+ * A plain PUT server: on each connection it serves requests until the stream ends, reporting
+ * "CONN: REQUEST-LINE|file-path" (or "|none" without a File-Path) for each and reading its
+ * body, answering 200; a dropped request is reported "CONN: dropped".
+ */
+static void plain_put(int fd, int nth, void *arg)
+{
+    const plain_mode *mode = arg;
+    for (int served = 0;; served++) {
+        char head[8192];
+        size_t len = 0;
+        char *end = NULL;
+        while (end == NULL && len < sizeof head - 1) {
+            ssize_t n = recv(fd, head + len, sizeof head - 1 - len, 0);
+            if (n <= 0)
+                return;
+            len += (size_t)n;
+            head[len] = '\0';
+            end = strstr(head, "\r\n\r\n");
+        }
+        if (end == NULL)
+            return;
+        if (nth == 0 && mode->drop_after != 0 && served == mode->drop_after) {
+            th_script_report("%d: dropped\n", nth);
+            return;
+        }
+        const char *cl = strcasestr(head, "\r\nContent-Length:");
+        long want = cl != NULL ? strtol(cl + 17, NULL, 10) : 0;
+        th_script_report("%d: %.*s|%s\n", nth, (int)strcspn(head, "\r"), head,
+                         strcasestr(head, "\r\nFile-Path:") != NULL ? "file-path" : "none");
+        th_read_body(fd, (long)(len - (size_t)(end + 4 - head)), want);
+        th_send_str(fd, mode->keep ? "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+                                   : "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+                                     "Connection: close\r\n\r\n");
+        if (!mode->keep)
+            return;
+    }
+}
+
+/* Runs streamput --remote-dir in over the SOURCE dir d of the current env against a scripted
+ * plain PUT server in mode, at URL path to; returns what the server reported. */
+static const char *run_plain(const plain_mode *mode, int conns, const char *path, th_run *r)
+{
+    static char report[4096];
+    th_script s;
+    ck_assert_int_eq(th_script_start(&s, plain_put, (void *)mode, conns), 0);
+    char to[128];
+    snprintf(to, sizeof to, "http://127.0.0.1:%d%s", s.port, path);
+    int rc = many(r, "-r", "--remote-dir", "in", th_path(env.dir, "d"), to, NULL);
+    th_script_stop(&s, report, sizeof report, 5000);
+    ck_assert_msg(rc == 0, "%s", r->err);
+    return report;
+}
+
+START_TEST(url_ending_in_slash_takes_each_name_percent_encoded)
+{
+    th_env_init(&env);
+    make_file(env.dir, "d/a b%.txt", 10, 61);
+    make_file(env.dir, "d/s\xc3\xbc/+x", 20, 62);
+    /* Connection: close after each answer: the second file needs the second connection. */
+    plain_mode mode = {.keep = 0};
+    th_run r;
+    ck_assert_str_eq(run_plain(&mode, 2, "/up/?k=1", &r),
+                     "0: PUT /up/in/d/a%20b%25.txt?k=1 HTTP/1.1|none\n"
+                     "1: PUT /up/in/d/s%C3%BC/%2Bx?k=1 HTTP/1.1|none\n");
+    th_env_free(&env);
+}
+END_TEST
+
+/* A fresh env whose directory d holds the files 1, 2 and 3 of size1 bytes, 20 and 0. */
+static void three_files(uint64_t size1)
+{
+    th_env_init(&env);
+    make_file(env.dir, "d/1", size1, 71);
+    make_file(env.dir, "d/2", 20, 72);
+    make_file(env.dir, "d/3", 0, 73);
+}
+
+START_TEST(one_kept_connection_carries_every_file)
+{
+    three_files(100000);
+    /* The server takes one connection only: a second connect would be refused. */
+    plain_mode mode = {.keep = 1};
+    th_run r;
+    ck_assert_str_eq(run_plain(&mode, 1, "/put", &r), "0: PUT /put HTTP/1.1|file-path\n"
+                                                      "0: PUT /put HTTP/1.1|file-path\n"
+                                                      "0: PUT /put HTTP/1.1|file-path\n");
+    ck_assert_msg(strstr(r.err, "3 files uploaded, 0 failed") != NULL, "%s", r.err);
+    th_env_free(&env);
+}
+END_TEST
+
+START_TEST(a_kept_connection_the_server_dropped_is_not_a_failure)
+{
+    three_files(10);
+    /* The server reads the second request and closes, as when its keep-alive timeout strikes
+     * just as a request arrives: the same request goes again on a new connection. */
+    plain_mode mode = {.keep = 1, .drop_after = 1};
+    th_run r;
+    ck_assert_str_eq(run_plain(&mode, 2, "/up/", &r), "0: PUT /up/in/d/1 HTTP/1.1|none\n"
+                                                      "0: dropped\n"
+                                                      "1: PUT /up/in/d/2 HTTP/1.1|none\n"
+                                                      "1: PUT /up/in/d/3 HTTP/1.1|none\n");
+    ck_assert_msg(strstr(r.err, "3 files uploaded, 0 failed") != NULL, "%s", r.err);
+    th_env_free(&env);
+}
+END_TEST
+
+START_TEST(naming_follows_rsync_and_encodes_each_segment)
+{
+    ck_assert_uint_eq(tool_source_prefix("dir"), 0);
+    ck_assert_uint_eq(tool_source_prefix("a/b/dir"), 4);
+    ck_assert_uint_eq(tool_source_prefix("a/b/dir/"), 8);
+    ck_assert_uint_eq(tool_source_prefix("a/b/dir//"), 8);
+    ck_assert_uint_eq(tool_source_prefix("."), 2);
+    ck_assert_uint_eq(tool_source_prefix("x/.."), 5);
+    ck_assert_uint_eq(tool_source_prefix("/"), 1);
+    ck_assert_uint_eq(tool_source_prefix("/f.txt"), 1);
+
+    char out[64];
+    ck_assert_int_eq(tool_remote_name("/", "a/b", out, sizeof out), 0);
+    ck_assert_str_eq(out, "/a/b");
+    ck_assert_int_eq(tool_remote_name("//x/y//", "/f", out, sizeof out), 0);
+    ck_assert_str_eq(out, "/x/y/f");
+    ck_assert_int_eq(tool_remote_name("", "f", out, sizeof out), 0);
+    ck_assert_str_eq(out, "/f");
+    ck_assert_int_eq(tool_remote_name("/d",
+                                      "0123456789012345678901234567890123456789012345678901"
+                                      "234567890123",
+                                      out, sizeof out),
+                     -1);
+
+    ck_assert_int_eq(tool_url_is_dir("http://h/up/"), 1);
+    ck_assert_int_eq(tool_url_is_dir("http://h/"), 1);
+    ck_assert_int_eq(tool_url_is_dir("http://h/up/?a=b/"), 1);
+    ck_assert_int_eq(tool_url_is_dir("http://h/api/fs/put"), 0);
+    ck_assert_int_eq(tool_url_is_dir("http://h/up?to=/"), 0);
+    ck_assert_int_eq(tool_url_is_dir("http://h"), 0);
+
+    char u[128];
+    ck_assert_int_eq(tool_url_append("http://h/up/", "/a b/100%+\xc3\xa9", u, sizeof u), 0);
+    ck_assert_str_eq(u, "http://h/up/a%20b/100%25%2B%C3%A9");
+    ck_assert_int_eq(tool_url_append("http://h/?q#f", "/x", u, sizeof u), 0);
+    ck_assert_str_eq(u, "http://h/x?q#f");
+    ck_assert_int_eq(tool_url_append("http://h/", "/0123456789", u, 16), -1);
+}
+END_TEST
+
+int main(void)
+{
+    th_asan_no_quarantine();
+    signal(SIGPIPE, SIG_IGN);
+    Suite *s = suite_create("client_many");
+    TCase *t = tcase_create("many");
+    tcase_set_timeout(t, 30);
+    tcase_add_test(t, naming_follows_rsync_and_encodes_each_segment);
+    tcase_add_test(t, tree_uploads_byte_exact_under_its_own_name);
+    tcase_add_test(t, trailing_slash_uploads_the_contents_under_remote_dir);
+    tcase_add_test(t, several_files_and_stdin_go_one_after_another);
+    tcase_add_test(t, links_are_skipped_unless_dereferenced_and_a_fifo_always);
+    tcase_add_test(t, keep_going_uploads_the_rest_and_reports_the_failures);
+    tcase_add_test(t, without_keep_going_the_run_stops_at_the_first_failure);
+    tcase_add_test(t, a_directory_without_r_fails_as_a_file_error);
+    tcase_add_test(t, ctrl_c_stops_the_batch_at_once);
+    tcase_add_test(t, url_ending_in_slash_takes_each_name_percent_encoded);
+    tcase_add_test(t, one_kept_connection_carries_every_file);
+    tcase_add_test(t, a_kept_connection_the_server_dropped_is_not_a_failure);
+    suite_add_tcase(s, t);
+    return th_run_suite(s);
+}
