@@ -381,6 +381,19 @@ SP_EXTERN int sp_put_fd(sp_client *c, int fd, const char *url);
 SP_EXTERN int sp_put_stream(sp_client *c, int fd, const char *url);
 
 /*
+ * Asks the AList/OpenList server beside the upload URL url (".../api/fs/put" or ".../api/fs/form")
+ * whether it already holds the file at path as the plain remote path remote: POST
+ * .../api/fs/get, with the token (or a login first), over the connection the uploads keep.
+ * *same is 1 when the server has a non-directory of the file's size and, for each digest asked
+ * for with sp_set_hashes() that the server reports too, the same digest (computing it reads the
+ * file); 0 when it differs or the server answers "object not found". Returns SP_OK, or the
+ * failure of the lookup (SP_EAPI with the server's code and message, SP_EURL for another URL).
+ * Like an upload it replaces the record of the last call.
+ */
+SP_EXTERN int sp_remote_matches(sp_client *c, const char *path, const char *remote, const char *url,
+                                int *same);
+
+/*
  * Logs in with the login set by sp_set_login() and keeps the token on the handle for the uploads
  * that follow (read it with SP_INFO_TOKEN). url is an upload URL (".../api/fs/put" or
  * ".../api/fs/form"), the login route itself (".../api/auth/login/hash"), or the site's address

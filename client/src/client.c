@@ -3,6 +3,7 @@
  */
 #include "exchange.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -672,6 +673,103 @@ int sp_login(sp_client *c, const char *url)
         rc = sp__login_run(c, &lu, &cn, SP_SIZE_UNKNOWN, deadline, &c->last);
         sp__conn_close(&cn); /* no upload follows on it */
     }
+    c->last.seconds = (double)(sp__now_ms() - t0) / 1000.0;
+    c->err = rc;
+    return rc;
+}
+
+/*
+ * The server's digests of the object in the fs/get answer's data: hash_info, a map of hash names
+ * to lowercase hex (OpenList pkg/utils/hash.go), or null when the storage keeps none; hashinfo
+ * is the same map as a JSON string. Returns the one named, or NULL.
+ */
+static const char *server_hash(const cJSON *data, cJSON **parsed, const char *name)
+{
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(data, "hash_info");
+    if (!cJSON_IsObject(map)) {
+        const cJSON *text = cJSON_GetObjectItemCaseSensitive(data, "hashinfo");
+        if (*parsed == NULL && cJSON_IsString(text))
+            *parsed = cJSON_Parse(text->valuestring);
+        map = *parsed;
+    }
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(map, name);
+    return cJSON_IsString(h) && *h->valuestring != '\0' ? h->valuestring : NULL;
+}
+
+/*
+ * Whether the fs/get answer in c's response describes the same file as fd of size bytes: a
+ * non-directory of that size and, for each digest both asked for (sp_set_hashes) and reported
+ * by the server, the same digest, computed only then since it reads the whole file.
+ */
+static int same_file(sp_client *c, int fd, uint64_t size, int *same)
+{
+    cJSON *json = sp__resp_json(c), *parsed = NULL;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(json, "data");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(data, "size");
+    int rc = SP_OK;
+    *same = 0;
+    if (!cJSON_IsNumber(n) || !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(data, "is_dir"))) {
+        rc = sp__fail(c, SP_EPROTO, 0, "fs/get: the answer holds no object's size and is_dir");
+        goto out;
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "is_dir")) || n->valuedouble < 0 ||
+        (uint64_t)n->valuedouble != size)
+        goto out;
+    sp_body_info b = {.size = size, .mtime_ms = -1};
+    const char *theirs[3] = {server_hash(data, &parsed, "md5"), server_hash(data, &parsed, "sha1"),
+                             server_hash(data, &parsed, "sha256")};
+    const char *ours[3] = {b.md5, b.sha1, b.sha256};
+    int compare = 0;
+    for (int i = 0; i < 3; i++)
+        compare |= (c->hashes & (1u << i)) != 0 && theirs[i] != NULL;
+    if (compare && (rc = sp__hash_file(c, fd, 0, size, &b)) != SP_OK)
+        goto out;
+    *same = 1;
+    for (int i = 0; i < 3; i++)
+        if ((c->hashes & (1u << i)) != 0 && theirs[i] != NULL &&
+            strcasecmp(theirs[i], ours[i]) != 0)
+            *same = 0;
+out:
+    cJSON_Delete(parsed);
+    cJSON_Delete(json);
+    return rc;
+}
+
+int sp_remote_matches(sp_client *c, const char *path, const char *remote, const char *url,
+                      int *same)
+{
+    int64_t t0 = sp__now_ms();
+    sp_url u, lu;
+    int fd = -1, found = 0, rc;
+    struct stat st;
+    char shown[200];
+
+    begin_call(c);
+    *same = 0;
+    if (path == NULL || remote == NULL) {
+        rc = sp__fail(c, SP_EINVAL, 0, "no file path or remote path given");
+        goto out;
+    }
+    sp__printable(path, shown, sizeof shown);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+        rc = sp__fail(c, SP_EFILE, errno, "open %s", shown);
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = sp__fail(c, SP_EFILE, 0, "%s is not a regular file", shown);
+        goto out;
+    }
+    if ((rc = sp__url_parse(c, url, &u)) != SP_OK ||
+        (c->login_user != NULL && (rc = login_route(c, &u, 0, &lu)) != SP_OK))
+        goto out;
+    int64_t deadline = c->timeout_ms != 0 ? t0 + (int64_t)c->timeout_ms : INT64_MAX;
+    c->last.attempts = 1;
+    rc = sp__fs_get(c, &u, c->login_user != NULL ? &lu : NULL, remote, deadline, &c->last, &found);
+    if (rc == SP_OK && found)
+        rc = same_file(c, fd, (uint64_t)st.st_size, same);
+out:
+    if (fd >= 0)
+        close(fd);
     c->last.seconds = (double)(sp__now_ms() - t0) / 1000.0;
     c->err = rc;
     return rc;

@@ -238,6 +238,21 @@ int sp__build_login(const sp_client *c, const sp_url *u, char *out, size_t outsz
 /* Bytes sp__build_login needs at most for c's login toward u. */
 size_t sp__login_size(const sp_client *c, const sp_url *u);
 
+/* The buffer sp__build_json_post needs for a JSON body of jlen bytes. */
+size_t sp__json_post_size(const sp_client *c, const sp_url *u, size_t jlen);
+
+/* A POST of the JSON text json to the API route u, with the token; -1 if it does not fit. */
+int sp__build_json_post(const sp_client *c, const sp_url *u, const char *json, char *out,
+                        size_t outsz);
+
+/*
+ * POST .../api/fs/get of the plain remote path beside the upload URL u, over the connection the
+ * uploads keep (logging in first toward login if it is not NULL); res records the call. Sets
+ * *found 0 for the server's "object not found", else 1 and leaves the answer in c's response.
+ */
+int sp__fs_get(sp_client *c, const sp_url *u, const sp_url *login, const char *remote,
+               int64_t deadline, sp_result *res, int *found);
+
 /*
  * One attempt: connect, log in first toward login if it is not NULL (login.c), send the request
  * and body from fd, read the response into res, all by deadline (absolute sp__now_ms() time;

@@ -198,6 +198,29 @@ int sp__build_request(const sp_client *c, const sp_url *u, const sp_body_info *b
     return sp__build_head(c, u, "PUT", b, 1, NULL, out, outsz);
 }
 
+/*
+ * A POST of the JSON at json (jlen bytes, which may lie in out past head_cap) to u: the head into
+ * out's first head_cap bytes, the JSON moved behind it. auth sends the token, as every API call
+ * but the login that gets one does. Returns the request's length, or -1 if it does not fit.
+ */
+static int json_post(const sp_client *c, const sp_url *u, int auth, const char *json, size_t jlen,
+                     char *out, size_t head_cap)
+{
+    sp_out h = {out, 0, head_cap, 0};
+    add_start(&h, c, "POST", u);
+    /* gin binds JSON by this type alone (gin binding/binding.go:95-120, binding.Default). */
+    out_add(&h, "Content-Type: application/json\r\n");
+    out_add(&h, "Content-Length: %zu\r\n", jlen);
+    if (auth && sp__auth_token(c) != NULL)
+        add_default(&h, c, "Authorization", sp__auth_token(c));
+    add_user(&h, c, auth ? file_only : upload_only);
+    out_add(&h, "\r\n");
+    if (h.overflow)
+        return -1;
+    memmove(out + h.len, json, jlen);
+    return (int)(h.len + jlen);
+}
+
 size_t sp__head_size(const sp_client *c, const sp_url *u)
 {
     const char *token = sp__auth_token(c);
@@ -243,15 +266,24 @@ int sp__build_login(const sp_client *c, const sp_url *u, char *out, size_t outsz
     char *json = out + outsz - room;
     size_t jlen = strlen(json);
 
-    sp_out h = {out, 0, outsz - room, 0};
-    add_start(&h, c, "POST", u);
-    /* gin binds JSON by this type alone (gin binding/binding.go:95-120, binding.Default). */
-    out_add(&h, "Content-Type: application/json\r\n");
-    out_add(&h, "Content-Length: %zu\r\n", jlen);
-    add_user(&h, c, upload_only);
-    out_add(&h, "\r\n");
-    if (h.overflow)
+    return json_post(c, u, 0, json, jlen, out, outsz - room);
+}
+
+size_t sp__json_post_size(const sp_client *c, const sp_url *u, size_t jlen)
+{
+    const char *token = sp__auth_token(c);
+    size_t n = 1024 + strlen(u->target) + strlen(u->hostport) + jlen;
+    for (size_t i = 0; i < c->nheaders; i++)
+        n += strlen(c->headers[i]) + 2;
+    return n + (token != NULL ? strlen(token) : 0);
+}
+
+int sp__build_json_post(const sp_client *c, const sp_url *u, const char *json, char *out,
+                        size_t outsz)
+{
+    size_t jlen = strlen(json);
+    if (jlen > outsz)
         return -1;
-    memmove(out + h.len, json, jlen);
-    return (int)(h.len + jlen);
+    memcpy(out + outsz - jlen, json, jlen);
+    return json_post(c, u, 1, out + outsz - jlen, jlen, out, outsz - jlen);
 }
