@@ -7,6 +7,7 @@
 #include "sp_common.h"
 #include "tool.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fts.h>
 #include <getopt.h>
@@ -130,6 +131,8 @@ typedef struct cli {
     int dereference;           /* -L: follow symbolic links met in a walk */
     int keep_going;            /* --keep-going: a failed file does not stop the batch */
     const char *remote_dir;    /* --remote-dir DIR, or NULL */
+    int skip_existing;         /* --skip-existing: ask the server first, skip what it has */
+    const char *summary_json;  /* --summary-json FILE ("-": stdout), or NULL */
     int done;                  /* --help or --version answered: exit 0 without uploading */
 } cli;
 
@@ -181,6 +184,14 @@ static int opt_switch(cli *cl, const tool_opt *o, const char *arg, const char *s
 static int opt_remote_dir(cli *cl, const tool_opt *o, const char *arg, const char *shown)
 {
     cl->remote_dir = arg;
+    return 0;
+}
+
+static int opt_summary_json(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    if (*arg == '\0')
+        return usage_error("--summary-json: empty file name");
+    cl->summary_json = arg;
     return 0;
 }
 
@@ -382,6 +393,11 @@ static const tool_opt options[] = {
      "after a failed file, go on with the others (default: stop);\n"
      "the exit code is still the first failure's",
      .fn = opt_switch, .value = offsetof(cli, keep_going)},
+    {TRANSFER, "skip-existing", 0, NULL,
+     "before each file ask the server (/api/fs/get) and skip it\n"
+     "when it has a file of that size (and, with --hash, digest\n"
+     "the server reports); standard input is always uploaded",
+     .fn = opt_switch, .value = offsetof(cli, skip_existing)},
     {TRANSFER, "chunk-size", 'c', "SIZE", "bytes per read/send or sendfile call (default: 256K)",
      .fn = opt_chunk_size},
     {TRANSFER, "engine", 'e', "ENGINE",
@@ -444,6 +460,10 @@ static const tool_opt options[] = {
      .fn = opt_switch, .value = offsetof(cli, verbose)},
     {OUTPUT, "silent", 's', NULL, "print nothing but errors", .fn = opt_switch,
      .value = offsetof(cli, silent)},
+    {OUTPUT, "summary-json", 0, "FILE",
+     "write the run's totals and failed files as JSON to FILE\n"
+     "(- for stdout), whole or not at all, even after a failure",
+     .fn = opt_summary_json},
     {OUTPUT, "progress", 0, NULL, "show the progress bar even when stderr is not a terminal",
      .fn = opt_progress, .value = 1},
     {OUTPUT, "no-progress", 0, NULL, "never show the progress bar", .fn = opt_progress, .value = 0},
@@ -728,12 +748,17 @@ typedef struct batch {
     const char *url;
     int url_dir; /* the URL's path ends in '/': each name is appended to it */
     progress pg;
-    long ok, failed;
+    long ok, skipped, failed;
     unsigned long long bytes;
     int64_t t0;
     int first_rc; /* the exit code of the first failure, 0 while there is none */
     int stop;     /* interrupted, or failed without --keep-going: start no more files */
     char *failures[BATCH_FAILURES_SHOWN];
+    /* --summary-json: the failures are streamed into it as they come, the totals at the end;
+     * a file goes to json_tmp in FILE's directory first, renamed over FILE once whole. */
+    FILE *json;
+    int json_broken; /* an entry could not be made: the file is not written */
+    char json_tmp[4200];
 } batch;
 
 /* A warning about a file left out; -s silences it. */
@@ -745,6 +770,24 @@ static void batch_warn(const batch *b, const char *name, const char *why)
                 why);
 }
 
+/* Adds a failed file to --summary-json's list: one object, never the whole list in memory. */
+static void batch_json_failure(batch *b, const char *name, int rc, const char *why)
+{
+    if (b->json == NULL)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (o != NULL && cJSON_AddStringToObject(o, "path", name) != NULL &&
+        cJSON_AddNumberToObject(o, "exit_code", rc) != NULL &&
+        cJSON_AddStringToObject(o, "reason", why) != NULL)
+        text = cJSON_PrintUnformatted(o);
+    /* Out of memory: a broken list; the write's check at the end fails the file instead. */
+    if (text == NULL || fprintf(b->json, "%s%s", b->failed > 0 ? "," : "", text) < 0)
+        b->json_broken = 1;
+    cJSON_free(text);
+    cJSON_Delete(o);
+}
+
 /* Records a failed file: says why now, keeps the line for the summary, and stops the run unless
  * --keep-going. */
 static void batch_fail(batch *b, const char *name, int rc, const char *why)
@@ -754,11 +797,49 @@ static void batch_fail(batch *b, const char *name, int rc, const char *why)
     fprintf(stderr, "streamput: %s\n", line);
     if (b->failed < BATCH_FAILURES_SHOWN)
         b->failures[b->failed] = strdup(line); /* NULL if out of memory: a line less */
+    batch_json_failure(b, name, rc, why);
     b->failed++;
     if (b->first_rc == 0)
         b->first_rc = rc;
     if (!b->cl->keep_going)
         b->stop = 1;
+}
+
+/* A file Ctrl-C stopped: counted as failed, and no more files start. */
+static void batch_canceled(batch *b, const char *remote, int err)
+{
+    batch_json_failure(b, remote, tool_exit_code(err), sp_errmsg(b->cl->c));
+    b->failed++;
+    b->first_rc = b->first_rc != 0 ? b->first_rc : tool_exit_code(err);
+    b->stop = 1;
+}
+
+/*
+ * --skip-existing: asks the server whether it has remote as path is. Returns 1 when the file is
+ * done with (skipped, or failed to look up), 0 when it is to be uploaded.
+ */
+static int batch_skip(batch *b, const char *path, const char *remote, const char *url)
+{
+    cli *cl = b->cl;
+    int same = 0;
+    int err = sp_remote_matches(cl->c, path, remote, url, &same);
+    char shown[1024], why[1400];
+    if (err == SP_ECANCELED && interrupted) {
+        batch_canceled(b, remote, err);
+        return 1;
+    }
+    if (err != SP_OK) {
+        snprintf(why, sizeof why, "looking it up on the server: %s", sp_errmsg(cl->c));
+        batch_fail(b, remote, tool_exit_code(err), why);
+        return 1;
+    }
+    if (!same)
+        return 0;
+    b->skipped++;
+    if (cl->verbose && !cl->silent)
+        fprintf(stderr, "streamput: skipped %s: the server has it\n",
+                sp__printable(remote, shown, sizeof shown));
+    return 1;
 }
 
 /* Uploads one file (path "-": standard input) as rel under --remote-dir. */
@@ -787,6 +868,9 @@ static void batch_put(batch *b, const char *path, const char *rel)
         batch_fail(b, remote, TOOL_EXIT_INTERNAL, sp_errmsg(cl->c));
         return;
     }
+    /* Standard input cannot be compared without reading it: it always goes. */
+    if (cl->skip_existing && strcmp(path, "-") != 0 && batch_skip(b, path, remote, url))
+        return;
     b->pg.t0 = sp__now_ms();
     b->pg.last_draw = 0;
     int err = strcmp(path, "-") == 0 ? sp_put_stream(cl->c, 0, url) : sp_put_file(cl->c, path, url);
@@ -796,9 +880,7 @@ static void batch_put(batch *b, const char *path, const char *rel)
     b->bytes += sent;
     if (err == SP_ECANCELED && interrupted) {
         report(cl, err); /* what the single upload says: the server may have the file */
-        b->failed++;
-        b->first_rc = b->first_rc != 0 ? b->first_rc : tool_exit_code(err);
-        b->stop = 1;
+        batch_canceled(b, remote, err);
     } else if (err != SP_OK) {
         batch_fail(b, remote, tool_exit_code(err), sp_errmsg(cl->c));
     } else {
@@ -891,16 +973,96 @@ static void batch_walk(batch *b, const char *source)
     fts_close(fts);
 }
 
+/* The run's seconds so far and its rate in MiB/s. */
+static double batch_rate(const batch *b, double *secs)
+{
+    *secs = (double)(sp__now_ms() - b->t0) / 1000.0;
+    return *secs > 0 ? (double)b->bytes / 1048576.0 / *secs : 0;
+}
+
+/*
+ * Opens --summary-json's output: standard output, or a temporary file beside FILE, so that FILE
+ * is only ever replaced whole. Writes the list's beginning. Returns 0 or an exit code.
+ */
+static int batch_json_open(batch *b, const char *file)
+{
+    if (strcmp(file, "-") == 0) {
+        b->json = stdout;
+    } else {
+        int n = snprintf(b->json_tmp, sizeof b->json_tmp, "%s.tmp.XXXXXX", file);
+        int fd = n > 0 && (size_t)n < sizeof b->json_tmp ? mkstemp(b->json_tmp) : -1;
+        if (fd < 0 || (b->json = fdopen(fd, "w")) == NULL) {
+            char shown[1024];
+            fprintf(stderr, "streamput: --summary-json %s: %s\n",
+                    sp__printable(file, shown, sizeof shown),
+                    fd < 0 && n > 0 && (size_t)n >= sizeof b->json_tmp ? "name too long"
+                                                                       : strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(b->json_tmp);
+            }
+            return TOOL_EXIT_FILE;
+        }
+    }
+    if (fputs("{\"failures\":[", b->json) < 0)
+        b->json_broken = 1;
+    return 0;
+}
+
+/*
+ * Ends --summary-json's output with the totals and puts the file in place. Returns rc, or
+ * TOOL_EXIT_FILE if the file could not be written whole (it is then left out, FILE unchanged).
+ */
+static int batch_json_close(batch *b, const char *file, int rc)
+{
+    double secs, mib_s = batch_rate(b, &secs);
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (o != NULL && cJSON_AddNumberToObject(o, "files_uploaded", (double)b->ok) != NULL &&
+        cJSON_AddNumberToObject(o, "files_skipped", (double)b->skipped) != NULL &&
+        cJSON_AddNumberToObject(o, "files_failed", (double)b->failed) != NULL &&
+        cJSON_AddNumberToObject(o, "bytes", (double)b->bytes) != NULL &&
+        cJSON_AddNumberToObject(o, "seconds", secs) != NULL &&
+        cJSON_AddNumberToObject(o, "mib_s", mib_s) != NULL &&
+        cJSON_AddNumberToObject(o, "exit_code", rc) != NULL)
+        text = cJSON_PrintUnformatted(o);
+    /* The totals' members follow the list inside the one object: "],", then text without its
+     * opening brace. */
+    int ok = !b->json_broken && text != NULL && fprintf(b->json, "],%s\n", text + 1) >= 0;
+    cJSON_free(text);
+    cJSON_Delete(o);
+    int saved = errno;
+    if (b->json == stdout) {
+        ok = fflush(stdout) == 0 && ok;
+    } else {
+        ok = fflush(b->json) == 0 && fsync(fileno(b->json)) == 0 && ok;
+        ok = fclose(b->json) == 0 && ok;
+        ok = ok && rename(b->json_tmp, file) == 0;
+        saved = errno;
+        if (!ok)
+            unlink(b->json_tmp);
+    }
+    b->json = NULL;
+    if (ok)
+        return rc;
+    char shown[1024];
+    fprintf(stderr, "streamput: --summary-json %s: %s\n", sp__printable(file, shown, sizeof shown),
+            saved != 0 ? strerror(saved) : "could not be written");
+    return rc != 0 ? rc : TOOL_EXIT_FILE;
+}
+
 /* The end of a run over several files: counts, bytes, time and rate, then each failure. */
 static void batch_summary(const batch *b)
 {
-    double secs = (double)(sp__now_ms() - b->t0) / 1000.0;
+    double secs, mib_s = batch_rate(b, &secs);
     char human[32];
     tool_format_bytes(b->bytes, human, sizeof human);
+    char skipped[48] = "";
+    if (b->cl->skip_existing)
+        snprintf(skipped, sizeof skipped, " %ld skipped,", b->skipped);
     fprintf(stderr,
-            "streamput: %ld file%s uploaded, %ld failed, %llu bytes (%s) in %.3f s, %.1f MiB/s\n",
-            b->ok, b->ok == 1 ? "" : "s", b->failed, b->bytes, human, secs,
-            secs > 0 ? (double)b->bytes / 1048576.0 / secs : 0);
+            "streamput: %ld file%s uploaded,%s %ld failed, %llu bytes (%s) in %.3f s, %.1f MiB/s\n",
+            b->ok, b->ok == 1 ? "" : "s", skipped, b->failed, b->bytes, human, secs, mib_s);
     for (long i = 0; i < b->failed && i < BATCH_FAILURES_SHOWN; i++)
         if (b->failures[i] != NULL)
             fprintf(stderr, "streamput: failed: %s\n", b->failures[i]);
@@ -923,6 +1085,12 @@ static int upload_many(cli *cl, int n, char **sources, const char *url)
     if (default_token(cl) != 0)
         return TOOL_EXIT_USAGE;
     batch b = {.cl = cl, .url = url, .url_dir = tool_url_is_dir(url), .t0 = sp__now_ms()};
+    if (b.url_dir && cl->skip_existing)
+        return usage_error("--skip-existing asks AList's /api/fs/get, which a URL that gets each "
+                           "name appended (a plain PUT server) does not have");
+    int rc = cl->summary_json != NULL ? batch_json_open(&b, cl->summary_json) : 0;
+    if (rc != 0)
+        return rc;
     start_run(cl, &b.pg);
     for (int i = 0; i < n && !b.stop; i++) {
         if (strcmp(sources[i], "-") == 0)
@@ -932,11 +1100,14 @@ static int upload_many(cli *cl, int n, char **sources, const char *url)
     }
     if (interrupted && b.first_rc == 0)
         b.first_rc = TOOL_EXIT_CANCEL; /* between two files */
-    if (b.ok + b.failed > 1 || (interrupted && !cl->silent))
+    if (b.ok + b.skipped + b.failed > 1 || b.skipped > 0 || (interrupted && !cl->silent))
         batch_summary(&b);
     for (long i = 0; i < b.failed && i < BATCH_FAILURES_SHOWN; i++)
         free(b.failures[i]);
-    return b.first_rc;
+    rc = b.first_rc;
+    if (b.json != NULL)
+        rc = batch_json_close(&b, cl->summary_json, rc);
+    return rc;
 }
 
 /* Logs in and prints the token on stdout; the token is never printed anywhere else. */
@@ -1016,7 +1187,8 @@ int main(int argc, char **argv)
         goto out;
     int want = cl.login ? 1 : 2, got = argc - optind;
     /* One FILE and no batch option is the original form, its output unchanged. */
-    int many = !cl.login && (got > 2 || cl.recursive || cl.remote_dir != NULL);
+    int many = !cl.login && (got > 2 || cl.recursive || cl.remote_dir != NULL || cl.skip_existing ||
+                             cl.summary_json != NULL);
     if (cl.login ? got != want : got < want)
         rc = usage_error("%s", got > want ? "too many arguments"
                                : cl.login ? "expected URL"
