@@ -448,6 +448,14 @@ static void begin_call(sp_client *c)
     c->resp_len = 0;
 }
 
+/* Ends the record of a call begun at t0 with its outcome rc, which it returns. */
+static int end_call(sp_client *c, int64_t t0, int rc)
+{
+    c->last.seconds = (double)(sp__now_ms() - t0) / 1000.0;
+    c->err = rc;
+    return rc;
+}
+
 /*
  * The login route for u (sp__url_login), once the login can go at all: a caller's own
  * Authorization header would replace the token the login gets, and a refused one could not be
@@ -651,9 +659,7 @@ static int put(sp_client *c, source_kind kind, const char *path, int fd, const c
 out:
     if (owned >= 0)
         close(owned);
-    c->last.seconds = (double)(sp__now_ms() - t0) / 1000.0;
-    c->err = rc;
-    return rc;
+    return end_call(c, t0, rc);
 }
 
 int sp_login(sp_client *c, const char *url)
@@ -673,9 +679,7 @@ int sp_login(sp_client *c, const char *url)
         rc = sp__login_run(c, &lu, &cn, SP_SIZE_UNKNOWN, deadline, &c->last);
         sp__conn_close(&cn); /* no upload follows on it */
     }
-    c->last.seconds = (double)(sp__now_ms() - t0) / 1000.0;
-    c->err = rc;
-    return rc;
+    return end_call(c, t0, rc);
 }
 
 /*
@@ -770,9 +774,7 @@ int sp_remote_matches(sp_client *c, const char *path, const char *remote, const 
 out:
     if (fd >= 0)
         close(fd);
-    c->last.seconds = (double)(sp__now_ms() - t0) / 1000.0;
-    c->err = rc;
-    return rc;
+    return end_call(c, t0, rc);
 }
 
 int sp_put_file(sp_client *c, const char *path, const char *url)
