@@ -420,6 +420,205 @@ START_TEST(a_kept_connection_the_server_dropped_is_not_a_failure)
 }
 END_TEST
 
+/* Places a file of size random bytes (seed) at name under the mock's root, as if uploaded. */
+static void on_server(const char *name, uint64_t size, uint32_t seed)
+{
+    make_file(env.root, name, size, seed);
+}
+
+/* How many journal entries from entry from on are method path (and, with file, that File-Path);
+ * fails unless every one of them came over connection conn. */
+static int journaled(const cJSON *a, int from, const char *method, const char *path,
+                     const char *file, int conn)
+{
+    int n = 0, i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a)
+    {
+        const cJSON *m = cJSON_GetObjectItem(e, "method"), *p = cJSON_GetObjectItem(e, "path");
+        const cJSON *f = cJSON_GetObjectItem(e, "file_path");
+        if (i++ < from || strcmp(m->valuestring, method) != 0 || strcmp(p->valuestring, path) != 0)
+            continue;
+        if (file != NULL && (!cJSON_IsString(f) || strcmp(f->valuestring, file) != 0))
+            continue;
+        ck_assert_int_eq(th_journal_conn(e), conn);
+        n++;
+    }
+    return n;
+}
+
+START_TEST(skip_existing_skips_a_file_of_the_same_size_after_one_lookup)
+{
+    start_mock(NULL, NULL);
+    make_file(env.dir, "d/same.bin", 1000, 81);
+    make_file(env.dir, "d/resized.bin", 500, 82);
+    make_file(env.dir, "d/new.bin", 300, 83);
+    /* The server's same.bin has other bytes of the same size, which size alone cannot tell. */
+    on_server("d/same.bin", 1000, 91);
+    on_server("d/resized.bin", 400, 92);
+    th_run r;
+    ck_assert_msg(many(&r, "-v", "-r", "--skip-existing", th_path(env.dir, "d"), url, NULL) == 0,
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "2 files uploaded, 1 skipped, 0 failed, 800 bytes") != NULL, "%s",
+                  r.err);
+    ck_assert_msg(strstr(r.err, "streamput: skipped /d/same.bin: the server has it") != NULL, "%s",
+                  r.err);
+    ck_assert_int_eq(
+        th_files_equal(th_path(env.dir, "d/same.bin"), th_path(env.root, "d/same.bin")), 0);
+    ck_assert_int_eq(
+        th_files_equal(th_path(env.dir, "d/resized.bin"), th_path(env.root, "d/resized.bin")), 1);
+    ck_assert_int_eq(th_files_equal(th_path(env.dir, "d/new.bin"), th_path(env.root, "d/new.bin")),
+                     1);
+    /* One lookup per file and a PUT for the two that differ, all over the first connection. */
+    cJSON *a = th_journal(mock.port);
+    int conn = th_journal_conn(cJSON_GetArrayItem(a, 0));
+    ck_assert_int_eq(journaled(a, 0, "POST", "/api/fs/get", NULL, conn), 3);
+    ck_assert_int_eq(journaled(a, 0, "PUT", "/api/fs/put", NULL, conn), 2);
+    ck_assert_int_eq(journaled(a, 0, "PUT", "/api/fs/put", "/d/same.bin", conn), 0);
+    ck_assert_int_eq(journaled(a, 0, "PUT", "/api/fs/put", "/d/resized.bin", conn), 1);
+    int from = cJSON_GetArraySize(a);
+    cJSON_Delete(a);
+
+    /* --hash sha256: the mock, like OpenList's Local storage, reports no digest (hash_info
+     * null), so size alone still decides and nothing is sent again. */
+    ck_assert_msg(many(&r, "-r", "--skip-existing", "--hash", "sha256", th_path(env.dir, "d"), url,
+                       NULL) == 0,
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "0 files uploaded, 3 skipped, 0 failed") != NULL, "%s", r.err);
+    a = th_journal(mock.port);
+    conn = th_journal_conn(cJSON_GetArrayItem(a, from));
+    ck_assert_int_eq(journaled(a, from, "POST", "/api/fs/get", NULL, conn), 3);
+    ck_assert_int_eq(journaled(a, from, "PUT", "/api/fs/put", NULL, conn), 0);
+    cJSON_Delete(a);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(skip_existing_sends_the_token_to_the_lookup_and_never_shows_it)
+{
+    start_mock("--token", "sk-t0ken-77");
+    make_file(env.dir, "d/have.bin", 64, 84);
+    make_file(env.dir, "d/lack.bin", 32, 85);
+    on_server("d/have.bin", 64, 84);
+    th_run r;
+    ck_assert_msg(many(&r, "-v", "-r", "--skip-existing", "-t", "sk-t0ken-77",
+                       th_path(env.dir, "d"), url, NULL) == 0,
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "1 file uploaded, 1 skipped, 0 failed") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "sk-t0ken-77") == NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "> Authorization: <redacted>") != NULL, "%s", r.err);
+    /* The mock names the token's user in its journal: the lookups carried it. */
+    cJSON *a = th_journal(mock.port);
+    const cJSON *e;
+    int found = 0, missing = 0;
+    cJSON_ArrayForEach(e, a)
+    {
+        if (strcmp(cJSON_GetObjectItem(e, "path")->valuestring, "/api/fs/get") != 0)
+            continue;
+        ck_assert_str_eq(cJSON_GetObjectItem(e, "user")->valuestring, "admin");
+        int code = cJSON_GetObjectItem(e, "code")->valueint;
+        found += code == 200;
+        missing += code == 500 && strcmp(cJSON_GetObjectItem(e, "message")->valuestring,
+                                         "failed to get obj: object not found") == 0;
+    }
+    ck_assert_int_eq(found, 1);
+    ck_assert_int_eq(missing, 1);
+    cJSON_Delete(a);
+    /* Without the token the lookup is refused: that file's failure, and nothing is sent. */
+    ck_assert_int_eq(
+        many(&r, "-r", "--skip-existing", "--keep-going", th_path(env.dir, "d"), url, NULL),
+        EXIT_API);
+    ck_assert_msg(strstr(r.err, "/d/have.bin: looking it up on the server: server answered code "
+                                "401") != NULL,
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "0 files uploaded, 0 skipped, 2 failed") != NULL, "%s", r.err);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(skip_existing_with_a_url_that_gets_names_appended_is_a_usage_error)
+{
+    th_env_init(&env);
+    make_file(env.dir, "d/x", 1, 86);
+    th_run r;
+    ck_assert_int_eq(
+        many(&r, "-r", "--skip-existing", th_path(env.dir, "d"), "http://127.0.0.1:9/up/", NULL),
+        EXIT_USAGE);
+    ck_assert_msg(strstr(r.err, "--skip-existing asks AList's /api/fs/get") != NULL, "%s", r.err);
+    th_env_free(&env);
+}
+END_TEST
+
+/* The text of a small file, into a static buffer. */
+static const char *file_text(const char *path)
+{
+    static char text[8192];
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
+/* The summary file's text with the two timing figures set to 0, after checking they are
+ * numbers, and bytes checked to lie in [lo, hi] and set to 0 too (how much of a refused body
+ * went out depends on when the server stopped reading), so that the rest can be compared
+ * exactly. */
+static const char *untimed(const char *path, double lo, double hi)
+{
+    static char out[8192];
+    const char *text = file_text(path);
+    cJSON *o = cJSON_Parse(text);
+    ck_assert_msg(o != NULL, "not JSON: %s", text);
+    ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(o, "seconds")));
+    ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(o, "mib_s")));
+    cJSON_SetNumberValue(cJSON_GetObjectItem(o, "seconds"), 0);
+    cJSON_SetNumberValue(cJSON_GetObjectItem(o, "mib_s"), 0);
+    double bytes = cJSON_GetNumberValue(cJSON_GetObjectItem(o, "bytes"));
+    ck_assert_msg(bytes >= lo && bytes <= hi, "%s", text);
+    cJSON_SetNumberValue(cJSON_GetObjectItem(o, "bytes"), 0);
+    char *p = cJSON_PrintUnformatted(o);
+    snprintf(out, sizeof out, "%s", p);
+    cJSON_free(p);
+    cJSON_Delete(o);
+    ck_assert_msg(text[strlen(text) - 1] == '\n', "%s", text);
+    return out;
+}
+
+START_TEST(summary_json_lists_the_failures_and_is_written_after_a_failed_run)
+{
+    start_mock("--max-body", "4K");
+    const char *tree = failing_tree();
+    char json[4200];
+    snprintf(json, sizeof json, "%s", th_path(env.dir, "summary.json"));
+    th_run r;
+    /* Without -L the link is left out: the big file is the one failure. */
+    ck_assert_int_eq(many(&r, "-r", "--keep-going", "--summary-json", json, tree, url, NULL),
+                     EXIT_API);
+    ck_assert_str_eq(untimed(json, 300, 300 + 8192),
+                     "{\"failures\":[{\"path\":\"/f/b_big.bin\",\"exit_code\":7,\"reason\":"
+                     "\"server answered code 413: http: request body too large\"}],"
+                     "\"files_uploaded\":2,\"files_skipped\":0,\"files_failed\":1,\"bytes\":0,"
+                     "\"seconds\":0,\"mib_s\":0,\"exit_code\":7}");
+    /* A run that stops at its failure still writes the file, replacing the last one whole. */
+    ck_assert_int_eq(many(&r, "-r", "--summary-json", json, tree, url, NULL), EXIT_API);
+    ck_assert_str_eq(untimed(json, 0, 8192),
+                     "{\"failures\":[{\"path\":\"/f/b_big.bin\",\"exit_code\":7,\"reason\":"
+                     "\"server answered code 413: http: request body too large\"}],"
+                     "\"files_uploaded\":0,\"files_skipped\":0,\"files_failed\":1,\"bytes\":0,"
+                     "\"seconds\":0,\"mib_s\":0,\"exit_code\":7}");
+    /* No temporary file is left beside it. */
+    ck_assert_int_eq(th_count_files(env.dir, "summary.json.tmp"), 0);
+    /* A file that cannot be made stops the run before anything is sent. */
+    ck_assert_int_eq(
+        many(&r, "-r", "--summary-json", th_path(env.dir, "no/such/dir.json"), tree, url, NULL),
+        EXIT_FILE);
+    ck_assert_msg(strstr(r.err, "--summary-json ") != NULL, "%s", r.err);
+    stop_mock();
+}
+END_TEST
+
 START_TEST(naming_follows_rsync_and_encodes_each_segment)
 {
     ck_assert_uint_eq(tool_source_prefix("dir"), 0);
@@ -479,6 +678,10 @@ int main(void)
     tcase_add_test(t, url_ending_in_slash_takes_each_name_percent_encoded);
     tcase_add_test(t, one_kept_connection_carries_every_file);
     tcase_add_test(t, a_kept_connection_the_server_dropped_is_not_a_failure);
+    tcase_add_test(t, skip_existing_skips_a_file_of_the_same_size_after_one_lookup);
+    tcase_add_test(t, skip_existing_sends_the_token_to_the_lookup_and_never_shows_it);
+    tcase_add_test(t, skip_existing_with_a_url_that_gets_names_appended_is_a_usage_error);
+    tcase_add_test(t, summary_json_lists_the_failures_and_is_written_after_a_failed_run);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }
