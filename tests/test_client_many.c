@@ -282,6 +282,18 @@ START_TEST(a_directory_without_r_fails_as_a_file_error)
 }
 END_TEST
 
+/* The text of a small file, into a static buffer. */
+static const char *file_text(const char *path)
+{
+    static char text[8192];
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return text;
+}
+
 START_TEST(ctrl_c_stops_the_batch_at_once)
 {
     start_mock(NULL, NULL);
@@ -290,15 +302,27 @@ START_TEST(ctrl_c_stops_the_batch_at_once)
     char one[4200], two[4200];
     snprintf(one, sizeof one, "%s", th_path(env.dir, "slow1.bin"));
     snprintf(two, sizeof two, "%s", th_path(env.dir, "slow2.bin"));
+    char json[4200];
+    snprintf(json, sizeof json, "%s", th_path(env.dir, "summary.json"));
     th_proc p;
-    ck_assert_int_eq(
-        th_proc_client(&p, 0, "--no-progress", "--limit-rate", "256K", one, two, url, NULL), 0);
+    ck_assert_int_eq(th_proc_client(&p, 0, "--no-progress", "--limit-rate", "256K",
+                                    "--summary-json", json, one, two, url, NULL),
+                     0);
     ck_assert(th_wait_temps(env.root, 1, 10000) == 1);
     kill(p.pid, SIGINT);
     th_run r;
     ck_assert_int_eq(th_proc_wait(&p, &r, 10000), EXIT_CANCEL);
     ck_assert_msg(strstr(r.err, "streamput: interrupted after ") != NULL, "%s", r.err);
     ck_assert_msg(strstr(r.err, "0 files uploaded, 1 failed") != NULL, "%s", r.err);
+    /* The summary is written all the same, with the interrupted file and its exit code. */
+    cJSON *o = cJSON_Parse(file_text(json));
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(cJSON_GetObjectItem(o, "exit_code")->valueint, EXIT_CANCEL);
+    ck_assert_int_eq(cJSON_GetObjectItem(o, "files_failed")->valueint, 1);
+    const cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "failures"), 0);
+    ck_assert_str_eq(cJSON_GetObjectItem(f, "path")->valuestring, "/slow1.bin");
+    ck_assert_int_eq(cJSON_GetObjectItem(f, "exit_code")->valueint, EXIT_CANCEL);
+    cJSON_Delete(o);
     th_assert_no_temps(env.root);
     ck_assert_int_eq(th_count_files(env.root, ""), 0);
     stop_mock();
@@ -548,18 +572,6 @@ START_TEST(skip_existing_with_a_url_that_gets_names_appended_is_a_usage_error)
     th_env_free(&env);
 }
 END_TEST
-
-/* The text of a small file, into a static buffer. */
-static const char *file_text(const char *path)
-{
-    static char text[8192];
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    return text;
-}
 
 /* The summary file's text with the two timing figures set to 0, after checking they are
  * numbers, and bytes checked to lie in [lo, hi] and set to 0 too (how much of a refused body
