@@ -186,6 +186,13 @@ typedef void (*sp_debug_fn)(void *userdata, sp_debug_kind kind, const char *text
 /* Allocates a handle with defaults. Returns NULL if out of memory. Free with sp_client_free(). */
 SP_EXTERN sp_client *sp_client_new(void);
 
+/*
+ * Allocates a handle with c's options, login and token (a login's too), for another thread: no
+ * connection, buffer or record of a call is shared, and the callbacks are c's until set anew.
+ * Returns NULL if out of memory. Free with sp_client_free().
+ */
+SP_EXTERN sp_client *sp_client_dup(const sp_client *c);
+
 /* Releases the handle and everything it owns. sp_client_free(NULL) does nothing. */
 SP_EXTERN void sp_client_free(sp_client *c);
 

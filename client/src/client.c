@@ -67,6 +67,57 @@ void sp_client_free(sp_client *c)
     free(c);
 }
 
+/* A strdup() that keeps NULL; *ok turns 0 when out of memory. */
+static char *dup_or_null(const char *s, int *ok)
+{
+    char *d = s != NULL ? strdup(s) : NULL;
+    if (s != NULL && d == NULL)
+        *ok = 0;
+    return d;
+}
+
+sp_client *sp_client_dup(const sp_client *c)
+{
+    sp_client *d = malloc(sizeof *d);
+    if (d == NULL)
+        return NULL;
+    *d = *c;
+    /* What belongs to one handle's calls is not shared: buffers, the kept connection and the
+     * record of the last call start empty, as in a new handle. */
+    d->body_buf = NULL;
+    d->body_buf_chunk = 0;
+    d->resp_body = NULL;
+    d->resp_len = d->resp_cap = 0;
+    d->idle = NULL;
+    d->idle_key[0] = '\0';
+    memset(&d->last, 0, sizeof d->last);
+    d->last.body_size = SP_SIZE_UNKNOWN;
+    d->err = SP_OK;
+    d->sys_errno = 0;
+    d->errmsg[0] = '\0';
+    int ok = 1;
+    d->remote_path = dup_or_null(c->remote_path, &ok);
+    d->token = dup_or_null(c->token, &ok);
+    d->content_type = dup_or_null(c->content_type, &ok);
+    d->cacert = dup_or_null(c->cacert, &ok);
+    d->capath = dup_or_null(c->capath, &ok);
+    d->pinned_pubkey = dup_or_null(c->pinned_pubkey, &ok);
+    d->login_user = dup_or_null(c->login_user, &ok);
+    d->otp = dup_or_null(c->otp, &ok);
+    d->login_token = dup_or_null(c->login_token, &ok);
+    d->headers = NULL;
+    d->nheaders = 0;
+    if (c->nheaders > 0 && (d->headers = calloc(c->nheaders, sizeof *d->headers)) == NULL)
+        ok = 0;
+    for (size_t i = 0; ok && i < c->nheaders; i++, d->nheaders++)
+        d->headers[i] = dup_or_null(c->headers[i], &ok);
+    if (!ok) {
+        sp_client_free(d);
+        return NULL;
+    }
+    return d;
+}
+
 /* Replaces *slot with a copy of value (NULL clears it). */
 static int set_string(sp_client *c, char **slot, const char *value)
 {
