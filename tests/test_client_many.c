@@ -42,13 +42,19 @@ static void stop_mock(void)
     th_env_down(&env, &mock);
 }
 
-/* Runs streamput --no-progress with the NULL-terminated arguments (SOURCEs and URL last). */
+/*
+ * Runs streamput --no-progress --parallel 1 with the NULL-terminated arguments (SOURCEs and URL
+ * last): one file after another, which the tests of order and connections pin down; a later
+ * --parallel among the arguments overrides it.
+ */
 static int many(th_run *r, ...)
 {
     char *argv[40];
     int n = 0;
     argv[n++] = TH_BIN_DIR "/streamput";
     argv[n++] = "--no-progress";
+    argv[n++] = "--parallel";
+    argv[n++] = "1";
     va_list ap;
     va_start(ap, r);
     n = th_argv_va(argv, n, 40, ap);
@@ -305,8 +311,8 @@ START_TEST(ctrl_c_stops_the_batch_at_once)
     char json[4200];
     snprintf(json, sizeof json, "%s", th_path(env.dir, "summary.json"));
     th_proc p;
-    ck_assert_int_eq(th_proc_client(&p, 0, "--no-progress", "--limit-rate", "256K",
-                                    "--summary-json", json, one, two, url, NULL),
+    ck_assert_int_eq(th_proc_client(&p, 0, "--no-progress", "--parallel", "1", "--limit-rate",
+                                    "256K", "--summary-json", json, one, two, url, NULL),
                      0);
     ck_assert(th_wait_temps(env.root, 1, 10000) == 1);
     kill(p.pid, SIGINT);
@@ -631,6 +637,218 @@ START_TEST(summary_json_lists_the_failures_and_is_written_after_a_failed_run)
 }
 END_TEST
 
+/*
+ * Creates dir/p with n small files of different sizes spread over five folders, named so that
+ * the walk meets them in the order of their number, and returns dir/p.
+ */
+static const char *small_tree(int n)
+{
+    static char tree[4200];
+    snprintf(tree, sizeof tree, "%s", th_path(env.dir, "p"));
+    ck_assert_int_eq(mkdir(tree, 0755), 0);
+    for (int i = 0; i < n; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "d%d/f%02d.bin", i / 10, i);
+        make_file(tree, name, (uint64_t)(i * 97 % 1500), 100 + (uint32_t)i);
+    }
+    return tree;
+}
+
+/* How many distinct connections carried the journal's PUTs from entry from on. */
+static int put_conns(const cJSON *a, int from)
+{
+    int seen[256], n = 0;
+    for (int i = from; i < cJSON_GetArraySize(a); i++) {
+        const cJSON *e = cJSON_GetArrayItem(a, i);
+        const cJSON *m = cJSON_GetObjectItem(e, "method");
+        if (!cJSON_IsString(m) || strcmp(m->valuestring, "PUT") != 0)
+            continue;
+        int c = th_journal_conn(e), k = 0;
+        while (k < n && seen[k] != c)
+            k++;
+        if (k == n && n < 256)
+            seen[n++] = c;
+    }
+    return n;
+}
+
+/* Asserts every line of text starts with "streamput: " or a -v mark: no line was written into
+ * the middle of another. */
+static void assert_whole_lines(const char *text)
+{
+    for (const char *l = text; *l != '\0'; l = strchr(l, '\n') + 1) {
+        ck_assert_msg(strncmp(l, "streamput: ", 11) == 0 || strncmp(l, "* ", 2) == 0 ||
+                          strncmp(l, "> ", 2) == 0 || strncmp(l, "< ", 2) == 0,
+                      "a broken line in: %s", text);
+        if (strchr(l, '\n') == NULL)
+            break;
+    }
+}
+
+START_TEST(parallel_lanes_upload_a_tree_byte_exact_and_count_it_right)
+{
+    start_mock(NULL, NULL);
+    const char *tree = small_tree(40);
+    char json[4200];
+    snprintf(json, sizeof json, "%s", th_path(env.dir, "summary.json"));
+    unsigned long long total = 0;
+    for (int i = 0; i < 40; i++)
+        total += (unsigned long long)(i * 97 % 1500);
+    th_run r;
+    ck_assert_msg(many(&r, "-r", "--remote-dir", "one", tree, url, NULL) == 0, "%s", r.err);
+    ck_assert_int_eq(assert_copied(tree, th_path(env.root, "one/p")), 40);
+    ck_assert_msg(many(&r, "-r", "--parallel", "8", "--remote-dir", "eight", "--summary-json", json,
+                       tree, url, NULL) == 0,
+                  "%s", r.err);
+    ck_assert_int_eq(assert_copied(tree, th_path(env.root, "eight/p")), 40);
+    ck_assert_int_eq(th_count_files(env.root, ""), 80);
+    /* The totals of all eight lanes together. */
+    char want[128];
+    snprintf(want, sizeof want, "40 files uploaded, 0 failed, %llu bytes", total);
+    ck_assert_msg(strstr(r.err, want) != NULL, "%s", r.err);
+    snprintf(want, sizeof want,
+             "{\"failures\":[],\"files_uploaded\":40,\"files_skipped\":0,"
+             "\"files_failed\":0,\"bytes\":0,\"seconds\":0,\"mib_s\":0,"
+             "\"exit_code\":0}");
+    ck_assert_str_eq(untimed(json, (double)total, (double)total), want);
+    /* Under -v a line per file, each whole (ten files: all of -v fits the buffer th_run keeps). */
+    ck_assert_msg(many(&r, "-r", "-v", "--parallel", "8", "--remote-dir", "v", th_path(tree, "d0"),
+                       url, NULL) == 0,
+                  "%s", r.err);
+    int lines = 0;
+    for (const char *p = r.err; (p = strstr(p, "streamput: uploaded /v/d0/")) != NULL; p++)
+        lines++;
+    ck_assert_int_eq(lines, 10);
+    assert_whole_lines(r.err);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(each_lane_keeps_one_connection_across_its_files)
+{
+    /* Every answer waits 50 ms, so that the lanes' uploads overlap. */
+    start_mock("--fault", "delay-response=50");
+    const char *tree = small_tree(40);
+    th_run r;
+    ck_assert_msg(many(&r, "-r", th_path(tree, "d0"), url, NULL) == 0, "%s", r.err);
+    cJSON *a = th_journal(mock.port);
+    int from = cJSON_GetArraySize(a);
+    ck_assert_int_eq(put_conns(a, 0), 1); /* --parallel 1: ten files, one connection */
+    cJSON_Delete(a);
+    ck_assert_msg(many(&r, "-r", "--parallel", "4", "--remote-dir", "four", tree, url, NULL) == 0,
+                  "%s", r.err);
+    a = th_journal(mock.port);
+    int conns = put_conns(a, from);
+    ck_assert_msg(conns > 1 && conns <= 4, "%d connections for 40 files", conns);
+    cJSON_Delete(a);
+    ck_assert_int_eq(assert_copied(tree, th_path(env.root, "four/p")), 40);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(parallel_keep_going_uploads_all_but_the_failing_file)
+{
+    start_mock("--max-body", "4K");
+    const char *tree = small_tree(40);
+    make_file(tree, "d2/f25x-big.bin", 8192, 99);
+    th_run r;
+    ck_assert_int_eq(many(&r, "-r", "--parallel", "4", "--keep-going", tree, url, NULL), EXIT_API);
+    ck_assert_int_eq(th_count_files(env.root, ""), 40);
+    ck_assert(!th_exists(th_path(env.root, "p/d2/f25x-big.bin")));
+    ck_assert_msg(strstr(r.err, "40 files uploaded, 1 failed") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "failed: /p/d2/f25x-big.bin: ") != NULL, "%s", r.err);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(parallel_without_keep_going_starts_no_file_after_a_failure)
+{
+    start_mock(NULL, NULL);
+    const char *tree = small_tree(40);
+    /* The walk meets the broken link after f25, and fails it itself: from then on no file may
+     * start, while those already handed to a lane may finish. */
+    ck_assert_int_eq(symlink("nowhere", th_path(tree, "d2/f25x-dangling")), 0);
+    th_run r;
+    ck_assert_int_eq(many(&r, "-rL", "--parallel", "4", tree, url, NULL), EXIT_FILE);
+    int stored = th_count_files(env.root, "");
+    ck_assert_msg(stored <= 26, "%d stored: files after the failure were started", stored);
+    for (int i = 26; i < 40; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "p/d%d/f%02d.bin", i / 10, i);
+        ck_assert_msg(!th_exists(th_path(env.root, name)), "%s was started", name);
+    }
+    ck_assert_msg(strstr(r.err, "f25x-dangling: a symbolic link to nothing") != NULL, "%s", r.err);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(ctrl_c_stops_every_lane_and_stores_nothing)
+{
+    start_mock(NULL, NULL);
+    for (int i = 0; i < 8; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "big/%d.bin", i);
+        make_file(env.dir, name, 4 * 1024 * 1024, 200 + (uint32_t)i);
+    }
+    char json[4200];
+    snprintf(json, sizeof json, "%s", th_path(env.dir, "summary.json"));
+    th_proc p;
+    ck_assert_int_eq(th_proc_client(&p, 0, "--no-progress", "--parallel", "8", "--limit-rate",
+                                    "256K", "--summary-json", json, "-r", th_path(env.dir, "big"),
+                                    url, NULL),
+                     0);
+    /* All eight on the way at once, each in a temp file of the mock. */
+    ck_assert_int_eq(th_wait_temps(env.root, 8, 10000), 8);
+    kill(p.pid, SIGINT);
+    th_run r;
+    ck_assert_int_eq(th_proc_wait(&p, &r, 10000), EXIT_CANCEL);
+    ck_assert_msg(strstr(r.err, "0 files uploaded, 8 failed") != NULL, "%s", r.err);
+    cJSON *o = cJSON_Parse(file_text(json));
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_eq(cJSON_GetObjectItem(o, "exit_code")->valueint, EXIT_CANCEL);
+    ck_assert_int_eq(cJSON_GetObjectItem(o, "files_failed")->valueint, 8);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "failures")), 8);
+    cJSON_Delete(o);
+    th_assert_no_temps(env.root);
+    ck_assert_int_eq(th_count_files(env.root, ""), 0);
+    stop_mock();
+}
+END_TEST
+
+START_TEST(parallel_lanes_share_one_login)
+{
+    start_mock("--user", "alice:s3cret");
+    const char *tree = small_tree(10);
+    char pw[4200];
+    snprintf(pw, sizeof pw, "%s", th_path(env.dir, "pw"));
+    FILE *f = fopen(pw, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("s3cret\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(chmod(pw, 0600), 0);
+    th_run r;
+    ck_assert_msg(many(&r, "-r", "--parallel", "4", "-u", "alice", "--password-file", pw, tree, url,
+                       NULL) == 0,
+                  "%s", r.err);
+    ck_assert_int_eq(assert_copied(tree, th_path(env.root, "p")), 10);
+    /* One login before the lanes start; each lane sends its token. */
+    cJSON *a = th_journal(mock.port);
+    int logins = 0, puts = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a)
+    {
+        const char *m = cJSON_GetObjectItem(e, "method")->valuestring;
+        const char *p = cJSON_GetObjectItem(e, "path")->valuestring;
+        logins += strcmp(m, "POST") == 0 && strstr(p, "/api/auth/login") != NULL;
+        puts += strcmp(m, "PUT") == 0;
+    }
+    cJSON_Delete(a);
+    ck_assert_int_eq(logins, 1);
+    ck_assert_int_eq(puts, 10);
+    stop_mock();
+}
+END_TEST
+
 START_TEST(naming_follows_rsync_and_encodes_each_segment)
 {
     ck_assert_uint_eq(tool_source_prefix("dir"), 0);
@@ -694,6 +912,12 @@ int main(void)
     tcase_add_test(t, skip_existing_sends_the_token_to_the_lookup_and_never_shows_it);
     tcase_add_test(t, skip_existing_with_a_url_that_gets_names_appended_is_a_usage_error);
     tcase_add_test(t, summary_json_lists_the_failures_and_is_written_after_a_failed_run);
+    tcase_add_test(t, parallel_lanes_upload_a_tree_byte_exact_and_count_it_right);
+    tcase_add_test(t, each_lane_keeps_one_connection_across_its_files);
+    tcase_add_test(t, parallel_keep_going_uploads_all_but_the_failing_file);
+    tcase_add_test(t, parallel_without_keep_going_starts_no_file_after_a_failure);
+    tcase_add_test(t, ctrl_c_stops_every_lane_and_stores_nothing);
+    tcase_add_test(t, parallel_lanes_share_one_login);
     suite_add_tcase(s, t);
     return th_run_suite(s);
 }

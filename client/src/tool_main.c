@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fts.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -133,6 +134,8 @@ typedef struct cli {
     const char *remote_dir;    /* --remote-dir DIR, or NULL */
     int skip_existing;         /* --skip-existing: ask the server first, skip what it has */
     const char *summary_json;  /* --summary-json FILE ("-": stdout), or NULL */
+    unsigned parallel;         /* --parallel N: files uploading at once in a batch */
+    unsigned chunks;           /* --parallel-chunks N, as given to the library */
     int done;                  /* --help or --version answered: exit 0 without uploading */
 } cli;
 
@@ -312,7 +315,20 @@ static int opt_parallel(cli *cl, const tool_opt *o, const char *arg, const char 
     uint64_t v;
     if (sp__parse_uint(arg, 8, &v) < 0 || v == 0)
         return usage_error("invalid --parallel-chunks '%s' (1 to 8)", shown);
+    cl->chunks = (unsigned)v;
     return check(cl->c, sp_set_parallel_chunks(cl->c, (unsigned)v));
+}
+
+/* The most files a batch uploads at once: a thread and a connection each. */
+#define PARALLEL_MAX 64
+
+static int opt_parallel_files(cli *cl, const tool_opt *o, const char *arg, const char *shown)
+{
+    uint64_t v;
+    if (sp__parse_uint(arg, PARALLEL_MAX, &v) < 0 || v == 0)
+        return usage_error("invalid --parallel '%s' (1 to %d)", shown, PARALLEL_MAX);
+    cl->parallel = (unsigned)v;
+    return 0;
 }
 
 static int opt_retry(cli *cl, const tool_opt *o, const char *arg, const char *shown)
@@ -398,6 +414,11 @@ static const tool_opt options[] = {
      "when it has a file of that size (and, with --hash, digest\n"
      "the server reports); standard input is always uploaded",
      .fn = opt_switch, .value = offsetof(cli, skip_existing)},
+    {TRANSFER, "parallel", 0, "N",
+     "files of a batch uploading at once, each lane with its own\n"
+     "kept connection (1-64, default 4); a lane's multipart upload\n"
+     "gets at most 64/N chunk lanes, so threads stay near 64",
+     .fn = opt_parallel_files},
     {TRANSFER, "chunk-size", 'c', "SIZE", "bytes per read/send or sendfile call (default: 256K)",
      .fn = opt_chunk_size},
     {TRANSFER, "engine", 'e', "ENGINE",
@@ -639,9 +660,8 @@ static unsigned long long info_u64(const sp_client *c, sp_info what)
 }
 
 /* Says how the upload ended: what was sent and answered, or why it failed. */
-static void report(const cli *cl, int err)
+static void report(const cli *cl, const sp_client *c, int err)
 {
-    const sp_client *c = cl->c;
     int talk = cl->verbose && !cl->silent;
     unsigned long long sent = info_u64(c, SP_INFO_BYTES_SENT);
     const char *upload_id = "";
@@ -732,45 +752,140 @@ static int upload(cli *cl, const char *file, const char *url)
     int err = from_stdin ? sp_put_stream(cl->c, 0, url) : sp_put_file(cl->c, file, url);
     if (pg.show)
         fputc('\n', stderr);
-    report(cl, err);
+    report(cl, cl->c, err);
     return tool_exit_code(err);
 }
 
 /* How many failed files the summary names; the rest are counted, so memory stays bounded. */
 #define BATCH_FAILURES_SHOWN 32
 
+struct batch;
+
 /*
- * Where a run over several files stands. The walk hands it one file at a time (batch_put), so
- * it never holds a list of paths, only the first failures' lines for the summary.
+ * One lane of a batch: a handle of its own (the configured one with --parallel 1, else a copy),
+ * whose kept connection carries the lane's files one after another.
+ */
+typedef struct lane {
+    struct batch *b;
+    sp_client *c;
+    progress pg;           /* --parallel 1: the file's own progress bar */
+    _Atomic uint64_t sent; /* bytes of the file on the way, for the aggregate line */
+    pthread_t th;
+    int started;
+} lane;
+
+/* A file the walk found, waiting for a lane: path and rel in one allocation. */
+typedef struct job {
+    char *path;
+    char *rel;
+} job;
+
+/*
+ * Where a run over several files stands. The walk hands it one file at a time, so it never holds
+ * a list of paths: with one lane the walk uploads each itself (batch_put); with more it puts
+ * each into a queue of 2N entries that the lanes take from, waiting while it is full. One mutex
+ * guards the counts, the queue, --summary-json and every line written to stderr.
  */
 typedef struct batch {
     cli *cl;
     const char *url;
     int url_dir; /* the URL's path ends in '/': each name is appended to it */
-    progress pg;
     long ok, skipped, failed;
     unsigned long long bytes;
     int64_t t0;
-    int first_rc; /* the exit code of the first failure, 0 while there is none */
-    int stop;     /* interrupted, or failed without --keep-going: start no more files */
+    int first_rc;    /* the exit code of the first failure, 0 while there is none */
+    atomic_int stop; /* interrupted, or failed without --keep-going: start no more files */
     char *failures[BATCH_FAILURES_SHOWN];
     /* --summary-json: the failures are streamed into it as they come, the totals at the end;
      * a file goes to json_tmp in FILE's directory first, renamed over FILE once whole. */
     FILE *json;
     int json_broken; /* an entry could not be made: the file is not written */
     char json_tmp[4200];
+
+    pthread_mutex_t mu;
+    lane lanes[PARALLEL_MAX];
+    unsigned nlanes;
+    unsigned threads;            /* lanes running in threads: 0, the walk uploads itself */
+    job queue[2 * PARALLEL_MAX]; /* a ring of qcap entries */
+    unsigned qcap, qhead, qlen;
+    int closed; /* the walk is over: lanes end once the queue is empty */
+    pthread_cond_t not_empty, not_full;
+    long queued;    /* files handed to the lanes so far */
+    int show_total; /* the aggregate progress line (--parallel over 1) */
+    int64_t last_draw;
+    int drawn; /* the aggregate line is on screen, unfinished */
 } batch;
 
-/* A warning about a file left out; -s silences it. */
-static void batch_warn(const batch *b, const char *name, const char *why)
+/*
+ * Takes the batch's mutex to write to stderr or change the counts; an aggregate progress line on
+ * screen is ended first, so that a message never lands in its middle.
+ */
+static void batch_lock(batch *b)
 {
-    char shown[1024];
-    if (!b->cl->silent)
-        fprintf(stderr, "streamput: skipping %s: %s\n", sp__printable(name, shown, sizeof shown),
-                why);
+    pthread_mutex_lock(&b->mu);
+    if (b->drawn) {
+        fputc('\n', stderr);
+        b->drawn = 0;
+    }
 }
 
-/* Adds a failed file to --summary-json's list: one object, never the whole list in memory. */
+static void batch_unlock(batch *b)
+{
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* Draws --parallel's one line, files done of those found so far, bytes and rate, at most five
+ * times a second; the caller holds the mutex. */
+static void batch_draw(batch *b, int force)
+{
+    int64_t now = sp__now_ms();
+    if (!b->show_total || (!force && now - b->last_draw < 200))
+        return;
+    b->last_draw = now;
+    uint64_t bytes = b->bytes;
+    for (unsigned i = 0; i < b->nlanes; i++)
+        bytes += atomic_load(&b->lanes[i].sent);
+    double secs = (double)(now - b->t0) / 1000.0;
+    char done[32], speed[32];
+    tool_format_bytes(bytes, done, sizeof done);
+    tool_format_bytes(secs > 0 ? (uint64_t)((double)bytes / secs) : 0, speed, sizeof speed);
+    fprintf(stderr, "\r%ld/%ld files  %s  %s/s   ", b->ok + b->skipped + b->failed, b->queued, done,
+            speed);
+    fflush(stderr);
+    b->drawn = 1;
+}
+
+/* A lane's progress callback: cancels on SIGINT/SIGTERM, else feeds the aggregate line. It runs
+ * in the lane's thread and in its multipart upload's threads. */
+static int on_lane_progress(void *ud, uint64_t sent, uint64_t total)
+{
+    lane *l = ud;
+    (void)total;
+    if (interrupted)
+        return 1;
+    atomic_store(&l->sent, sent);
+    batch *b = l->b;
+    if (b->show_total) {
+        pthread_mutex_lock(&b->mu);
+        batch_draw(b, 0);
+        pthread_mutex_unlock(&b->mu);
+    }
+    return 0;
+}
+
+/* A warning about a file left out; -s silences it. */
+static void batch_warn(batch *b, const char *name, const char *why)
+{
+    char shown[1024];
+    if (b->cl->silent)
+        return;
+    batch_lock(b);
+    fprintf(stderr, "streamput: skipping %s: %s\n", sp__printable(name, shown, sizeof shown), why);
+    batch_unlock(b);
+}
+
+/* Adds a failed file to --summary-json's list: one object, never the whole list in memory. The
+ * caller holds the mutex. */
 static void batch_json_failure(batch *b, const char *name, int rc, const char *why)
 {
     if (b->json == NULL)
@@ -788,12 +903,22 @@ static void batch_json_failure(batch *b, const char *name, int rc, const char *w
     cJSON_Delete(o);
 }
 
+/* Wakes whoever waits on the queue, once no more files are to start; the caller holds the
+ * mutex, so that no waiter can miss it. */
+static void batch_stop(batch *b)
+{
+    atomic_store(&b->stop, 1);
+    pthread_cond_broadcast(&b->not_empty);
+    pthread_cond_broadcast(&b->not_full);
+}
+
 /* Records a failed file: says why now, keeps the line for the summary, and stops the run unless
- * --keep-going. */
+ * --keep-going. The first failure in time gives the exit code. */
 static void batch_fail(batch *b, const char *name, int rc, const char *why)
 {
     char shown[1024], line[2048];
     snprintf(line, sizeof line, "%s: %s", sp__printable(name, shown, sizeof shown), why);
+    batch_lock(b);
     fprintf(stderr, "streamput: %s\n", line);
     if (b->failed < BATCH_FAILURES_SHOWN)
         b->failures[b->failed] = strdup(line); /* NULL if out of memory: a line less */
@@ -802,54 +927,64 @@ static void batch_fail(batch *b, const char *name, int rc, const char *why)
     if (b->first_rc == 0)
         b->first_rc = rc;
     if (!b->cl->keep_going)
-        b->stop = 1;
+        batch_stop(b);
+    batch_unlock(b);
 }
 
-/* A file Ctrl-C stopped: counted as failed, and no more files start. */
-static void batch_canceled(batch *b, const char *remote, int err)
+/* A file Ctrl-C stopped: counted as failed, and no more files start. The caller holds the
+ * mutex. */
+static void batch_canceled(batch *b, const sp_client *c, const char *remote, int err)
 {
-    batch_json_failure(b, remote, tool_exit_code(err), sp_errmsg(b->cl->c));
+    batch_json_failure(b, remote, tool_exit_code(err), sp_errmsg(c));
     b->failed++;
     b->first_rc = b->first_rc != 0 ? b->first_rc : tool_exit_code(err);
-    b->stop = 1;
+    batch_stop(b);
 }
 
 /*
- * --skip-existing: asks the server whether it has remote as path is. Returns 1 when the file is
- * done with (skipped, or failed to look up), 0 when it is to be uploaded.
+ * --skip-existing: asks the server, over lane l's connection, whether it has remote as path is.
+ * Returns 1 when the file is done with (skipped, or failed to look up), 0 when it is to be
+ * uploaded.
  */
-static int batch_skip(batch *b, const char *path, const char *remote, const char *url)
+static int batch_skip(batch *b, lane *l, const char *path, const char *remote, const char *url)
 {
     cli *cl = b->cl;
     int same = 0;
-    int err = sp_remote_matches(cl->c, path, remote, url, &same);
+    int err = sp_remote_matches(l->c, path, remote, url, &same);
     char shown[1024], why[1400];
     if (err == SP_ECANCELED && interrupted) {
-        batch_canceled(b, remote, err);
+        batch_lock(b);
+        batch_canceled(b, l->c, remote, err);
+        batch_unlock(b);
         return 1;
     }
     if (err != SP_OK) {
-        snprintf(why, sizeof why, "looking it up on the server: %s", sp_errmsg(cl->c));
+        snprintf(why, sizeof why, "looking it up on the server: %s", sp_errmsg(l->c));
         batch_fail(b, remote, tool_exit_code(err), why);
         return 1;
     }
     if (!same)
         return 0;
+    batch_lock(b);
     b->skipped++;
     if (cl->verbose && !cl->silent)
         fprintf(stderr, "streamput: skipped %s: the server has it\n",
                 sp__printable(remote, shown, sizeof shown));
+    batch_unlock(b);
     return 1;
 }
 
-/* Uploads one file (path "-": standard input) as rel under --remote-dir. */
-static void batch_put(batch *b, const char *path, const char *rel)
+/* Uploads one file (path "-": standard input) as rel under --remote-dir through lane l. */
+static void batch_put(batch *b, lane *l, const char *path, const char *rel)
 {
     cli *cl = b->cl;
+    sp_client *c = l->c;
     char remote[8192], target[16384];
     const char *url = b->url;
     if (interrupted) {
-        b->stop = 1;
+        pthread_mutex_lock(&b->mu);
+        batch_stop(b);
+        pthread_mutex_unlock(&b->mu);
         return;
     }
     if (tool_remote_name(cl->remote_dir != NULL ? cl->remote_dir : "/", rel, remote,
@@ -864,34 +999,99 @@ static void batch_put(batch *b, const char *path, const char *rel)
         }
         url = target;
     }
-    if (sp_set_remote_path(cl->c, b->url_dir ? NULL : remote) != SP_OK) {
-        batch_fail(b, remote, TOOL_EXIT_INTERNAL, sp_errmsg(cl->c));
+    if (sp_set_remote_path(c, b->url_dir ? NULL : remote) != SP_OK) {
+        batch_fail(b, remote, TOOL_EXIT_INTERNAL, sp_errmsg(c));
         return;
     }
     /* Standard input cannot be compared without reading it: it always goes. */
-    if (cl->skip_existing && strcmp(path, "-") != 0 && batch_skip(b, path, remote, url))
+    if (cl->skip_existing && strcmp(path, "-") != 0 && batch_skip(b, l, path, remote, url))
         return;
-    b->pg.t0 = sp__now_ms();
-    b->pg.last_draw = 0;
-    int err = strcmp(path, "-") == 0 ? sp_put_stream(cl->c, 0, url) : sp_put_file(cl->c, path, url);
-    if (b->pg.show)
+    int64_t t0 = sp__now_ms();
+    l->pg.t0 = t0;
+    l->pg.last_draw = 0;
+    int err = strcmp(path, "-") == 0 ? sp_put_stream(c, 0, url) : sp_put_file(c, path, url);
+    if (l->pg.show)
         fputc('\n', stderr);
-    unsigned long long sent = info_u64(cl->c, SP_INFO_BYTES_SENT);
-    b->bytes += sent;
-    if (err == SP_ECANCELED && interrupted) {
-        report(cl, err); /* what the single upload says: the server may have the file */
-        batch_canceled(b, remote, err);
-    } else if (err != SP_OK) {
-        batch_fail(b, remote, tool_exit_code(err), sp_errmsg(cl->c));
+    unsigned long long sent = info_u64(c, SP_INFO_BYTES_SENT);
+    if (err != SP_OK && !(err == SP_ECANCELED && interrupted)) {
+        batch_fail(b, remote, tool_exit_code(err), sp_errmsg(c));
+        batch_lock(b);
     } else {
-        b->ok++;
-        char shown[1024];
-        if (cl->verbose && !cl->silent)
-            fprintf(stderr, "streamput: uploaded %s, %llu bytes in %.3f s: HTTP %ld\n",
-                    sp__printable(remote, shown, sizeof shown), sent,
-                    (double)(sp__now_ms() - b->pg.t0) / 1000.0,
-                    info_long(cl->c, SP_INFO_HTTP_STATUS));
+        batch_lock(b);
+        if (err != SP_OK) {
+            report(cl, c, err); /* what the single upload says: the server may have the file */
+            batch_canceled(b, c, remote, err);
+        } else {
+            b->ok++;
+            char shown[1024];
+            if (cl->verbose && !cl->silent)
+                fprintf(stderr, "streamput: uploaded %s, %llu bytes in %.3f s: HTTP %ld\n",
+                        sp__printable(remote, shown, sizeof shown), sent,
+                        (double)(sp__now_ms() - t0) / 1000.0, info_long(c, SP_INFO_HTTP_STATUS));
+        }
     }
+    b->bytes += sent;
+    atomic_store(&l->sent, 0);
+    batch_draw(b, 1);
+    batch_unlock(b);
+}
+
+/* A lane's thread: files from the queue until it is empty and the walk over, or the run stops. */
+static void *lane_main(void *arg)
+{
+    lane *l = arg;
+    batch *b = l->b;
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        while (b->qlen == 0 && !b->closed && !atomic_load(&b->stop))
+            pthread_cond_wait(&b->not_empty, &b->mu);
+        if (atomic_load(&b->stop) || b->qlen == 0) {
+            pthread_mutex_unlock(&b->mu);
+            break;
+        }
+        job j = b->queue[b->qhead];
+        b->qhead = (b->qhead + 1) % b->qcap;
+        b->qlen--;
+        pthread_cond_signal(&b->not_full);
+        pthread_mutex_unlock(&b->mu);
+        batch_put(b, l, j.path, j.rel);
+        free(j.path);
+    }
+    return NULL;
+}
+
+/*
+ * Hands one file to the lanes, waiting while the queue is full; with no lane thread the walk
+ * uploads it itself. A file the run stopped before is dropped.
+ */
+static void batch_file(batch *b, const char *path, const char *rel)
+{
+    if (b->threads == 0) {
+        batch_put(b, &b->lanes[0], path, rel);
+        return;
+    }
+    size_t plen = strlen(path) + 1, rlen = strlen(rel) + 1;
+    char *mem = malloc(plen + rlen);
+    if (mem == NULL) {
+        batch_fail(b, path, TOOL_EXIT_INTERNAL, "out of memory");
+        return;
+    }
+    memcpy(mem, path, plen);
+    memcpy(mem + plen, rel, rlen);
+    pthread_mutex_lock(&b->mu);
+    while (b->qlen == b->qcap && !atomic_load(&b->stop))
+        pthread_cond_wait(&b->not_full, &b->mu);
+    if (atomic_load(&b->stop) || interrupted) {
+        batch_stop(b);
+        pthread_mutex_unlock(&b->mu);
+        free(mem);
+        return;
+    }
+    b->queue[(b->qhead + b->qlen) % b->qcap] = (job){mem, mem + plen};
+    b->qlen++;
+    b->queued++;
+    pthread_cond_signal(&b->not_empty);
+    pthread_mutex_unlock(&b->mu);
 }
 
 /* fts's order within a directory: by name, so that a run is the same every time. */
@@ -931,7 +1131,7 @@ static void batch_walk(batch *b, const char *source)
             seen++;
         switch (e->fts_info) {
         case FTS_F:
-            batch_put(b, path, rel);
+            batch_file(b, path, rel);
             break;
         case FTS_D:
             if (!cl->recursive) {
@@ -1071,8 +1271,72 @@ static void batch_summary(const batch *b)
 }
 
 /*
- * Uploads the n SOURCEs to url one after another through the one handle, so that its settings
- * (and a login's token) serve every file. Returns 0, or the first failure's exit code.
+ * Starts --parallel's lanes: each a copy of the configured handle (after one login, whose token
+ * the copies share) in a thread of its own. A lane's multipart upload gets at most 64/N chunk
+ * lanes, so that N files with big ones among them stay near 64 threads. Returns 0, or the exit
+ * code with the message printed; if no thread starts, lane 0 serves in the walk's thread.
+ */
+static int lanes_start(batch *b)
+{
+    cli *cl = b->cl;
+    if (cl->user != NULL) {
+        int err = sp_login(cl->c, b->url);
+        if (err != SP_OK) {
+            report(cl, cl->c, err);
+            return tool_exit_code(err);
+        }
+    }
+    unsigned chunks = PARALLEL_MAX / cl->parallel;
+    chunks = chunks < 1 ? 1 : chunks < cl->chunks ? chunks : cl->chunks;
+    b->show_total = !cl->silent && (cl->progress == 1 || (cl->progress == -1 && isatty(2)));
+    b->qcap = 2 * cl->parallel;
+    for (unsigned i = 0; i < cl->parallel; i++) {
+        lane *l = &b->lanes[i];
+        if ((l->c = sp_client_dup(cl->c)) == NULL ||
+            sp_set_parallel_chunks(l->c, chunks) != SP_OK) {
+            sp_client_free(l->c);
+            l->c = NULL;
+            break;
+        }
+        l->b = b;
+        b->nlanes++;
+        sp_set_progress(l->c, on_lane_progress, l);
+    }
+    if (b->nlanes == 0) {
+        fprintf(stderr, "streamput: out of memory\n");
+        return TOOL_EXIT_INTERNAL;
+    }
+    for (unsigned i = 0; i < b->nlanes; i++) {
+        lane *l = &b->lanes[i];
+        l->started = pthread_create(&l->th, NULL, lane_main, l) == 0;
+        b->threads += (unsigned)l->started;
+    }
+    return 0;
+}
+
+/* Ends the walk's part: the lanes finish the queue (or stop), then their handles go. */
+static void lanes_finish(batch *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->closed = 1;
+    pthread_cond_broadcast(&b->not_empty);
+    pthread_mutex_unlock(&b->mu);
+    for (unsigned i = 0; i < b->nlanes; i++) {
+        if (b->lanes[i].started)
+            pthread_join(b->lanes[i].th, NULL);
+        sp_client_free(b->lanes[i].c);
+    }
+    /* Left by a stop: the files no lane took. */
+    for (; b->qlen > 0; b->qlen--, b->qhead = (b->qhead + 1) % b->qcap)
+        free(b->queue[b->qhead].path);
+    if (b->drawn)
+        fputc('\n', stderr);
+}
+
+/*
+ * Uploads the n SOURCEs to url: with --parallel 1 one after another through the one handle, so
+ * that its settings (and a login's token) serve every file; else through --parallel lanes fed
+ * by the walk. Returns 0, or the first failure's exit code.
  */
 static int upload_many(cli *cl, int n, char **sources, const char *url)
 {
@@ -1084,20 +1348,35 @@ static int upload_many(cli *cl, int n, char **sources, const char *url)
         return usage_error("-p names one file: use --remote-dir with several SOURCEs or -r");
     if (default_token(cl) != 0)
         return TOOL_EXIT_USAGE;
-    batch b = {.cl = cl, .url = url, .url_dir = tool_url_is_dir(url), .t0 = sp__now_ms()};
+    static batch b; /* its lanes and queue are too big for the stack of some systems */
+    b = (batch){.cl = cl, .url = url, .url_dir = tool_url_is_dir(url), .t0 = sp__now_ms()};
     if (b.url_dir && cl->skip_existing)
         return usage_error("--skip-existing asks AList's /api/fs/get, which a URL that gets each "
                            "name appended (a plain PUT server) does not have");
+    pthread_mutex_init(&b.mu, NULL);
+    pthread_cond_init(&b.not_empty, NULL);
+    pthread_cond_init(&b.not_full, NULL);
     int rc = cl->summary_json != NULL ? batch_json_open(&b, cl->summary_json) : 0;
     if (rc != 0)
         return rc;
-    start_run(cl, &b.pg);
-    for (int i = 0; i < n && !b.stop; i++) {
+    lane *one = &b.lanes[0];
+    start_run(cl, &one->pg);
+    if (cl->parallel > 1) {
+        one->pg.show = 0;
+        if ((b.first_rc = lanes_start(&b)) != 0)
+            atomic_store(&b.stop, 1); /* the login failed, or no lane could be made */
+    } else {
+        one->b = &b;
+        one->c = cl->c;
+    }
+    for (int i = 0; i < n && !atomic_load(&b.stop); i++) {
         if (strcmp(sources[i], "-") == 0)
-            batch_put(&b, "-", "stdin");
+            batch_file(&b, "-", "stdin");
         else
             batch_walk(&b, sources[i]);
     }
+    if (cl->parallel > 1)
+        lanes_finish(&b);
     if (interrupted && b.first_rc == 0)
         b.first_rc = TOOL_EXIT_CANCEL; /* between two files */
     if (b.ok + b.skipped + b.failed > 1 || b.skipped > 0 || (interrupted && !cl->silent))
@@ -1116,7 +1395,7 @@ static int login(cli *cl, const char *url)
     if (cl->verbose && !cl->silent)
         sp_set_debug(cl->c, on_debug, NULL);
     int err = sp_login(cl->c, url);
-    report(cl, err);
+    report(cl, cl->c, err);
     if (err != SP_OK)
         return tool_exit_code(err);
     const char *token = "";
@@ -1168,7 +1447,7 @@ static int url_before_last(int n, char **operands)
 
 int main(int argc, char **argv)
 {
-    cli cl = {.progress = -1};
+    cli cl = {.progress = -1, .parallel = 4, .chunks = 4};
     int rc;
 
     if ((cl.c = sp_client_new()) == NULL) {
