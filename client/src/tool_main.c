@@ -1,6 +1,7 @@
 /*
  * streamput: upload FILE to URL with a raw HTTP/1.1 PUT, in constant memory; or several SOURCEs
- * (files, standard input, trees with -r) one after another through one handle; or, as
+ * (files, standard input, trees with -r) through --parallel lanes, a handle and a kept connection
+ * each; or, as
  * "streamput login URL -u NAME", log in and print the token.
  */
 #include "streamput.h"
@@ -506,7 +507,7 @@ static int opt_help(cli *cl, const tool_opt *o, const char *arg, const char *sho
           "       streamput login [OPTIONS] URL\n"
           "Upload FILE (or - for standard input) to URL with HTTP PUT, streaming it in constant "
           "memory.\n"
-          "Several SOURCEs (files, - once, directories with -r) go one after another, each to\n"
+          "Several SOURCEs (files, - once, directories with -r) go --parallel at a time, each to\n"
           "--remote-dir plus its path from the SOURCE's parent (- as 'stdin'); special files\n"
           "are skipped with a warning, empty directories skipped. A summary ends the run.\n"
           "Made for AList/OpenList's PUT /api/fs/put; works with any endpoint that takes a raw "
@@ -1348,8 +1349,7 @@ static int upload_many(cli *cl, int n, char **sources, const char *url)
         return usage_error("-p names one file: use --remote-dir with several SOURCEs or -r");
     if (default_token(cl) != 0)
         return TOOL_EXIT_USAGE;
-    static batch b; /* its lanes and queue are too big for the stack of some systems */
-    b = (batch){.cl = cl, .url = url, .url_dir = tool_url_is_dir(url), .t0 = sp__now_ms()};
+    batch b = {.cl = cl, .url = url, .url_dir = tool_url_is_dir(url), .t0 = sp__now_ms()};
     if (b.url_dir && cl->skip_existing)
         return usage_error("--skip-existing asks AList's /api/fs/get, which a URL that gets each "
                            "name appended (a plain PUT server) does not have");
