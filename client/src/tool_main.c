@@ -418,7 +418,8 @@ static const tool_opt options[] = {
     {TRANSFER, "parallel", 0, "N",
      "files of a batch uploading at once, each lane with its own\n"
      "kept connection (1-64, default 4); a lane's multipart upload\n"
-     "gets at most 64/N chunk lanes, so threads stay near 64",
+     "gets at most 64/N chunk lanes: 64 upload threads at most;\n"
+     "--limit-rate holds for each lane",
      .fn = opt_parallel_files},
     {TRANSFER, "chunk-size", 'c', "SIZE", "bytes per read/send or sendfile call (default: 256K)",
      .fn = opt_chunk_size},
@@ -1274,8 +1275,9 @@ static void batch_summary(const batch *b)
 /*
  * Starts --parallel's lanes: each a copy of the configured handle (after one login, whose token
  * the copies share) in a thread of its own. A lane's multipart upload gets at most 64/N chunk
- * lanes, so that N files with big ones among them stay near 64 threads. Returns 0, or the exit
- * code with the message printed; if no thread starts, lane 0 serves in the walk's thread.
+ * lanes, so that N files with big ones among them run 64 upload threads at most. Returns 0, or
+ * the exit code with the message printed; if no thread starts, lane 0 serves in the walk's
+ * thread.
  */
 static int lanes_start(batch *b)
 {
