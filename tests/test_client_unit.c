@@ -914,6 +914,37 @@ START_TEST(durations_and_hash_lists_parse)
 }
 END_TEST
 
+/* A copy for another thread has the options and the login's token in memory of its own, and no
+ * connection, buffer or failure of the original. */
+START_TEST(dup_copies_options_and_token_but_no_connection)
+{
+    ck_assert_int_eq(sp_set_token(c, "tok"), SP_OK);
+    ck_assert_int_eq(sp_add_header(c, "X-A: 1"), SP_OK);
+    ck_assert_int_eq(sp_set_remote_path(c, "/a b"), SP_OK);
+    ck_assert_int_eq(sp_set_login(c, "alice", "pw"), SP_OK);
+    c->login_token = strdup("jwt");
+    ck_assert_int_eq(sp_set_chunk_size(c, 0), SP_EINVAL); /* a failure the copy must not carry */
+    sp_client *d = sp_client_dup(c);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_str_eq(d->token, "tok");
+    ck_assert_ptr_ne(d->token, c->token);
+    ck_assert_uint_eq(d->nheaders, 1);
+    ck_assert_str_eq(d->headers[0], "X-A: 1");
+    ck_assert_ptr_ne(d->headers[0], c->headers[0]);
+    ck_assert_str_eq(d->remote_path, "/a%20b");
+    ck_assert_str_eq(d->login_user, "alice");
+    ck_assert_str_eq(d->login_token, "jwt");
+    ck_assert_ptr_ne(d->login_token, c->login_token);
+    ck_assert_mem_eq(d->login_hash, c->login_hash, sizeof c->login_hash);
+    ck_assert_int_eq(sp_last_error(d), SP_OK);
+    ck_assert_ptr_null(d->idle);
+    ck_assert_ptr_null(d->body_buf);
+    ck_assert_int_eq(sp_set_token(c, "other"), SP_OK); /* the copy stands alone */
+    ck_assert_str_eq(d->token, "tok");
+    sp_client_free(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("client_unit");
@@ -943,7 +974,7 @@ int main(void)
         {"misc",
          {digests_match_known_vectors_at_any_chunk_size, options_reject_bad_values,
           error_strings_are_distinct_and_stable, exit_codes_follow_the_documented_table,
-          durations_and_hash_lists_parse}},
+          durations_and_hash_lists_parse, dup_copies_options_and_token_but_no_connection}},
     };
     for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
         TCase *t = tcase_create(groups[g].name);
