@@ -654,24 +654,6 @@ static const char *small_tree(int n)
     return tree;
 }
 
-/* How many distinct connections carried the journal's PUTs from entry from on. */
-static int put_conns(const cJSON *a, int from)
-{
-    int seen[256], n = 0;
-    for (int i = from; i < cJSON_GetArraySize(a); i++) {
-        const cJSON *e = cJSON_GetArrayItem(a, i);
-        const cJSON *m = cJSON_GetObjectItem(e, "method");
-        if (!cJSON_IsString(m) || strcmp(m->valuestring, "PUT") != 0)
-            continue;
-        int c = th_journal_conn(e), k = 0;
-        while (k < n && seen[k] != c)
-            k++;
-        if (k == n && n < 256)
-            seen[n++] = c;
-    }
-    return n;
-}
-
 /* Asserts every line of text starts with "streamput: " or a -v mark: no line was written into
  * the middle of another. */
 static void assert_whole_lines(const char *text)
@@ -733,12 +715,13 @@ START_TEST(each_lane_keeps_one_connection_across_its_files)
     ck_assert_msg(many(&r, "-r", th_path(tree, "d0"), url, NULL) == 0, "%s", r.err);
     cJSON *a = th_journal(mock.port);
     int from = cJSON_GetArraySize(a);
-    ck_assert_int_eq(put_conns(a, 0), 1); /* --parallel 1: ten files, one connection */
+    ck_assert_int_eq(th_journal_conns(a, 0, "PUT"),
+                     1); /* --parallel 1: ten files, one connection */
     cJSON_Delete(a);
     ck_assert_msg(many(&r, "-r", "--parallel", "4", "--remote-dir", "four", tree, url, NULL) == 0,
                   "%s", r.err);
     a = th_journal(mock.port);
-    int conns = put_conns(a, from);
+    int conns = th_journal_conns(a, from, "PUT");
     ck_assert_msg(conns > 1 && conns <= 4, "%d connections for 40 files", conns);
     cJSON_Delete(a);
     ck_assert_int_eq(assert_copied(tree, th_path(env.root, "four/p")), 40);

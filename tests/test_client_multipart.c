@@ -89,15 +89,6 @@ static const char *tail(const char *err)
     return n > 1500 ? err + n - 1500 : err;
 }
 
-/* Asserts that the mock stored a byte-exact copy of src at remote (sha256 of both). */
-static void assert_stored(const char *src, const char *remote)
-{
-    char want[65], got[65];
-    ck_assert_int_eq(th_sha256_file(src, want), 0);
-    ck_assert_msg(th_sha256_file(th_path(env.root, remote + 1), got) == 0, "%s not stored", remote);
-    ck_assert_msg(strcmp(want, got) == 0, "%s: sha256 %s, want %s", remote, got, want);
-}
-
 /* What the journal says of a client's multipart requests, from entry `from` on. */
 typedef struct mp_log {
     int entries; /* the journal's length */
@@ -126,7 +117,7 @@ static void count_conns(const cJSON *all, int from, mp_log *g)
 {
     const cJSON *e;
     int i = 0;
-    g->conns = th_journal_conns(all, from);
+    g->conns = th_journal_conns(all, from, NULL);
     g->ctl = 0;
     cJSON_ArrayForEach(e, all)
     {
@@ -232,7 +223,7 @@ START_TEST(byte_exact_at_chunk_boundaries_for_each_lane_count)
                            engine, "-p", remote, NULL);
         ck_assert_msg(st == 0, "%s lanes, %s, %llu bytes: exit %d: %s", lanes, engine,
                       (unsigned long long)sizes[k], st, tail(r.err));
-        assert_stored(src, remote);
+        th_assert_stored(env.root, remote, src);
         read_log(before, &g);
         ck_assert_int_eq(g.puts, 0);
         ck_assert_int_eq(g.status, 1);
@@ -277,7 +268,7 @@ START_TEST(auto_threshold_chooses_put_or_multipart)
     read_log(0, &g);
     ck_assert_int_eq(g.puts, 1);
     ck_assert_int_eq(g.status + g.inits + g.chunks, 0);
-    assert_stored(small, "/small.bin");
+    th_assert_stored(env.root, "/small.bin", small);
 
     const char *big = source("big.bin", 2 * CHUNK + 1, 2);
     int before = g.entries;
@@ -285,7 +276,7 @@ START_TEST(auto_threshold_chooses_put_or_multipart)
     read_log(before, &g);
     ck_assert_int_eq(g.puts, 0);
     ck_assert_int_eq(g.chunks, 3);
-    assert_stored(big, "/big.bin");
+    th_assert_stored(env.root, "/big.bin", big);
 
     /* never: one PUT whatever the size. */
     before = g.entries;
@@ -354,7 +345,7 @@ START_TEST(disabled_multipart_falls_back_to_put)
     ck_assert_int_eq(g.inits, 1);
     ck_assert_int_eq(g.puts, 1);
     ck_assert_int_eq(g.chunks, 0);
-    assert_stored(src, "/src.bin");
+    th_assert_stored(env.root, "/src.bin", src);
     ck_assert_int_eq(mp_client(&r, src, "--multipart", "always", "-p", "/always.bin", NULL),
                      EXIT_API);
     ck_assert_msg(strstr(r.err, "multipart upload is disabled") != NULL, "%s", tail(r.err));
@@ -375,7 +366,7 @@ static void faulty_upload(const char *fault, uint64_t size, const char *retry,
     int st = mp_client(r, src, "--multipart", "always", "--retry", retry, "--retry-delay", "50ms",
                        "-v", NULL);
     ck_assert_msg(st == 0, "%s: exit %d: %s", fault, st, tail(r->err));
-    assert_stored(src, "/src.bin");
+    th_assert_stored(env.root, "/src.bin", src);
     read_log(0, g);
     for (int i = 0; i < 2; i++)
         ck_assert_msg(strstr(r->err, want[i]) != NULL, "no '%s' in: %s", want[i], tail(r->err));
@@ -429,7 +420,7 @@ START_TEST(retry_exhausted_keeps_the_session_for_a_rerun)
     int before = g.entries;
     st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", NULL);
     ck_assert_msg(st == 0, "rerun: exit %d: %s", st, tail(r.err));
-    assert_stored(src, "/src.bin");
+    th_assert_stored(env.root, "/src.bin", src);
     char id[64];
     snprintf(id, sizeof id, "%s", g.id);
     read_log(before, &g);
@@ -466,7 +457,7 @@ START_TEST(digests_let_the_server_decide_the_resume)
         st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "1", "--hash",
                        reruns[k], "--retry", "1", "--retry-delay", "10ms", "-p", "/d.bin", NULL);
         ck_assert_msg(st == 0, "rerun with %s: exit %d: %s", reruns[k], st, tail(r.err));
-        assert_stored(src, "/d.bin");
+        th_assert_stored(env.root, "/d.bin", src);
         read_log(before, &g);
         ck_assert_int_eq(g.status, 1);
         ck_assert_int_eq(g.inits, 1);
@@ -614,7 +605,7 @@ START_TEST(max_body_refuses_the_put_and_passes_the_chunks)
     ck_assert(!th_exists(th_path(env.root, "src.bin")));
     int st = mp_client(&r, src, "--multipart-threshold", "3M", NULL);
     ck_assert_msg(st == 0, "exit %d: %s", st, tail(r.err));
-    assert_stored(src, "/src.bin");
+    th_assert_stored(env.root, "/src.bin", src);
     stop_mock();
 }
 END_TEST
@@ -666,7 +657,7 @@ START_TEST(sigkill_then_rerun_resumes)
 
     int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "4", NULL);
     ck_assert_msg(st == 0, "rerun: exit %d: %s", st, tail(r.err));
-    assert_stored(src, "/src.bin");
+    th_assert_stored(env.root, "/src.bin", src);
     read_log(first.entries, &g);
     ck_assert_str_eq(g.id, first.id);
     ck_assert_int_eq(g.inits, 0);
@@ -711,7 +702,7 @@ START_TEST(ctrl_c_names_the_session_to_resume)
                           NULL,
                   "%s", tail(r.err));
     ck_assert_int_eq(mp_client(&r, src, "--multipart", "always", NULL), 0);
-    assert_stored(src, "/src.bin");
+    th_assert_stored(env.root, "/src.bin", src);
     stop_mock();
 }
 END_TEST
@@ -742,7 +733,7 @@ START_TEST(stdin_with_size_goes_in_chunks)
                     NULL};
     th_run_piped(&r, argv, src, th_path(env.dir, "stdin.fifo"), 60000);
     ck_assert_msg(r.status == 0, "exit %d: %s", r.status, tail(r.err));
-    assert_stored(src, "/stdin.bin");
+    th_assert_stored(env.root, "/stdin.bin", src);
     read_log(0, &g);
     ck_assert_int_eq(g.status, 0); /* nothing to resume: init at once */
     ck_assert_int_eq(g.chunks, 4);
@@ -766,7 +757,7 @@ START_TEST(byte_exact_over_tls)
     int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", "3", "--cacert", cert,
                        NULL);
     ck_assert_msg(st == 0, "exit %d: %s", st, tail(r.err));
-    assert_stored(src, "/src.bin");
+    th_assert_stored(env.root, "/src.bin", src);
     /* The journal is served over TLS too: the client's own count tells. */
     ck_assert_msg(strstr(r.err, "6 chunks sent, 0 already on the server, of 6") != NULL, "%s",
                   tail(r.err));
@@ -818,7 +809,7 @@ START_TEST(library_reports_the_session)
     ck_assert_int_eq(info_long(c, SP_INFO_CHUNKS_SENT), 2);
     ck_assert_int_eq(sp_getinfo(c, SP_INFO_BYTES_HELD, &held), SP_OK);
     ck_assert_uint_eq(held, 5 * CHUNK);
-    assert_stored(src, "/lib.bin");
+    th_assert_stored(env.root, "/lib.bin", src);
 
     /* A single PUT has no session. */
     ck_assert_int_eq(sp_set_multipart(c, SP_MULTIPART_NEVER), SP_OK);
@@ -851,7 +842,7 @@ START_TEST(each_lane_is_one_connection_and_control_shares_lane_0s)
         const char *src = source("src.bin", (uint64_t)total * CHUNK, 12);
         int st = mp_client(&r, src, "--multipart", "always", "--parallel-chunks", lanes, NULL);
         ck_assert_msg(st == 0, "%d lanes: exit %d: %s", n, st, tail(r.err));
-        assert_stored(src, "/src.bin");
+        th_assert_stored(env.root, "/src.bin", src);
         read_log(0, &g);
         fprintf(stderr,
                 "--parallel-chunks %d%s: %d connection(s) for %d requests, %d chunks on the "
@@ -884,7 +875,7 @@ START_TEST(a_put_after_a_login_uses_the_logins_connection)
     mp_log g;
     int st = mp_client(&r, src, "--multipart", "never", "-u", "alice", "--password-file", pw, NULL);
     ck_assert_msg(st == 0, "exit %d: %s", st, tail(r.err));
-    assert_stored(src, "/src.bin");
+    th_assert_stored(env.root, "/src.bin", src);
     read_log(0, &g);
     cJSON *a = th_journal(mock.port);
     ck_assert_int_eq(cJSON_GetArraySize(a), 2);

@@ -261,9 +261,9 @@ START_TEST(entries_name_their_connection_in_accept_order)
         ck_assert_msg(th_journal_conn(e) == want[i], "%s: connection %d, want %d", fps[i],
                       th_journal_conn(e), want[i]);
     }
-    ck_assert_int_eq(th_journal_conns(a, 0), 6);
-    ck_assert_int_eq(th_journal_conns(a, 1), 6);
-    ck_assert_int_eq(th_journal_conns(a, 2), 5);
+    ck_assert_int_eq(th_journal_conns(a, 0, NULL), 6);
+    ck_assert_int_eq(th_journal_conns(a, 1, NULL), 6);
+    ck_assert_int_eq(th_journal_conns(a, 2, NULL), 5);
     cJSON_Delete(a);
     /* The listing took connection 7 and the DELETE 8, unjournaled; the count goes on after it. */
     static th_resp r;

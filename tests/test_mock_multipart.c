@@ -153,15 +153,6 @@ static void chunk_of(const char *id, const char *src, long long idx, long long c
     ck_assert_msg(strstr(r.body, "{\"code\":200,") == r.body, "chunk %lld: %s", idx, r.body);
 }
 
-/* Asserts the stored file at path beneath the root is src, by SHA-256. */
-static void assert_stored(const char *path, const char *src)
-{
-    char want[65], got[65];
-    ck_assert_int_eq(th_sha256_file(src, want), 0);
-    ck_assert_int_eq(th_sha256_file(th_path(env.root, path + 1), got), 0);
-    ck_assert_str_eq(got, want);
-}
-
 /* A source file of size random bytes in the scratch directory. */
 static const char *source(const char *name, long long size, uint32_t seed)
 {
@@ -498,7 +489,7 @@ START_TEST(chunks_in_any_order_and_twice_store_the_file)
     w.state = "completed";
     w.progress = "100";
     assert_snap(&r, 200, "success", &w);
-    assert_stored("/d/f.bin", src);
+    th_assert_stored(env.root, "/d/f.bin", src);
     ck_assert_int_eq(th_count_files(env.root, TH_TMP_PREFIX), 0);
     /* Completed sessions are removed (session.go:537). */
     status_id(id, &r);
@@ -601,7 +592,7 @@ START_TEST(short_and_long_bodies_are_refused_with_the_snapshot)
     chunk_of(id, src, 0, MIB, size);
     post("/api/fs/multipart/complete", id, "", &r);
     ck_assert_ptr_nonnull(strstr(r.body, "\"state\":\"completed\""));
-    assert_stored("/f.bin", src);
+    th_assert_stored(env.root, "/f.bin", src);
     free(b);
     down();
 }
@@ -725,7 +716,7 @@ START_TEST(the_window_admits_eight_and_holds_or_refuses_the_rest)
             chunk_of(id, src, i, MIB, size);
     post("/api/fs/multipart/complete", id, "", &r);
     ck_assert_ptr_nonnull(strstr(r.body, "\"state\":\"completed\""));
-    assert_stored("/w.bin", src);
+    th_assert_stored(env.root, "/w.bin", src);
     free(c0);
     free(c8);
     down();
@@ -776,7 +767,7 @@ START_TEST(init_resumes_with_a_matching_hash_and_supersedes_otherwise)
         chunk_of(id4, src, i, MIB, size);
     post("/api/fs/multipart/complete", id4, "", &r);
     ck_assert_ptr_nonnull(strstr(r.body, "\"state\":\"completed\""));
-    assert_stored("/r.bin", src);
+    th_assert_stored(env.root, "/r.bin", src);
     down();
 }
 END_TEST
@@ -938,7 +929,7 @@ START_TEST(max_body_refuses_a_big_chunk_while_small_chunks_go_through)
         chunk_of(id, src, i, MIB, size);
     post("/api/fs/multipart/complete", id, "", &r);
     ck_assert_ptr_nonnull(strstr(r.body, "\"state\":\"completed\""));
-    assert_stored("/m.bin", src);
+    th_assert_stored(env.root, "/m.bin", src);
     free(all);
     down();
 }
@@ -983,7 +974,7 @@ START_TEST(verify_hash_fails_a_mismatch_for_good)
     chunk_of(ok, src, 1, MIB, size);
     post("/api/fs/multipart/complete", ok, "", &r);
     ck_assert_ptr_nonnull(strstr(r.body, "\"state\":\"completed\""));
-    assert_stored("/h.bin", src);
+    th_assert_stored(env.root, "/h.bin", src);
     status_id(id, &r);
     ck_assert_str_eq(r.body, ERR(404, "multipart upload session not found"));
     down();
@@ -1038,7 +1029,7 @@ START_TEST(a_complete_in_progress_is_waited_for)
         }
         pthread_join(l.th, NULL);
         if (strstr(l.r.body, "\"state\":\"completed\"") != NULL) {
-            assert_stored("/c.bin", src);
+            th_assert_stored(env.root, "/c.bin", src);
             unlink(th_path(env.root, "c.bin"));
         } else {
             ck_assert_msg(strstr(l.r.body, "\"message\":\"multipart upload session not "
@@ -1102,7 +1093,7 @@ START_TEST(chunk_faults_fire_once_per_session)
     assert_snap(&r, 500, "injected fault: chunk-fail=1", &w);
     chunk_of(id, src, 1, MIB, size);
     post("/api/fs/multipart/complete", id, "", &r);
-    assert_stored("/f2.bin", src);
+    th_assert_stored(env.root, "/f2.bin", src);
     /* chunk-reset: the first request for chunk 0 is cut at byte 1000; the retry is stored. */
     id = init_ok("/f3.bin", size, "X-Mock-Fault: chunk-reset=0:1000\r\n");
     ck_assert_int_eq(th_put(mock.port, "/api/fs/multipart/chunk",
@@ -1116,7 +1107,7 @@ START_TEST(chunk_faults_fire_once_per_session)
     chunk_of(id, src, 0, MIB, size);
     chunk_of(id, src, 1, MIB, size);
     post("/api/fs/multipart/complete", id, "", &r);
-    assert_stored("/f3.bin", src);
+    th_assert_stored(env.root, "/f3.bin", src);
     /* chunk-busy-ms: chunks within 1 s of the init are 429; later ones go through. */
     id = init_ok("/f4.bin", size, "X-Mock-Fault: chunk-busy-ms=1000\r\n");
     chunk(id, 0, c0, MIB, &r);
@@ -1243,7 +1234,7 @@ START_TEST(files_around_the_chunk_boundary_are_stored_byte_for_byte)
         post("/api/fs/multipart/complete", id, "", &r);
         ck_assert_ptr_nonnull(strstr(r.body, "\"state\":\"completed\""));
         ck_assert_ptr_nonnull(strstr(r.body, "\"storage_progress\":100}"));
-        assert_stored(path, src);
+        th_assert_stored(env.root, path, src);
     }
     ck_assert_int_eq(th_count_files(env.root, TH_TMP_PREFIX), 0);
     down();
@@ -1367,7 +1358,7 @@ static long upload_in_lanes(const char *path, long long size, int n)
     ck_assert_int_eq(atomic_load(&l.failed), 0);
     post("/api/fs/multipart/complete", l.id, "", &r);
     ck_assert_msg(strstr(r.body, "\"state\":\"completed\"") != NULL, "%s", r.body);
-    assert_stored(path, l.src);
+    th_assert_stored(env.root, path, l.src);
     unlink(l.src);
     unlink(th_path(env.root, path + 1));
     return th_vmhwm_kib(mock.pid);

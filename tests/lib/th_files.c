@@ -396,3 +396,11 @@ void th_jail_free(th_jail *j)
     th_rmtree(j->dir);
     j->dir = j->before = NULL;
 }
+
+void th_assert_stored(const char *root, const char *remote, const char *src)
+{
+    char want[65], got[65];
+    ck_assert_int_eq(th_sha256_file(src, want), 0);
+    ck_assert_msg(th_sha256_file(th_path(root, remote + 1), got) == 0, "%s not stored", remote);
+    ck_assert_msg(strcmp(want, got) == 0, "%s: sha256 %s, want %s", remote, got, want);
+}

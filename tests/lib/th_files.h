@@ -47,6 +47,9 @@ int th_copy_prefix(const char *src, const char *dst, uint64_t n);
 /* SHA-256 of a file as lower-case hex into out[65]. Returns 0 or -1. */
 int th_sha256_file(const char *path, char out[65]);
 
+/* Asserts that root holds a byte-exact copy of src at remote ("/d/f.bin"), by SHA-256 of both. */
+void th_assert_stored(const char *root, const char *remote, const char *src);
+
 /*
  * SHA-256 of the len bytes at pre followed by what fd (a file or a socket) yields until its end or
  * until want bytes in all (UINT64_MAX: no limit), as hex into out[65], in constant memory; *got

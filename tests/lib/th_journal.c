@@ -72,18 +72,25 @@ int th_journal_conn(const cJSON *e)
     return v->valueint;
 }
 
-int th_journal_conns(const cJSON *a, int from)
+/* 1 if entry e counts for th_journal_conns: any entry without a method, else one of it. */
+static int of_method(const cJSON *e, const char *method)
+{
+    const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "method"));
+    return method == NULL || (m != NULL && strcmp(m, method) == 0);
+}
+
+int th_journal_conns(const cJSON *a, int from, const char *method)
 {
     int n = 0, i = 0;
     const cJSON *e, *f;
     cJSON_ArrayForEach(e, a)
     {
-        if (i++ < from)
+        if (i++ < from || !of_method(e, method))
             continue;
-        /* Counted at its first entry: no entry of the range before it names its number. */
+        /* Counted at its first entry: no counted entry of the range before it names its number. */
         int first = 1;
         for (f = cJSON_GetArrayItem(a, from); f != e && first; f = f->next)
-            first = th_journal_conn(f) != th_journal_conn(e);
+            first = !of_method(f, method) || th_journal_conn(f) != th_journal_conn(e);
         n += first;
     }
     return n;

@@ -30,8 +30,9 @@ const char *th_journal_last(int port, const char *key);
 /* Entry e's "connection" number; fails the test if it has none. */
 int th_journal_conn(const cJSON *e);
 
-/* How many distinct connections the entries of a carried, from entry from on. */
-int th_journal_conns(const cJSON *a, int from);
+/* How many distinct connections the entries of a carried, from entry from on; with method, only
+ * the entries of that method count (NULL: all). */
+int th_journal_conns(const cJSON *a, int from, const char *method);
 
 /*
  * Waits until the journal holds a request whose File-Path was file_path and returns a copy of
