@@ -6,6 +6,7 @@
  * failure and the first failure's exit code, Ctrl-C in a batch, the URL-append form against a
  * scripted plain PUT server, and the naming functions themselves.
  */
+#include "sp_common.h"
 #include "th.h"
 #include "tool.h"
 
@@ -856,19 +857,19 @@ START_TEST(naming_follows_rsync_and_encodes_each_segment)
                                       out, sizeof out),
                      -1);
 
-    ck_assert_int_eq(tool_url_is_dir("http://h/up/"), 1);
-    ck_assert_int_eq(tool_url_is_dir("http://h/"), 1);
-    ck_assert_int_eq(tool_url_is_dir("http://h/up/?a=b/"), 1);
-    ck_assert_int_eq(tool_url_is_dir("http://h/api/fs/put"), 0);
-    ck_assert_int_eq(tool_url_is_dir("http://h/up?to=/"), 0);
-    ck_assert_int_eq(tool_url_is_dir("http://h"), 0);
+    ck_assert_int_eq(sp__url_is_dir("http://h/up/"), 1);
+    ck_assert_int_eq(sp__url_is_dir("http://h/"), 1);
+    ck_assert_int_eq(sp__url_is_dir("http://h/up/?a=b/"), 1);
+    ck_assert_int_eq(sp__url_is_dir("http://h/api/fs/put"), 0);
+    ck_assert_int_eq(sp__url_is_dir("http://h/up?to=/"), 0);
+    ck_assert_int_eq(sp__url_is_dir("http://h"), 0);
 
     char u[128];
-    ck_assert_int_eq(tool_url_append("http://h/up/", "/a b/100%+\xc3\xa9", u, sizeof u), 0);
+    ck_assert_int_eq(sp__url_append("http://h/up/", "/a b/100%+\xc3\xa9", u, sizeof u), 0);
     ck_assert_str_eq(u, "http://h/up/a%20b/100%25%2B%C3%A9");
-    ck_assert_int_eq(tool_url_append("http://h/?q#f", "/x", u, sizeof u), 0);
+    ck_assert_int_eq(sp__url_append("http://h/?q#f", "/x", u, sizeof u), 0);
     ck_assert_str_eq(u, "http://h/x?q#f");
-    ck_assert_int_eq(tool_url_append("http://h/", "/0123456789", u, 16), -1);
+    ck_assert_int_eq(sp__url_append("http://h/", "/0123456789", u, 16), -1);
 }
 END_TEST
 

@@ -401,6 +401,108 @@ SP_EXTERN int sp_remote_matches(sp_client *c, const char *path, const char *remo
                                 int *same);
 
 /*
+ * A batch of uploads: up to lanes files at once, each lane a copy of the handle it was made from
+ * (sp_client_dup(): its options and the token of a login done before) with a thread and a kept
+ * connection of its own, which carries the lane's files one after another. Files are queued with
+ * sp_session_put(), which waits while 2 x lanes of them are waiting, so that a caller walking a
+ * tree of any size holds a bounded queue, never the list of its files; memory is the lanes'
+ * buffers and that queue, never per file. The single-file calls above stay the way to upload
+ * one file: a lane is such a handle, and each of its files is one sp_put_file() on it.
+ *
+ * Every queued file ends in one call of the session's sp_done_fn, in the thread of the lane that
+ * took it (or of sp_session_finish() for a file no lane started): calls for different files can
+ * run at once, so the callback guards what it shares. It may call sp_session_stop(), and read
+ * the lane's handle with sp_getinfo(), sp_errmsg() and sp_response_body() until it returns; it
+ * must not start another call on that handle.
+ */
+typedef struct sp_session sp_session;
+
+/* What became of one file of a session. */
+typedef enum sp_outcome {
+    SP_UPLOADED = 0,      /* stored; err is SP_OK */
+    SP_SKIPPED = 1,       /* sp_session_set_skip_existing(): the server already has it */
+    SP_FAILED = 2,        /* the upload failed with err (the lane's sp_errmsg() tells why) */
+    SP_LOOKUP_FAILED = 3, /* asking the server whether it has the file failed with err */
+    SP_NOT_STARTED = 4,   /* dropped by sp_session_stop() before a lane took it; err SP_ECANCELED */
+} sp_outcome;
+
+/*
+ * One finished file, passed to the sp_done_fn. The library allocates it and the callback only
+ * reads it, so new members are only ever appended and its size is no part of the ABI. The
+ * strings are valid until the callback returns.
+ */
+typedef struct sp_done {
+    const char *path;   /* as given to sp_session_put() */
+    const char *remote; /* the remote path given (NULL: none) */
+    const char *url;    /* the URL the file went to */
+    void *userdata;     /* sp_session_put()'s */
+    sp_outcome outcome; /* what became of it */
+    int err;            /* SP_OK, or the failure */
+    unsigned lane;      /* the lane that took it, 0 .. lanes - 1 (0 for SP_NOT_STARTED) */
+    sp_client *handle;  /* that lane's handle, whose record is this file's; NULL if not started */
+} sp_done;
+
+typedef void (*sp_done_fn)(void *userdata, const sp_done *done);
+
+/*
+ * A session's progress callback: as sp_progress_fn for the file lane is sending (sent of total
+ * bytes), with the lane's number. It runs in the lane's threads; non-zero cancels that file.
+ */
+typedef int (*sp_lane_progress_fn)(void *userdata, unsigned lane, uint64_t sent, uint64_t total);
+
+/*
+ * Makes a session of lanes (1-64) copies of c, whose threads start at once and wait for files;
+ * done (not NULL) hears of each file. c is only read, here: it may be used or freed afterwards.
+ * A caller with a login should sp_login() on c first, so that the lanes share its token instead
+ * of each logging in. Returns NULL if out of memory, if no thread can start, or for lanes out of
+ * range or a NULL c or done.
+ */
+SP_EXTERN sp_session *sp_session_new(const sp_client *c, unsigned lanes, sp_done_fn done,
+                                     void *userdata);
+
+/*
+ * Before the first sp_session_put(): ask the server for each file first, as sp_remote_matches()
+ * does over the lane's connection, and skip it (SP_SKIPPED) when the server has it. A file with
+ * no remote path, or from standard input, is always uploaded. Returns SP_OK, or SP_EINVAL once
+ * files were queued.
+ */
+SP_EXTERN int sp_session_set_skip_existing(sp_session *s, int skip);
+
+/* Before the first sp_session_put(): the lanes' progress callback (NULL: none). Returns SP_OK,
+ * or SP_EINVAL once files were queued. */
+SP_EXTERN int sp_session_set_progress(sp_session *s, sp_lane_progress_fn fn, void *userdata);
+
+/*
+ * Queues the file at path ("-": standard input, sent as sp_put_stream() sends it) for upload to
+ * url as remote, a plain remote path as sp_set_remote_path() takes, waiting while the queue is
+ * full. remote travels in File-Path; but when url's path ends in '/' (a plain PUT server: nginx's
+ * dav_methods, WebDAV, a presigned base), it is appended to url, each segment percent-encoded,
+ * as curl -T does, and sp_done's url is that URL. NULL: no File-Path, url names the file (c's
+ * own remote path is never used). The strings are copied. Returns SP_OK; SP_ECANCELED
+ * once sp_session_stop() was called (the file is then not queued and done never hears of it);
+ * SP_ENOMEM; SP_EINVAL for a NULL path or url, or after sp_session_finish().
+ */
+SP_EXTERN int sp_session_put(sp_session *s, const char *path, const char *remote, const char *url,
+                             void *userdata);
+
+/*
+ * Starts no more files: those queued end as SP_NOT_STARTED, the ones on their way finish (a
+ * progress callback can cancel them). Safe from any thread, the sp_done_fn included.
+ */
+SP_EXTERN void sp_session_stop(sp_session *s);
+
+/*
+ * Waits until every queued file has ended, then ends the lanes' threads and closes their
+ * connections. Returns SP_OK if every file was uploaded or skipped, else the err of the first
+ * file that failed (in time), SP_ECANCELED if the first was only not started.
+ */
+SP_EXTERN int sp_session_finish(sp_session *s);
+
+/* Finishes the session if that was not done, then releases it. sp_session_free(NULL) does
+ * nothing. */
+SP_EXTERN void sp_session_free(sp_session *s);
+
+/*
  * Logs in with the login set by sp_set_login() and keeps the token on the handle for the uploads
  * that follow (read it with SP_INFO_TOKEN). url is an upload URL (".../api/fs/put" or
  * ".../api/fs/form"), the login route itself (".../api/auth/login/hash"), or the site's address

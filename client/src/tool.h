@@ -62,13 +62,4 @@ size_t tool_source_prefix(const char *source);
 /* "/DIR/REL" into out (cap bytes) with the slashes between them made single; -1 if too long. */
 int tool_remote_name(const char *dir, const char *rel, char *out, size_t cap);
 
-/* 1 if the URL's path ends in '/', so each file's name is appended to it (curl -T's rule). */
-int tool_url_is_dir(const char *url);
-
-/*
- * The URL with remote (its leading '/' dropped) appended to the path, each segment
- * percent-encoded, before any query; into out (cap bytes). Returns 0, or -1 if too long.
- */
-int tool_url_append(const char *url, const char *remote, char *out, size_t cap);
-
 #endif

@@ -761,37 +761,15 @@ static int upload(cli *cl, const char *file, const char *url)
 /* How many failed files the summary names; the rest are counted, so memory stays bounded. */
 #define BATCH_FAILURES_SHOWN 32
 
-struct batch;
-
 /*
- * One lane of a batch: a handle of its own (the configured one with --parallel 1, else a copy),
- * whose kept connection carries the lane's files one after another.
- */
-typedef struct lane {
-    struct batch *b;
-    sp_client *c;
-    progress pg;           /* --parallel 1: the file's own progress bar */
-    _Atomic uint64_t sent; /* bytes of the file on the way, for the aggregate line */
-    pthread_t th;
-    int started;
-} lane;
-
-/* A file the walk found, waiting for a lane: path and rel in one allocation. */
-typedef struct job {
-    char *path;
-    char *rel;
-} job;
-
-/*
- * Where a run over several files stands. The walk hands it one file at a time, so it never holds
- * a list of paths: with one lane the walk uploads each itself (batch_put); with more it puts
- * each into a queue of 2N entries that the lanes take from, waiting while it is full. One mutex
- * guards the counts, the queue, --summary-json and every line written to stderr.
+ * Where a run over several files stands. The walk hands the library's session one file at a
+ * time, and the session's queue of 2N files is all that waits, so no list of paths is ever held.
+ * The session tells of each file as it ends (on_done, in the lane's thread); one mutex guards the
+ * counts, --summary-json and every line written to stderr.
  */
 typedef struct batch {
     cli *cl;
     const char *url;
-    int url_dir; /* the URL's path ends in '/': each name is appended to it */
     long ok, skipped, failed;
     unsigned long long bytes;
     int64_t t0;
@@ -805,15 +783,11 @@ typedef struct batch {
     char json_tmp[4200];
 
     pthread_mutex_t mu;
-    lane lanes[PARALLEL_MAX];
-    unsigned nlanes;
-    unsigned threads;            /* lanes running in threads: 0, the walk uploads itself */
-    job queue[2 * PARALLEL_MAX]; /* a ring of qcap entries */
-    unsigned qcap, qhead, qlen;
-    int closed; /* the walk is over: lanes end once the queue is empty */
-    pthread_cond_t not_empty, not_full;
-    long queued;    /* files handed to the lanes so far */
-    int show_total; /* the aggregate progress line (--parallel over 1) */
+    sp_session *s;
+    progress pg;                         /* --parallel 1: the file's own progress bar */
+    _Atomic uint64_t sent[PARALLEL_MAX]; /* bytes of each lane's file on the way */
+    long queued;                         /* files handed to the session so far */
+    int show_total;                      /* the aggregate progress line (--parallel over 1) */
     int64_t last_draw;
     int drawn; /* the aggregate line is on screen, unfinished */
 } batch;
@@ -845,8 +819,8 @@ static void batch_draw(batch *b, int force)
         return;
     b->last_draw = now;
     uint64_t bytes = b->bytes;
-    for (unsigned i = 0; i < b->nlanes; i++)
-        bytes += atomic_load(&b->lanes[i].sent);
+    for (unsigned i = 0; i < b->cl->parallel; i++)
+        bytes += atomic_load(&b->sent[i]);
     double secs = (double)(now - b->t0) / 1000.0;
     char done[32], speed[32];
     tool_format_bytes(bytes, done, sizeof done);
@@ -857,16 +831,24 @@ static void batch_draw(batch *b, int force)
     b->drawn = 1;
 }
 
-/* A lane's progress callback: cancels on SIGINT/SIGTERM, else feeds the aggregate line. It runs
- * in the lane's thread and in its multipart upload's threads. */
-static int on_lane_progress(void *ud, uint64_t sent, uint64_t total)
+/* The session's progress callback: cancels on SIGINT/SIGTERM, else draws the one file's bar
+ * (--parallel 1) or feeds the aggregate line. It runs in the lanes' threads and in their
+ * multipart uploads' threads. */
+static int on_lane_progress(void *ud, unsigned lane, uint64_t sent, uint64_t total)
 {
-    lane *l = ud;
-    (void)total;
+    batch *b = ud;
     if (interrupted)
         return 1;
-    atomic_store(&l->sent, sent);
-    batch *b = l->b;
+    if (b->cl->parallel == 1) {
+        /* The walk's warnings come from another thread: the bar is drawn under the mutex and
+         * marked, so that batch_lock ends its line first. */
+        pthread_mutex_lock(&b->mu);
+        int rc = on_progress(&b->pg, sent, total);
+        b->drawn = b->drawn || b->pg.show;
+        pthread_mutex_unlock(&b->mu);
+        return rc;
+    }
+    atomic_store(&b->sent[lane], sent);
     if (b->show_total) {
         pthread_mutex_lock(&b->mu);
         batch_draw(b, 0);
@@ -886,6 +868,38 @@ static void batch_warn(batch *b, const char *name, const char *why)
     batch_unlock(b);
 }
 
+/*
+ * Adds the string value under key to a JSON object as valid UTF-8. A file name is any bytes: when
+ * it is not UTF-8, key holds it with U+FFFD for each bad byte, and with exact set, key_percent
+ * its exact bytes percent-encoded, as File-Path carries them. Returns 0, or -1 out of memory.
+ */
+static int json_add_text(cJSON *o, const char *key, const char *value, int exact)
+{
+    int replaced;
+    size_t need = sp__utf8_repair(value, NULL, 0, &replaced) + 1;
+    if (!replaced)
+        return cJSON_AddStringToObject(o, key, value) != NULL ? 0 : -1;
+    char *fixed = malloc(need), *pct = NULL, name[64];
+    int rc = -1;
+    if (fixed != NULL) {
+        sp__utf8_repair(value, fixed, need, &replaced);
+        rc = cJSON_AddStringToObject(o, key, fixed) != NULL ? 0 : -1;
+    }
+    if (rc == 0 && exact) {
+        size_t plen = sp__pct_encode(value, NULL, 0) + 1;
+        snprintf(name, sizeof name, "%s_percent", key);
+        if ((pct = malloc(plen)) == NULL) {
+            rc = -1;
+        } else {
+            sp__pct_encode(value, pct, plen);
+            rc = cJSON_AddStringToObject(o, name, pct) != NULL ? 0 : -1;
+        }
+    }
+    free(pct);
+    free(fixed);
+    return rc;
+}
+
 /* Adds a failed file to --summary-json's list: one object, never the whole list in memory. The
  * caller holds the mutex. */
 static void batch_json_failure(batch *b, const char *name, int rc, const char *why)
@@ -894,9 +908,9 @@ static void batch_json_failure(batch *b, const char *name, int rc, const char *w
         return;
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
-    if (o != NULL && cJSON_AddStringToObject(o, "path", name) != NULL &&
+    if (o != NULL && json_add_text(o, "path", name, 1) == 0 &&
         cJSON_AddNumberToObject(o, "exit_code", rc) != NULL &&
-        cJSON_AddStringToObject(o, "reason", why) != NULL)
+        json_add_text(o, "reason", why, 0) == 0)
         text = cJSON_PrintUnformatted(o);
     /* Out of memory: a broken list; the write's check at the end fails the file instead. */
     if (text == NULL || fprintf(b->json, "%s%s", b->failed > 0 ? "," : "", text) < 0)
@@ -905,13 +919,12 @@ static void batch_json_failure(batch *b, const char *name, int rc, const char *w
     cJSON_Delete(o);
 }
 
-/* Wakes whoever waits on the queue, once no more files are to start; the caller holds the
- * mutex, so that no waiter can miss it. */
+/* No more files start: the walk ends, and the session drops what it has queued. */
 static void batch_stop(batch *b)
 {
     atomic_store(&b->stop, 1);
-    pthread_cond_broadcast(&b->not_empty);
-    pthread_cond_broadcast(&b->not_full);
+    if (b->s != NULL)
+        sp_session_stop(b->s);
 }
 
 /* Records a failed file: says why now, keeps the line for the summary, and stops the run unless
@@ -933,60 +946,69 @@ static void batch_fail(batch *b, const char *name, int rc, const char *why)
     batch_unlock(b);
 }
 
-/* A file Ctrl-C stopped: counted as failed, and no more files start. The caller holds the
- * mutex. */
-static void batch_canceled(batch *b, const sp_client *c, const char *remote, int err)
+/* A file Ctrl-C stopped: what the single upload says (the server may have the file), counted as
+ * failed, and no more files start. */
+static void batch_canceled(batch *b, const sp_client *c, const char *name, int err)
 {
-    batch_json_failure(b, remote, tool_exit_code(err), sp_errmsg(c));
+    batch_lock(b);
+    report(b->cl, c, err);
+    batch_json_failure(b, name, tool_exit_code(err), sp_errmsg(c));
     b->failed++;
     b->first_rc = b->first_rc != 0 ? b->first_rc : tool_exit_code(err);
     batch_stop(b);
-}
-
-/*
- * --skip-existing: asks the server, over lane l's connection, whether it has remote as path is.
- * Returns 1 when the file is done with (skipped, or failed to look up), 0 when it is to be
- * uploaded.
- */
-static int batch_skip(batch *b, lane *l, const char *path, const char *remote, const char *url)
-{
-    cli *cl = b->cl;
-    int same = 0;
-    int err = sp_remote_matches(l->c, path, remote, url, &same);
-    char shown[1024], why[1400];
-    if (err == SP_ECANCELED && interrupted) {
-        batch_lock(b);
-        batch_canceled(b, l->c, remote, err);
-        batch_unlock(b);
-        return 1;
-    }
-    if (err != SP_OK) {
-        snprintf(why, sizeof why, "looking it up on the server: %s", sp_errmsg(l->c));
-        batch_fail(b, remote, tool_exit_code(err), why);
-        return 1;
-    }
-    if (!same)
-        return 0;
-    batch_lock(b);
-    b->skipped++;
-    if (cl->verbose && !cl->silent)
-        fprintf(stderr, "streamput: skipped %s: the server has it\n",
-                sp__printable(remote, shown, sizeof shown));
     batch_unlock(b);
-    return 1;
 }
 
-/* Uploads one file (path "-": standard input) as rel under --remote-dir through lane l. */
-static void batch_put(batch *b, lane *l, const char *path, const char *rel)
+/* The session's word on one file: counts it, and says what became of it. */
+static void on_done(void *ud, const sp_done *d)
+{
+    batch *b = ud;
+    cli *cl = b->cl;
+    const char *name = d->remote != NULL ? d->remote : d->path;
+    char shown[1024], why[1400];
+    if (d->outcome == SP_NOT_STARTED)
+        return; /* dropped by a stop, which a failure or Ctrl-C already told of */
+    unsigned long long sent = info_u64(d->handle, SP_INFO_BYTES_SENT);
+    if (d->err == SP_ECANCELED && interrupted) {
+        batch_canceled(b, d->handle, name, d->err);
+    } else if (d->outcome == SP_LOOKUP_FAILED) {
+        snprintf(why, sizeof why, "looking it up on the server: %s", sp_errmsg(d->handle));
+        batch_fail(b, name, tool_exit_code(d->err), why);
+    } else if (d->outcome == SP_FAILED) {
+        batch_fail(b, name, tool_exit_code(d->err), sp_errmsg(d->handle));
+    }
+    batch_lock(b);
+    if (d->outcome == SP_SKIPPED) {
+        b->skipped++;
+        if (cl->verbose && !cl->silent)
+            fprintf(stderr, "streamput: skipped %s: the server has it\n",
+                    sp__printable(name, shown, sizeof shown));
+    } else if (d->outcome == SP_UPLOADED) {
+        b->ok++;
+        double secs = 0;
+        sp_getinfo(d->handle, SP_INFO_SECONDS, &secs);
+        if (cl->verbose && !cl->silent)
+            fprintf(stderr, "streamput: uploaded %s, %llu bytes in %.3f s: HTTP %ld\n",
+                    sp__printable(name, shown, sizeof shown), sent, secs,
+                    info_long(d->handle, SP_INFO_HTTP_STATUS));
+    }
+    if (d->outcome != SP_SKIPPED && d->outcome != SP_LOOKUP_FAILED)
+        b->bytes += sent;
+    atomic_store(&b->sent[d->lane], 0);
+    b->pg.t0 = sp__now_ms(); /* --parallel 1: the next file's bar starts now */
+    b->pg.last_draw = 0;
+    batch_draw(b, 1);
+    batch_unlock(b);
+}
+
+/* Hands one file (path "-": standard input) to the session as rel under --remote-dir, waiting
+ * while its queue is full. A file the run stopped before is dropped. */
+static void batch_file(batch *b, const char *path, const char *rel)
 {
     cli *cl = b->cl;
-    sp_client *c = l->c;
-    char remote[8192], target[16384];
-    const char *url = b->url;
-    if (interrupted) {
-        pthread_mutex_lock(&b->mu);
+    char remote[8192];
+    if (interrupted || atomic_load(&b->stop)) {
         batch_stop(b);
-        pthread_mutex_unlock(&b->mu);
         return;
     }
     if (tool_remote_name(cl->remote_dir != NULL ? cl->remote_dir : "/", rel, remote,
@@ -994,106 +1016,16 @@ static void batch_put(batch *b, lane *l, const char *path, const char *rel)
         batch_fail(b, path, TOOL_EXIT_FILE, "remote name too long");
         return;
     }
-    if (b->url_dir) {
-        if (tool_url_append(b->url, remote, target, sizeof target) < 0) {
-            batch_fail(b, remote, TOOL_EXIT_USAGE, "URL too long");
-            return;
-        }
-        url = target;
-    }
-    if (sp_set_remote_path(c, b->url_dir ? NULL : remote) != SP_OK) {
-        batch_fail(b, remote, TOOL_EXIT_INTERNAL, sp_errmsg(c));
-        return;
-    }
-    /* Standard input cannot be compared without reading it: it always goes. */
-    if (cl->skip_existing && strcmp(path, "-") != 0 && batch_skip(b, l, path, remote, url))
-        return;
-    int64_t t0 = sp__now_ms();
-    l->pg.t0 = t0;
-    l->pg.last_draw = 0;
-    int err = strcmp(path, "-") == 0 ? sp_put_stream(c, 0, url) : sp_put_file(c, path, url);
-    if (l->pg.show)
-        fputc('\n', stderr);
-    unsigned long long sent = info_u64(c, SP_INFO_BYTES_SENT);
-    if (err != SP_OK && !(err == SP_ECANCELED && interrupted)) {
-        batch_fail(b, remote, tool_exit_code(err), sp_errmsg(c));
-        batch_lock(b);
+    int err = sp_session_put(b->s, path, remote, b->url, NULL);
+    if (err == SP_ECANCELED) {
+        atomic_store(&b->stop, 1);
+    } else if (err != SP_OK) {
+        batch_fail(b, remote, tool_exit_code(err), sp_strerror(err));
     } else {
-        batch_lock(b);
-        if (err != SP_OK) {
-            report(cl, c, err); /* what the single upload says: the server may have the file */
-            batch_canceled(b, c, remote, err);
-        } else {
-            b->ok++;
-            char shown[1024];
-            if (cl->verbose && !cl->silent)
-                fprintf(stderr, "streamput: uploaded %s, %llu bytes in %.3f s: HTTP %ld\n",
-                        sp__printable(remote, shown, sizeof shown), sent,
-                        (double)(sp__now_ms() - t0) / 1000.0, info_long(c, SP_INFO_HTTP_STATUS));
-        }
-    }
-    b->bytes += sent;
-    atomic_store(&l->sent, 0);
-    batch_draw(b, 1);
-    batch_unlock(b);
-}
-
-/* A lane's thread: files from the queue until it is empty and the walk over, or the run stops. */
-static void *lane_main(void *arg)
-{
-    lane *l = arg;
-    batch *b = l->b;
-    for (;;) {
         pthread_mutex_lock(&b->mu);
-        while (b->qlen == 0 && !b->closed && !atomic_load(&b->stop))
-            pthread_cond_wait(&b->not_empty, &b->mu);
-        if (atomic_load(&b->stop) || b->qlen == 0) {
-            pthread_mutex_unlock(&b->mu);
-            break;
-        }
-        job j = b->queue[b->qhead];
-        b->qhead = (b->qhead + 1) % b->qcap;
-        b->qlen--;
-        pthread_cond_signal(&b->not_full);
+        b->queued++;
         pthread_mutex_unlock(&b->mu);
-        batch_put(b, l, j.path, j.rel);
-        free(j.path);
     }
-    return NULL;
-}
-
-/*
- * Hands one file to the lanes, waiting while the queue is full; with no lane thread the walk
- * uploads it itself. A file the run stopped before is dropped.
- */
-static void batch_file(batch *b, const char *path, const char *rel)
-{
-    if (b->threads == 0) {
-        batch_put(b, &b->lanes[0], path, rel);
-        return;
-    }
-    size_t plen = strlen(path) + 1, rlen = strlen(rel) + 1;
-    char *mem = malloc(plen + rlen);
-    if (mem == NULL) {
-        batch_fail(b, path, TOOL_EXIT_INTERNAL, "out of memory");
-        return;
-    }
-    memcpy(mem, path, plen);
-    memcpy(mem + plen, rel, rlen);
-    pthread_mutex_lock(&b->mu);
-    while (b->qlen == b->qcap && !atomic_load(&b->stop))
-        pthread_cond_wait(&b->not_full, &b->mu);
-    if (atomic_load(&b->stop) || interrupted) {
-        batch_stop(b);
-        pthread_mutex_unlock(&b->mu);
-        free(mem);
-        return;
-    }
-    b->queue[(b->qhead + b->qlen) % b->qcap] = (job){mem, mem + plen};
-    b->qlen++;
-    b->queued++;
-    pthread_cond_signal(&b->not_empty);
-    pthread_mutex_unlock(&b->mu);
 }
 
 /* fts's order within a directory: by name, so that a run is the same every time. */
@@ -1273,16 +1205,16 @@ static void batch_summary(const batch *b)
 }
 
 /*
- * Starts --parallel's lanes: each a copy of the configured handle (after one login, whose token
- * the copies share) in a thread of its own. A lane's multipart upload gets at most 64/N chunk
+ * Makes the session of --parallel lanes, each a copy of the configured handle. With more than
+ * one, the login comes first, so that the copies share its token; a lone lane logs in on its own
+ * connection, which then carries its files. A lane's multipart upload gets at most 64/N chunk
  * lanes, so that N files with big ones among them run 64 upload threads at most. Returns 0, or
- * the exit code with the message printed; if no thread starts, lane 0 serves in the walk's
- * thread.
+ * the exit code with the message printed.
  */
-static int lanes_start(batch *b)
+static int batch_start(batch *b)
 {
     cli *cl = b->cl;
-    if (cl->user != NULL) {
+    if (cl->user != NULL && cl->parallel > 1) {
         int err = sp_login(cl->c, b->url);
         if (err != SP_OK) {
             report(cl, cl->c, err);
@@ -1291,55 +1223,20 @@ static int lanes_start(batch *b)
     }
     unsigned chunks = PARALLEL_MAX / cl->parallel;
     chunks = chunks < 1 ? 1 : chunks < cl->chunks ? chunks : cl->chunks;
-    b->show_total = !cl->silent && (cl->progress == 1 || (cl->progress == -1 && isatty(2)));
-    b->qcap = 2 * cl->parallel;
-    for (unsigned i = 0; i < cl->parallel; i++) {
-        lane *l = &b->lanes[i];
-        if ((l->c = sp_client_dup(cl->c)) == NULL ||
-            sp_set_parallel_chunks(l->c, chunks) != SP_OK) {
-            sp_client_free(l->c);
-            l->c = NULL;
-            break;
-        }
-        l->b = b;
-        b->nlanes++;
-        sp_set_progress(l->c, on_lane_progress, l);
-    }
-    if (b->nlanes == 0) {
-        fprintf(stderr, "streamput: out of memory\n");
+    b->show_total = cl->parallel > 1 && b->pg.show;
+    if (sp_set_parallel_chunks(cl->c, chunks) != SP_OK ||
+        (b->s = sp_session_new(cl->c, cl->parallel, on_done, b)) == NULL ||
+        sp_session_set_skip_existing(b->s, cl->skip_existing) != SP_OK ||
+        sp_session_set_progress(b->s, on_lane_progress, b) != SP_OK) {
+        fprintf(stderr, "streamput: out of memory, or no thread could start\n");
         return TOOL_EXIT_INTERNAL;
-    }
-    for (unsigned i = 0; i < b->nlanes; i++) {
-        lane *l = &b->lanes[i];
-        l->started = pthread_create(&l->th, NULL, lane_main, l) == 0;
-        b->threads += (unsigned)l->started;
     }
     return 0;
 }
 
-/* Ends the walk's part: the lanes finish the queue (or stop), then their handles go. */
-static void lanes_finish(batch *b)
-{
-    pthread_mutex_lock(&b->mu);
-    b->closed = 1;
-    pthread_cond_broadcast(&b->not_empty);
-    pthread_mutex_unlock(&b->mu);
-    for (unsigned i = 0; i < b->nlanes; i++) {
-        if (b->lanes[i].started)
-            pthread_join(b->lanes[i].th, NULL);
-        sp_client_free(b->lanes[i].c);
-    }
-    /* Left by a stop: the files no lane took. */
-    for (; b->qlen > 0; b->qlen--, b->qhead = (b->qhead + 1) % b->qcap)
-        free(b->queue[b->qhead].path);
-    if (b->drawn)
-        fputc('\n', stderr);
-}
-
 /*
- * Uploads the n SOURCEs to url: with --parallel 1 one after another through the one handle, so
- * that its settings (and a login's token) serve every file; else through --parallel lanes fed
- * by the walk. Returns 0, or the first failure's exit code.
+ * Uploads the n SOURCEs to url through a session of --parallel lanes fed by the walk. Returns 0,
+ * or the first failure's exit code.
  */
 static int upload_many(cli *cl, int n, char **sources, const char *url)
 {
@@ -1351,34 +1248,26 @@ static int upload_many(cli *cl, int n, char **sources, const char *url)
         return usage_error("-p names one file: use --remote-dir with several SOURCEs or -r");
     if (default_token(cl) != 0)
         return TOOL_EXIT_USAGE;
-    batch b = {.cl = cl, .url = url, .url_dir = tool_url_is_dir(url), .t0 = sp__now_ms()};
-    if (b.url_dir && cl->skip_existing)
+    if (sp__url_is_dir(url) && cl->skip_existing)
         return usage_error("--skip-existing asks AList's /api/fs/get, which a URL that gets each "
                            "name appended (a plain PUT server) does not have");
+    batch b = {.cl = cl, .url = url, .t0 = sp__now_ms()};
     pthread_mutex_init(&b.mu, NULL);
-    pthread_cond_init(&b.not_empty, NULL);
-    pthread_cond_init(&b.not_full, NULL);
     int rc = cl->summary_json != NULL ? batch_json_open(&b, cl->summary_json) : 0;
     if (rc != 0)
         return rc;
-    lane *one = &b.lanes[0];
-    start_run(cl, &one->pg);
-    if (cl->parallel > 1) {
-        one->pg.show = 0;
-        if ((b.first_rc = lanes_start(&b)) != 0)
-            atomic_store(&b.stop, 1); /* the login failed, or no lane could be made */
-    } else {
-        one->b = &b;
-        one->c = cl->c;
-    }
+    start_run(cl, &b.pg);
+    if ((b.first_rc = batch_start(&b)) != 0)
+        atomic_store(&b.stop, 1); /* the login failed, or no lane could be made */
     for (int i = 0; i < n && !atomic_load(&b.stop); i++) {
         if (strcmp(sources[i], "-") == 0)
             batch_file(&b, "-", "stdin");
         else
             batch_walk(&b, sources[i]);
     }
-    if (cl->parallel > 1)
-        lanes_finish(&b);
+    sp_session_free(b.s);
+    if (b.drawn)
+        fputc('\n', stderr);
     if (interrupted && b.first_rc == 0)
         b.first_rc = TOOL_EXIT_CANCEL; /* between two files */
     if (b.ok + b.skipped + b.failed > 1 || b.skipped > 0 || (interrupted && !cl->silent))
@@ -1388,6 +1277,7 @@ static int upload_many(cli *cl, int n, char **sources, const char *url)
     rc = b.first_rc;
     if (b.json != NULL)
         rc = batch_json_close(&b, cl->summary_json, rc);
+    pthread_mutex_destroy(&b.mu);
     return rc;
 }
 

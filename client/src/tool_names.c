@@ -1,10 +1,8 @@
 /*
- * Remote names for a batch upload: where each local file goes under --remote-dir, and the URL
- * of a plain PUT server that takes the name in the URL's path. Pure functions, so the unit
- * tests reach them without a server.
+ * Remote names for a batch upload: where each local file goes under --remote-dir. Pure
+ * functions, so the unit tests reach them without a server.
  */
 #include "tool.h"
-#include "sp_common.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,28 +38,4 @@ int tool_remote_name(const char *dir, const char *rel, char *out, size_t cap)
     int n = dlen > 0 ? snprintf(out, cap, "/%.*s/%s", (int)dlen, dir, rel)
                      : snprintf(out, cap, "/%s", rel);
     return n < 0 || (size_t)n >= cap ? -1 : 0;
-}
-
-int tool_url_is_dir(const char *url)
-{
-    size_t end = strcspn(url, "?#");
-    const char *scheme = strstr(url, "://");
-    /* "http://host/" has a path of "/" too; "http://host" has none to append to. */
-    return end > 0 && url[end - 1] == '/' && (scheme == NULL || url + end > scheme + 3);
-}
-
-int tool_url_append(const char *url, const char *remote, char *out, size_t cap)
-{
-    size_t end = strcspn(url, "?#");
-    while (*remote == '/')
-        remote++;
-    if (end >= cap)
-        return -1;
-    memcpy(out, url, end);
-    /* sp__pct_encode keeps '/' and escapes the rest, which is encoding each segment alone. */
-    size_t need = sp__pct_encode(remote, out + end, cap - end);
-    if (need >= cap - end)
-        return -1;
-    int n = snprintf(out + end + need, cap - end - need, "%s", url + end);
-    return n < 0 || (size_t)n >= cap - end - need ? -1 : 0;
 }

@@ -31,6 +31,22 @@ int sp__parse_uint(const char *s, uint64_t max, uint64_t *out);
  */
 size_t sp__pct_encode(const char *in, char *out, size_t outsz);
 
+/* 1 if the URL's path ends in '/', so each file's name is appended to it (curl -T's rule). */
+int sp__url_is_dir(const char *url);
+
+/*
+ * The URL with remote (its leading '/' dropped) appended to the path, each segment
+ * percent-encoded, before any query; into out (cap bytes). Returns 0, or -1 if too long.
+ */
+int sp__url_append(const char *url, const char *remote, char *out, size_t cap);
+
+/*
+ * Copies in to out with every byte that is not part of well-formed UTF-8 replaced by U+FFFD, so
+ * that the copy is valid in JSON, where raw bytes are not. Sets *replaced to 1 if any was.
+ * Returns the length the whole copy needs and writes as snprintf does, never half a character.
+ */
+size_t sp__utf8_repair(const char *in, char *out, size_t outsz, int *replaced);
+
 /*
  * Percent-decodes like Go's url.PathUnescape: "%XX" becomes the byte, '+' stays '+'.
  * out must hold strlen(in) + 1 bytes (decoding never grows). Returns the decoded length, or

@@ -1,5 +1,6 @@
 #include "sp_common.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* The bytes encodeURIComponent leaves alone, plus '/', which File-Path keeps readable. */
@@ -148,4 +149,57 @@ const char *sp__printable(const char *s, char *out, size_t outsz)
     }
     out[len] = '\0';
     return out;
+}
+
+int sp__url_is_dir(const char *url)
+{
+    size_t end = strcspn(url, "?#");
+    const char *scheme = strstr(url, "://");
+    /* "http://host/" has a path of "/" too; "http://host" has none to append to. */
+    return end > 0 && url[end - 1] == '/' && (scheme == NULL || url + end > scheme + 3);
+}
+
+int sp__url_append(const char *url, const char *remote, char *out, size_t cap)
+{
+    size_t end = strcspn(url, "?#");
+    while (*remote == '/')
+        remote++;
+    if (end >= cap)
+        return -1;
+    memcpy(out, url, end);
+    /* sp__pct_encode keeps '/' and escapes the rest, which is encoding each segment alone. */
+    size_t need = sp__pct_encode(remote, out + end, cap - end);
+    if (need >= cap - end)
+        return -1;
+    int n = snprintf(out + end + need, cap - end - need, "%s", url + end);
+    return n < 0 || (size_t)n >= cap - end - need ? -1 : 0;
+}
+
+size_t sp__utf8_repair(const char *in, char *out, size_t outsz, int *replaced)
+{
+    size_t need = 0, len = 0;
+    int full = 0;
+    *replaced = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p != '\0';) {
+        size_t n = *p < 0x80 ? 1 : utf8_seq_len(p);
+        const char *unit = (const char *)p;
+        size_t w = n;
+        if (n == 0) {
+            unit = "\xef\xbf\xbd"; /* U+FFFD REPLACEMENT CHARACTER, for the one byte */
+            w = 3;
+            n = 1;
+            *replaced = 1;
+        }
+        /* Once one unit does not fit, write no more: never half a character. */
+        full = full || len + w >= outsz;
+        if (!full) {
+            memcpy(out + len, unit, w);
+            len += w;
+        }
+        need += w;
+        p += n;
+    }
+    if (outsz > 0)
+        out[len] = '\0';
+    return need;
 }
