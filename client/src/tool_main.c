@@ -787,6 +787,8 @@ typedef struct batch {
     progress pg;                         /* --parallel 1: the file's own progress bar */
     _Atomic uint64_t sent[PARALLEL_MAX]; /* bytes of each lane's file on the way */
     long queued;                         /* files handed to the session so far */
+    unsigned long long found;            /* their bytes (standard input counts none) */
+    int walked;                          /* the walk is over: found is the run's total */
     int show_total;                      /* the aggregate progress line (--parallel over 1) */
     int64_t last_draw;
     int drawn; /* the aggregate line is on screen, unfinished */
@@ -810,8 +812,9 @@ static void batch_unlock(batch *b)
     pthread_mutex_unlock(&b->mu);
 }
 
-/* Draws --parallel's one line, files done of those found so far, bytes and rate, at most five
- * times a second; the caller holds the mutex. */
+/* Draws --parallel's one line, files and bytes done of those found so far, rate, and once the
+ * walk is over, so that the total is known, the ETA; at most five times a second. The caller
+ * holds the mutex. */
 static void batch_draw(batch *b, int force)
 {
     int64_t now = sp__now_ms();
@@ -822,11 +825,17 @@ static void batch_draw(batch *b, int force)
     for (unsigned i = 0; i < b->cl->parallel; i++)
         bytes += atomic_load(&b->sent[i]);
     double secs = (double)(now - b->t0) / 1000.0;
-    char done[32], speed[32];
+    double rate = secs > 0 ? (double)bytes / secs : 0;
+    char done[32], all[32], speed[32], eta[32] = "--:--";
     tool_format_bytes(bytes, done, sizeof done);
-    tool_format_bytes(secs > 0 ? (uint64_t)((double)bytes / secs) : 0, speed, sizeof speed);
-    fprintf(stderr, "\r%ld/%ld files  %s  %s/s   ", b->ok + b->skipped + b->failed, b->queued, done,
-            speed);
+    tool_format_bytes(b->found, all, sizeof all);
+    tool_format_bytes((uint64_t)rate, speed, sizeof speed);
+    if (b->walked && rate > 0 && b->found >= bytes) {
+        unsigned long left = (unsigned long)((double)(b->found - bytes) / rate);
+        snprintf(eta, sizeof eta, "%lu:%02lu", left / 60, left % 60);
+    }
+    fprintf(stderr, "\r%ld/%ld files  %s / %s  %s/s  ETA %s   ", b->ok + b->skipped + b->failed,
+            b->queued, done, all, speed, eta);
     fflush(stderr);
     b->drawn = 1;
 }
@@ -977,17 +986,24 @@ static void on_done(void *ud, const sp_done *d)
     } else if (d->outcome == SP_FAILED) {
         batch_fail(b, name, tool_exit_code(d->err), sp_errmsg(d->handle));
     }
-    batch_lock(b);
+    /* The aggregate line stays on screen across files, unless -v has a line to say; the one
+     * file's bar (--parallel 1) is ended, as a single upload's is. */
+    int talk = cl->verbose && !cl->silent;
+    pthread_mutex_lock(&b->mu);
+    if (b->drawn && (cl->parallel == 1 || (talk && d->outcome != SP_FAILED))) {
+        fputc('\n', stderr);
+        b->drawn = 0;
+    }
     if (d->outcome == SP_SKIPPED) {
         b->skipped++;
-        if (cl->verbose && !cl->silent)
+        if (talk)
             fprintf(stderr, "streamput: skipped %s: the server has it\n",
                     sp__printable(name, shown, sizeof shown));
     } else if (d->outcome == SP_UPLOADED) {
         b->ok++;
         double secs = 0;
         sp_getinfo(d->handle, SP_INFO_SECONDS, &secs);
-        if (cl->verbose && !cl->silent)
+        if (talk)
             fprintf(stderr, "streamput: uploaded %s, %llu bytes in %.3f s: HTTP %ld\n",
                     sp__printable(name, shown, sizeof shown), sent, secs,
                     info_long(d->handle, SP_INFO_HTTP_STATUS));
@@ -1003,7 +1019,7 @@ static void on_done(void *ud, const sp_done *d)
 
 /* Hands one file (path "-": standard input) to the session as rel under --remote-dir, waiting
  * while its queue is full. A file the run stopped before is dropped. */
-static void batch_file(batch *b, const char *path, const char *rel)
+static void batch_file(batch *b, const char *path, const char *rel, uint64_t size)
 {
     cli *cl = b->cl;
     char remote[8192];
@@ -1024,6 +1040,7 @@ static void batch_file(batch *b, const char *path, const char *rel)
     } else {
         pthread_mutex_lock(&b->mu);
         b->queued++;
+        b->found += size;
         pthread_mutex_unlock(&b->mu);
     }
 }
@@ -1065,7 +1082,7 @@ static void batch_walk(batch *b, const char *source)
             seen++;
         switch (e->fts_info) {
         case FTS_F:
-            batch_file(b, path, rel);
+            batch_file(b, path, rel, (uint64_t)e->fts_statp->st_size);
             break;
         case FTS_D:
             if (!cl->recursive) {
@@ -1261,10 +1278,13 @@ static int upload_many(cli *cl, int n, char **sources, const char *url)
         atomic_store(&b.stop, 1); /* the login failed, or no lane could be made */
     for (int i = 0; i < n && !atomic_load(&b.stop); i++) {
         if (strcmp(sources[i], "-") == 0)
-            batch_file(&b, "-", "stdin");
+            batch_file(&b, "-", "stdin", 0);
         else
             batch_walk(&b, sources[i]);
     }
+    pthread_mutex_lock(&b.mu);
+    b.walked = 1;
+    pthread_mutex_unlock(&b.mu);
     sp_session_free(b.s);
     if (b.drawn)
         fputc('\n', stderr);
