@@ -532,6 +532,78 @@ START_TEST(client_peak_rss_in_chunks_over_tls_does_not_grow_with_the_file)
 }
 END_TEST
 
+/*
+ * A tree of dirs x per 1 KiB files under dir/name, per files to a directory: the walk (fts) holds
+ * one directory's entries at a time, so a tree of small directories shows what the batch itself
+ * holds, a flat one what fts adds for a large directory.
+ */
+static void make_tree(const char *name, int dirs, int per)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s", th_path(dir, name));
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    for (int d = 0; d < dirs; d++) {
+        snprintf(path, sizeof path, "%s/%s/d%03d", dir, name, d);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+        for (int f = 0; f < per; f++) {
+            snprintf(path, sizeof path, "%s/%s/d%03d/f%04d", dir, name, d, f);
+            ck_assert_int_eq(th_write_random(path, 1024, (uint32_t)(d * per + f)), 0);
+        }
+    }
+}
+
+/* Uploads the tree dir/name with --parallel 4 to m; returns streamput's peak RSS in KiB after
+ * checking every file arrived. */
+static long batch_peak_kib(th_mock *m, const char *name, int files)
+{
+    static th_run r;
+    char url[192], src[4200];
+    snprintf(url, sizeof url, "%s/api/fs/put", m->url);
+    snprintf(src, sizeof src, "%s", th_path(dir, name));
+    char *argv[] = {TH_BIN_DIR "/streamput",
+                    "-s",
+                    "--parallel",
+                    "4",
+                    "--multipart",
+                    "never",
+                    "-r",
+                    src,
+                    url,
+                    NULL};
+    th_run_argv(&r, argv, NULL, UPLOAD_TIMEOUT_MS);
+    ck_assert_msg(r.status == 0, "batch %s: exit %d: %s", name, r.status, r.err);
+    th_mock_drain_log(m);
+    ck_assert_int_eq(th_count_files(th_path(root, name), ""), files);
+    return r.ru.ru_maxrss;
+}
+
+/* One queue of 2N files and N lanes, whatever the number of files. */
+START_TEST(client_peak_rss_does_not_grow_with_the_batch)
+{
+    make_tree("few", 2, 100);
+    make_tree("many", 40, 100);
+    make_tree("flat_few", 1, 200);
+    make_tree("flat_many", 1, 4000);
+    th_mock m;
+    th_drain drain;
+    ck_assert_int_eq(th_mock_start(&m, root, NULL), 0);
+    th_drain_start(&drain, &m);
+    long few = batch_peak_kib(&m, "few", 200), many = batch_peak_kib(&m, "many", 4000);
+    long flat_few = batch_peak_kib(&m, "flat_few", 200);
+    long flat_many = batch_peak_kib(&m, "flat_many", 4000);
+    th_drain_stop(&drain);
+    ck_assert_int_eq(th_mock_stop(&m), 0);
+    fprintf(stderr,
+            "memory: streamput batch, 4 lanes: peak RSS 200 files: %5ld KiB, 4000 files: %5ld "
+            "KiB, growth %+ld KiB; in one directory %5ld and %5ld KiB, growth %+ld KiB (fts)\n",
+            few, many, many - few, flat_few, flat_many, flat_many - flat_few);
+    ck_assert_msg(many - few < CLIENT_LIMIT_KIB,
+                  "batch: peak RSS %ld KiB for 200 files, %ld KiB for 4000: grew %ld KiB (limit "
+                  "%d)",
+                  few, many, many - few, CLIENT_LIMIT_KIB);
+}
+END_TEST
+
 /* "test_memory" measures 1 GiB uploads; "test_memory --large" 4 GiB ones (label slow). */
 int main(int argc, char **argv)
 {
@@ -547,6 +619,7 @@ int main(int argc, char **argv)
     tcase_add_loop_test(t, client_peak_rss_does_not_grow_with_the_file, 0, NENGINES * NCHUNKS);
     tcase_add_loop_test(t, mock_peak_rss_does_not_grow_with_the_body, 0, NENGINES);
     tcase_add_test(t, client_peak_rss_in_chunks_does_not_grow_with_the_file);
+    tcase_add_test(t, client_peak_rss_does_not_grow_with_the_batch);
     /* The controls hold the whole file in memory: at 4 GiB they prove nothing new. */
     if (!large) {
         tcase_add_test(t, negative_control_a_buffering_uploader_is_caught);
