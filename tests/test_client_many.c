@@ -87,6 +87,23 @@ static void make_file(const char *dir, const char *name, uint64_t size, uint32_t
     ck_assert_int_eq(th_write_random(path, size, seed), 0);
 }
 
+/* Places a file of size random bytes (seed) at name under the mock's root, as if uploaded. */
+static void on_server(const char *name, uint64_t size, uint32_t seed)
+{
+    make_file(env.root, name, size, seed);
+}
+
+/* Places a 5000-byte file of seed at name under the mock's root, and a copy of it under the
+ * scratch directory, whose path it returns: what an interrupted upload must leave whole. */
+static const char *planted(const char *name, uint32_t seed)
+{
+    static char copy[4200];
+    on_server(name, 5000, seed);
+    snprintf(copy, sizeof copy, "%s", th_path(env.dir, "planted"));
+    make_file(env.dir, "planted", 5000, seed);
+    return copy;
+}
+
 static void make_dir(const char *dir, const char *name)
 {
     ck_assert_int_eq(mkdir(th_path(dir, name), 0755), 0);
@@ -353,6 +370,8 @@ START_TEST(ctrl_c_stops_the_batch_at_once)
     char one[4200], two[4200];
     snprintf(one, sizeof one, "%s", th_path(env.dir, "slow1.bin"));
     snprintf(two, sizeof two, "%s", th_path(env.dir, "slow2.bin"));
+    /* The server has another slow1.bin, which the interrupted upload was to replace. */
+    const char *kept = planted("slow1.bin", 54);
     char json[4200];
     snprintf(json, sizeof json, "%s", th_path(env.dir, "summary.json"));
     th_proc p;
@@ -375,7 +394,8 @@ START_TEST(ctrl_c_stops_the_batch_at_once)
     ck_assert_int_eq(cJSON_GetObjectItem(f, "exit_code")->valueint, EXIT_CANCEL);
     cJSON_Delete(o);
     th_assert_no_temps(env.root);
-    ck_assert_int_eq(th_count_files(env.root, ""), 0);
+    ck_assert_int_eq(th_count_files(env.root, ""), 1);
+    ck_assert_int_eq(th_files_equal(kept, th_path(env.root, "slow1.bin")), 1);
     stop_mock();
 }
 END_TEST
@@ -682,12 +702,6 @@ static const char *untimed(const char *path, double lo, double hi)
     cJSON_Delete(o);
     ck_assert_msg(text[strlen(text) - 1] == '\n', "%s", text);
     return out;
-}
-
-/* Places a file of size random bytes (seed) at name under the mock's root, as if uploaded. */
-static void on_server(const char *name, uint64_t size, uint32_t seed)
-{
-    make_file(env.root, name, size, seed);
 }
 
 /* How many journal entries from entry from on are method path (and, with file, that File-Path);
@@ -1019,17 +1033,35 @@ START_TEST(each_lane_keeps_one_connection_across_its_files)
 }
 END_TEST
 
-START_TEST(parallel_keep_going_uploads_all_but_the_failing_file)
+START_TEST(keep_going_over_one_and_eight_lanes_uploads_all_but_the_failing_file)
 {
     start_mock("--max-body", "4K");
     const char *tree = small_tree(40);
-    make_file(tree, "d2/f25x-big.bin", 8192, 99);
-    th_run r;
-    ck_assert_int_eq(many(&r, "-r", "--parallel", "4", "--keep-going", tree, url, NULL), EXIT_API);
-    ck_assert_int_eq(th_count_files(env.root, ""), 40);
-    ck_assert(!th_exists(th_path(env.root, "p/d2/f25x-big.bin")));
-    ck_assert_msg(strstr(r.err, "40 files uploaded, 1 failed") != NULL, "%s", r.err);
-    ck_assert_msg(strstr(r.err, "failed: /p/d2/f25x-big.bin: ") != NULL, "%s", r.err);
+    /* Over --max-body, and met by the walk between d1 and d2: twenty files go before it and
+     * twenty after. */
+    make_file(tree, "d1x-big.bin", 8192, 99);
+    static const char *const lanes[] = {"1", "8"};
+    for (int l = 0; l < 2; l++) {
+        char dest[32], under[4200], want[128];
+        snprintf(dest, sizeof dest, "l%s", lanes[l]);
+        snprintf(under, sizeof under, "%s/%s/p", env.root, dest);
+        th_run r;
+        ck_assert_int_eq(many(&r, "-r", "--parallel", lanes[l], "--keep-going", "--remote-dir",
+                              dest, tree, url, NULL),
+                         EXIT_API);
+        ck_assert_int_eq(th_count_files(under, ""), 40);
+        ck_assert(!th_exists(th_path(under, "d1x-big.bin")));
+        for (int d = 0; d < 4; d++) {
+            char sub[8], from[4200];
+            snprintf(sub, sizeof sub, "d%d", d);
+            snprintf(from, sizeof from, "%s", th_path(tree, sub));
+            ck_assert_int_eq(assert_copied(from, th_path(under, sub)), 10);
+        }
+        ck_assert_msg(strstr(r.err, "40 files uploaded, 1 failed") != NULL, "%s", r.err);
+        snprintf(want, sizeof want, "failed: /%s/p/d1x-big.bin: ", dest);
+        ck_assert_msg(strstr(r.err, want) != NULL, "%s", r.err);
+        th_assert_no_temps(env.root);
+    }
     stop_mock();
 }
 END_TEST
@@ -1063,6 +1095,7 @@ START_TEST(ctrl_c_stops_every_lane_and_stores_nothing)
         snprintf(name, sizeof name, "big/%d.bin", i);
         make_file(env.dir, name, 4 * 1024 * 1024, 200 + (uint32_t)i);
     }
+    const char *kept = planted("big/3.bin", 55);
     char json[4200];
     snprintf(json, sizeof json, "%s", th_path(env.dir, "summary.json"));
     th_proc p;
@@ -1083,7 +1116,8 @@ START_TEST(ctrl_c_stops_every_lane_and_stores_nothing)
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "failures")), 8);
     cJSON_Delete(o);
     th_assert_no_temps(env.root);
-    ck_assert_int_eq(th_count_files(env.root, ""), 0);
+    ck_assert_int_eq(th_count_files(env.root, ""), 1);
+    ck_assert_int_eq(th_files_equal(kept, th_path(env.root, "big/3.bin")), 1);
     stop_mock();
 }
 END_TEST
@@ -1190,7 +1224,7 @@ int main(void)
     tcase_add_test(t, summary_json_lists_the_failures_and_is_written_after_a_failed_run);
     tcase_add_test(t, parallel_lanes_upload_a_tree_byte_exact_and_count_it_right);
     tcase_add_test(t, each_lane_keeps_one_connection_across_its_files);
-    tcase_add_test(t, parallel_keep_going_uploads_all_but_the_failing_file);
+    tcase_add_test(t, keep_going_over_one_and_eight_lanes_uploads_all_but_the_failing_file);
     tcase_add_test(t, parallel_without_keep_going_starts_no_file_after_a_failure);
     tcase_add_test(t, ctrl_c_stops_every_lane_and_stores_nothing);
     tcase_add_test(t, parallel_lanes_share_one_login);
