@@ -931,6 +931,61 @@ START_TEST(summary_json_lists_the_failures_and_is_written_after_a_failed_run)
 }
 END_TEST
 
+/* Asserts that python3's json module, which refuses a file that is not UTF-8, reads path;
+ * nothing to check where there is no python3. */
+static void assert_python_reads_json(const char *path)
+{
+    static const char python[] = "/usr/bin/python3";
+    if (access(python, X_OK) != 0)
+        return;
+    char *argv[] = {(char *)python, "-c",
+                    "import json,sys; json.load(open(sys.argv[1], encoding='utf-8'))", (char *)path,
+                    NULL};
+    th_run r;
+    th_run_argv(&r, argv, NULL, 30000);
+    ck_assert_msg(r.status == 0, "python3 cannot read %s: %s", path, r.err);
+}
+
+/* Written to the contract of --summary-json for such names: "path" with each byte that is not
+ * part of UTF-8 replaced by U+FFFD, and "path_percent" with the exact bytes percent-encoded. */
+START_TEST(summary_json_stays_valid_json_for_a_name_that_is_not_utf8)
+{
+    start_mock("--max-body", "4K");
+    /* Both over --max-body, so both are in the list of failures: a name the file system holds
+     * as the bytes b a d 0xFF, and a UTF-8 one. */
+    make_file(env.dir, "d/bad\xff.bin", 8192, 501);
+    make_file(env.dir, "d/caf\xc3\xa9.bin", 8192, 502);
+    make_file(env.dir, "d/ok.bin", 100, 503);
+    char json[4200];
+    snprintf(json, sizeof json, "%s", th_path(env.dir, "summary.json"));
+    th_run r;
+    ck_assert_int_eq(
+        many(&r, "-r", "--keep-going", "--summary-json", json, th_path(env.dir, "d"), url, NULL),
+        EXIT_API);
+    const char *text = file_text(json);
+    ck_assert_msg(th_valid_utf8(text), "--summary-json wrote bytes that are not UTF-8: %s", text);
+    assert_python_reads_json(json);
+    cJSON *o = cJSON_Parse(text);
+    ck_assert_msg(o != NULL, "not JSON: %s", text);
+    ck_assert_int_eq(cJSON_GetObjectItem(o, "files_uploaded")->valueint, 1);
+    ck_assert_int_eq(cJSON_GetObjectItem(o, "files_failed")->valueint, 2);
+    const cJSON *failures = cJSON_GetObjectItem(o, "failures");
+    ck_assert_int_eq(cJSON_GetArraySize(failures), 2);
+    /* One lane: the failures in the walk's order, bad before caf. */
+    const cJSON *bad = cJSON_GetArrayItem(failures, 0), *cafe = cJSON_GetArrayItem(failures, 1);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(bad, "path")),
+                     "/d/bad\xef\xbf\xbd.bin");
+    ck_assert_msg(cJSON_IsString(cJSON_GetObjectItem(bad, "path_percent")), "%s", text);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(bad, "path_percent")),
+                     "/d/bad%FF.bin");
+    /* A name that is UTF-8 is given as it is, and only so. */
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(cafe, "path")), "/d/caf\xc3\xa9.bin");
+    ck_assert_msg(cJSON_GetObjectItem(cafe, "path_percent") == NULL, "%s", text);
+    cJSON_Delete(o);
+    stop_mock();
+}
+END_TEST
+
 /*
  * Creates dir/p with n small files of different sizes spread over five folders, named so that
  * the walk meets them in the order of their number, and returns dir/p.
@@ -1222,6 +1277,7 @@ int main(void)
     tcase_add_test(t, skip_existing_sends_the_token_to_the_lookup_and_never_shows_it);
     tcase_add_test(t, skip_existing_with_a_url_that_gets_names_appended_is_a_usage_error);
     tcase_add_test(t, summary_json_lists_the_failures_and_is_written_after_a_failed_run);
+    tcase_add_test(t, summary_json_stays_valid_json_for_a_name_that_is_not_utf8);
     tcase_add_test(t, parallel_lanes_upload_a_tree_byte_exact_and_count_it_right);
     tcase_add_test(t, each_lane_keeps_one_connection_across_its_files);
     tcase_add_test(t, keep_going_over_one_and_eight_lanes_uploads_all_but_the_failing_file);
