@@ -1,10 +1,13 @@
 /*
  * streamput with several SOURCEs against streamput-mock: byte-exact trees (nested folders, an
  * empty one, names with spaces, '%', '+' and UTF-8, empty files) compared file by file with
- * sha256, rsync's trailing-slash rule, several single files, '-' among files, links skipped or
- * followed with -L, a fifo skipped with a warning, --keep-going against a stop at the first
- * failure and the first failure's exit code, Ctrl-C in a batch, the URL-append form against a
- * scripted plain PUT server, and the naming functions themselves.
+ * sha256 over one lane and eight, rsync's trailing-slash rule, several single files, '-' among
+ * files, links skipped or followed with -L, a fifo skipped with a warning, --keep-going against
+ * a stop at the first failure and the first failure's exit code, Ctrl-C in a batch, kept
+ * connections counted in the mock's journal, --summary-json, --skip-existing by size and (against
+ * a scripted AList site that reports digests) by digest, a server that closes after every
+ * answer, the URL-append form against a scripted plain PUT server, and the naming functions
+ * themselves.
  */
 #include "th.h"
 #include "tool.h"
