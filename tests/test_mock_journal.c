@@ -5,14 +5,12 @@
 #include "th.h"
 
 #include <check.h>
-#include <locale.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <wchar.h>
 
 static th_env env;
 static th_mock mock;
@@ -404,21 +402,6 @@ static void put_wide_n(th_mock *m, const char *prefix, int n, size_t len, char f
     }
 }
 
-/* 1 if s is entirely valid UTF-8. */
-static int valid_utf8(const char *s)
-{
-    locale_t u = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-    ck_assert_msg(u != (locale_t)0, "no C.UTF-8 locale");
-    locale_t old = uselocale(u);
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    const char *p = s;
-    size_t n = mbsrtowcs(NULL, &p, 0, &st);
-    uselocale(old);
-    freelocale(u);
-    return n != (size_t)-1;
-}
-
 START_TEST(a_long_value_is_cut_on_a_utf8_boundary_and_marked)
 {
     static th_resp r;
@@ -630,7 +613,7 @@ START_TEST(an_invalid_utf8_file_path_lists_as_valid_json)
     th_msg lm;
     th_journal_msg(mock.port, &lm);
     const char *body = lm.body;
-    ck_assert_msg(valid_utf8(body), "the listing is not UTF-8: %s", body);
+    ck_assert_msg(th_valid_utf8(body), "the listing is not UTF-8: %s", body);
     ck_assert_ptr_nonnull(strstr(body, "\"x_file_md5\":\"\\u003c\\ufffd\\u003e\""));
     cJSON *a = cJSON_Parse(body);
     ck_assert(cJSON_IsArray(a));
@@ -666,7 +649,7 @@ START_TEST(json_log_lines_are_terminal_safe)
     char buf[16384];
     /* CSI as UTF-8, then a byte that is not UTF-8. */
     cJSON *e = json_log_line("/j\xc2\x9b\xe9.txt", buf, sizeof buf);
-    ck_assert_msg(valid_utf8(buf), "not UTF-8: %s", buf);
+    ck_assert_msg(th_valid_utf8(buf), "not UTF-8: %s", buf);
     ck_assert_msg(strstr(buf, "\xc2\x9b") == NULL, "a C1 control reached the log: %s", buf);
     ck_assert_ptr_nonnull(strstr(buf, "\"file_path\":\"/j\\u009b\\ufffd.txt\""));
     /* Escaped, not changed: the same string as sent, but for the invalid byte. */

@@ -404,3 +404,35 @@ void th_assert_stored(const char *root, const char *remote, const char *src)
     ck_assert_msg(th_sha256_file(th_path(root, remote + 1), got) == 0, "%s not stored", remote);
     ck_assert_msg(strcmp(want, got) == 0, "%s: sha256 %s, want %s", remote, got, want);
 }
+
+int th_valid_utf8(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p != 0;) {
+        /* The lead byte gives the sequence's length, its payload bits and the least code point
+         * that needs that length (anything less is an overlong form). */
+        unsigned c = *p, cp, min;
+        int more;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            more = 1, cp = c & 0x1f, min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            more = 2, cp = c & 0x0f, min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            more = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return 0;
+        }
+        /* A continuation byte is never NUL, so a sequence cut short stops at the end. */
+        for (int i = 1; i <= more; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (p[i] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += more + 1;
+    }
+    return 1;
+}

@@ -58,6 +58,11 @@ void th_assert_stored(const char *root, const char *remote, const char *src);
 int th_sha256_stream(int fd, const void *pre, size_t len, uint64_t want, char out[65],
                      uint64_t *got);
 
+/* 1 if the NUL-terminated s is well-formed UTF-8 throughout (RFC 3629: no overlong forms,
+ * surrogates, code points above U+10FFFF or sequences cut short), else 0. JSON parsers such as
+ * Python's refuse the rest; glibc's C.UTF-8 decoder lets code points above U+10FFFF pass. */
+int th_valid_utf8(const char *s);
+
 /* True if the file exists (lstat). */
 int th_exists(const char *path);
 
