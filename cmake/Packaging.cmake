@@ -32,6 +32,10 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # on streamput (>= this version).
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
+# dpkg's ldconfig trigger refreshes the linker cache once per dpkg run, as Debian's library
+# packages do (CPack's own postinst/postrm call ldconfig as well, for older dpkg).
+file(WRITE "${PROJECT_BINARY_DIR}/deb/streamput/triggers" "activate-noawait ldconfig\n")
+set(CPACK_DEBIAN_STREAMPUT_PACKAGE_CONTROL_EXTRA "${PROJECT_BINARY_DIR}/deb/streamput/triggers")
 
 set(CPACK_DEBIAN_STREAMPUT_PACKAGE_NAME streamput)
 set(CPACK_DEBIAN_STREAMPUT_DESCRIPTION
