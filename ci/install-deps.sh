@@ -5,6 +5,7 @@
 #   ci/install-deps.sh --bench    also the benchmark tools (curl, nginx, socat, gnuplot, strace, python3)
 #   ci/install-deps.sh --ci       also the CI checkers (valgrind, cppcheck, clang-format)
 #   ci/install-deps.sh --fuzz     also clang and its libFuzzer/sanitizer runtimes
+#   ci/install-deps.sh --package  also what `--target package` runs (dpkg-shlibdeps, file)
 set -euo pipefail
 
 pkgs=(gcc make cmake pkg-config libmicrohttpd-dev check libhttp-parser-dev libcjson-dev libssl-dev libgnutls28-dev openssl)
@@ -13,6 +14,7 @@ for arg in "$@"; do
     --bench) pkgs+=(curl nginx-light socat gnuplot-nox strace python3) ;;
     --ci) pkgs+=(valgrind cppcheck clang-format) ;;
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+    --package) pkgs+=(dpkg-dev file) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
   esac
 done

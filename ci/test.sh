@@ -5,16 +5,19 @@
 #      fails)
 #   3. Release build with -Werror; ctest, all labels but 'slow'
 #   4. a shared libstreamput exports exactly the functions streamput.h declares (nm -D)
-#   5. Debug build with -fsanitize=address,undefined (leaks detected, UBSan halting); the same
+#   5. the Debian packages: built, installed, used by examples/consumer (pkg-config, CMake and
+#      its mock fixture), purged without a trace (ci/check-packages.sh; needs root or sudo)
+#   6. Debug build with -fsanitize=address,undefined (leaks detected, UBSan halting); the same
 #      ctest run; any sanitizer report from any process (mock and client included) fails
-#   6. valgrind memcheck on the 'unit' suites (ctest -T memcheck, CK_FORK=no)
-#   7. every fuzz target under libFuzzer for a few seconds (clang; SP_FUZZ_SECONDS, default 8)
+#   7. valgrind memcheck on the 'unit' suites (ctest -T memcheck, CK_FORK=no)
+#   8. every fuzz target under libFuzzer for a few seconds (clang; SP_FUZZ_SECONDS, default 8)
 # The 'slow' label (4 GiB transfers) never runs here; run it with: ctest --test-dir build -L slow
-# Build directories can be moved with SP_BUILD_DIR and SP_ASAN_DIR (defaults build, build-asan).
+# Build directories can be moved with SP_BUILD_DIR, SP_ASAN_DIR and SP_PKG_DIR (defaults build,
+# build-asan, build-pkg).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash ci/install-deps.sh --ci --bench # --bench: the bench_smoke test runs instead of skipping
+bash ci/install-deps.sh --ci --bench --package # --bench: the bench_smoke test runs instead of skipping
 jobs=$(nproc 2>/dev/null || echo 2)
 rel=${SP_BUILD_DIR:-build}
 asan=${SP_ASAN_DIR:-build-asan}
@@ -66,6 +69,10 @@ done_stage "release build and tests"
 stage "shared library exports"
 bash ci/check-exports.sh "${SP_SHARED_DIR:-build-shared}"
 done_stage "shared library exports"
+
+stage "Debian packages"
+bash ci/check-packages.sh "${SP_PKG_DIR:-build-pkg}"
+done_stage "Debian packages"
 
 stage "sanitizer build and tests"
 cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DSP_WERROR=ON -DSP_SANITIZE=ON \

@@ -1,0 +1,33 @@
+# cmake -DPROGRAM=P -DFILE=F -DSTORED=S -DURL_FILE=U [-DTOKEN=T] -P check-upload.cmake
+# Runs P F URL/api/fs/put, URL being the mock's, read from U (streamput_add_mock's NAME.url),
+# with $STREAMPUT_TOKEN = T, and checks that S, where the mock stores the upload, then holds
+# exactly F's bytes. S is removed first, so a copy left from an earlier run cannot pass.
+foreach(var PROGRAM FILE STORED URL_FILE)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "check-upload: -D${var}=... is required")
+  endif()
+endforeach()
+if(NOT EXISTS "${URL_FILE}")
+  message(FATAL_ERROR "check-upload: no ${URL_FILE}: did the mock fixture start?")
+endif()
+file(STRINGS "${URL_FILE}" url LIMIT_COUNT 1)
+file(REMOVE "${STORED}")
+set(env)
+if(TOKEN)
+  set(env "STREAMPUT_TOKEN=${TOKEN}")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -E env ${env} "${PROGRAM}" "${FILE}" "${url}api/fs/put"
+                RESULT_VARIABLE status TIMEOUT 60)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "check-upload: ${PROGRAM} ${FILE} ${url}api/fs/put failed: ${status}")
+endif()
+if(NOT EXISTS "${STORED}")
+  message(FATAL_ERROR "check-upload: the upload succeeded but ${STORED} does not exist")
+endif()
+file(SHA256 "${FILE}" sent)
+file(SHA256 "${STORED}" stored)
+if(NOT sent STREQUAL stored)
+  message(FATAL_ERROR "check-upload: ${STORED} (sha256 ${stored}) differs from ${FILE} (${sent})")
+endif()
+file(SIZE "${FILE}" size)
+message(STATUS "check-upload: ${STORED} holds the ${size} bytes of ${FILE}")
