@@ -83,11 +83,14 @@ def test_fixture_gives_a_url_and_an_empty_root_that_receives_uploads(streamput_m
     assert (streamput_mock.root / "dir" / "a.txt").read_bytes() == b"hello"
 
 
-def test_requests_lists_each_upload_oldest_first(streamput_mock):
+def test_requests_lists_each_upload(streamput_mock):
     put(streamput_mock, "/one.bin", b"1" * 10)
     put(streamput_mock, "/two.bin", b"2" * 2000)
+    streamput_mock.wait_for("/one.bin")
     streamput_mock.wait_for("/two.bin")
-    entries = streamput_mock.requests()
+    # In the order the mock finished them: the first connection's end can come after the
+    # second's answer, so the two may be either way round.
+    entries = sorted(streamput_mock.requests(), key=lambda e: e["file_path"])
     assert [e["file_path"] for e in entries] == ["/one.bin", "/two.bin"]
     for e, size in zip(entries, (10, 2000)):
         assert e["method"] == "PUT" and e["path"] == "/api/fs/put"
@@ -124,7 +127,8 @@ def test_factory_with_a_token_refuses_requests_without_it(streamput_mock_factory
 
     assert put(m, "/secret.txt", b"yes", token="t0ken-for-tests")["code"] == 200
     assert (m.root / "secret.txt").read_bytes() == b"yes"
-    assert [e["code"] for e in m.requests()] == [401, 200]
+    m.wait_for("/secret.txt", match=lambda e: e["code"] == 200)
+    assert sorted(e["code"] for e in m.requests()) == [200, 401]
 
 
 def test_factory_mocks_are_separate_and_take_options(streamput_mock_factory):
@@ -132,6 +136,7 @@ def test_factory_mocks_are_separate_and_take_options(streamput_mock_factory):
     b = streamput_mock_factory(profile="alist", args=["--journal", "1"])
     assert a.port != b.port and a.root != b.root
     put(b, "/1", b"1")
+    b.wait_for("/1")
     put(b, "/2", b"2")
     b.wait_for("/2")
     # --journal 1 keeps only the newest entry; a saw nothing.
@@ -160,8 +165,9 @@ def test_startup_timeout_names_the_wait_and_kills_the_process(tmp_path):
                       "exec sleep 60\n")
     silent.chmod(0o755)
     t0 = time.monotonic()
-    with pytest.raises(MockError, match=r"printed no URL within 0.5 s") as e:
-        Mock(tmp_path / "root", tmp_path / "work", binary=str(silent), startup_timeout=0.5)
+    # 2 s: time enough for the script to write its pid and line even on a loaded machine.
+    with pytest.raises(MockError, match=r"printed no URL within 2 s") as e:
+        Mock(tmp_path / "root", tmp_path / "work", binary=str(silent), startup_timeout=2)
     assert time.monotonic() - t0 < 15
     assert "starting up..." in str(e.value)
     assert gone(int(pid_file.read_text()))
@@ -203,8 +209,11 @@ def test_a_bad_explicit_or_env_path_is_an_error_not_a_fallback(tmp_path):
 
 
 def test_fixture_without_a_binary_fails_with_the_fix_in_the_message(tmp_path):
+    # PATH an empty directory: a streamput-mock installed on this machine must not be found.
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "STREAMPUT_MOCK"}
-    env["PATH"] = os.path.dirname(sys.executable)
+    env["PATH"] = str(empty)
     r = run_pytest(tmp_path, """
         def test_needs_mock(streamput_mock):
             pass

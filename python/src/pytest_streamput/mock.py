@@ -220,7 +220,8 @@ class Mock:
             raise MockError(f"{method} {self.url}{path}: {e}{self._log_tail()}") from e
 
     def requests(self, timeout=10.0):
-        """The journal (GET /_mock/requests): a list of dicts, oldest first.
+        """The journal (GET /_mock/requests): a list of dicts, in the order the mock finished
+        with the requests.
 
         An entry is added when the mock has finished with a request, which can be just after
         the client has read the answer: use wait_for() to wait for one.
