@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages streamput needs to build, test and benchmark. Idempotent and quiet
 # when everything is already there; runs apt-get update before installing anything.
-#   ci/install-deps.sh            build + test dependencies
+#   ci/install-deps.sh            build + test dependencies (python3-pytest: python/tests)
 #   ci/install-deps.sh --bench    also the benchmark tools (curl, nginx, socat, gnuplot, strace, python3)
 #   ci/install-deps.sh --ci       also the CI checkers (valgrind, cppcheck, clang-format)
 #   ci/install-deps.sh --fuzz     also clang and its libFuzzer/sanitizer runtimes
 #   ci/install-deps.sh --package  also what `--target package` runs (dpkg-shlibdeps, file)
 set -euo pipefail
 
-pkgs=(gcc make cmake pkg-config libmicrohttpd-dev check libhttp-parser-dev libcjson-dev libssl-dev libgnutls28-dev openssl)
+pkgs=(gcc make cmake pkg-config libmicrohttpd-dev check libhttp-parser-dev libcjson-dev libssl-dev libgnutls28-dev openssl
+      python3-pytest)
 for arg in "$@"; do
   case "$arg" in
     --bench) pkgs+=(curl nginx-light socat gnuplot-nox strace python3) ;;
