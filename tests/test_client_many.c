@@ -1059,6 +1059,26 @@ START_TEST(parallel_lanes_upload_a_tree_byte_exact_and_count_it_right)
 }
 END_TEST
 
+/* --parallel's progress: one line redrawn in place, files and bytes done of those found, an ETA
+ * once the walk is over, ended once at the end, never once a file. */
+START_TEST(the_aggregate_line_is_redrawn_in_place_and_ended_once)
+{
+    start_mock(NULL, NULL);
+    const char *tree = small_tree(40);
+    th_run r;
+    ck_assert_msg(many(&r, "-r", "--progress", "--parallel", "4", tree, url, NULL) == 0, "%s",
+                  r.err);
+    ck_assert_int_eq(assert_copied(tree, th_path(env.root, "p")), 40);
+    ck_assert_int_eq(occurrences(r.err, "\n"), 2);  /* the line's end, and the summary's */
+    ck_assert_int_ge(occurrences(r.err, "\r"), 40); /* redrawn as each file ends */
+    const char *last = strrchr(r.err, '\r');
+    ck_assert_msg(strncmp(last, "\r40/40 files  ", 14) == 0, "%s", last);
+    ck_assert_msg(strstr(last, " / ") != NULL && strstr(last, "/s  ETA 0:00") != NULL, "%s", last);
+    ck_assert_msg(strstr(last, "\nstreamput: 40 files uploaded, 0 failed") != NULL, "%s", last);
+    stop_mock();
+}
+END_TEST
+
 START_TEST(each_lane_keeps_one_connection_across_its_files)
 {
     /* Every answer waits 50 ms, so that the lanes' uploads overlap. */
@@ -1283,6 +1303,7 @@ int main(void)
     tcase_add_test(t, summary_json_lists_the_failures_and_is_written_after_a_failed_run);
     tcase_add_test(t, summary_json_stays_valid_json_for_a_name_that_is_not_utf8);
     tcase_add_test(t, parallel_lanes_upload_a_tree_byte_exact_and_count_it_right);
+    tcase_add_test(t, the_aggregate_line_is_redrawn_in_place_and_ended_once);
     tcase_add_test(t, each_lane_keeps_one_connection_across_its_files);
     tcase_add_test(t, keep_going_over_one_and_eight_lanes_uploads_all_but_the_failing_file);
     tcase_add_test(t, parallel_without_keep_going_starts_no_file_after_a_failure);
