@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages streamput needs to build, test and benchmark. Idempotent and quiet
 # when everything is already there; runs apt-get update before installing anything.
-#   ci/install-deps.sh            build + test dependencies (python3-pytest: python/tests)
+#   ci/install-deps.sh            build + test dependencies (python3-pytest: python/tests;
+#                                 scdoc: the man pages)
 #   ci/install-deps.sh --bench    also the benchmark tools (curl, nginx, socat, gnuplot, strace, python3)
 #   ci/install-deps.sh --ci       also the CI checkers (valgrind, cppcheck, clang-format)
 #   ci/install-deps.sh --fuzz     also clang and its libFuzzer/sanitizer runtimes
@@ -9,7 +10,7 @@
 set -euo pipefail
 
 pkgs=(gcc make cmake pkg-config libmicrohttpd-dev check libhttp-parser-dev libcjson-dev libssl-dev libgnutls28-dev openssl
-      python3-pytest)
+      python3-pytest scdoc)
 for arg in "$@"; do
   case "$arg" in
     --bench) pkgs+=(curl nginx-light socat gnuplot-nox strace python3) ;;
