@@ -3,7 +3,8 @@
 #   1. clang-format --dry-run -Werror on every C source and header (the committed .clang-format)
 #   2. banned functions (ci/checksrc.sh), then cppcheck on client/ common/ server/ (any finding
 #      fails)
-#   3. Release build with -Werror; ctest, all labels but 'slow'
+#   3. Release build with -Werror (man pages included); ctest, all labels but 'slow' (docs:
+#      ci/check-man.sh, --help against the man pages and completions)
 #   4. a shared libstreamput exports exactly the functions streamput.h declares (nm -D)
 #   5. the Debian packages: built, installed, used by examples/consumer (pkg-config, CMake and
 #      its mock fixture), purged without a trace (ci/check-packages.sh; needs root or sudo)
