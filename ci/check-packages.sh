@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian packages (streamput, streamput-mock, libstreamput-dev), installs them on this
 # machine and checks them as a user would meet them:
+#   - each command's man page and bash completion are in its package;
 #   - streamput --version and streamput-mock --help run from PATH;
 #   - examples/consumer builds against the installed files only, with pkg-config (its Makefile)
 #     and with find_package(streamput 0.2 REQUIRED), and its ctest, which runs the mock as the
@@ -37,6 +38,14 @@ for p in "${packages[@]}"; do
   debs+=("$deb")
   echo "---- dpkg -c $deb"
   dpkg -c "$deb"
+done
+# Each command's man page and bash completion come in the command's own package.
+for cmd in streamput streamput-mock; do
+  deb=$(find "$dir" -maxdepth 1 -name "${cmd}_*.deb")
+  for f in "./usr/share/man/man1/$cmd.1" "./usr/share/bash-completion/completions/$cmd"; do
+    dpkg-deb -c "$deb" | awk -v f="$f" '$6 == f { found = 1 } END { exit !found }' ||
+      fail "$deb holds no $f"
+  done
 done
 
 was_installed=()
