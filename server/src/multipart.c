@@ -202,17 +202,10 @@ static void wait_until(int64_t deadline_ms)
         pthread_cond_wait(&cv, &mu);
         return;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
     int64_t left = deadline_ms - sp__now_ms();
     if (left <= 0)
         return;
-    ts.tv_sec += (time_t)(left / 1000);
-    ts.tv_nsec += (long)(left % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = mock_deadline_in((uint64_t)left);
     pthread_cond_timedwait(&cv, &mu, &ts);
 }
 
@@ -1180,13 +1173,8 @@ static void *sweep(void *arg)
 
 int mock_mp_start(const mock_server *srv)
 {
-    pthread_condattr_t a;
     server = srv;
-    pthread_condattr_init(&a);
-    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&cv, &a);
-    pthread_condattr_destroy(&a);
-    if (rc != 0 || pthread_create(&sweeper, NULL, sweep, NULL) != 0)
+    if (mock_cond_init_monotonic(&cv) != 0 || pthread_create(&sweeper, NULL, sweep, NULL) != 0)
         return -1;
     sweeper_on = 1;
     return 0;

@@ -14,14 +14,33 @@ static pthread_cond_t stop_cv;
 static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
 static int stopping;
 
-/* The condition variable waits on CLOCK_MONOTONIC, so a wall-clock jump cannot stretch a fault. */
-static void stop_cv_init(void)
+int mock_cond_init_monotonic(pthread_cond_t *cv)
 {
     pthread_condattr_t a;
     pthread_condattr_init(&a);
     pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-    pthread_cond_init(&stop_cv, &a);
+    int rc = pthread_cond_init(cv, &a);
     pthread_condattr_destroy(&a);
+    return rc;
+}
+
+struct timespec mock_deadline_in(uint64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* The condition variable waits on CLOCK_MONOTONIC, so a wall-clock jump cannot stretch a fault. */
+static void stop_cv_init(void)
+{
+    mock_cond_init_monotonic(&stop_cv);
 }
 
 void mock_stop_sleepers(void)
@@ -35,15 +54,8 @@ void mock_stop_sleepers(void)
 
 int mock_sleep_ms(uint64_t ms)
 {
-    struct timespec until;
     pthread_once(&stop_once, stop_cv_init);
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(ms / 1000);
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = mock_deadline_in(ms);
     pthread_mutex_lock(&stop_mu);
     int rc = 0;
     while (!stopping && rc != ETIMEDOUT)
