@@ -4,6 +4,7 @@
  */
 #include "auth.h"
 #include "config.h"
+#include "events.h"
 #include "handler.h"
 #include "journal.h"
 #include "multipart.h"
@@ -264,6 +265,8 @@ int main(int argc, char **argv)
 out:
     /* Sleeping faults end first, so MHD can join every connection thread promptly. */
     mock_stop_sleepers();
+    /* The dashboard's streams end too: each holds its connection's thread while it waits. */
+    mock_events_stop();
     /* Every multipart session ends now: no chunk waits out its window, no temp file stays. */
     mock_mp_stop();
     if (d != NULL)
