@@ -13,6 +13,7 @@
  * buffers of a fixed size instead of being printed whole.
  */
 #include "journal.h"
+#include "events.h"
 #include "respond.h"
 #include "watchdog.h"
 #include "sp_common.h"
@@ -366,6 +367,12 @@ void mock_journal_add(mock_entry *e, const mock_outcome *o)
 {
     entry_finish(e, o);
     log_entry(e);
+    if (mock_events_wanted()) {
+        cJSON *j = entry_json(e);
+        if (j != NULL)
+            mock_events_publish("request", j);
+        cJSON_Delete(j);
+    }
     pthread_mutex_lock(&ring_mu);
     if (cap == 0 || e->bytes > byte_cap) {
         /* An entry that alone exceeds --journal-bytes is logged but cannot be kept. */

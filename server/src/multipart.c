@@ -16,6 +16,7 @@
 #include "multipart.h"
 #include "apath.h"
 #include "auth.h"
+#include "events.h"
 #include "gostr.h"
 #include "journal.h"
 #include "respond.h"
@@ -59,6 +60,9 @@
 /* What a terminated session's chunk in flight learns (session.go errAborted, wrapping
  * context.Canceled as OpenList's sticky window error does). */
 #define MP_ABORTED_ERR "multipart upload aborted: context canceled"
+
+/* Manager.gc's cause, which the dashboard tells apart from an abort. */
+#define MP_EXPIRED "multipart upload session expired"
 
 typedef enum mp_route {
     MP_INIT = 0,
@@ -209,6 +213,8 @@ static void wait_until(int64_t deadline_ms)
     pthread_cond_timedwait(&cv, &mu, &ts);
 }
 
+static void publish(const mp_session *s, const char *change);
+
 /*
  * Manager.terminate: the session leaves the table at once, a receiving one becomes aborted with
  * cause, its temp file is removed now (a writer still in flight writes on into the unlinked
@@ -235,6 +241,9 @@ static void session_end(mp_session *s, const char *cause)
         if (s->st.dirfd >= 0 && s->st.tmpname[0] != '\0')
             unlinkat(s->st.dirfd, s->st.tmpname, 0);
         s->st.tmpname[0] = '\0';
+        publish(s, s->state == ST_COMPLETED         ? "completed"
+                   : strcmp(cause, MP_EXPIRED) == 0 ? "expired"
+                                                    : "aborted");
         pthread_cond_broadcast(&cv);
         s->refs--; /* the table's, never the last: the wait's own is still held */
     }
@@ -354,6 +363,29 @@ static cJSON *zero_snapshot(void)
     add_int(o, "frontier", 0);
     add_int(o, "storage_progress", 0);
     return o;
+}
+
+/* ---- the dashboard's view ---- */
+
+/* The session's snapshot with its owner and its path cut for the dashboard (caller deletes). */
+static cJSON *session_view(const mp_session *s)
+{
+    cJSON *o = snapshot(s, -1);
+    cJSON_ReplaceItemInObject(o, "path", mock_events_string(s->path));
+    cJSON_AddItemToObject(o, "user", mock_events_string(s->owner->name));
+    return o;
+}
+
+/* Tells the dashboard what happened to s (created, chunk, completed ...), if anyone watches. */
+static void publish(const mp_session *s, const char *change)
+{
+    if (!mock_events_wanted())
+        return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "change", change);
+    cJSON_AddItemToObject(o, "session", session_view(s));
+    mock_events_publish("session", o);
+    cJSON_Delete(o);
 }
 
 /* ---- answers ---- */
@@ -639,6 +671,7 @@ static enum MHD_Result route_init(mock_mp_req *rq, struct MHD_Connection *c)
         s->live = 1;
         keep_id(rq, s->id);
         d = snapshot(s, 0);
+        publish(s, "created");
         s = NULL;
     }
     pthread_mutex_unlock(&mu);
@@ -748,6 +781,7 @@ static void land(mock_mp_req *rq)
             s->filling >>= 1;
             s->frontier++;
         }
+        publish(s, "chunk");
     }
 }
 
@@ -852,6 +886,8 @@ static enum MHD_Result route_complete(mock_mp_req *rq, struct MHD_Connection *c)
             s->progress = progress_of(s);
             s->state = msg[0] == '\0' ? ST_COMPLETED : ST_FAILED_PERMANENT;
             snprintf(s->err, sizeof s->err, "%s", msg);
+            if (s->state != ST_COMPLETED)
+                publish(s, "failed");
             pthread_cond_broadcast(&cv);
         }
     }
@@ -1150,6 +1186,23 @@ int mock_mp_why(const mock_mp_req *rq, char *out, size_t outsz)
     return 1;
 }
 
+cJSON *mock_mp_list(size_t max, size_t *total)
+{
+    cJSON *a = cJSON_CreateArray();
+    size_t n = 0;
+    pthread_mutex_lock(&mu);
+    for (size_t i = 0; i < MOCK_MP_SESSIONS_MAX; i++) {
+        if (table[i] == NULL)
+            continue;
+        if (a != NULL && n < max)
+            cJSON_AddItemToArray(a, session_view(table[i]));
+        n++;
+    }
+    pthread_mutex_unlock(&mu);
+    *total = n;
+    return a;
+}
+
 /* ---- expiry ---- */
 
 /* Manager.gc, every MP_SWEEP_MS rather than every minute, so a temp file outlives its session's
@@ -1163,7 +1216,7 @@ static void *sweep(void *arg)
         for (size_t i = 0; i < MOCK_MP_SESSIONS_MAX; i++) {
             mp_session *s = table[i];
             if (s != NULL && !s->finishing && now - s->last_ms >= ttl)
-                session_end(s, "multipart upload session expired");
+                session_end(s, MP_EXPIRED);
         }
         wait_until(sp__now_ms() + MP_SWEEP_MS);
     }

@@ -73,4 +73,8 @@ int mock_mp_chunk(const mock_mp_req *rq, int64_t *idx);
 /* If a chunk-reset fault cut the request, why (for the journal) into out and 1; otherwise 0. */
 int mock_mp_why(const mock_mp_req *rq, char *out, size_t outsz);
 
+/* The live sessions, at most max of them, as the dashboard shows them: a JSON array (caller
+ * deletes); *total gets how many there are in all. */
+cJSON *mock_mp_list(size_t max, size_t *total);
+
 #endif

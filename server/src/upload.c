@@ -9,6 +9,7 @@
 #include "upload.h"
 #include "apath.h"
 #include "auth.h"
+#include "events.h"
 #include "fault.h"
 #include "gostr.h"
 #include "journal.h"
@@ -16,6 +17,7 @@
 #include "sleep.h"
 #include "sniff.h"
 #include "storage.h"
+#include "watchdog.h"
 #include "sp_common.h"
 
 #include <cjson/cJSON.h>
@@ -83,6 +85,7 @@ struct mock_upload {
     struct MHD_PostProcessor *pp;
     int form_part;    /* 0 before the "file" part, 1 inside it, 2 after it */
     mock_frame frame; /* the multipart framing, for /api/fs/form */
+    mock_live live;   /* the dashboard's view of it while its body is read */
 };
 
 const mock_hash_kind mock_hashes[MOCK_NHASH] = {
@@ -650,6 +653,9 @@ enum MHD_Result mock_upload_begin(mock_upload **out, const mock_server *srv,
         up->answer_now = 1;
         return mock_upload_finish(up, c);
     }
+    /* The body is read from here on, drained or stored: the dashboard shows it in flight. */
+    if (up->has_body)
+        mock_live_begin(&up->live, mock_connection_id(c), up->path, up->who.name, t0, up->declared);
     return MHD_YES;
 }
 
@@ -674,6 +680,7 @@ static void consume(mock_upload *up, const char *data, size_t n)
     if (n == 0)
         return;
     up->received += n;
+    mock_live_progress(&up->live, up->received, up->multipart_suspected);
     if (cfg->max_body > 0 && up->received > cfg->max_body) {
         fail(up, 413, "http: request body too large");
         up->stop_now = 1;
@@ -861,6 +868,7 @@ void mock_upload_release(mock_upload *up)
 {
     if (up == NULL)
         return;
+    mock_live_end(&up->live, up->received, up->multipart_suspected);
     mock_store_abort(&up->st);
     for (int i = 0; i < MOCK_NHASH; i++) {
         EVP_MD_CTX_free(up->md[i]);
