@@ -6,6 +6,7 @@
  */
 #include "handler.h"
 #include "api.h"
+#include "dashboard.h"
 #include "download.h"
 #include "fsapi.h"
 #include "journal.h"
@@ -30,6 +31,7 @@ typedef enum mock_kind {
     MOCK_KIND_CALL,      /* a route function, run once its small body is in (api.h) */
     MOCK_KIND_DOWNLOAD,  /* a call whose answer is a file streamed from disk (download.c) */
     MOCK_KIND_MULTIPART, /* a resumable multipart upload's route (multipart.c) */
+    MOCK_KIND_DASHBOARD, /* the dashboard's page, state and event stream (dashboard.c) */
 } mock_kind;
 
 /* A route: method ("*" for gin's g.Any), path (a prefix when it ends in '/'), what serves it. */
@@ -69,6 +71,10 @@ static const mock_route routes[] = {
     {"HEAD", "/p/", MOCK_KIND_DOWNLOAD, mock_download, MOCK_AUTH_NONE},
     {"GET", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, MOCK_AUTH_NONE},
     {"DELETE", "/_mock/requests", MOCK_KIND_JOURNAL, NULL, MOCK_AUTH_NONE},
+    /* No token, as for the journal: the mock's own namespace is for the developer's eyes. */
+    {"GET", "/_mock/", MOCK_KIND_DASHBOARD, NULL, MOCK_AUTH_NONE},
+    {"GET", "/_mock/state", MOCK_KIND_DASHBOARD, NULL, MOCK_AUTH_NONE},
+    {"GET", "/_mock/events", MOCK_KIND_DASHBOARD, NULL, MOCK_AUTH_NONE},
 };
 
 static const mock_route no_route = {"*", "", MOCK_KIND_NONE, NULL, MOCK_AUTH_NONE};
@@ -97,7 +103,8 @@ static const mock_route *route_of(const char *method, const char *url)
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const mock_route *r = &routes[i];
         size_t n = strlen(r->path);
-        int prefix = r->path[n - 1] == '/';
+        /* The dashboard's page is the one exact path that ends in '/'. */
+        int prefix = r->path[n - 1] == '/' && r->kind != MOCK_KIND_DASHBOARD;
         if ((strcmp(r->method, "*") == 0 || strcmp(r->method, method) == 0) &&
             (prefix ? strncmp(url, r->path, n) == 0 : strcmp(url, r->path) == 0))
             return r;
@@ -204,6 +211,8 @@ static enum MHD_Result first_call(mock_req *rq, struct MHD_Connection *c, const 
         return mock_journal_list(c);
     case MOCK_KIND_MULTIPART:
         return mock_mp_begin(&rq->mp, rq->srv, c, url, &rq->ans);
+    case MOCK_KIND_DASHBOARD:
+        return mock_dashboard_serve(rq->srv, c, url);
     case MOCK_KIND_CALL:
     case MOCK_KIND_DOWNLOAD:
         return MHD_YES; /* the route runs once the body is in */
@@ -283,8 +292,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         rq->srv = cls;
         rq->t0 = sp__now_ms();
         rq->route = route_of(method, url);
-        /* The journal does not record reads of itself. */
-        if (rq->route->kind != MOCK_KIND_JOURNAL &&
+        /* The journal does not record reads of itself, nor the dashboard that shows it. */
+        if (rq->route->kind != MOCK_KIND_JOURNAL && rq->route->kind != MOCK_KIND_DASHBOARD &&
             (rq->entry = mock_entry_new(c, method, url)) == NULL) {
             free(rq);
             return MHD_NO;
