@@ -4,7 +4,8 @@
 #   ci/install-deps.sh            build + test dependencies (python3-pytest: python/tests;
 #                                 scdoc: the man pages)
 #   ci/install-deps.sh --bench    also the benchmark tools (curl, nginx, socat, gnuplot, strace, python3)
-#   ci/install-deps.sh --ci       also the CI checkers (valgrind, cppcheck, clang-format)
+#   ci/install-deps.sh --ci       also the CI checkers (valgrind, cppcheck, clang-format) and
+#                                 chromium, which the browser test of the dashboard drives
 #   ci/install-deps.sh --fuzz     also clang and its libFuzzer/sanitizer runtimes
 #   ci/install-deps.sh --package  also what `--target package` runs (dpkg-shlibdeps, file)
 set -euo pipefail
@@ -14,7 +15,7 @@ pkgs=(gcc make cmake pkg-config libmicrohttpd-dev check libhttp-parser-dev libcj
 for arg in "$@"; do
   case "$arg" in
     --bench) pkgs+=(curl nginx-light socat gnuplot-nox strace python3) ;;
-    --ci) pkgs+=(valgrind cppcheck clang-format) ;;
+    --ci) pkgs+=(valgrind cppcheck clang-format chromium) ;;
     --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
     --package) pkgs+=(dpkg-dev file) ;;
     *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;

@@ -4,7 +4,8 @@
 #   2. banned functions (ci/checksrc.sh), then cppcheck on client/ common/ server/ (any finding
 #      fails)
 #   3. Release build with -Werror (man pages included); ctest, all labels but 'slow' (docs:
-#      ci/check-man.sh, --help against the man pages and completions)
+#      ci/check-man.sh, --help against the man pages and completions; browser: headless
+#      Chromium loads the mock's dashboard)
 #   4. a shared libstreamput exports exactly the functions streamput.h declares (nm -D)
 #   5. the Debian packages: built, installed, used by examples/consumer (pkg-config, CMake and
 #      its mock fixture), purged without a trace (ci/check-packages.sh; needs root or sudo)
@@ -23,6 +24,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 rel=${SP_BUILD_DIR:-build}
 asan=${SP_ASAN_DIR:-build-asan}
 export CK_VERBOSITY=${CK_VERBOSITY:-normal}
+# This is CI: the browser test fails here, rather than skips, when chromium is missing.
+export CI=${CI:-true}
 
 t0=$SECONDS
 stage_t0=$SECONDS
