@@ -23,7 +23,8 @@ static const char usage_head[] =
     "A constant-memory stand-in for AList/OpenList's PUT /api/fs/put: every body is streamed to\n"
     "a temp file next to its target and renamed into place only when complete and accepted.\n"
     "It also answers OpenList's /api/fs/get, list, mkdir and remove over --root, and serves its\n"
-    "files, signed, at /d/PATH and /p/PATH (ranges included).\n";
+    "files, signed, at /d/PATH and /p/PATH (ranges included). A browser at /_mock/ shows a live\n"
+    "dashboard: the journal, the uploads in flight and the multipart sessions.\n";
 
 static const char usage_tail[] =
     "\n"
