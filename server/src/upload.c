@@ -653,9 +653,13 @@ enum MHD_Result mock_upload_begin(mock_upload **out, const mock_server *srv,
         up->answer_now = 1;
         return mock_upload_finish(up, c);
     }
-    /* The body is read from here on, drained or stored: the dashboard shows it in flight. */
+    /*
+     * The body is read from here on, drained or stored: the dashboard shows it in flight, out
+     * of the size declared for it (a form's is its Content-Length, framing and all).
+     */
     if (up->has_body)
-        mock_live_begin(&up->live, mock_connection_id(c), up->path, up->who.name, t0, up->declared);
+        mock_live_begin(&up->live, mock_connection_id(c), up->path, up->who.name, t0,
+                        form ? (chunked ? -1 : (int64_t)clv) : up->declared);
     return MHD_YES;
 }
 
