@@ -42,7 +42,7 @@ done
 # Each command's man page and bash completion come in the command's own package.
 for cmd in streamput streamput-mock; do
   deb=$(find "$dir" -maxdepth 1 -name "${cmd}_*.deb")
-  for f in "./usr/share/man/man1/$cmd.1" "./usr/share/bash-completion/completions/$cmd"; do
+  for f in "./usr/share/man/man1/$cmd.1.gz" "./usr/share/bash-completion/completions/$cmd"; do
     dpkg-deb -c "$deb" | awk -v f="$f" '$6 == f { found = 1 } END { exit !found }' ||
       fail "$deb holds no $f"
   done
