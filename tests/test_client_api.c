@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -558,6 +559,79 @@ START_TEST(setters_refuse_what_their_contracts_exclude)
 }
 END_TEST
 
+/* A writer that rewrites the first 4 KiB of a file in place after a pause, as an editor or a
+ * log rotation might while the file is being uploaded. */
+typedef struct rewriter {
+    const char *path;
+    int after_ms;
+} rewriter;
+
+static void *rewrite_later(void *arg)
+{
+    const rewriter *w = arg;
+    char junk[4096];
+    memset(junk, 0xa5, sizeof junk);
+    th_sleep_ms(w->after_ms);
+    int fd = open(w->path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (pwrite(fd, junk, sizeof junk, 0) != (ssize_t)sizeof junk)
+            fprintf(stderr, "rewrite %s: %s\n", w->path, strerror(errno));
+        close(fd);
+    }
+    return NULL;
+}
+
+/*
+ * Uploads src (size bytes, rewritten in place after_ms into the upload) as remote; the upload
+ * must fail as a file error that says why, and the mock must store nothing, not even a temp
+ * file: the last byte was held back.
+ */
+static void assert_rewrite_refused(const char *src, uint64_t size, int after_ms, const char *remote,
+                                   const char *also)
+{
+    ck_assert_int_eq(th_write_random(src, size, 77), 0);
+    rewriter w = {src, after_ms};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, rewrite_later, &w), 0);
+    sp_set_remote_path(c, remote);
+    int rc = sp_put_file(c, src, url);
+    pthread_join(th, NULL);
+    ck_assert_msg(rc == SP_EFILE, "%s: %s", sp_err_name(rc), sp_errmsg(c));
+    ck_assert_msg(strstr(sp_errmsg(c), "changed while it was being sent") != NULL, "%s",
+                  sp_errmsg(c));
+    ck_assert_msg(also == NULL || strstr(sp_errmsg(c), also) != NULL, "%s", sp_errmsg(c));
+    ck_assert_int_eq(th_wait_temps(root, 0, 10000), 0);
+    ck_assert_int_eq(th_exists(th_path(root, remote + 1)), 0);
+}
+
+START_TEST(a_file_rewritten_while_it_is_sent_fails_and_nothing_is_stored)
+{
+    char src[4200];
+    snprintf(src, sizeof src, "%s", th_path(dir, "changing.bin"));
+    sp_set_limit_rate(c, 1024 * 1024);
+    sp_set_multipart(c, SP_MULTIPART_NEVER);
+    sp_set_engine(c, SP_ENGINE_RW);
+    assert_rewrite_refused(src, 2 * 1024 * 1024, 400, "/rw.bin", NULL);
+    sp_set_engine(c, SP_ENGINE_SENDFILE);
+    assert_rewrite_refused(src, 2 * 1024 * 1024, 400, "/sendfile.bin", NULL);
+    /* In chunks, the chunks already sent are of the old file: the session is aborted, so that a
+     * rerun starts anew instead of resuming into a mix. */
+    sp_set_engine(c, SP_ENGINE_AUTO);
+    sp_set_multipart(c, SP_MULTIPART_ALWAYS);
+    sp_set_multipart_chunk_size(c, 1024 * 1024);
+    sp_set_parallel_chunks(c, 1);
+    assert_rewrite_refused(src, 3 * 1024 * 1024, 1400, "/chunks.bin", "aborted");
+    /* Left alone, the same file goes up whole, in chunks as in one PUT. */
+    sp_set_limit_rate(c, 0);
+    sp_set_remote_path(c, "/chunks.bin");
+    ck_assert_msg(sp_put_file(c, src, url) == SP_OK, "%s", sp_errmsg(c));
+    ck_assert_int_eq(th_files_equal(src, th_path(root, "chunks.bin")), 1);
+    long skipped = -1;
+    ck_assert_int_eq(sp_getinfo(c, SP_INFO_CHUNKS_SKIPPED, &skipped), SP_OK);
+    ck_assert_int_eq(skipped, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("client_api");
@@ -577,6 +651,7 @@ int main(void)
     tcase_add_test(t, size_that_contradicts_a_regular_file_is_refused);
     tcase_add_test(t, system_errno_is_kept_for_the_caller);
     tcase_add_test(t, limit_rate_holds_the_average_down);
+    tcase_add_test(t, a_file_rewritten_while_it_is_sent_fails_and_nothing_is_stored);
     tcase_add_test(t, verbose_output_redacts_the_token);
     tcase_add_test(t, token_comes_from_the_environment);
     tcase_add_test(t, hash_headers_carry_the_file_digests);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,6 +151,35 @@ static int input_ends_here(body *y, char *spare)
     return SP_OK;
 }
 
+static int same_time(struct timespec a, struct timespec b)
+{
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/*
+ * Whether the file is still as the upload found it, checked once every byte but the last has
+ * been read: a writer that came in between changed its size, its modification time or, for a
+ * rewrite that put the times back, its change time. SP_EFILE then, before the last byte goes
+ * out, so that the server never completes the body.
+ */
+static int still_same(body *y)
+{
+    const sp_body_info *b = y->b;
+    struct stat st;
+    if (!b->watch)
+        return SP_OK;
+    if (fstat(y->src, &st) < 0)
+        return sp__fail(y->c, SP_EFILE, errno, "stat input");
+    if ((uint64_t)st.st_size == b->watch_size && same_time(st.st_mtim, b->watch_mtime) &&
+        same_time(st.st_ctim, b->watch_ctime))
+        return SP_OK;
+    return sp__fail(y->c, SP_EFILE, 0,
+                    "the file changed while it was being sent (%s); its last byte was held "
+                    "back, so the server stores nothing: upload it again once nothing writes "
+                    "to it",
+                    (uint64_t)st.st_size != b->watch_size ? "its size" : "its modification time");
+}
+
 /* The rw engine, and the chunked framing of it for bodies of unknown length. */
 static int send_body_rw(body *y)
 {
@@ -180,6 +210,12 @@ static int send_body_rw(body *y)
         ssize_t n = read_input(y, data, want);
         if (n < 0)
             return sp__fail(c, SP_EFILE, errno, "read input");
+        if (!chunked && y->regular && n > 0 && y->res->bytes_sent + (uint64_t)n == size) {
+            /* The last piece is read, not sent: the file read so far must be the one found. */
+            int r = still_same(y);
+            if (r != SP_OK)
+                return r;
+        }
         if (!chunked && !y->regular && !y->b->slice && y->res->bytes_sent + (uint64_t)n == size) {
             /* Before the piece that completes a declared length goes out, make sure the
              * stream ends there: otherwise the server would store a truncated file. */
@@ -225,6 +261,14 @@ static int sendfile_loop(body *y)
         uint64_t left = size - y->res->bytes_sent;
         size_t want = left < c->chunk_size ? (size_t)left : c->chunk_size;
         want = rate_allow(y, want);
+        /* The last byte goes alone, once the kernel has read all the others and the file is
+         * seen unchanged. */
+        if (y->b->watch && want >= left) {
+            int r = left > 1 ? SP_OK : still_same(y);
+            if (r != SP_OK)
+                return r;
+            want = left > 1 ? (size_t)left - 1 : 1;
+        }
         ssize_t n = sp__conn_sendfile(cn, y->src, y->b->at_offset ? &y->pos : NULL, want);
         if (n > 0) {
             sp__ex_moved(x);

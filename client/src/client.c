@@ -556,6 +556,10 @@ static int put_body(sp_client *c, int fd, int regular, const char *url, int64_t 
         }
         if (c->last_modified)
             b.mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        b.watch = 1;
+        b.watch_size = (uint64_t)st.st_size;
+        b.watch_mtime = st.st_mtim;
+        b.watch_ctime = st.st_ctim;
         if (c->hashes != 0 && (rc = sp__hash_file(c, fd, (uint64_t)start, b.size, &b)) != SP_OK)
             return rc;
     } else {

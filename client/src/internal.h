@@ -13,6 +13,7 @@
 #include <http_parser.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <time.h>
 
 #define SP_SIZE_UNKNOWN         UINT64_MAX
 #define SP_MAX_RESPONSE_HEADERS (64 * 1024)
@@ -169,6 +170,13 @@ typedef struct sp_body_info {
     uint64_t offset;
     /* The body is one piece of a longer stream: more input may follow it. */
     int slice;
+    /* The regular file as the upload found it. Before the body's last byte goes out the file
+     * must still be so (sp__body_send): a file rewritten meanwhile then fails the upload, and the
+     * server, which never gets a whole body, stores nothing, instead of a mix of what the file
+     * was and what it became. watch 0: a stream, nothing to compare. */
+    int watch;
+    uint64_t watch_size;
+    struct timespec watch_mtime, watch_ctime;
 } sp_body_info;
 
 /*

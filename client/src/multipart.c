@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* 429 (the window is full) and 409 (the chunk is in flight elsewhere) answers a chunk may get,
  * besides its --retry failures: the server's flow control, not a failure. */
@@ -82,7 +83,7 @@ struct mp {
     uint64_t start; /* the file offset of the body's first byte */
     int64_t deadline;
     sp_result *res;
-    sp_url status_url, init_url, chunk_url, complete_url;
+    sp_url status_url, init_url, chunk_url, complete_url, abort_url;
     mp_snap s; /* the session */
     unsigned nlanes;
     lane lanes[SP_MAX_LANES];
@@ -404,7 +405,11 @@ static int send_chunk(lane *l, sp_client *c, long idx)
                       .mtime_ms = -1,
                       .at_offset = m->regular,
                       .offset = m->start + (uint64_t)idx * m->s.chunk_size,
-                      .slice = !m->regular && idx != m->s.total - 1};
+                      .slice = !m->regular && idx != m->s.total - 1,
+                      .watch = m->b->watch,
+                      .watch_size = m->b->watch_size,
+                      .watch_mtime = m->b->watch_mtime,
+                      .watch_ctime = m->b->watch_ctime};
     char extra[160], what[64];
     snprintf(extra, sizeof extra, "X-Upload-Id: %s\r\nX-Chunk-Index: %ld\r\n", m->s.id, idx);
     snprintf(what, sizeof what, "chunk %ld", idx);
@@ -769,6 +774,37 @@ static int complete(mp *m)
     return rc;
 }
 
+/*
+ * After a failure: when the file changed while its chunks went out (sp__body_send then held a
+ * chunk's last byte back), the session holds chunks of two files, and a rerun of the same size
+ * would resume it into a mix of them. So the session goes (POST .../abort, which removes its
+ * temp file), and the failure says so; a rerun starts anew.
+ */
+static void abort_if_changed(mp *m, const sp_url *u)
+{
+    const sp_body_info *b = m->b;
+    struct stat st;
+    if (!b->watch || m->s.id[0] == '\0' || fstat(m->fd, &st) != 0 ||
+        ((uint64_t)st.st_size == b->watch_size && st.st_mtim.tv_sec == b->watch_mtime.tv_sec &&
+         st.st_mtim.tv_nsec == b->watch_mtime.tv_nsec &&
+         st.st_ctim.tv_sec == b->watch_ctime.tv_sec &&
+         st.st_ctim.tv_nsec == b->watch_ctime.tv_nsec))
+        return;
+    sp_client *c = m->c;
+    int err = c->err;
+    char detail[sizeof c->errmsg], extra[96], note[160];
+    memcpy(detail, c->errmsg, sizeof detail);
+    snprintf(extra, sizeof extra, "X-Upload-Id: %s\r\n", m->s.id);
+    int gone = sp__url_route(c, u, "/api/fs/multipart/abort", NULL, &m->abort_url) == SP_OK &&
+               control(m, "POST", &m->abort_url, 0, extra, NULL) == SP_OK;
+    snprintf(note, sizeof note,
+             gone ? "; multipart session %s aborted: the same upload again starts anew"
+                  : "; multipart session %s could not be aborted: it expires on the server",
+             m->s.id);
+    sp__fail(c, err, 0, "%.400s", detail);
+    restate(c, err, "multipart", note);
+}
+
 /* Whether this upload goes in chunks at all, before anything is asked of the server. */
 static int wanted(sp_client *c, const sp_url *u, const sp_body_info *b)
 {
@@ -968,6 +1004,8 @@ int sp__multipart_put(sp_client *c, const sp_url *u, const sp_url *login, int fd
         lane_copy(m, &m->lanes[i]);
     if (rc == SP_OK)
         rc = send_session(m);
+    if (rc == SP_EFILE)
+        abort_if_changed(m, u);
     if (rc == SP_EINCOMPLETE || rc == SP_ECANCELED) {
         char note[200];
         snprintf(note, sizeof note,
