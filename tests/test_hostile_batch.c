@@ -11,7 +11,7 @@
  * while it is sent is stored as a mix of both versions with exit 0; the client would need to
  * compare the file's ctime before and after reading it, as tar does.
  *
- *   ctest --test-dir build -R test_hostile_batch          (about twenty seconds)
+ *   ctest --test-dir build -R test_hostile_batch          (about ten seconds)
  */
 #include "th.h"
 

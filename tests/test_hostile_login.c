@@ -6,7 +6,7 @@
  * OpenList's answer (common/auth.go, handles/auth.go at 0b1e9d09) or, for the header, the 431
  * Go's net/http gives past its 1 MiB MaxHeaderBytes; nothing is stored, and the mock still serves.
  *
- *   ctest --test-dir build -R test_hostile_login          (about ten seconds)
+ *   ctest --test-dir build -R test_hostile_login          (a few seconds)
  */
 #include "th.h"
 

@@ -8,7 +8,7 @@
  * that answers every chunk 429 for ever must not outlast --timeout, and one whose status claims
  * chunks it does not hold must not get an exit 0 for bytes it never received.
  *
- *   ctest --test-dir build -R test_hostile_multipart      (about half a minute)
+ *   ctest --test-dir build -R test_hostile_multipart      (about twenty seconds)
  *   build/bin/test_hostile_multipart --large              label slow: also 429 for ever without
  *                                                         --timeout (up to about 40 s)
  */
