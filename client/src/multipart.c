@@ -917,8 +917,8 @@ static int send_session(mp *m)
                       c->retries);
             continue;
         }
-        if (rc == MP_RESTART || rc == MP_MISSING)
-            return SP_EINCOMPLETE;
+        /* Before the give-up below, or the round for what the server lacks never comes: a
+         * status that claimed chunks the server does not hold would end the upload at once. */
         if (rc == MP_MISSING && rounds++ == 0) {
             sp__debug(c, SP_DEBUG_INFO, "multipart: %s; sending what the server lacks", c->errmsg);
             uint64_t bytes;
@@ -928,6 +928,8 @@ static int send_session(mp *m)
             pthread_mutex_unlock(&m->mu);
             continue;
         }
+        if (rc == MP_RESTART || rc == MP_MISSING)
+            return SP_EINCOMPLETE;
         return rc;
     }
 }

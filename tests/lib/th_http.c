@@ -35,6 +35,16 @@ int th_send_all(int fd, const void *buf, size_t len)
     return th_io_all(fd, buf, len, 1);
 }
 
+int th_send_fill(int fd, char c, size_t n)
+{
+    char buf[65536];
+    memset(buf, c, sizeof buf);
+    for (size_t off = 0; off < n; off += sizeof buf)
+        if (th_send_all(fd, buf, n - off < sizeof buf ? n - off : sizeof buf) < 0)
+            return -1;
+    return 0;
+}
+
 void th_nonblock(int fd)
 {
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);

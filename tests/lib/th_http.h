@@ -15,6 +15,9 @@ int th_connect(int port);
 /* Sends all of buf over a socket; returns 0 or -1 (EPIPE is an error return, not a signal). */
 int th_send_all(int fd, const void *buf, size_t len);
 
+/* Sends n copies of the byte c over a socket, 64 KiB at a time; returns 0 or -1. */
+int th_send_fill(int fd, char c, size_t n);
+
 /* Makes fd non-blocking. */
 void th_nonblock(int fd);
 

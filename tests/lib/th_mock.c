@@ -1,9 +1,11 @@
 #include "th_mock.h"
 
 #include "th_clock.h"
+#include "th_http.h"
 #include "th_spawn.h"
 
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -177,4 +179,26 @@ void th_client_upload_ok(const th_mock *m, const char *root, const char *src, co
                   r.err);
     ck_assert_msg(r.seconds < 5.0, "normal upload took %.2f s", r.seconds);
     ck_assert_int_eq(th_files_equal(src, th_path(root, file_path + 1)), 1);
+}
+
+void th_token_of(const char *body, char *out, size_t outsz)
+{
+    cJSON *j = cJSON_Parse(body);
+    const char *t = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "data"), "token"));
+    ck_assert_msg(t != NULL, "no token in %s", body);
+    snprintf(out, outsz, "%s", t);
+    cJSON_Delete(j);
+}
+
+void th_login_token(int port, const char *user, const char *pw, char *out, size_t outsz)
+{
+    static th_resp r;
+    char body[512];
+    snprintf(body, sizeof body, "{\"username\":\"%s\",\"password\":\"%s\"}", user, pw);
+    ck_assert_int_eq(th_request(port, "POST", "/api/auth/login",
+                                "Content-Type: application/json\r\nConnection: close\r\n", body,
+                                &r),
+                     200);
+    th_token_of(r.body, out, outsz);
 }

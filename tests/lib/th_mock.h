@@ -77,4 +77,14 @@ void th_assert_no_temps(const char *root);
 void th_client_upload_ok(const th_mock *m, const char *root, const char *src,
                          const char *file_path);
 
+/* The token in a login's answer body (data.token) into out (outsz bytes); fails the test if
+ * there is none. */
+void th_token_of(const char *body, char *out, size_t outsz);
+
+/*
+ * Logs in to the mock on port as user with password pw (POST /api/auth/login) and copies the
+ * token into out (outsz bytes); fails the test if the answer holds none.
+ */
+void th_login_token(int port, const char *user, const char *pw, char *out, size_t outsz);
+
 #endif

@@ -142,9 +142,14 @@ void th_reset(int fd)
 
 void th_answer(int fd, const char *status, const char *headers, const char *body)
 {
-    char head[512];
     th_skip_head(fd);
     th_drain_for(fd, 100);
+    th_send_answer(fd, status, headers, body);
+}
+
+void th_send_answer(int fd, const char *status, const char *headers, const char *body)
+{
+    char head[512];
     snprintf(head, sizeof head, "HTTP/1.1 %s\r\n%sContent-Length: %zu\r\n\r\n", status, headers,
              strlen(body));
     th_send_str(fd, head);

@@ -56,6 +56,9 @@ void th_reset(int fd);
  */
 void th_answer(int fd, const char *status, const char *headers, const char *body);
 
+/* Answers HTTP/1.1 `status` with the extra header lines and body at once, reading nothing. */
+void th_send_answer(int fd, const char *status, const char *headers, const char *body);
+
 /* Answers 200 with AList's success envelope (TH_SUCCESS), without reading anything first. */
 void th_answer_ok(int fd);
 
