@@ -158,9 +158,10 @@ static int same_time(struct timespec a, struct timespec b)
 
 /*
  * Whether the file is still as the upload found it, checked once every byte but the last has
- * been read: a writer that came in between changed its size, its modification time or, for a
- * rewrite that put the times back, its change time. SP_EFILE then, before the last byte goes
- * out, so that the server never completes the body.
+ * been read: every write(2) in between changed its modification time, and a truncation or an
+ * append its size too. SP_EFILE then, before the last byte goes out, so that the server never
+ * completes the body. The change time is not asked: a file renamed or removed meanwhile still
+ * reads as the one version it was, which is what goes.
  */
 static int still_same(body *y)
 {
@@ -170,8 +171,7 @@ static int still_same(body *y)
         return SP_OK;
     if (fstat(y->src, &st) < 0)
         return sp__fail(y->c, SP_EFILE, errno, "stat input");
-    if ((uint64_t)st.st_size == b->watch_size && same_time(st.st_mtim, b->watch_mtime) &&
-        same_time(st.st_ctim, b->watch_ctime))
+    if ((uint64_t)st.st_size == b->watch_size && same_time(st.st_mtim, b->watch_mtime))
         return SP_OK;
     return sp__fail(y->c, SP_EFILE, 0,
                     "the file changed while it was being sent (%s); its last byte was held "

@@ -559,7 +559,6 @@ static int put_body(sp_client *c, int fd, int regular, const char *url, int64_t 
         b.watch = 1;
         b.watch_size = (uint64_t)st.st_size;
         b.watch_mtime = st.st_mtim;
-        b.watch_ctime = st.st_ctim;
         if (c->hashes != 0 && (rc = sp__hash_file(c, fd, (uint64_t)start, b.size, &b)) != SP_OK)
             return rc;
     } else {

@@ -176,7 +176,7 @@ typedef struct sp_body_info {
      * was and what it became. watch 0: a stream, nothing to compare. */
     int watch;
     uint64_t watch_size;
-    struct timespec watch_mtime, watch_ctime;
+    struct timespec watch_mtime;
 } sp_body_info;
 
 /*

@@ -408,8 +408,7 @@ static int send_chunk(lane *l, sp_client *c, long idx)
                       .slice = !m->regular && idx != m->s.total - 1,
                       .watch = m->b->watch,
                       .watch_size = m->b->watch_size,
-                      .watch_mtime = m->b->watch_mtime,
-                      .watch_ctime = m->b->watch_ctime};
+                      .watch_mtime = m->b->watch_mtime};
     char extra[160], what[64];
     snprintf(extra, sizeof extra, "X-Upload-Id: %s\r\nX-Chunk-Index: %ld\r\n", m->s.id, idx);
     snprintf(what, sizeof what, "chunk %ld", idx);
@@ -786,9 +785,7 @@ static void abort_if_changed(mp *m, const sp_url *u)
     struct stat st;
     if (!b->watch || m->s.id[0] == '\0' || fstat(m->fd, &st) != 0 ||
         ((uint64_t)st.st_size == b->watch_size && st.st_mtim.tv_sec == b->watch_mtime.tv_sec &&
-         st.st_mtim.tv_nsec == b->watch_mtime.tv_nsec &&
-         st.st_ctim.tv_sec == b->watch_ctime.tv_sec &&
-         st.st_ctim.tv_nsec == b->watch_ctime.tv_nsec))
+         st.st_mtim.tv_nsec == b->watch_mtime.tv_nsec))
         return;
     sp_client *c = m->c;
     int err = c->err;
