@@ -1008,8 +1008,8 @@ static void on_done(void *ud, const sp_done *d)
                     sp__printable(name, shown, sizeof shown), sent, secs,
                     info_long(d->handle, SP_INFO_HTTP_STATUS));
     }
-    if (d->outcome != SP_SKIPPED && d->outcome != SP_LOOKUP_FAILED)
-        b->bytes += sent;
+    if (d->outcome == SP_UPLOADED)
+        b->bytes += sent; /* the bytes of the files stored, not of those that failed */
     atomic_store(&b->sent[d->lane], 0);
     b->pg.t0 = sp__now_ms(); /* --parallel 1: the next file's bar starts now */
     b->pg.last_draw = 0;
