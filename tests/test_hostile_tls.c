@@ -429,8 +429,13 @@ START_TEST(a_full_house_of_stalled_handshakes_refuses_then_recovers)
     int full_status = r->status;
     char full_err[256];
     snprintf(full_err, sizeof full_err, "%.*s", (int)strcspn(r->err, "\n"), r->err);
-    ck_assert_msg(full_status != 0, "upload into a full house succeeded");
-    ck_assert(!th_exists(th_path(env.root, "ok/full.bin")));
+    /* Unless the machine stalled past the deadline, which frees the slots, it was refused. */
+    if (th_now_ms() - t0 < 1750) {
+        ck_assert_msg(full_status != 0, "upload into a full house succeeded");
+        ck_assert(!th_exists(th_path(env.root, "ok/full.bin")));
+    } else if (full_status == 0) {
+        uploads++;
+    }
     /* Unless the machine stalled for the whole deadline, that was while every slot was held. */
     if (th_now_ms() - t0 < 1750)
         ck_assert_int_eq(count_open(fds, LIMIT), LIMIT);
@@ -640,8 +645,6 @@ static int add_cut(size_t *cuts, int count, int cap, size_t n, size_t total)
 START_TEST(exchanges_cut_at_every_phase_store_nothing)
 {
     enum { MAX_CUTS = 4096, BATCH = 64 };
-    int64_t slowest = 0;
-    size_t slowest_at = 0;
     static size_t cuts[MAX_CUTS];
     static char out[16384];
     /* Dense where every byte is a different message or field, sparse inside the body records. */
@@ -683,7 +686,8 @@ START_TEST(exchanges_cut_at_every_phase_store_nothing)
                 count = add_cut(cuts, count, MAX_CUTS, bounds[b] + (size_t)around[a], total);
         count = add_cut(cuts, count, MAX_CUTS, ph.head + (ph.records[0] - ph.head) / 2, total);
         count = add_cut(cuts, count, MAX_CUTS, total - 1, total);
-        int64_t t0 = th_now_ms();
+        int64_t t0 = th_now_ms(), slowest = 0;
+        size_t slowest_at = 0;
         int begun = 0;
         for (int i = 0; i < count; i++) {
             int rst = i % 2;
@@ -943,9 +947,14 @@ static int handshake_flood(SSL_CTX *ctx, int n, int threads)
 /*
  * Rounds of 300 TLS 1.3 and 100 TLS 1.2 full handshakes (1500 and 500 with --large) on 4
  * threads, each connection then closed without a request (close_notify, FIN or reset in turn):
- * after the first round has warmed the allocator and GnuTLS up, two more leave the mock's VmRSS
- * and VmHWM within 1 MiB, and its descriptors and threads where they were. A leak of one GnuTLS
- * session (some KiB) per connection would show as megabytes.
+ * after the first round has warmed the allocator and GnuTLS up, two more give back every
+ * descriptor and thread, and the mock's VmRSS and VmHWM grow by at most 512 KiB of allocator
+ * slack plus 320 bytes a handshake (twice that under ASan). The bytes per handshake are GnuTLS's,
+ * not a session's: GnuTLS 3.7 gives every thread that draws random bytes its own generator state
+ * (about 200 bytes with its list entry) and frees them all only at exit, and with MHD's thread
+ * per connection every handshake is a new thread (about 220 bytes a handshake measured over
+ * 12,000). A leaked GnuTLS session (some KiB) or connection (its 512 KiB pool) per handshake
+ * would exceed the budget tenfold.
  */
 START_TEST(a_flood_of_handshakes_leaks_nothing)
 {
@@ -979,8 +988,11 @@ START_TEST(a_flood_of_handshakes_leaks_nothing)
     ck_assert_int_eq(done, 2 * (per_round + per_round / 3));
     ck_assert_int_le(fds1, fds0 + 2);
     ck_assert_int_le(threads1, threads0);
-    ck_assert_msg(rss1 - rss0 <= 1024 * TH_HWM_FACTOR, "VmRSS grew by %ld KiB", rss1 - rss0);
-    ck_assert_msg(hwm1 - hwm0 <= 1024 * TH_HWM_FACTOR, "VmHWM grew by %ld KiB", hwm1 - hwm0);
+    long budget = (512 + (long)done * 320 / 1024) * TH_HWM_FACTOR;
+    fprintf(stderr, "handshake flood: %ld bytes of VmRSS a handshake (budget %ld KiB)\n",
+            (rss1 - rss0) * 1024 / (done > 0 ? done : 1), budget);
+    ck_assert_msg(rss1 - rss0 <= budget, "VmRSS grew by %ld KiB", rss1 - rss0);
+    ck_assert_msg(hwm1 - hwm0 <= budget, "VmHWM grew by %ld KiB", hwm1 - hwm0);
     th_drain_stop(&d);
     SSL_CTX_free(ctx12);
     SSL_CTX_free(ctx);
