@@ -17,6 +17,8 @@
 
 #include <check.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -28,8 +30,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <unistd.h>
 
 static int large; /* --large: the long forms */
@@ -40,7 +40,8 @@ static char src[512];  /* 1 MiB for the real client, outside the root */
 static int uploads;    /* numbers the proof uploads under /ok */
 static int kept;       /* files a case stored on purpose outside /ok (its controls) */
 
-/* The mock's deadline for a request head, the TLS handshake included (it starts at accept). */
+/* The fixture's --header-timeout: the deadline for a request head, the TLS handshake included
+ * (it runs from accept). */
 #define HEADER_TIMEOUT_S 2
 
 static void setup(void)
@@ -228,6 +229,67 @@ static const char *tls_answer(tconn *c, char *out, size_t cap)
     return body != NULL ? body + 4 : NULL;
 }
 
+/*
+ * The mock's journal, fetched over TLS as HTTP/1.0 (so the listing comes close-delimited rather
+ * than chunked) and parsed; the caller deletes it.
+ */
+static cJSON *tls_journal(void)
+{
+    static char out[1 << 20];
+    static const char req[] = "GET /_mock/requests HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    SSL_CTX *ctx = client_ctx(0);
+    tconn c;
+    ck_assert_int_eq(tls_open(&c, ctx, mock.port), 0);
+    ck_assert_int_eq(tls_write(&c, req, sizeof req - 1), 0);
+    const char *body = tls_answer(&c, out, sizeof out);
+    tls_close(&c, BYE_NOTIFY);
+    SSL_CTX_free(ctx);
+    ck_assert_ptr_nonnull(body);
+    cJSON *a = cJSON_Parse(body);
+    ck_assert_msg(cJSON_IsArray(a), "the journal is not a JSON array: %.200s", body);
+    return a;
+}
+
+/* Entry e's string field key, or "" if it has none. */
+static const char *entry_str(const cJSON *e, const char *key)
+{
+    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, key));
+    return v != NULL ? v : "";
+}
+
+/*
+ * Journal entries whose File-Path starts with prefix; *lost counts those that were not stored
+ * and say "nothing stored", *msg (may be NULL) receives the newest one's message.
+ */
+static int journaled(const char *prefix, int *lost, char *msg, size_t cap)
+{
+    cJSON *a = tls_journal();
+    const cJSON *e;
+    int n = 0;
+    *lost = 0;
+    cJSON_ArrayForEach(e, a)
+    {
+        if (strncmp(entry_str(e, "file_path"), prefix, strlen(prefix)) != 0)
+            continue;
+        n++;
+        *lost += cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(e, "stored")) &&
+                 strstr(entry_str(e, "message"), "nothing stored") != NULL;
+        if (msg != NULL)
+            snprintf(msg, cap, "%s", entry_str(e, "message"));
+    }
+    cJSON_Delete(a);
+    return n;
+}
+
+/* Waits up to 3 s for file_path's entry; its message into msg, which must say it was lost. */
+static void journaled_lost(const char *file_path, char *msg, size_t cap)
+{
+    int lost = 0, n = 0;
+    for (int64_t end = th_now_ms() + 3000; n == 0 && th_now_ms() < end; th_sleep_ms(50))
+        n = journaled(file_path, &lost, msg, cap);
+    ck_assert_msg(n == 1 && lost == 1, "%s: %d entries, %d lost: %s", file_path, n, lost, msg);
+}
+
 /* The upload request's head for file_path with a Content-Length of len; returns its length. */
 static int put_head(char *buf, size_t cap, const char *file_path, size_t len)
 {
@@ -293,10 +355,8 @@ static int wait_closed(int fd, int64_t deadline)
         ssize_t k = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
         if (k == 0)
             return 0;
-        if (k < 0 && errno == ECONNRESET)
-            return 1;
         if (k < 0 && errno != EAGAIN && errno != EINTR)
-            return 1;
+            return 1; /* ECONNRESET */
     }
 }
 
@@ -323,6 +383,7 @@ static void stall_clients(int *fds, int n, int port)
     }
 }
 
+/* How many of the n sockets the server has not closed yet. */
 static int count_open(const int *fds, int n)
 {
     int open = 0;
@@ -421,9 +482,12 @@ START_TEST(a_full_house_of_stalled_handshakes_refuses_then_recovers)
     tconn c;
     int64_t t1 = th_now_ms();
     char why[160] = "";
-    ck_assert_int_eq(tls_open_why(&c, ctx, m.port, why, sizeof why), -1);
+    int opened = tls_open_why(&c, ctx, m.port, why, sizeof why);
     int64_t refused_ms = th_now_ms() - t1;
     tls_close(&c, BYE_FIN);
+    /* Unless the machine stalled past the deadline, which frees the slots, it was refused. */
+    if (th_now_ms() - t0 < 1750)
+        ck_assert_msg(opened == -1, "handshake 17 of 16 succeeded");
     ck_assert_int_le(th_proc_threads(m.pid), threads0 + LIMIT);
     const th_run *r = client_upload(&m, cert2, "/ok/full.bin");
     int full_status = r->status;
@@ -722,6 +786,12 @@ START_TEST(exchanges_cut_at_every_phase_store_nothing)
                 ph.records[1], ph.records[2], count, begun, (long long)(th_now_ms() - t0),
                 (long long)slowest, slowest_at);
         ck_assert_int_eq(th_count_files(th_path(env.root, "cut"), ""), 0);
+        /* The mock journaled every cut it had seen a head of, none as stored. */
+        char prefix[32];
+        int lost = 0;
+        snprintf(prefix, sizeof prefix, "/cut/%s-", versions[v].name);
+        ck_assert_int_eq(journaled(prefix, &lost, NULL, 0), begun);
+        ck_assert_int_eq(lost, begun);
         SSL_CTX_free(ctx);
     }
     free(body);
@@ -836,6 +906,14 @@ START_TEST(renegotiation_is_refused_and_stores_nothing)
         tls_close(&c, BYE_FIN);
         th_assert_no_temps(env.root);
         ck_assert(!th_exists(th_path(env.root, fp + 1)));
+        /* Mid-body, it is journaled as what it was, not as a malformed request (before the
+         * request there is nothing to journal). */
+        if (at[i] != BEFORE_HEAD) {
+            char msg[512] = "";
+            journaled_lost(fp, msg, sizeof msg);
+            fprintf(stderr, "  journaled: %s\n", msg);
+            ck_assert_msg(strncmp(msg, "TLS error", 9) == 0, "%s", msg);
+        }
         still_serves();
     }
     /* TLS 1.3: the client cannot even ask. */
@@ -890,6 +968,10 @@ START_TEST(key_updates_mid_body_are_fine_and_a_flood_is_cut)
             ck_assert_msg(!ok, "a flood of %d KeyUpdates was served", updates);
             th_assert_no_temps(env.root);
             ck_assert(!th_exists(th_path(env.root, fp + 1)));
+            char msg[512] = "";
+            journaled_lost(fp, msg, sizeof msg);
+            fprintf(stderr, "  journaled: %s\n", msg);
+            ck_assert_msg(strncmp(msg, "TLS error", 9) == 0, "%s", msg);
         }
         tls_close(&c, BYE_FIN);
         still_serves();
