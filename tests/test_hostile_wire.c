@@ -447,11 +447,7 @@ static void loris_stop(loris *l)
 /* Waits up to 5 s for probe(pid) (threads, fds) to fall to at most want; returns the last. */
 static int wait_le(int (*probe)(pid_t), pid_t pid, int want)
 {
-    int n = -1;
-    for (int64_t end = th_now_ms() + 5000; th_now_ms() < end; th_sleep_ms(20))
-        if ((n = probe(pid)) <= want)
-            break;
-    return n;
+    return th_wait_probe(probe, pid, want, 0, 5000);
 }
 
 START_TEST(slowloris_with_the_default_limits_does_not_block_uploads)

@@ -112,6 +112,14 @@ static const mock_route *route_of(const char *method, const char *url)
     return &no_route;
 }
 
+/* 1 if MHD itself queued an answer (its error page) for the request c was ending. */
+static int mhd_answered(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_HTTP_STATUS);
+    return ci != NULL && ci->http_status != 0;
+}
+
 /* Why a request ended without an answer, for the journal. */
 static void unanswered(mock_req *rq, struct MHD_Connection *c, enum MHD_RequestTerminationCode toe,
                        char *out, size_t n)
@@ -125,12 +133,23 @@ static void unanswered(mock_req *rq, struct MHD_Connection *c, enum MHD_RequestT
         snprintf(out, n, "idle timeout after %llu body bytes; nothing stored", got);
     else if (toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
         snprintf(out, n, "server shut down after %llu body bytes; nothing stored", got);
-    else if (toe == MHD_REQUEST_TERMINATED_WITH_ERROR)
+    else if (toe == MHD_REQUEST_TERMINATED_WITH_ERROR && mhd_answered(c))
         /* MHD ends a request this way when the client broke HTTP (bad chunk framing, a chunk
          * size that overflows) and answers it with its own error page, not with JSON. */
         snprintf(out, n,
                  "malformed request (e.g. bad chunked framing), refused by the HTTP layer after "
                  "%llu body bytes; nothing stored",
+                 got);
+    else if (toe == MHD_REQUEST_TERMINATED_WITH_ERROR &&
+             MHD_get_connection_info(c, MHD_CONNECTION_INFO_PROTOCOL) != NULL)
+        /* ... and, unanswered, when GnuTLS refused what the client sent: a renegotiation, a
+         * flood of KeyUpdates, a record that does not decrypt. */
+        snprintf(out, n,
+                 "TLS error (e.g. a refused renegotiation, too many KeyUpdates) after %llu body "
+                 "bytes; nothing stored",
+                 got);
+    else if (toe == MHD_REQUEST_TERMINATED_WITH_ERROR)
+        snprintf(out, n, "connection failed (socket error) after %llu body bytes; nothing stored",
                  got);
     else if (toe == MHD_REQUEST_TERMINATED_READ_ERROR)
         snprintf(out, n, "connection failed (read error) after %llu body bytes; nothing stored",

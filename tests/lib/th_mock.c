@@ -155,12 +155,17 @@ void th_drain_stop(th_drain *d)
     pthread_join(d->th, NULL);
 }
 
-int th_wait_temps(const char *dir, int want, int timeout_ms)
+int th_wait_temps_every(const char *dir, int want, int timeout_ms, int poll_ms)
 {
     int n = -1;
-    for (int64_t end = th_now_ms() + timeout_ms;; th_sleep_ms(20))
+    for (int64_t end = th_now_ms() + timeout_ms;; th_sleep_ms(poll_ms))
         if ((n = th_count_files(dir, TH_TMP_PREFIX)) == want || th_now_ms() >= end)
             return n;
+}
+
+int th_wait_temps(const char *dir, int want, int timeout_ms)
+{
+    return th_wait_temps_every(dir, want, timeout_ms, 20);
 }
 
 void th_assert_no_temps(const char *root)

@@ -66,6 +66,9 @@ void th_drain_stop(th_drain *d);
  * returns the last count (-1 while dir does not exist). */
 int th_wait_temps(const char *dir, int want, int timeout_ms);
 
+/* th_wait_temps polling every poll_ms, for a suite that waits on hundreds of uploads in turn. */
+int th_wait_temps_every(const char *dir, int want, int timeout_ms, int poll_ms);
+
 /* Asserts, waiting up to 5 s for the mock to finish aborted requests, that no temp file is left
  * anywhere beneath root. */
 void th_assert_no_temps(const char *root);

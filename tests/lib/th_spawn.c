@@ -393,6 +393,17 @@ int th_proc_threads(pid_t pid)
     return (int)th_proc_status(pid, "Threads");
 }
 
+int th_wait_probe(int (*probe)(pid_t), pid_t pid, int want, int at_least, int timeout_ms)
+{
+    int n = -1;
+    for (int64_t end = th_now_ms() + timeout_ms; th_now_ms() < end; th_sleep_ms(20)) {
+        n = probe(pid);
+        if (at_least ? n >= want : n <= want)
+            break;
+    }
+    return n;
+}
+
 int th_alive(pid_t pid)
 {
     /* WNOWAIT: a dead child stays a zombie, so th_mock_stop still reports how it died. */

@@ -101,6 +101,13 @@ long th_proc_status(pid_t pid, const char *key);
 int th_proc_fds(pid_t pid);
 int th_proc_threads(pid_t pid);
 
+/*
+ * Polls probe(pid) (th_proc_fds, th_proc_threads) every 20 ms for up to timeout_ms until it is at
+ * most want (at_least 0) or at least want (at_least 1); returns the last value seen. A server
+ * frees a connection's descriptor and thread a little after the client sees it closed.
+ */
+int th_wait_probe(int (*probe)(pid_t), pid_t pid, int want, int at_least, int timeout_ms);
+
 /* 1 if the child pid is still running (it has not exited or been killed). */
 int th_alive(pid_t pid);
 
