@@ -26,27 +26,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define LANES    4
 #define MAX_SIZE 1024
 
-static char dir[64], file[96];
 static int fd = -1;
 
-static void cleanup(void)
-{
-    if (fd >= 0)
-        close(fd);
-    unlink(file);
-    rmdir(dir);
-}
-
-/* The temp file every session writes into, in a directory of this process's own. */
+/*
+ * The temp file every session writes into, made in a directory of this process's own and
+ * unlinked with it at once: the descriptor keeps it, and nothing is left behind however the
+ * process ends (an abort included).
+ */
 static void setup(void)
 {
+    char dir[64], file[96];
     snprintf(dir, sizeof dir, "/tmp/fuzz_window.XXXXXX");
     if (mkdtemp(dir) == NULL)
         abort();
     snprintf(file, sizeof file, "%s/upload", dir);
-    if ((fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600)) < 0)
+    if ((fd = open(file, O_RDWR | O_CREAT | O_EXCL, 0600)) < 0 || unlink(file) < 0 ||
+        rmdir(dir) < 0)
         abort();
-    atexit(cleanup);
 }
 
 /* The byte at offset off of the file session gen uploads. */
