@@ -427,6 +427,28 @@ START_TEST(login_hash_takes_the_static_hash)
 }
 END_TEST
 
+/* A NUL (\u0000) belongs to a Go string: a name or password holding one is no user's, even
+ * where the bytes before it are. */
+START_TEST(a_nul_in_the_name_or_password_is_kept)
+{
+    static th_resp r;
+    char hash[65], body[256];
+    ck_assert_int_eq(mock_static_hash("s3cret", 6, hash), 0);
+    snprintf(body, sizeof body, "{\"username\":\"alice\",\"password\":\"%s\\u0000zz\"}", hash);
+    ck_assert_str_eq(post_json(mock.port, "/api/auth/login/hash", "", body, &r), INVALID);
+    ck_assert_str_eq(post_json(mock.port, "/api/auth/login", "",
+                               "{\"username\":\"alice\",\"password\":\"s3cret\\u0000zz\"}", &r),
+                     INVALID);
+    ck_assert_str_eq(post_json(mock.port, "/api/auth/login", "",
+                               "{\"username\":\"alice\\u0000zz\",\"password\":\"s3cret\"}", &r),
+                     INVALID);
+    /* The control: without the NUL and what follows, the same login goes through. */
+    post_json(mock.port, "/api/auth/login", "", "{\"username\":\"alice\",\"password\":\"s3cret\"}",
+              &r);
+    ck_assert_msg(strncmp(r.body, TOKEN_PREFIX, strlen(TOKEN_PREFIX)) == 0, "%s", r.body);
+}
+END_TEST
+
 START_TEST(wrong_password_and_unknown_user_are_one_401)
 {
     static th_resp r;
@@ -865,6 +887,7 @@ int main(void)
     tcase_add_test(t, login_gives_a_token_that_uploads_and_names_the_user);
     tcase_add_test(t, admin_login_is_openlists_admin);
     tcase_add_test(t, login_hash_takes_the_static_hash);
+    tcase_add_test(t, a_nul_in_the_name_or_password_is_kept);
     tcase_add_test(t, wrong_password_and_unknown_user_are_one_401);
     tcase_add_test(t, bad_bodies_are_gins_400);
     tcase_add_test(t, second_factor_is_checked_after_the_password);

@@ -10,12 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * OpenList answers a missing path with code 500 and the driver's ErrObjectNotFound wrapped by
- * op.Get ("failed to get obj: object not found", fsread.go:299-305): its end is what tells it
- * from the other failures of a lookup, which are code 500 too.
- */
-static int not_found(int rc, const sp_result *res)
+/* OpenList answers a missing path with code 500 and the driver's ErrObjectNotFound wrapped by
+ * op.Get ("failed to get obj: object not found", fsread.go:299-305). */
+int sp__fs_get_not_found(int rc, const sp_result *res)
 {
     static const char tail[] = "object not found";
     size_t n = strlen(res->message), k = sizeof tail - 1;
@@ -95,7 +92,7 @@ int sp__fs_get(sp_client *c, const sp_url *u, const sp_url *login, const char *r
             break;
         sp__free_secret(&c->login_token); /* expired or invalidated: one fresh login */
     }
-    if (not_found(rc, res))
+    if (sp__fs_get_not_found(rc, res))
         rc = SP_OK;
     else if (rc == SP_OK)
         *found = 1;

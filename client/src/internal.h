@@ -262,6 +262,13 @@ int sp__fs_get(sp_client *c, const sp_url *u, const sp_url *login, const char *r
                int64_t deadline, sp_result *res, int *found);
 
 /*
+ * Whether an fs/get answer (rc and res as the exchange left them) is OpenList's "object not
+ * found": code 500 with a message that ends so, which tells it from the other failures of a
+ * lookup, which are code 500 too.
+ */
+int sp__fs_get_not_found(int rc, const sp_result *res);
+
+/*
  * One attempt: connect, log in first toward login if it is not NULL (login.c), send the request
  * and body from fd, read the response into res, all by deadline (absolute sp__now_ms() time;
  * INT64_MAX for none), which belongs to the whole call so that retries share it.
@@ -289,6 +296,34 @@ int sp__retryable(int err, const sp_result *res);
  */
 int sp__multipart_put(sp_client *c, const sp_url *u, const sp_url *login, int fd, int regular,
                       uint64_t start, const sp_body_info *b, int64_t deadline, sp_result *res);
+
+/* OpenList's received list is [[0, frontier-1]] and the ready chunks of its 8-slot window
+ * (window.go Snapshot): a few ranges. More are not kept; their chunks are simply sent again,
+ * which the server acknowledges at once. */
+#define SP__MP_MAX_RANGES 32
+
+/* What an answer says of a multipart session (SessionSnapshot, internal/multipart/session.go). */
+typedef struct sp__mp_snap {
+    char id[64];
+    char state[24]; /* receiving, completed, failed_retriable, failed_permanent, aborted */
+    uint64_t size, chunk_size, received_bytes;
+    long total;
+    long ranges[SP__MP_MAX_RANGES][2]; /* inclusive chunk index ranges the server holds */
+    int nranges;
+    int resumed;
+    char error[256];
+} sp__mp_snap;
+
+/*
+ * Reads the snapshot in data of c's last answer into s; full asks for all a session needs (the
+ * answers of status and init), else state and error are enough (the errors of chunk and
+ * complete). The upload_id goes into a header line, so it may hold only the characters of a
+ * UUID and the like. Returns SP_OK or SP_EPROTO with a detail.
+ */
+int sp__mp_parse_snap(sp_client *c, int full, sp__mp_snap *s);
+
+/* The chunks s says the server holds, with their bytes in *bytes. */
+long sp__mp_count_held(const sp__mp_snap *s, uint64_t *bytes);
 
 /* The response parser's state: fed bytes as they arrive, in pieces of any size. */
 typedef struct sp_resp {

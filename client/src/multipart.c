@@ -36,26 +36,12 @@
 /* The pause after a busy answer: random up to this, doubling to MP_BUSY_PAUSE_MAX. */
 #define MP_BUSY_PAUSE     200
 #define MP_BUSY_PAUSE_MAX 2000
-/* OpenList's received list is [[0, frontier-1]] and the ready chunks of its 8-slot window
- * (window.go Snapshot): a few ranges. More are not kept; their chunks are simply sent again,
- * which the server acknowledges at once. */
-#define MP_MAX_RANGES 32
 /* Internal verdicts: the server's storage attempt failed and wants chunk 0 again; complete
  * found chunks missing (the session's ranges then tell which the server holds). */
 #define MP_RESTART 2
 #define MP_MISSING 3
 
-/* What an answer says of the session (SessionSnapshot, internal/multipart/session.go). */
-typedef struct mp_snap {
-    char id[64];
-    char state[24]; /* receiving, completed, failed_retriable, failed_permanent, aborted */
-    uint64_t size, chunk_size, received_bytes;
-    long total;
-    long ranges[MP_MAX_RANGES][2]; /* inclusive chunk index ranges the server holds */
-    int nranges;
-    int resumed;
-    char error[256];
-} mp_snap;
+typedef sp__mp_snap mp_snap;
 
 typedef struct mp mp;
 
@@ -216,13 +202,7 @@ static int json_string(const cJSON *o, const char *key, char *out, size_t outsz)
     return 1;
 }
 
-/*
- * Reads the snapshot in data of c's last answer into s; full asks for all a session needs (the
- * answers of status and init), else state and error are enough (the errors of chunk and
- * complete). The upload_id goes into a header line, so it may hold only the characters of a
- * UUID and the like. Returns SP_OK or SP_EPROTO with a detail.
- */
-static int parse_snap(sp_client *c, int full, mp_snap *s)
+int sp__mp_parse_snap(sp_client *c, int full, mp_snap *s)
 {
     cJSON *json = sp__resp_json(c);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(json, "data");
@@ -252,7 +232,7 @@ static int parse_snap(sp_client *c, int full, mp_snap *s)
                 ok = 0;
                 break;
             }
-            if (s->nranges < MP_MAX_RANGES) {
+            if (s->nranges < SP__MP_MAX_RANGES) {
                 s->ranges[s->nranges][0] = (long)a->valuedouble;
                 s->ranges[s->nranges][1] = (long)z->valuedouble;
                 s->nranges++;
@@ -345,7 +325,7 @@ static int judge_session(sp_client *c, mp *m, int rc, const sp_result *res, cons
     memset(&s, 0, sizeof s);
     if (rc != SP_EAPI || !res->has_code)
         return rc;
-    int parsed = parse_snap(c, 0, &s) == SP_OK;
+    int parsed = sp__mp_parse_snap(c, 0, &s) == SP_OK;
     sp__fail(c, SP_EAPI, 0, "%s", ""); /* parse_snap's complaint is not the news */
     if (res->code == 404)
         return session_ended(c, m, &s, what, res);
@@ -681,7 +661,7 @@ static int discover(mp *m)
     if (m->regular) {
         rc = control(m, "GET", &m->status_url, 0, NULL, NULL);
         if (rc == SP_OK) {
-            if ((rc = parse_snap(c, 1, &m->s)) != SP_OK || (rc = check_session(m)) != SP_OK)
+            if ((rc = sp__mp_parse_snap(c, 1, &m->s)) != SP_OK || (rc = check_session(m)) != SP_OK)
                 return rc;
             int receiving = strcmp(m->s.state, "receiving") == 0;
             if ((receiving && c->hashes == 0) || strcmp(m->s.state, "failed_retriable") == 0) {
@@ -718,7 +698,7 @@ static int discover(mp *m)
     if (rc != SP_OK)
         return rc;
     memset(&m->s, 0, sizeof m->s);
-    if ((rc = parse_snap(c, 1, &m->s)) != SP_OK || (rc = check_session(m)) != SP_OK)
+    if ((rc = sp__mp_parse_snap(c, 1, &m->s)) != SP_OK || (rc = check_session(m)) != SP_OK)
         return rc;
     return SP_OK;
 }
@@ -742,7 +722,7 @@ static int complete(mp *m)
     mp_snap s;
     memset(&s, 0, sizeof s);
     if (rc == SP_OK) {
-        if ((rc = parse_snap(c, 0, &s)) != SP_OK)
+        if ((rc = sp__mp_parse_snap(c, 0, &s)) != SP_OK)
             return rc;
         if (strcmp(s.state, "completed") != 0)
             return sp__fail(c, SP_EPROTO, 0,
@@ -751,7 +731,7 @@ static int complete(mp *m)
                             s.state);
         return SP_OK;
     }
-    if (rc == SP_EAPI && m->res->code == 400 && parse_snap(c, 1, &s) == SP_OK &&
+    if (rc == SP_EAPI && m->res->code == 400 && sp__mp_parse_snap(c, 1, &s) == SP_OK &&
         strcmp(s.state, "receiving") == 0 && strcmp(s.id, m->s.id) == 0 && s.size == m->s.size &&
         s.chunk_size == m->s.chunk_size) {
         char why[256];
@@ -865,7 +845,7 @@ out:
 }
 
 /* The chunks of the session the server holds, by its ranges. */
-static long count_held(const mp_snap *s, uint64_t *bytes)
+long sp__mp_count_held(const mp_snap *s, uint64_t *bytes)
 {
     long n = 0;
     *bytes = 0;
@@ -919,7 +899,7 @@ static int send_session(mp *m)
         if (rc == MP_MISSING && rounds++ == 0) {
             sp__debug(c, SP_DEBUG_INFO, "multipart: %s; sending what the server lacks", c->errmsg);
             uint64_t bytes;
-            count_held(&m->s, &bytes);
+            sp__mp_count_held(&m->s, &bytes);
             pthread_mutex_lock(&m->mu);
             m->acked = bytes;
             pthread_mutex_unlock(&m->mu);
@@ -973,7 +953,7 @@ int sp__multipart_put(sp_client *c, const sp_url *u, const sp_url *login, int fd
 
     uint64_t held_bytes = 0;
     long skipped = m->regular && strcmp(m->s.state, "failed_retriable") != 0
-                       ? count_held(&m->s, &held_bytes)
+                       ? sp__mp_count_held(&m->s, &held_bytes)
                        : 0;
     m->acked = held_bytes;
     res->chunks_skipped = skipped;

@@ -112,6 +112,7 @@ static int bind_json(mock_call *call, const mock_bind_type *t, mock_value *out, 
         case MOCK_FIELD_STRING:
             item = str_item(&v->s);
             out[i].s = item != NULL ? item->valuestring : "";
+            out[i].n = item != NULL ? v->s.n : 0;
             out[i].set = v->s.n > 0;
             break;
         case MOCK_FIELD_INT:
@@ -180,6 +181,7 @@ static int bind_form(mock_call *call, const mock_bind_type *t, mock_value *out, 
         switch (f->kind) {
         case MOCK_FIELD_STRING:
             out[i].s = v;
+            out[i].n = strlen(v);
             break;
         case MOCK_FIELD_INT:
             if (*num != '\0' && mock_go_parse_int(num, &n, err, errsz) < 0)

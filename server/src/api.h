@@ -67,6 +67,7 @@ typedef struct mock_bind_type {
 typedef struct mock_value {
     int set;           /* the body gave the field a non-null value */
     const char *s;     /* MOCK_FIELD_STRING: never NULL ("" when unset) */
+    size_t n;          /* MOCK_FIELD_STRING: its bytes, past strlen(s) when it holds a NUL */
     long long i;       /* MOCK_FIELD_INT */
     int b;             /* MOCK_FIELD_BOOL */
     const cJSON *strs; /* MOCK_FIELD_STRINGS: a cJSON array of strings, NULL when unset */

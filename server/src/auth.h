@@ -12,9 +12,6 @@
 #include "config.h"
 #include "respond.h"
 
-/* The most tokens the mock remembers as issued; past it, the oldest is forgotten. */
-#define MOCK_TOKENS_MAX 10000
-
 /* The user a request acts as, once its token has been accepted. */
 typedef struct mock_who {
     const char *name;      /* "admin", "guest" or a --user name; the users table's */

@@ -13,6 +13,7 @@
 #include "apath.h"
 #include "fsapi.h"
 #include "gostr.h"
+#include "range.h"
 #include "sign.h"
 #include "storage.h"
 
@@ -223,19 +224,13 @@ static enum MHD_Result error_page(mock_call *call, unsigned status, const char *
 
 typedef enum cond { COND_NONE, COND_TRUE, COND_FALSE } cond;
 
-/* textproto.TrimString's blanks. */
-static int blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /*
  * scanETag: a W/"..." or "..." entity tag at the start of s (after blanks). Returns its length
  * from *start, or 0 when there is none.
  */
 static size_t scan_etag(const char *s, const char **start)
 {
-    while (blank(*s))
+    while (mock_range_blank(*s))
         s++;
     *start = s;
     size_t i = strncmp(s, "W/", 2) == 0 ? 2 : 0;
@@ -267,7 +262,7 @@ static cond check_tags(const char *h, const char *etag, int none_match)
     if (h == NULL || *h == '\0')
         return COND_NONE;
     for (;;) {
-        while (blank(*h))
+        while (mock_range_blank(*h))
             h++;
         if (*h == '\0')
             break;
@@ -317,87 +312,6 @@ static cond check_if_range(const char *h, const char *etag, time_t mtime)
     return when == mtime ? COND_TRUE : COND_FALSE;
 }
 
-/* ---- ranges (pkg/http_range/range.go:36-108) ---- */
-
-typedef struct range {
-    int64_t start, length;
-} range;
-
-typedef enum range_err { RANGE_OK = 0, RANGE_INVALID, RANGE_NO_OVERLAP } range_err;
-
-/* A copy of s[0 .. n) without textproto.TrimString's blanks, into out (outsz bytes). */
-static const char *trimmed(const char *s, size_t n, char *out, size_t outsz)
-{
-    while (n > 0 && blank(*s))
-        s++, n--;
-    while (n > 0 && blank(s[n - 1]))
-        n--;
-    snprintf(out, outsz, "%.*s", (int)(n < outsz ? n : outsz - 1), s);
-    return out;
-}
-
-/*
- * ParseRange(s, size) into out (at most cap ranges, which a header's commas bound): *n ranges,
- * none for no header.
- */
-static range_err parse_ranges(const char *s, int64_t size, range *out, size_t cap, size_t *n)
-{
-    *n = 0;
-    if (s == NULL || *s == '\0')
-        return RANGE_OK;
-    if (strncmp(s, "bytes=", 6) != 0)
-        return RANGE_INVALID;
-    int no_overlap = 0;
-    for (const char *ra = s + 6; ra != NULL;) {
-        const char *comma = strchr(ra, ',');
-        size_t len = comma != NULL ? (size_t)(comma - ra) : strlen(ra);
-        char one[128], a[128], b[128];
-        const char *next = comma != NULL ? comma + 1 : NULL;
-        if (len >= sizeof one)
-            return RANGE_INVALID; /* no number that ParseInt takes is this long */
-        trimmed(ra, len, one, sizeof one);
-        ra = next;
-        if (one[0] == '\0')
-            continue;
-        char *dash = strchr(one, '-');
-        if (dash == NULL)
-            return RANGE_INVALID;
-        trimmed(one, (size_t)(dash - one), a, sizeof a);
-        trimmed(dash + 1, strlen(dash + 1), b, sizeof b);
-        int64_t i, j;
-        range r;
-        if (a[0] == '\0') {
-            /* A suffix: the last j bytes. */
-            if (b[0] == '\0' || b[0] == '-' || mock_go_parse_int(b, &j, NULL, 0) < 0 || j < 0)
-                return RANGE_INVALID;
-            if (j > size)
-                j = size;
-            r.start = size - j;
-            r.length = size - r.start;
-        } else {
-            if (mock_go_parse_int(a, &i, NULL, 0) < 0 || i < 0)
-                return RANGE_INVALID;
-            if (i >= size) {
-                no_overlap = 1;
-                continue;
-            }
-            r.start = i;
-            if (b[0] == '\0') {
-                r.length = size - r.start;
-            } else {
-                if (mock_go_parse_int(b, &j, NULL, 0) < 0 || r.start > j)
-                    return RANGE_INVALID;
-                if (j >= size)
-                    j = size - 1;
-                r.length = j - r.start + 1;
-            }
-        }
-        if (*n < cap)
-            out[(*n)++] = r;
-    }
-    return no_overlap && *n == 0 ? RANGE_NO_OVERLAP : RANGE_OK;
-}
-
 /* ---- several ranges: multipart/byteranges, streamed ---- */
 
 /*
@@ -410,7 +324,7 @@ typedef struct parts {
     int64_t size;
     const char *type;
     char boundary[61];
-    range *r;
+    mock_range *r;
     size_t n, i;    /* part i is being sent */
     int in_head;    /* its head, else its bytes */
     char head[256]; /* part i's head (or the closing line once i == n) */
@@ -423,7 +337,7 @@ static size_t part_head(const parts *p, size_t i, char *out, size_t outsz)
 {
     if (i == p->n)
         return (size_t)snprintf(out, outsz, "\r\n--%s--\r\n", p->boundary);
-    const range *r = &p->r[i];
+    const mock_range *r = &p->r[i];
     return (size_t)snprintf(out, outsz,
                             "%s--%s\r\nContent-Range: bytes %" PRId64 "-%" PRId64 "/%" PRId64
                             "\r\nContent-Type: %s\r\n\r\n",
@@ -451,7 +365,7 @@ static ssize_t parts_read(void *cls, uint64_t pos, char *buf, size_t max)
             w += k;
             continue;
         }
-        const range *r = &p->r[p->i];
+        const mock_range *r = &p->r[p->i];
         if (p->sent == r->length) {
             p->i++;
             p->hlen = part_head(p, p->i, p->head, sizeof p->head);
@@ -551,10 +465,10 @@ static void file_headers(struct MHD_Response *r, const char *name, const mock_fs
 
 /* http.Error as ServeHTTP calls it for a bad Range: 416, text/plain, the error and a newline. */
 static enum MHD_Result range_error(mock_call *call, const char *name, const mock_fs_info *fi,
-                                   const char *etag, range_err e)
+                                   const char *etag, mock_range_err e)
 {
     const char *body =
-        e == RANGE_NO_OVERLAP ? "invalid range: failed to overlap\n" : "invalid range\n";
+        e == MOCK_RANGE_NO_OVERLAP ? "invalid range: failed to overlap\n" : "invalid range\n";
     struct MHD_Response *r =
         MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
     if (r == NULL)
@@ -562,7 +476,7 @@ static enum MHD_Result range_error(mock_call *call, const char *name, const mock
     file_headers(r, name, fi, etag, 0, 1);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    if (e == RANGE_NO_OVERLAP) {
+    if (e == MOCK_RANGE_NO_OVERLAP) {
         char cr[64];
         snprintf(cr, sizeof cr, "bytes */%" PRId64, fi->size);
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
@@ -623,19 +537,19 @@ static enum MHD_Result serve(mock_call *call, int fd, const char *name, const mo
     size_t cap = 1;
     for (const char *p = range_h; p != NULL && (p = strchr(p, ',')) != NULL; p++)
         cap++;
-    range *rs = malloc(cap * sizeof *rs);
+    mock_range *rs = malloc(cap * sizeof *rs);
     size_t n = 0;
     if (rs == NULL) {
         close(fd);
         return MHD_NO;
     }
-    range_err e = parse_ranges(range_h, fi->size, rs, cap, &n);
+    mock_range_err e = mock_range_parse(range_h, fi->size, rs, cap, &n);
     /* An empty file is sent whole rather than refused (serve.go:89-97). */
-    if (e == RANGE_NO_OVERLAP && fi->size == 0) {
-        e = RANGE_OK;
+    if (e == MOCK_RANGE_NO_OVERLAP && fi->size == 0) {
+        e = MOCK_RANGE_OK;
         n = 0;
     }
-    if (e != RANGE_OK) {
+    if (e != MOCK_RANGE_OK) {
         free(rs);
         close(fd);
         return range_error(call, name, fi, etag, e);

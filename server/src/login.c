@@ -214,20 +214,10 @@ static const mock_field login_fields[] = {
 static const mock_bind_type login_req = {"handles.LoginReq", login_fields,
                                          sizeof login_fields / sizeof login_fields[0]};
 
-/* User.ValidatePwdStaticHash: NULL, or errs.EmptyPassword's or errs.WrongPassword's text. */
-static const char *check_hash(const mock_user *u, const char *hash)
-{
-    if (*hash == '\0')
-        return "password is empty";
-    /* The comparison is exact: an upper-case hash is wrong, as it is for OpenList. */
-    if (!u->has_password || strlen(hash) != 64 || CRYPTO_memcmp(hash, u->static_hash, 64) != 0)
-        return "password is incorrect";
-    return NULL;
-}
-
-/* handles.loginHash, once the body is bound and hash is the password's static hash. */
-static enum MHD_Result login_hash(mock_call *call, const char *name, const char *hash,
-                                  const char *otp)
+/* handles.loginHash, once the body is bound: name (a bound string) and the password's static
+ * hash of hash_n bytes. */
+static enum MHD_Result login_hash(mock_call *call, const mock_value *name, const char *hash,
+                                  size_t hash_n, const char *otp)
 {
     const mock_config *cfg = &call->srv->cfg;
     int alist = cfg->profile == MOCK_PROFILE_ALIST;
@@ -238,15 +228,16 @@ static enum MHD_Result login_hash(mock_call *call, const char *name, const char 
     int count = lock_check(key, cfg->login_lock);
     if (count < 0)
         return mock_call_answer(call, MHD_HTTP_OK, 429, too_many, NULL);
-    const mock_user *u = mock_user_find(cfg, name);
-    if (u == NULL) {
+    const mock_user *u;
+    mock_login_verdict lv = mock_user_login(cfg, name->s, name->n, hash, hash_n, &u);
+    if (lv == MOCK_LOGIN_NO_USER) {
         lock_set(key, count + 1);
         return alist ? mock_call_answer(call, MHD_HTTP_OK, 400,
                                         "failed find user: record not found", NULL)
                      : mock_call_answer(call, MHD_HTTP_OK, 401, invalid, NULL);
     }
-    const char *bad = check_hash(u, hash);
-    if (bad != NULL) {
+    if (lv != MOCK_LOGIN_OK) {
+        const char *bad = lv == MOCK_LOGIN_EMPTY ? "password is empty" : "password is incorrect";
         lock_set(key, count + 1);
         return mock_call_answer(call, MHD_HTTP_OK, alist ? 400 : 401, alist ? bad : invalid, NULL);
     }
@@ -275,7 +266,9 @@ enum MHD_Result mock_route_login(mock_call *call)
         return r;
     if (mock_static_hash(v[1].s, strlen(v[1].s), hash) < 0)
         return mock_call_answer(call, MHD_HTTP_OK, 500, "cannot hash the password", NULL);
-    return login_hash(call, v[0].s, hash, v[2].s);
+    /* Go hashes a password's every byte, a NUL from \u0000 and what follows it too, which gives
+     * the hash of no user's password (those are C strings): a length no hash has stands for it. */
+    return login_hash(call, &v[0], hash, strlen(v[1].s) == v[1].n ? 64 : 65, v[2].s);
 }
 
 /* handles.LoginHash: the client sends the static hash. */
@@ -285,7 +278,7 @@ enum MHD_Result mock_route_login_hash(mock_call *call)
     enum MHD_Result r;
     if (mock_call_bind(call, &login_req, v, &r) < 0)
         return r;
-    return login_hash(call, v[0].s, v[1].s, v[2].s);
+    return login_hash(call, &v[0], v[1].s, v[1].n, v[2].s);
 }
 
 /* handles.LogOut, behind Auth(false): the token it was called with is forgotten. */

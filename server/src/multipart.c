@@ -23,6 +23,7 @@
 #include "sleep.h"
 #include "storage.h"
 #include "upload.h"
+#include "window.h"
 #include "sp_common.h"
 
 #include <cjson/cJSON.h>
@@ -37,12 +38,6 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-
-/* multipart.WindowSlots: how many chunks a session takes ahead of its frontier. */
-#define MP_SLOTS 8
-
-/* handles/multipart.go: multipartMinChunkSize, the least a client's X-Chunk-Size gets. */
-#define MP_MIN_CHUNK ((int64_t)1 << 20)
 
 /* How often the expiry thread looks, so a session's temp file is gone within this of expiry. */
 #define MP_SWEEP_MS 200
@@ -104,7 +99,7 @@ typedef struct mp_session {
     char id[37];
     char *path; /* the cleaned destination path (malloc'd); st.name points into it */
     const mock_user *owner;
-    int64_t size, chunk_size, total;
+    mock_window w; /* size, chunk size, chunks, and which are received */
     int overwrite;
     int has_mtime;
     int64_t mtime_ms;
@@ -113,15 +108,12 @@ typedef struct mp_session {
     mock_store st;          /* the temp file beside the target */
 
     mp_state state;
-    char err[512]; /* the session's error, "" for none */
-    int live;      /* in the table; a session out of it is freed with its last reference */
-    int finishing; /* a complete is verifying and renaming it, outside the lock */
-    unsigned refs; /* the requests that hold it, plus one for the table */
-    int64_t frontier;
-    unsigned got;     /* bit k: chunk frontier + k is received */
-    unsigned filling; /* bit k: chunk frontier + k is being written by a request */
-    double progress;  /* storage_progress once the window is gone */
-    int64_t last_ms;  /* sp__now_ms() of the latest request: the sliding expiry */
+    char err[512];   /* the session's error, "" for none */
+    int live;        /* in the table; a session out of it is freed with its last reference */
+    int finishing;   /* a complete is verifying and renaming it, outside the lock */
+    unsigned refs;   /* the requests that hold it, plus one for the table */
+    double progress; /* storage_progress once the window is gone */
+    int64_t last_ms; /* sp__now_ms() of the latest request: the sliding expiry */
     int64_t born_ms;
     uint32_t chunk_reqs; /* chunk requests so far, for chunk-busy */
     int fail_fired, reset_fired;
@@ -163,25 +155,14 @@ static pthread_t sweeper;
 
 /* ---- sessions (the caller holds mu unless said otherwise) ---- */
 
-static int64_t chunk_len(const mp_session *s, int64_t idx)
-{
-    return idx == s->total - 1 ? s->size - idx * s->chunk_size : s->chunk_size;
-}
-
-/* Bytes before the frontier: what OpenList's driver would have read (Window.readPos). */
-static int64_t consumed(const mp_session *s)
-{
-    return s->frontier >= s->total ? s->size : s->frontier * s->chunk_size;
-}
-
 /*
  * The local driver's progress as utils.CopyWithCtx reports it: read bytes over size / 100 in
  * integer division, never reported (0) when size is below 100.
  */
 static double progress_of(const mp_session *s)
 {
-    int64_t per = s->size / 100;
-    return per > 0 ? (double)consumed(s) / (double)per : 0;
+    int64_t per = s->w.size / 100;
+    return per > 0 ? (double)mock_window_consumed(&s->w) / (double)per : 0;
 }
 
 static void free_session(mp_session *s)
@@ -262,7 +243,7 @@ static mp_session *find_id(const char *id)
 static mp_session *find_key(const mock_user *u, const char *path, int64_t size)
 {
     for (size_t i = 0; i < MOCK_MP_SESSIONS_MAX; i++)
-        if (table[i] != NULL && table[i]->owner->id == u->id && table[i]->size == size &&
+        if (table[i] != NULL && table[i]->owner->id == u->id && table[i]->w.size == size &&
             strcmp(table[i]->path, path) == 0)
             return table[i];
     return NULL;
@@ -291,18 +272,17 @@ static cJSON *range(int64_t a, int64_t b)
 static cJSON *received(const mp_session *s, int64_t *bytes)
 {
     cJSON *a = cJSON_CreateArray();
-    *bytes = consumed(s);
-    if (s->frontier > 0)
-        cJSON_AddItemToArray(a, range(0, s->frontier - 1));
-    for (int k = 0; k < MP_SLOTS; k++) {
-        if (!(s->got & (1u << k)))
+    const mock_window *w = &s->w;
+    *bytes = mock_window_received(w);
+    if (w->frontier > 0)
+        cJSON_AddItemToArray(a, range(0, w->frontier - 1));
+    for (int k = 0; k < MOCK_WINDOW_SLOTS; k++) {
+        if (!(w->got & (1u << k)))
             continue;
         int e = k;
-        while (e + 1 < MP_SLOTS && (s->got & (1u << (e + 1))))
+        while (e + 1 < MOCK_WINDOW_SLOTS && (w->got & (1u << (e + 1))))
             e++;
-        for (int j = k; j <= e; j++)
-            *bytes += chunk_len(s, s->frontier + j);
-        cJSON_AddItemToArray(a, range(s->frontier + k, s->frontier + e));
+        cJSON_AddItemToArray(a, range(w->frontier + k, w->frontier + e));
         k = e;
     }
     return a;
@@ -320,18 +300,18 @@ static cJSON *snapshot(const mp_session *s, int resumed)
     cJSON_AddStringToObject(o, "state", state_name[s->state]);
     add_int(o, "attempt", 0);
     cJSON_AddStringToObject(o, "path", s->path);
-    add_int(o, "size", s->size);
-    add_int(o, "chunk_size", s->chunk_size);
-    add_int(o, "total_chunks", s->total);
+    add_int(o, "size", s->w.size);
+    add_int(o, "chunk_size", s->w.chunk_size);
+    add_int(o, "total_chunks", s->w.total);
     if (s->state == ST_COMPLETED) {
         got = cJSON_CreateArray();
-        cJSON_AddItemToArray(got, range(0, s->total - 1));
-        bytes = s->size;
-        frontier = s->total;
+        cJSON_AddItemToArray(got, range(0, s->w.total - 1));
+        bytes = s->w.size;
+        frontier = s->w.total;
         progress = 100;
     } else if (s->state == ST_RECEIVING) {
         got = received(s, &bytes);
-        frontier = s->frontier;
+        frontier = s->w.frontier;
         progress = progress_of(s);
     } else {
         got = cJSON_CreateArray(); /* the window is gone with the attempt */
@@ -484,17 +464,6 @@ static int new_uuid(char out[37])
     return 0;
 }
 
-/* multipartChunkSize: the setting is the ceiling, a smaller X-Chunk-Size at least 1 MiB. */
-static int64_t chunk_size_of(const mock_config *cfg, int64_t requested)
-{
-    int64_t ceiling = (int64_t)cfg->mp_chunk_size;
-    if (ceiling < MP_MIN_CHUNK)
-        ceiling = MP_MIN_CHUNK;
-    if (requested > 0 && requested < ceiling)
-        return requested > MP_MIN_CHUNK ? requested : MP_MIN_CHUNK;
-    return ceiling;
-}
-
 /* hashesQualifyResume: at least one hash type shared, and every shared one equal. */
 static int hashes_qualify(char *const old[MOCK_NHASH], char *const new[MOCK_NHASH])
 {
@@ -522,10 +491,7 @@ static mp_session *new_session(mock_mp_req *rq, struct MHD_Connection *c, int64_
     }
     mock_store_init(&s->st);
     s->owner = rq->who.user;
-    s->size = size;
-    s->chunk_size = csize;
-    /* Not (size + csize - 1) / csize, which overflows for a size within a chunk of INT64_MAX. */
-    s->total = size / csize + (size % csize != 0);
+    mock_window_init(&s->w, size, csize);
     const char *ow = mock_header(c, "Overwrite");
     s->overwrite = ow == NULL || strcmp(ow, "false") != 0;
     const char *lm = mock_header(c, "Last-Modified");
@@ -646,7 +612,8 @@ static enum MHD_Result route_init(mock_mp_req *rq, struct MHD_Connection *c)
         session_end(old, "superseded by a new upload of the same path and size");
     pthread_mutex_unlock(&mu);
 
-    mp_session *s = new_session(rq, c, size, chunk_size_of(cfg, requested));
+    mp_session *s =
+        new_session(rq, c, size, mock_window_chunk_size((int64_t)cfg->mp_chunk_size, requested));
     if (s == NULL)
         return answer(rq, c, NULL);
     s->fault = f;
@@ -701,9 +668,9 @@ static void admit(mock_mp_req *rq, struct MHD_Connection *c)
         fail(rq, 429, NULL, "chunk is out of the receiving window");
         return;
     }
-    if (idx < 0 || idx >= s->total) {
+    if (idx < 0 || idx >= s->w.total) {
         fail(rq, 400, NULL, "chunk index %lld out of range [0,%lld)", (long long)idx,
-             (long long)s->total);
+             (long long)s->w.total);
         return;
     }
     int64_t deadline = sp__now_ms() + (int64_t)cfg->mp_window_wait * 1000;
@@ -712,17 +679,15 @@ static void admit(mock_mp_req *rq, struct MHD_Connection *c)
             fail(rq, 400, NULL, MP_ABORTED_ERR);
             return;
         }
-        int64_t k = idx - s->frontier;
-        if (k < 0 || (k < MP_SLOTS && (s->got & (1u << k))))
+        mock_window_take t = mock_window_claim(&s->w, idx);
+        if (t == MOCK_WINDOW_HAVE)
             return; /* received already */
-        if (k < MP_SLOTS && (s->filling & (1u << k))) {
+        if (t == MOCK_WINDOW_BUSY) {
             fail(rq, 409, NULL, "chunk is being uploaded by another request");
             return;
         }
-        if (k < MP_SLOTS) {
-            s->filling |= 1u << k;
+        if (t == MOCK_WINDOW_TAKEN)
             break;
-        }
         if (sp__now_ms() >= deadline) {
             fail(rq, 429, NULL, "chunk is out of the receiving window");
             return;
@@ -730,7 +695,7 @@ static void admit(mock_mp_req *rq, struct MHD_Connection *c)
         wait_until(deadline);
     }
     rq->claimed = 1;
-    rq->chunk_len = chunk_len(s, idx);
+    rq->chunk_len = mock_window_chunk_len(&s->w, idx);
     if (s->fault.chunk_fail == idx && !s->fail_fired) {
         s->fail_fired = 1;
         rq->fail_code = s->fault.chunk_fail_code;
@@ -747,9 +712,7 @@ static void unclaim(mock_mp_req *rq)
     if (!rq->claimed)
         return;
     rq->claimed = 0;
-    int64_t k = rq->idx - rq->s->frontier;
-    if (k >= 0 && k < MP_SLOTS)
-        rq->s->filling &= ~(1u << k);
+    mock_window_release(&rq->s->w, rq->idx);
     pthread_cond_broadcast(&cv);
 }
 
@@ -775,12 +738,7 @@ static void land(mock_mp_req *rq)
     } else if (rq->over) {
         fail(rq, 400, NULL, "chunk %lld larger than expected %lld bytes", idx, len);
     } else {
-        s->got |= 1u << (rq->idx - s->frontier);
-        while (s->got & 1u) {
-            s->got >>= 1;
-            s->filling >>= 1;
-            s->frontier++;
-        }
+        mock_window_land(&s->w, rq->idx);
         publish(s, "chunk");
     }
 }
@@ -872,9 +830,9 @@ static enum MHD_Result route_complete(mock_mp_req *rq, struct MHD_Connection *c)
     if (s != NULL && s->state == ST_RECEIVING) {
         int64_t bytes = 0;
         cJSON_Delete(received(s, &bytes));
-        if (bytes < s->size) {
+        if (bytes < s->w.size) {
             fail(rq, 400, snapshot(s, -1), "cannot complete: %lld of %lld bytes received",
-                 (long long)bytes, (long long)s->size);
+                 (long long)bytes, (long long)s->w.size);
             s = NULL;
         } else {
             char msg[sizeof rq->ans->msg];
@@ -1022,7 +980,8 @@ enum MHD_Result mock_mp_begin(mock_mp_req **out, const mock_server *srv, struct 
         return MHD_YES;
     pthread_mutex_lock(&mu);
     admit(rq, c);
-    int64_t cs = rq->s != NULL ? rq->s->chunk_size : chunk_size_of(&srv->cfg, 0);
+    int64_t cs = rq->s != NULL ? rq->s->w.chunk_size
+                               : mock_window_chunk_size((int64_t)srv->cfg.mp_chunk_size, 0);
     uint64_t taken = (uint64_t)cs + 65536 + (rq->claimed ? (uint64_t)rq->chunk_len + 1 : 0);
     pthread_mutex_unlock(&mu);
     /*
@@ -1094,7 +1053,7 @@ enum MHD_Result mock_mp_body(mock_mp_req *rq, struct MHD_Connection *c, const ch
     if (n > w)
         rq->over = 1;
     while (w > 0 && rq->write_errno == 0) {
-        off_t off = (off_t)(rq->idx * rq->s->chunk_size + (int64_t)rq->got);
+        off_t off = (off_t)(rq->idx * rq->s->w.chunk_size + (int64_t)rq->got);
         ssize_t k = pwrite(rq->s->st.fd, data, w, off);
         if (k < 0 && errno == EINTR)
             continue;

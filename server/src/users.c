@@ -59,6 +59,21 @@ const mock_user *mock_user_find(const mock_config *cfg, const char *name)
     return NULL;
 }
 
+mock_login_verdict mock_user_login(const mock_config *cfg, const char *name, size_t name_n,
+                                   const char *hash, size_t hash_n, const mock_user **u)
+{
+    *u = strlen(name) == name_n ? mock_user_find(cfg, name) : NULL;
+    if (*u == NULL)
+        return MOCK_LOGIN_NO_USER;
+    if (hash_n == 0)
+        return MOCK_LOGIN_EMPTY;
+    /* The comparison is exact: an upper-case hash is wrong, as it is for OpenList. */
+    if (!(*u)->has_password || hash_n != 64 || strlen(hash) != 64 ||
+        CRYPTO_memcmp(hash, (*u)->static_hash, 64) != 0)
+        return MOCK_LOGIN_WRONG;
+    return MOCK_LOGIN_OK;
+}
+
 /*
  * The entry for the user that spec, "NAME:VALUE" for option opt, names, made if new; *value is
  * what follows the ':'. Returns it, or NULL with why in err: no ':', a bad name, the guest, too

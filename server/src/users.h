@@ -43,4 +43,21 @@ int mock_users_finish(mock_config *cfg, char *err, size_t errsz);
 /* The user named name (exact bytes, as OpenList's database lookup), or NULL. */
 const mock_user *mock_user_find(const mock_config *cfg, const char *name);
 
+/* What a login's name and password's static hash come to (mock_user_login). */
+typedef enum mock_login_verdict {
+    MOCK_LOGIN_OK = 0,
+    MOCK_LOGIN_NO_USER, /* no user of that name */
+    MOCK_LOGIN_EMPTY,   /* errs.EmptyPassword: "password is empty" */
+    MOCK_LOGIN_WRONG,   /* errs.WrongPassword: "password is incorrect" */
+} mock_login_verdict;
+
+/*
+ * handles.loginHash's checks of a bound LoginReq: the user named name (name_n bytes) and
+ * User.ValidatePwdStaticHash of hash (hash_n bytes). The lengths count a NUL that JSON's \u0000
+ * put inside, which makes a name no user has and a hash no password gives, as in Go. *u is the
+ * user found, or NULL.
+ */
+mock_login_verdict mock_user_login(const mock_config *cfg, const char *name, size_t name_n,
+                                   const char *hash, size_t hash_n, const mock_user **u);
+
 #endif
