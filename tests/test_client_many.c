@@ -1075,6 +1075,12 @@ START_TEST(the_aggregate_line_is_redrawn_in_place_and_ended_once)
     ck_assert_msg(strncmp(last, "\r40/40 files  ", 14) == 0, "%s", last);
     ck_assert_msg(strstr(last, " / ") != NULL && strstr(last, "/s  ETA 0:00") != NULL, "%s", last);
     ck_assert_msg(strstr(last, "\nstreamput: 40 files uploaded, 0 failed") != NULL, "%s", last);
+    /* -s: nothing but errors, so neither the line nor the summary. */
+    ck_assert_msg(many(&r, "-s", "-r", "--progress", "--parallel", "4", "--remote-dir", "quiet",
+                       tree, url, NULL) == 0,
+                  "%s", r.err);
+    ck_assert_str_eq(r.err, "");
+    ck_assert_int_eq(assert_copied(tree, th_path(env.root, "quiet/p")), 40);
     stop_mock();
 }
 END_TEST

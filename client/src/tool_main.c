@@ -1290,7 +1290,8 @@ static int upload_many(cli *cl, int n, char **sources, const char *url)
         fputc('\n', stderr);
     if (interrupted && b.first_rc == 0)
         b.first_rc = TOOL_EXIT_CANCEL; /* between two files */
-    if (b.ok + b.skipped + b.failed > 1 || b.skipped > 0 || (interrupted && !cl->silent))
+    /* -s prints nothing but errors, and each failure was told as it came. */
+    if (!cl->silent && (b.ok + b.skipped + b.failed > 1 || b.skipped > 0 || interrupted))
         batch_summary(&b);
     for (long i = 0; i < b.failed && i < BATCH_FAILURES_SHOWN; i++)
         free(b.failures[i]);
