@@ -561,15 +561,15 @@ http {{
         os.unlink(path)
 
     def upload(self, what, cmd, peers, dest, nbytes=None, full=False, netns=None, src=None,
-               cwd=None, timeout=None, check=None):
+               cwd=None, timeout=None, check=None, files=1):
         """measure() + check_stored(), tried up to 3 times: a failed attempt is recorded and
         reported with the results instead of ending a long run (a flaky failure is a finding,
         not a reason to lose the other figures); the third failure ends the run. check(full),
         if given, checks and removes what a run stored instead of check_stored(); dest may
-        then be a directory, removed after a failed attempt."""
+        then be a directory of that many files, removed after a failed attempt."""
         nbytes = self.size if nbytes is None else nbytes
         for attempt in range(3):
-            self.count_upload(dest)
+            self.count_upload(dest, files)
             try:
                 fig = self.measure(what, cmd, peers, nbytes, netns, cwd, timeout)
                 if check:
@@ -587,9 +587,9 @@ http {{
                 if attempt == 2:
                     raise
 
-    def count_upload(self, dest):
+    def count_upload(self, dest, files=1):
         if os.path.dirname(dest) == os.path.join(self.tmp, "mock-root"):
-            self.mock_uploads += 1
+            self.mock_uploads += files
 
     def strace_upload(self, what, cmd, dest, src, nbytes):
         """Syscall counts of one upload of src (strace -f -c), or None after 3 failed tries.
@@ -1068,8 +1068,8 @@ http {{
                 cmd, cwd, dest = contender
                 peers = [mock.pid if dest.startswith(mock.store_dir) else nginx.pid]
                 fig = self.upload(what, cmd, peers, dest, nbytes, full=full, cwd=cwd,
-                                  timeout=timeout, check=lambda full: self.check_tree(
-                                      what, dest, src_dir, names, size, full))
+                                  timeout=timeout, files=count, check=lambda full:
+                                  self.check_tree(what, dest, src_dir, names, size, full))
                 fig["files_s"] = count / fig["wall_s"]
                 return fig
 
