@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """streamput benchmarks: the chunk-size sweep, the interleaved comparisons, the
 engines (rw, sendfile, the default, curl -T) on loopback and across a shaped veth link,
-HTTPS (streamput and curl -T to the TLS mock and to nginx with ssl), and multipart uploads
-(1, 2, 4 and 8 lanes against one PUT, to the mock).
+HTTPS (streamput and curl -T to the TLS mock and to nginx with ssl), multipart uploads
+(1, 2, 4 and 8 lanes against one PUT, to the mock), and many files (a directory of many small
+or fewer large files: streamput's batch, curl --parallel and one streamput per file, to nginx).
 
     bench/run.py [--quick] [--size SIZE] [--runs K] [--only PARTS] [--rates LIST] [--bin DIR]
-                 [--mp-sizes LIST] [--out DIR]
+                 [--mp-sizes LIST] [--many-small N] [--many-large N] [--many-parallel LIST]
+                 [--out DIR]
 
 Everything runs on this machine, with files on tmpfs (/dev/shm) so the disk does not dominate:
 over 127.0.0.1, and for the link part (root only) between two network namespaces the driver
@@ -63,6 +65,17 @@ MP_LANES = (1, 2, 4, 8)
 MP_SIZES = "1G,4G"
 T_MP_TPUT_VS_PUT = 0.9
 T_MP_CPU_VS_PUT = 1.1
+# The many part: how many files of what size per workload (--quick: 1000 and 20), the
+# --parallel values it runs, and its targets against curl --parallel in the same round.
+MANY_SMALL, MANY_SMALL_SIZE, MANY_LARGE, MANY_LARGE_SIZE = 10000, 4 * KiB, 100, 16 * MiB
+MANY_PARALLEL = "4"
+T_MANY_SMALL_FILES_VS_CURL = 2.0
+T_MANY_LARGE_TPUT_VS_CURL = 1.0
+# nginx closes a kept connection after keepalive_requests requests (default 1000); the many
+# part's clients would then pay a new connection per 1000 files, so it is set above any count.
+NGINX_KEEPALIVE_REQUESTS = 100000
+# The longest single argument execve() takes (Linux's MAX_ARG_STRLEN, 32 pages).
+ARG_STRLEN_MAX = 128 * KiB
 
 
 # Network namespaces of the link part are named NETNS_PREFIX<driver pid>-<random>-{m,c}.
@@ -349,9 +362,14 @@ class Bench:
         # The multipart part keeps a source and one stored copy of each of its sizes.
         mp = 2 * sum(s for s in self.args.mp_sizes if s != self.size) \
             if "multipart" in self.args.only.split(",") else 0
-        if 3 * self.size + mp + GiB > avail:
+        # The many part keeps one workload's tree and one stored copy of it at a time.
+        many = 2 * max(self.args.many_small * self.args.many_small_size,
+                       self.args.many_large * self.args.many_large_size) \
+            if "many" in self.args.only.split(",") else 0
+        if 3 * self.size + mp + many + GiB > avail:
             raise BenchError(f"--size {fmt_size(self.size)} needs about 3x that in free memory "
-                             f"(tmpfs), plus twice each --mp-sizes; {avail // MiB} MiB available")
+                             "(tmpfs), plus twice each --mp-sizes and twice the many part's "
+                             f"larger workload; {avail // MiB} MiB available")
         base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
         if base is None:
             print("warning: /dev/shm is not writable; files go to the default temp dir, which may "
@@ -495,16 +513,18 @@ http {{
 
     # ----- one measured run -----------------------------------------------------------------
 
-    def measure(self, what, cmd, peers=(), nbytes=None, netns=None):
-        """Runs cmd under sp_measure (inside netns if given); returns its figures, with per-GiB
-        rates for nbytes."""
+    def measure(self, what, cmd, peers=(), nbytes=None, netns=None, cwd=None, timeout=None):
+        """Runs cmd under sp_measure (inside netns if given, in directory cwd if given, killed
+        after timeout seconds, by default the run's); returns its figures, with per-GiB rates for
+        nbytes."""
+        timeout = timeout or self.timeout
         out = os.path.join(self.tmp, "measure.txt")
-        argv = in_netns(netns) + [self.tools["sp_measure"], "-o", out, "-t", str(self.timeout)]
+        argv = in_netns(netns) + [self.tools["sp_measure"], "-o", out, "-t", str(timeout)]
         if peers:
             argv += ["-p", ",".join(str(p) for p in peers)]
         p = subprocess.run(argv + ["--"] + cmd, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           timeout=self.timeout + 30)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
+                           timeout=timeout + 30)
         fig = {}
         if os.path.exists(out):
             with open(out) as f:
@@ -540,28 +560,36 @@ http {{
                 raise BenchError(f"{what}: stored copy differs from the source")
         os.unlink(path)
 
-    def upload(self, what, cmd, peers, dest, nbytes=None, full=False, netns=None, src=None):
+    def upload(self, what, cmd, peers, dest, nbytes=None, full=False, netns=None, src=None,
+               cwd=None, timeout=None, check=None, files=1):
         """measure() + check_stored(), tried up to 3 times: a failed attempt is recorded and
         reported with the results instead of ending a long run (a flaky failure is a finding,
-        not a reason to lose the other figures); the third failure ends the run."""
+        not a reason to lose the other figures); the third failure ends the run. check(full),
+        if given, checks and removes what a run stored instead of check_stored(); dest may
+        then be a directory of that many files, removed after a failed attempt."""
         nbytes = self.size if nbytes is None else nbytes
         for attempt in range(3):
-            self.count_upload(dest)
+            self.count_upload(dest, files)
             try:
-                fig = self.measure(what, cmd, peers, nbytes, netns)
-                self.check_stored(what, dest, nbytes, full, src)
+                fig = self.measure(what, cmd, peers, nbytes, netns, cwd, timeout)
+                if check:
+                    check(full)
+                else:
+                    self.check_stored(what, dest, nbytes, full, src)
                 return fig
             except BenchError as e:
                 self.failures.append(str(e))
                 progress(f"FAILED (attempt {attempt + 1} of 3): {e}")
-                if os.path.exists(dest):
+                if os.path.isdir(dest):
+                    shutil.rmtree(dest)
+                elif os.path.exists(dest):
                     os.unlink(dest)
                 if attempt == 2:
                     raise
 
-    def count_upload(self, dest):
+    def count_upload(self, dest, files=1):
         if os.path.dirname(dest) == os.path.join(self.tmp, "mock-root"):
-            self.mock_uploads += 1
+            self.mock_uploads += files
 
     def strace_upload(self, what, cmd, dest, src, nbytes):
         """Syscall counts of one upload of src (strace -f -c), or None after 3 failed tries.
@@ -730,25 +758,29 @@ http {{
                         os.path.join(store_dir, "eng-curl.bin")),
         }
 
-    def interleave(self, label, contenders, peers, nbytes, src, netns=None, hwm_pid=None):
+    def interleave(self, label, contenders, peers, nbytes, src, netns=None, hwm_pid=None,
+                   run=None):
         """One checked warm-up per contender, then args.runs rounds, the order reversed every
         other round (A B C D, D C B A, ...) so that no contender always runs first or right
         after the same neighbour. Each run keeps its round, position and the 1-minute load; with
-        hwm_pid, also that server's peak RSS during the run (mock_hwm_kib)."""
+        hwm_pid, also that server's peak RSS during the run (mock_hwm_kib). A contender is
+        (command, where the copy lands) unless run is given: then run(what, contender, full)
+        makes one checked run of it and returns its figures."""
+        if run is None:
+            def run(what, contender, full):
+                cmd, dest = contender
+                return self.upload(what, cmd, peers, dest, nbytes, full=full, netns=netns,
+                                   src=src)
         names = list(contenders)
         runs = {name: [] for name in names}
         for name in names:
-            cmd, dest = contenders[name]
-            self.upload(f"{label}: {name} warm-up", cmd, peers, dest, nbytes, full=True,
-                        netns=netns, src=src)
+            run(f"{label}: {name} warm-up", contenders[name], True)
         for r in range(self.args.runs):
             order = names if r % 2 == 0 else names[::-1]
             for pos, name in enumerate(order):
-                cmd, dest = contenders[name]
                 if hwm_pid:
                     reset_vmhwm(hwm_pid)
-                fig = self.upload(f"{label}: {name} run {r + 1}", cmd, peers, dest, nbytes,
-                                  netns=netns, src=src)
+                fig = run(f"{label}: {name} run {r + 1}", contenders[name], False)
                 fig.update({"round": r + 1, "pos": pos + 1, "load1": load1()})
                 if hwm_pid:
                     fig["mock_hwm_kib"] = proc_vmhwm_kib(hwm_pid)
@@ -933,6 +965,134 @@ http {{
         mock.stop()
         self.servers.remove(mock)
         return sections
+
+    # ----- many files: one batch, curl --parallel and a process per file, to nginx ----------
+
+    def check_many_tools(self):
+        self.tools["xargs"] = find_tool("xargs")
+        if self.tools["xargs"] is None:
+            raise Missing("missing for --only many: xargs (install: apt-get install findutils)")
+
+    def many_tree(self, tag, count, size):
+        """A flat directory of count files of size bytes with short names (zero-padded
+        numbers, all of one width), each of its own random bytes; returns (directory, names, a file
+        listing the names one a line)."""
+        d = os.path.join(self.tmp, f"many-src-{tag}")
+        os.mkdir(d)
+        width = len(str(count - 1))
+        names = [f"{i:0{width}d}" for i in range(count)]
+        for name in names:
+            path = os.path.join(d, name)
+            if size <= 4 * MiB:
+                with open(path, "wb") as f:
+                    f.write(os.urandom(size))
+            else:
+                write_source(path, size)
+        listfile = os.path.join(self.tmp, f"many-list-{tag}")
+        with open(listfile, "w") as f:
+            f.write("".join(n + "\n" for n in names))
+        return d, names, listfile
+
+    def check_tree(self, what, dest, src_dir, names, size, full):
+        """dest holds exactly the files names, each of size bytes (every run) and, with full,
+        the same bytes as in src_dir; then dest is removed."""
+        try:
+            stored = {e.name: e.stat().st_size for e in os.scandir(dest)}
+        except FileNotFoundError:
+            raise BenchError(f"{what}: nothing stored in {dest}") from None
+        missing = [n for n in names if n not in stored]
+        extra = sorted(set(stored) - set(names))
+        if missing or extra:
+            raise BenchError(f"{what}: {len(stored)} files stored of {len(names)}; missing "
+                             f"{missing[:3]}, unexpected {extra[:3]}")
+        wrong = [n for n in names if stored[n] != size]
+        if wrong:
+            raise BenchError(f"{what}: {len(wrong)} files of the wrong size, e.g. {wrong[0]}: "
+                             f"{stored[wrong[0]]} bytes, expected {size}")
+        if full:
+            # In Python: one cmp process per file would take longer than the upload.
+            for n in names:
+                if not same_bytes(os.path.join(src_dir, n), os.path.join(dest, n)):
+                    raise BenchError(f"{what}: stored {n} differs from the source")
+        shutil.rmtree(dest)
+
+    def many_contenders(self, nginx, mock, src_dir, names, listfile, n):
+        """name -> (argv, cwd, where the files land) for --parallel n: streamput's batch, curl's
+        --parallel with one -T glob, and xargs starting one streamput per file, n at a time, all
+        to nginx (the URL's path ends in '/', so each client appends the file's name), and
+        streamput's batch to the mock (File-Path under --remote-dir)."""
+        base = nginx.url.rsplit("/", 1)[0]
+        sp = [self.tools["streamput"], "-s", "--no-progress", "--multipart", "never"]
+        glob = "{" + ",".join(names) + "}"
+        curl = [self.tools["curl"], "-sS", "--fail", "--parallel", "--parallel-max", str(n)]
+        if len(glob) + 1 < ARG_STRLEN_MAX:
+            curl += ["-T", glob, f"{base}/many-curl/"]
+        else:
+            # One argument longer than the kernel takes (MAX_ARG_STRLEN): the same glob from a
+            # config file, which curl reads before it starts any transfer.
+            conf = listfile + ".curlrc"
+            with open(conf, "w") as f:
+                f.write(f'upload-file = "{glob}"\nurl = "{base}/many-curl/"\n')
+            curl += ["-K", conf]
+        return {
+            MANY_SP: (sp + ["--parallel", str(n), "-r", src_dir + "/", f"{base}/many-sp/"],
+                      None, os.path.join(nginx.store_dir, "many-sp")),
+            MANY_CURL: (curl, src_dir, os.path.join(nginx.store_dir, "many-curl")),
+            MANY_XARGS: (
+                [self.tools["xargs"], "-a", listfile, "-P", str(n), "-I", "{}"] + sp +
+                ["--remote-dir", "/", "{}", f"{base}/many-xargs/"],
+                src_dir, os.path.join(nginx.store_dir, "many-xargs")),
+            MANY_MOCK: (
+                sp + ["--parallel", str(n), "-r", "--remote-dir", "/many-sp", src_dir + "/",
+                      mock.url], None, os.path.join(mock.store_dir, "many-sp")),
+        }
+
+    def many(self, mock):
+        """Both workloads (many small files, fewer large ones) at each --many-parallel N, the
+        contenders interleaved as in the engines part; the server is nginx but for the last
+        contender, the mock."""
+        nginx = self.start_nginx("nginx-many", f"keepalive_requests {NGINX_KEEPALIVE_REQUESTS};")
+        workloads = [("small", self.args.many_small, self.args.many_small_size),
+                     ("large", self.args.many_large, self.args.many_large_size)]
+        sections = []
+        for tag, count, size in workloads:
+            if count < 1:
+                continue
+            src_dir, names, listfile = self.many_tree(tag, count, size)
+            nbytes = count * size
+            # Generous but bounded: up to 50 ms per file (a lane's worst seen here) and 8 MiB/s.
+            timeout = 60 + count // 20 + nbytes // (8 * MiB)
+
+            def run(what, contender, full):
+                cmd, cwd, dest = contender
+                peers = [mock.pid if dest.startswith(mock.store_dir) else nginx.pid]
+                fig = self.upload(what, cmd, peers, dest, nbytes, full=full, cwd=cwd,
+                                  timeout=timeout, files=count, check=lambda full:
+                                  self.check_tree(what, dest, src_dir, names, size, full))
+                fig["files_s"] = count / fig["wall_s"]
+                return fig
+
+            for n in self.args.many_parallel:
+                label = f"many {tag} {count} x {fmt_size(size)} N={n}"
+                contenders = self.many_contenders(nginx, mock, src_dir, names, listfile, n)
+                runs = self.interleave(label, contenders, None, nbytes, None, run=run)
+                sections.append({"workload": tag, "count": count, "size": size, "n": n,
+                                 "runs": runs, "curl_conf": "-K" in contenders[MANY_CURL][0]})
+            shutil.rmtree(src_dir)
+        nginx.stop()
+        self.servers.remove(nginx)
+        return sections
+
+
+def same_bytes(a, b):
+    """Whether files a and b hold the same bytes (read 1 MiB at a time)."""
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(MiB), fb.read(MiB)
+            if x != y:
+                return False
+            if not x:
+                return True
 
 
 def per_gib_calls(big, small, nbytes):
@@ -1476,6 +1636,104 @@ def report_multipart(out, outdir, bench, sections):
     out("")
 
 
+# (label, numerator, denominator, figure) of the many part's per-round ratios; the first is
+# judged, against the target of its workload.
+MANY_SP, MANY_CURL = "streamput --parallel", "curl --parallel -T {…}"
+MANY_XARGS, MANY_MOCK = "xargs -P: streamput per file", "streamput --parallel → mock"
+MANY_RATIOS = (
+    ("throughput streamput ÷ curl", MANY_SP, MANY_CURL, "files_s"),
+    ("client CPU streamput ÷ curl", MANY_SP, MANY_CURL, "cpu_s"),
+    ("server CPU streamput's ÷ curl's", MANY_SP, MANY_CURL, "peer_cpu_s"),
+    ("throughput per-file ÷ curl", MANY_XARGS, MANY_CURL, "files_s"),
+    ("client CPU per-file ÷ curl", MANY_XARGS, MANY_CURL, "cpu_s"),
+    ("throughput to mock ÷ to nginx", MANY_MOCK, MANY_SP, "files_s"),
+)
+
+
+def many_target(workload):
+    """The target of the judged ratio: files/s on small files, MiB/s on large ones (the same
+    ratio, as both contenders move the same bytes)."""
+    if workload == "small":
+        return "files/s", T_MANY_SMALL_FILES_VS_CURL
+    return "MiB/s", T_MANY_LARGE_TPUT_VS_CURL
+
+
+def report_many(out, outdir, bench, sections):
+    """The many part: figures per workload, N and contender, then the per-round ratios."""
+    rows, csv_rows, raw, ratio_rows, ratio_csv = [], [], [], [], []
+    for sec in sections:
+        work = f"{sec['count']} x {fmt_size(sec['size'])}"
+        for name, rs in sec["runs"].items():
+            files, mibs, cpu, rss = ([r[k] for r in rs]
+                                     for k in ("files_s", "mibs", "cpu_s", "maxrss_kib"))
+            server = [r["peer_cpu_s"] for r in rs if r.get("peer_cpu_s") is not None]
+            rows.append([work, sec["n"], name, spread(files, "{:.0f}"), spread(mibs, "{:.1f}"),
+                         spread(cpu, "{:.2f}"), spread(server, "{:.2f}"),
+                         spread([c / sec["count"] * 1e3 for c in cpu], "{:.3f}"),
+                         f"{max(rss):.0f}"])
+            csv_rows.append([sec["workload"], sec["count"], sec["size"], sec["n"], name, len(rs),
+                             statistics.median(files), min(files), max(files),
+                             statistics.median(mibs), statistics.median(cpu), min(cpu),
+                             max(cpu), median_or_none(server) or "", max(rss)])
+            for r in rs:
+                raw.append([sec["workload"], sec["count"], sec["size"], sec["n"], name,
+                            r["round"], r["pos"], r["wall_s"], r["user_s"], r["sys_s"],
+                            r["maxrss_kib"], r.get("peer_cpu_s", ""), r["files_s"], r["mibs"],
+                            r["load1"]])
+        unit, goal = many_target(sec["workload"])
+        for i, (label, a, b, key) in enumerate(MANY_RATIOS):
+            values = paired(sec["runs"], a, b, key)
+            target, ok = (f"{unit} ≥ {goal}", None) if i == 0 else ("(info)", None)
+            if not values:
+                ratio_rows.append([work, sec["n"], label, "n/a", "", target, "—"])
+                continue
+            med = statistics.median(values)
+            if i == 0:
+                ok = med >= goal
+            ratio_rows.append([work, sec["n"], label, f"{med:.2f}",
+                               f"{min(values):.2f}–{max(values):.2f}", target, verdict(ok)])
+            ratio_csv.append([sec["workload"], sec["count"], sec["size"], sec["n"], label, med,
+                              min(values), max(values), len(values),
+                              f"{goal}" if i == 0 else ""])
+    write_csv(os.path.join(outdir, "many.csv"),
+              ["workload", "files", "file_bytes", "parallel", "contender", "runs",
+               "files_s_median", "files_s_min", "files_s_max", "mibs_median",
+               "client_cpu_s_median", "client_cpu_s_min", "client_cpu_s_max",
+               "server_cpu_s_median", "client_peak_rss_kib_max"], csv_rows)
+    write_csv(os.path.join(outdir, "many_runs.csv"),
+              ["workload", "files", "file_bytes", "parallel", "contender", "round", "position",
+               "wall_s", "user_s", "sys_s", "maxrss_kib", "server_cpu_s", "files_s", "mibs",
+               "load1"], raw)
+    write_csv(os.path.join(outdir, "many_ratios.csv"),
+              ["workload", "files", "file_bytes", "parallel", "ratio", "median", "min", "max",
+               "rounds", "target_min"], ratio_csv)
+    out(f"## Many files: a flat directory to nginx's PUT, {bench.args.runs} interleaved rounds "
+        "(order reversed every other round), median (min–max)\n")
+    out(table(["files", "N", "contender", "files/s", "MiB/s", "client CPU s",
+               "server CPU s", "client CPU ms/file", "client peak RSS KiB"], rows))
+    out("")
+    loads = [r["load1"] for sec in sections for rs in sec["runs"].values() for r in rs]
+    out(f"- nginx: Debian's nginx-light, `dav_methods PUT; create_full_put_path on; "
+        f"client_max_body_size 0; keepalive_requests {NGINX_KEEPALIVE_REQUESTS};`, defaults "
+        "otherwise (master_process off: its CPU is one /proc file). The last contender uploads "
+        "to streamput-mock instead (File-Path under --remote-dir).")
+    out("- N is each contender's parallelism: streamput --parallel N, curl --parallel-max N, "
+        "xargs -P N. Client CPU is user + system time of the whole run from wait4(), for xargs "
+        "including every streamput it waited for; server CPU is the server's /proc/PID/stat "
+        "over the same window.")
+    out("- Every run's stored tree is checked for its names and sizes, the warm-up's byte for "
+        "byte; the tree is removed between runs, outside the timed window.")
+    for sec in sections:
+        if sec["curl_conf"]:
+            out(f"- {sec['count']} files, N={sec['n']}: curl read its -T glob from a config file "
+                "(-K): as one argument it would be longer than execve() takes (MAX_ARG_STRLEN)")
+    out(f"- 1-minute load average during the runs {min(loads):.1f}–{max(loads):.1f}")
+    out("")
+    out("### Per-round ratios, median (min–max) over rounds\n")
+    out(table(["files", "N", "ratio", "median", "range", "target", "verdict"], ratio_rows))
+    out("")
+
+
 def environment(bench):
     def first_line(cmd):
         try:
@@ -1517,9 +1775,21 @@ def main():
     ap.add_argument("--runs", type=int, help="runs per cell (default 5; --quick 3)")
     ap.add_argument("--only", default="sweep,compare",
                     help="comma-separated parts: sweep, compare, engines, link, https, "
-                         "multipart (default sweep,compare)")
+                         "multipart, many (default sweep,compare)")
     ap.add_argument("--mp-sizes", default=None,
                     help=f"file sizes of the multipart part (default {MP_SIZES}; --quick 64M)")
+    ap.add_argument("--many-small", type=int,
+                    help=f"files of the many part's small workload (default {MANY_SMALL}; "
+                         "--quick 1000; 0 skips it)")
+    ap.add_argument("--many-large", type=int,
+                    help=f"files of its large workload (default {MANY_LARGE}; --quick 20; "
+                         "0 skips it)")
+    ap.add_argument("--many-small-size", type=parse_size, default=MANY_SMALL_SIZE,
+                    help=f"size of each small file (default {fmt_size(MANY_SMALL_SIZE)})")
+    ap.add_argument("--many-large-size", type=parse_size, default=MANY_LARGE_SIZE,
+                    help=f"size of each large file (default {fmt_size(MANY_LARGE_SIZE)})")
+    ap.add_argument("--many-parallel", default=MANY_PARALLEL,
+                    help=f"comma-separated N of the many part (default {MANY_PARALLEL})")
     ap.add_argument("--rates", default=LINK_RATES,
                     help=f"tbf rates of the link part, 'none' = unshaped (default {LINK_RATES})")
     ap.add_argument("--chunks", help="comma-separated chunk sizes (default 1K,2K,...,8M)")
@@ -1532,14 +1802,28 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results"),
                     help="results go to OUT/<timestamp>/ (default: bench/results)")
     args = ap.parse_args()
-    args.size = args.size or (64 * MiB if args.quick else GiB)
+    parts = set(args.only.split(","))
+    # The many part reads --size only for the mock's memory rows: a small file will do.
+    args.size = args.size or (64 * MiB if args.quick or parts == {"many"} else GiB)
     args.runs = args.runs or (3 if args.quick else 5)
     args.strace_size = args.strace_size or (16 * MiB if args.quick else 64 * MiB)
     args.chunks = (sorted(parse_size(c) for c in args.chunks.split(",")) if args.chunks
                    else list(CHUNKS))
-    parts = set(args.only.split(","))
-    if not parts <= {"sweep", "compare", "engines", "link", "https", "multipart"} or not parts:
-        ap.error("--only takes sweep, compare, engines, link, https, multipart")
+    if not parts <= {"sweep", "compare", "engines", "link", "https", "multipart", "many"} \
+            or not parts:
+        ap.error("--only takes sweep, compare, engines, link, https, multipart, many")
+    args.many_small = (1000 if args.quick else MANY_SMALL) if args.many_small is None \
+        else args.many_small
+    args.many_large = (20 if args.quick else MANY_LARGE) if args.many_large is None \
+        else args.many_large
+    try:
+        args.many_parallel = [int(n) for n in args.many_parallel.split(",")]
+    except ValueError:
+        ap.error(f"--many-parallel takes numbers: {args.many_parallel!r}")
+    if not all(1 <= n <= 64 for n in args.many_parallel) or args.many_small < 0 \
+            or args.many_large < 0 or not args.many_small_size or not args.many_large_size:
+        ap.error("--many-parallel takes 1..64 (streamput's range), --many-small and "
+                 "--many-large 0 or more, the sizes 1 byte or more")
     args.mp_sizes = [parse_size(x) for x in
                      (args.mp_sizes or ("64M" if args.quick else MP_SIZES)).split(",")]
     try:
@@ -1564,6 +1848,8 @@ def main():
             bench.check_link_tools()
         if "https" in parts:
             bench.check_https_tools()
+        if "many" in parts:
+            bench.check_many_tools()
     except Missing as e:
         print(f"bench: {e}", file=sys.stderr)
         return SKIP
@@ -1621,6 +1907,8 @@ def main():
             report_https(out, outdir, bench, bench.https())
         if "multipart" in parts:
             report_multipart(out, outdir, bench, bench.multipart())
+        if "many" in parts:
+            report_many(out, outdir, bench, bench.many(mock))
         mock_hwm = (mock_base, mock_one, proc_vmhwm_kib(mock.pid), bench.mock_uploads)
         rss_rows = memory_rows(bench, sweep_runs, compare_runs, rss_base, mock_hwm)
         if compare_runs:
