@@ -14,6 +14,7 @@
 #include "fsapi.h"
 #include "gostr.h"
 #include "range.h"
+#include "respond.h"
 #include "sign.h"
 #include "storage.h"
 
@@ -359,10 +360,7 @@ static ssize_t parts_read(void *cls, uint64_t pos, char *buf, size_t max)
                 p->sent = 0;
                 continue;
             }
-            size_t k = p->hlen - p->hoff < max - w ? p->hlen - p->hoff : max - w;
-            memcpy(buf + w, p->head + p->hoff, k);
-            p->hoff += k;
-            w += k;
+            w += mock_hand_out(buf + w, max - w, p->head, p->hlen, &p->hoff);
             continue;
         }
         const mock_range *r = &p->r[p->i];

@@ -228,10 +228,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             if (r <= 0)
                 break;
         }
-        size_t k = v->len - v->off < max - w ? v->len - v->off : max - w;
-        memcpy(buf + w, v->text + v->off, k);
-        v->off += k;
-        w += k;
+        w += mock_hand_out(buf + w, max - w, v->text, v->len, &v->off);
     }
     return (ssize_t)w;
 }

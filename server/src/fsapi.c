@@ -12,6 +12,7 @@
 #include "fsapi.h"
 #include "apath.h"
 #include "gostr.h"
+#include "respond.h"
 #include "sign.h"
 #include "storage.h"
 
@@ -345,19 +346,11 @@ static ssize_t objs_read(void *cls, uint64_t pos, char *buf, size_t max)
     objs_stream *s = cls;
     size_t w = 0;
     (void)pos;
-    while (w < max && s->pre_off < s->pre_len) {
-        size_t k = s->pre_len - s->pre_off < max - w ? s->pre_len - s->pre_off : max - w;
-        memcpy(buf + w, s->pre + s->pre_off, k);
-        s->pre_off += k;
-        w += k;
-    }
+    w += mock_hand_out(buf, max, s->pre, s->pre_len, &s->pre_off);
     while (w < max) {
         if (s->off == s->len && !objs_fill(s))
             break;
-        size_t k = s->len - s->off < max - w ? s->len - s->off : max - w;
-        memcpy(buf + w, s->piece + s->off, k);
-        s->off += k;
-        w += k;
+        w += mock_hand_out(buf + w, max - w, s->piece, s->len, &s->off);
     }
     return w > 0 ? (ssize_t)w : MHD_CONTENT_READER_END_OF_STREAM;
 }

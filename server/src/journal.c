@@ -458,10 +458,7 @@ static ssize_t listing_read(void *cls, uint64_t pos, char *buf, size_t max)
             if (listing_fill(l) < 0)
                 return MHD_CONTENT_READER_END_WITH_ERROR;
         }
-        size_t k = l->len - l->off < max - w ? l->len - l->off : max - w;
-        memcpy(buf + w, l->out + l->off, k);
-        l->off += k;
-        w += k;
+        w += mock_hand_out(buf + w, max - w, l->out, l->len, &l->off);
     }
     return w > 0 ? (ssize_t)w : MHD_CONTENT_READER_END_OF_STREAM;
 }

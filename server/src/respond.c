@@ -193,6 +193,14 @@ out:
     return rc;
 }
 
+size_t mock_hand_out(char *buf, size_t room, const char *piece, size_t len, size_t *off)
+{
+    size_t k = len - *off < room ? len - *off : room;
+    memcpy(buf, piece + *off, k);
+    *off += k;
+    return k;
+}
+
 enum MHD_Result mock_respond_raw(struct MHD_Connection *c, unsigned status, char *body,
                                  const char *type)
 {

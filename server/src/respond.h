@@ -68,6 +68,13 @@ const char *mock_header(struct MHD_Connection *c, const char *name);
 enum MHD_Result mock_respond_raw(struct MHD_Connection *c, unsigned status, char *body,
                                  const char *type);
 
+/*
+ * For the content readers of streamed answers, which render one piece at a time and hand it out
+ * across calls: copies what is left of piece[*off .. len) into buf, at most room bytes, and
+ * advances *off. Returns the number of bytes copied.
+ */
+size_t mock_hand_out(char *buf, size_t room, const char *piece, size_t len, size_t *off);
+
 /* Resets the connection (RST) at once; the caller then returns MHD_NO. */
 void mock_respond_reset(struct MHD_Connection *c);
 
