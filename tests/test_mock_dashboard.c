@@ -137,13 +137,43 @@ START_TEST(the_stream_tells_an_upload_from_start_to_journal_entry)
 }
 END_TEST
 
+/* The state's connections_accepted, or -1 if the body has none. */
+static long long connections_accepted(const char *body)
+{
+    const char *k = strstr(body, "\"connections_accepted\":");
+    return k != NULL ? strtoll(k + strlen("\"connections_accepted\":"), NULL, 10) : -1;
+}
+
+/*
+ * Every accepted connection counts, one closed before its first byte too, and in accept order:
+ * three connections made before a query are in its count, and so is the query's own.
+ */
+START_TEST(the_state_counts_every_connection_accepted)
+{
+    static th_resp r;
+    th_env_up(&env, &mock, NULL, NULL);
+    ck_assert_int_eq(th_request(mock.port, "GET", "/_mock/state", "", NULL, &r), 200);
+    long long n0 = connections_accepted(r.body);
+    ck_assert_msg(n0 >= 1, "%s", r.body);
+    for (int i = 0; i < 3; i++) {
+        int fd = th_connect(mock.port);
+        ck_assert_int_ge(fd, 0);
+        close(fd);
+    }
+    ck_assert_int_eq(th_request(mock.port, "GET", "/_mock/state", "", NULL, &r), 200);
+    ck_assert_int_eq(connections_accepted(r.body), n0 + 4);
+    th_env_down(&env, &mock);
+}
+END_TEST
+
 START_TEST(the_state_lists_an_upload_in_flight_and_a_session)
 {
     static th_resp r;
     th_env_up(&env, &mock, NULL, NULL);
     ck_assert_int_eq(th_request(mock.port, "GET", "/_mock/state", "", NULL, &r), 200);
-    ck_assert_str_eq(r.body, "{\"uploads\":[],\"uploads_total\":0,\"sessions\":[],"
-                             "\"sessions_total\":0}");
+    static const char idle[] = "{\"uploads\":[],\"uploads_total\":0,\"sessions\":[],"
+                               "\"sessions_total\":0,\"connections_accepted\":";
+    ck_assert_msg(strncmp(r.body, idle, sizeof idle - 1) == 0, "%s", r.body);
     static const char half[] = "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                                "File-Path: /dash/half.bin\r\nContent-Length: 20\r\n\r\n0123456789";
     int fd = th_connect(mock.port);
@@ -325,6 +355,7 @@ int main(void)
     tcase_add_test(t, the_page_is_one_self_contained_html_document);
     tcase_add_test(t, the_stream_tells_an_upload_from_start_to_journal_entry);
     tcase_add_test(t, the_state_lists_an_upload_in_flight_and_a_session);
+    tcase_add_test(t, the_state_counts_every_connection_accepted);
     tcase_add_test(t, the_stream_draws_a_session_chunk_by_chunk);
     tcase_add_test(t, a_viewer_that_never_reads_costs_neither_memory_nor_speed);
     tcase_add_test(t, viewers_past_the_limit_get_503_and_a_closed_one_frees_its_place);

@@ -8,6 +8,7 @@
 #include "events.h"
 #include "multipart.h"
 #include "respond.h"
+#include "watchdog.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -38,8 +39,12 @@ static enum MHD_Result page(struct MHD_Connection *c)
     return ok;
 }
 
-/* {"uploads":[...],"uploads_total":N,"sessions":[...],"sessions_total":N}, bounded by
- * MOCK_STATE_MAX of each. */
+/*
+ * {"uploads":[...],"uploads_total":N,"sessions":[...],"sessions_total":N,
+ * "connections_accepted":N}, the lists bounded by MOCK_STATE_MAX each. connections_accepted
+ * counts every connection since the start, this one included: a client can tell from it how many
+ * it opened, and a soak what its TLS connections cost (GnuTLS keeps state per connection thread).
+ */
 static enum MHD_Result state(struct MHD_Connection *c)
 {
     size_t uploads = 0, sessions = 0;
@@ -50,6 +55,7 @@ static enum MHD_Result state(struct MHD_Connection *c)
     cJSON_AddNumberToObject(o, "uploads_total", (double)uploads);
     cJSON_AddItemToObject(o, "sessions", mock_mp_list(MOCK_STATE_MAX, &sessions));
     cJSON_AddNumberToObject(o, "sessions_total", (double)sessions);
+    cJSON_AddNumberToObject(o, "connections_accepted", (double)mock_connections_accepted());
     char *body = mock_json_go(o);
     cJSON_Delete(o);
     if (body == NULL)

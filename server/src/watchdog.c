@@ -209,6 +209,11 @@ uint64_t mock_connection_id(struct MHD_Connection *c)
     return w != NULL ? w->id : 0;
 }
 
+uint64_t mock_connections_accepted(void)
+{
+    return atomic_load_explicit(&last_id, memory_order_relaxed);
+}
+
 /* The connection's watchdog entry, locked; NULL (and nothing locked) if it is not watched. */
 static wd_conn *lock_conn(struct MHD_Connection *c)
 {

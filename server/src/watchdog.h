@@ -23,6 +23,9 @@ void mock_watchdog_notify(void *cls, struct MHD_Connection *c, void **socket_con
 /* c's number: 1, 2, 3 ... in accept order since the mock started; 0 if it has none (no memory). */
 uint64_t mock_connection_id(struct MHD_Connection *c);
 
+/* The connections accepted since the mock started: the last number given out. */
+uint64_t mock_connections_accepted(void);
+
 /* The connection's current request head is complete: the head deadline no longer applies, and
  * if the request has a body (has_body), the body rate applies from now on. */
 void mock_watchdog_head_done(struct MHD_Connection *c, int has_body);
