@@ -173,7 +173,10 @@ START_TEST(the_state_lists_an_upload_in_flight_and_a_session)
     ck_assert_int_eq(th_request(mock.port, "GET", "/_mock/state", "", NULL, &r), 200);
     static const char idle[] = "{\"uploads\":[],\"uploads_total\":0,\"sessions\":[],"
                                "\"sessions_total\":0,\"connections_accepted\":";
+    char *end = NULL;
     ck_assert_msg(strncmp(r.body, idle, sizeof idle - 1) == 0, "%s", r.body);
+    ck_assert_uint_ge(strtoull(r.body + sizeof idle - 1, &end, 10), 1);
+    ck_assert_str_eq(end, "}");
     static const char half[] = "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                                "File-Path: /dash/half.bin\r\nContent-Length: 20\r\n\r\n0123456789";
     int fd = th_connect(mock.port);

@@ -42,8 +42,9 @@ static enum MHD_Result page(struct MHD_Connection *c)
 /*
  * {"uploads":[...],"uploads_total":N,"sessions":[...],"sessions_total":N,
  * "connections_accepted":N}, the lists bounded by MOCK_STATE_MAX each. connections_accepted
- * counts every connection since the start, this one included: a client can tell from it how many
- * it opened, and a soak what its TLS connections cost (GnuTLS keeps state per connection thread).
+ * counts the connections taken in since the start (MHD reports no refused one), this one
+ * included: a client can tell from it how many it opened, and a soak what its TLS connections
+ * cost (GnuTLS keeps state per connection thread).
  */
 static enum MHD_Result state(struct MHD_Connection *c)
 {
