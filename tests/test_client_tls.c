@@ -316,7 +316,8 @@ START_TEST(peers_that_do_not_complete_a_handshake_end_in_bounded_time)
         {"a close after the ClientHello",
          {NULL, 0, 0},
          11,
-         "the server closed the connection (does it speak TLS?)"},
+         "the server closed the connection before it answered (is it at its connection limit, "
+         "or not a TLS server?)"},
         {"silence", {NULL, 0, 8000}, 5, "TLS handshake with 127.0.0.1:"},
         /* A ServerHello record header promising 122 bytes, and the first 6 of them. */
         {"half a ServerHello",

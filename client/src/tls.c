@@ -335,10 +335,16 @@ static int handshake_failed(sp__conn *cn, int r)
                       reason != NULL ? reason : why);
     } else if (e == SSL_ERROR_SYSCALL && saved != 0)
         rc = sp__fail(c, SP_ETLS, saved, "TLS handshake with %s", cn->addr);
+    else if (!t->got_header)
+        /* A plain HTTP server answers a ClientHello (with a 400, caught above); a close with not
+         * one byte is mostly a server or proxy turning the connection away. */
+        rc = sp__fail(c, SP_ETLS, 0,
+                      "TLS handshake with %s: the server closed the connection before it "
+                      "answered (is it at its connection limit, or not a TLS server?)",
+                      cn->addr);
     else
         rc = sp__fail(c, SP_ETLS, 0,
-                      "TLS handshake with %s: the server closed the connection (does it speak "
-                      "TLS?)",
+                      "TLS handshake with %s: the server closed the connection mid-handshake",
                       cn->addr);
     ERR_clear_error();
     return rc;
