@@ -562,7 +562,12 @@ START_TEST(header_timeout_cuts_dribblers_and_lets_uploads_in)
             ck_assert_int_eq(loris_open(&l), LIMIT); /* every slot still held */
             ck_assert_int_eq(th_raw(m.port, ping, sizeof ping - 1, &r), -1);
         } else {
-            ck_assert_int_eq(loris_open(&l), 0); /* all cut, though they never went quiet */
+            /* All cut, though they never went quiet; on a loaded machine the last ones may be
+             * cut, or seen cut, after the 2.5 s. */
+            int open = loris_open(&l);
+            for (int64_t end = th_now_ms() + 10000; open > 0 && th_now_ms() < end; th_sleep_ms(50))
+                open = loris_open(&l);
+            ck_assert_int_eq(open, 0);
             ck_assert_int_le(wait_le(th_proc_threads, m.pid, threads0), threads0);
             th_sleep_ms(100); /* MHD frees a slot just after the connection's thread ends */
             th_client_upload_ok(&m, env.root, src, "/ok/after-header-timeout.bin");
