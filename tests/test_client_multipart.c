@@ -637,6 +637,7 @@ static void start_slow(th_proc *p, const char *src, const char *lanes)
 START_TEST(sigkill_then_rerun_resumes)
 {
     start_mock(NULL, NULL, NULL, NULL);
+    int threads0 = th_proc_threads(mock.pid);
     const int total = 16, lanes = 4;
     const char *src = source("src.bin", (uint64_t)total * CHUNK, 11);
     th_proc p;
@@ -647,7 +648,10 @@ START_TEST(sigkill_then_rerun_resumes)
     kill(p.pid, SIGKILL);
     th_proc_wait(&p, &r, 5000);
     ck_assert_int_eq(r.status, 128 + SIGKILL);
-    th_sleep_ms(300); /* the chunks cut off are journaled once the mock is done with them */
+    /* The chunks cut off are journaled once the mock is done with them, before their
+     * connections' threads end: a chunk journaled only after the read below would count as the
+     * rerun's. */
+    ck_assert_int_le(th_wait_probe(th_proc_threads, mock.pid, threads0, 0, 10000), threads0);
     read_log(0, &g);
     int held = 0;
     for (int i = 0; i < total; i++)

@@ -218,11 +218,15 @@ START_TEST(max_connections_turns_away_the_extra_one)
     static th_resp r;
     th_mock m;
     ck_assert_int_eq(th_mock_start(&m, env.root, "--max-connections", "2", NULL), 0);
+    int threads0 = th_proc_threads(m.pid);
     int a = hold(m.port), b = hold(m.port);
-    th_sleep_ms(200);
+    /* Both slots are taken once the mock holds both connections, later on a loaded machine. */
+    ck_assert_int_ge(th_wait_probe(th_proc_threads, m.pid, threads0 + 2, 1, 10000), threads0 + 2);
     ck_assert_int_eq(th_upload(m.port, "/third.bin", "", "x", &r), -1);
     close(a);
-    th_sleep_ms(200);
+    /* Its thread ends once the mock notices the close; MHD frees the slot just after. */
+    ck_assert_int_le(th_wait_probe(th_proc_threads, m.pid, threads0 + 1, 0, 10000), threads0 + 1);
+    th_sleep_ms(100);
     /* Control: once a slot is free the same request is served. */
     ck_assert_int_eq(th_upload(m.port, "/third.bin", "", "x", &r), 200);
     close(b);
