@@ -137,11 +137,14 @@ START_TEST(the_stream_tells_an_upload_from_start_to_journal_entry)
 }
 END_TEST
 
-/* The state's connections_accepted, or -1 if the body has none. */
-static long long connections_accepted(const char *body)
+#define ACCEPTED_KEY "\"connections_accepted\":"
+
+/* The state's connections_accepted, or -1 if the body has none; end (if not NULL) gets what
+ * follows the number. */
+static long long connections_accepted(const char *body, char **end)
 {
-    const char *k = strstr(body, "\"connections_accepted\":");
-    return k != NULL ? strtoll(k + strlen("\"connections_accepted\":"), NULL, 10) : -1;
+    const char *k = strstr(body, ACCEPTED_KEY);
+    return k != NULL ? strtoll(k + strlen(ACCEPTED_KEY), end, 10) : -1;
 }
 
 /*
@@ -153,7 +156,7 @@ START_TEST(the_state_counts_every_connection_accepted)
     static th_resp r;
     th_env_up(&env, &mock, NULL, NULL);
     ck_assert_int_eq(th_request(mock.port, "GET", "/_mock/state", "", NULL, &r), 200);
-    long long n0 = connections_accepted(r.body);
+    long long n0 = connections_accepted(r.body, NULL);
     ck_assert_msg(n0 >= 1, "%s", r.body);
     for (int i = 0; i < 3; i++) {
         int fd = th_connect(mock.port);
@@ -161,7 +164,7 @@ START_TEST(the_state_counts_every_connection_accepted)
         close(fd);
     }
     ck_assert_int_eq(th_request(mock.port, "GET", "/_mock/state", "", NULL, &r), 200);
-    ck_assert_int_eq(connections_accepted(r.body), n0 + 4);
+    ck_assert_int_eq(connections_accepted(r.body, NULL), n0 + 4);
     th_env_down(&env, &mock);
 }
 END_TEST
@@ -172,10 +175,10 @@ START_TEST(the_state_lists_an_upload_in_flight_and_a_session)
     th_env_up(&env, &mock, NULL, NULL);
     ck_assert_int_eq(th_request(mock.port, "GET", "/_mock/state", "", NULL, &r), 200);
     static const char idle[] = "{\"uploads\":[],\"uploads_total\":0,\"sessions\":[],"
-                               "\"sessions_total\":0,\"connections_accepted\":";
+                               "\"sessions_total\":0," ACCEPTED_KEY;
     char *end = NULL;
     ck_assert_msg(strncmp(r.body, idle, sizeof idle - 1) == 0, "%s", r.body);
-    ck_assert_uint_ge(strtoull(r.body + sizeof idle - 1, &end, 10), 1);
+    ck_assert_int_ge(connections_accepted(r.body, &end), 1);
     ck_assert_str_eq(end, "}");
     static const char half[] = "PUT /api/fs/put HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                                "File-Path: /dash/half.bin\r\nContent-Length: 20\r\n\r\n0123456789";
